@@ -1,0 +1,37 @@
+// Allocators: every tensor's bytes come from the allocator of its device.
+//
+// CPU: 64-byte aligned blocks (one cache line, and what AVX-512 loads like).
+// CUDA: a caching allocator (tensor/cuda/caching_allocator.cpp) — cudaMalloc is far too slow
+// to call once per op, so freed blocks are kept and handed out again.
+// Both count the bytes currently handed out and the peak since the last reset.
+#pragma once
+
+#include <cstddef>
+
+#include "tensor/device.h"
+
+namespace rg {
+
+struct MemoryStats {
+  size_t current_bytes = 0;   // handed out to tensors right now
+  size_t peak_bytes = 0;      // the most ever handed out at once (since reset_peak)
+  size_t reserved_bytes = 0;  // held from the system, including cached free blocks
+};
+
+class Allocator {
+ public:
+  virtual ~Allocator() = default;
+  virtual void* allocate(size_t bytes) = 0;
+  virtual void deallocate(void* ptr, size_t bytes) = 0;
+  virtual MemoryStats stats() const = 0;
+  virtual void reset_peak() = 0;
+  // Returns cached free blocks to the system (a no-op where nothing is cached).
+  virtual void empty_cache() {}
+};
+
+// The allocator of `device`; throws rg::Error for CUDA when CUDA is unavailable.
+Allocator& allocator_for(Device device);
+
+inline MemoryStats memory_stats(Device device) { return allocator_for(device).stats(); }
+
+}  // namespace rg

@@ -1,0 +1,62 @@
+// Backend: the kernels one device provides, and the one dispatch that picks them.
+//
+// Every op in autograd/ops.h does its arithmetic through this interface:
+//   backend_for(out.device()).binary(BinaryOp::Add, a, b, out);
+// The CPU backend (tensor/cpu/) is always built; the CUDA backend (tensor/cuda/) exists only in
+// builds with CUDA, and asking for it elsewhere is an rg::Error. Model code never sees #ifdef.
+//
+// Contract for all kernels: `out` is allocated by the caller on the backend's device; inputs are
+// on the same device and — except in copy() and transfer() — have out's dtype. Elementwise inputs
+// already have out's shape (broadcasting is done before, by stride-0 views: expand_view), and may
+// have any strides. `out` may be a non-contiguous view only where noted.
+#pragma once
+
+#include <string>
+
+#include "tensor/tensor.h"
+
+namespace rg {
+
+enum class UnaryOp { Neg, Exp, Log, Sqrt, Relu, Sigmoid, Pow, Clamp };
+enum class BinaryOp { Add, Sub, Mul, Div, Eq, Gt, Ge, Lt, Le };  // comparisons give 1 or 0
+enum class ReduceOp { Sum, Max };
+
+const char* op_name(UnaryOp op);
+const char* op_name(BinaryOp op);
+const char* op_name(ReduceOp op);
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual const char* name() const = 0;
+
+  // out[i] = value. `out` may be any view.
+  virtual void fill(Tensor& out, double value) const = 0;
+  // out[i] = src[i], converting dtype. Same shape; `out` may be any view.
+  virtual void copy(const Tensor& src, Tensor& out) const = 0;
+  // out[i] = f(x[i]); Pow uses p0 as the exponent, Clamp clamps to [p0, p1].
+  virtual void unary(UnaryOp op, const Tensor& x, Tensor& out, double p0, double p1) const = 0;
+  // out[i] = a[i] (op) b[i].
+  virtual void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) const = 0;
+  // out[i] = cond[i] != 0 ? a[i] : b[i]   (cond has out's dtype too).
+  virtual void where(const Tensor& cond, const Tensor& a, const Tensor& b, Tensor& out) const = 0;
+  // x: any shape; out: contiguous, x's rank, size 1 on the reduced dims and x's size elsewhere.
+  virtual void reduce(ReduceOp op, const Tensor& x, Tensor& out) const = 0;
+  // a: [B, M, K], b: [B, K, N] (any strides) -> out: [B, M, N] contiguous.
+  virtual void matmul(const Tensor& a, const Tensor& b, Tensor& out) const = 0;
+};
+
+// The backend that runs kernels for `device`.
+const Backend& backend_for(Device device);
+
+// Copies contiguous `src` into contiguous `dst` of the same dtype and size when either is on a
+// CUDA device (host<->device or device<->device).
+void transfer(const Tensor& src, Tensor& dst);
+
+// Whether CUDA kernels can run here. When not, `cuda_unavailable_reason()` says why
+// ("roentgen was built without CUDA", "no CUDA device: <driver message>", ...).
+bool cuda_is_available();
+std::string cuda_unavailable_reason();
+int cuda_device_count();
+
+}  // namespace rg

@@ -1,0 +1,11 @@
+// The fast CPU kernels (OpenMP, vectorizable inner loops, OpenBLAS GEMM).
+// Tested against tensor/cpu/reference.h on random inputs of every layout.
+#pragma once
+
+#include "tensor/backend.h"
+
+namespace rg::cpu {
+
+const Backend& backend();
+
+}  // namespace rg::cpu

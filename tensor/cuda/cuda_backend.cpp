@@ -1,0 +1,60 @@
+// The CUDA Backend: forwards to the kernels in tensor/cuda/, and moves bytes between devices.
+#include "tensor/cuda/cuda_backend.h"
+
+#include "tensor/cuda/cuda_check.h"
+#include "tensor/cuda/kernels.h"
+
+namespace rg::cuda {
+namespace {
+
+class CudaBackend final : public Backend {
+ public:
+  const char* name() const override { return "cuda"; }
+  void fill(Tensor& out, double value) const override { cuda::fill(out, value); }
+  void copy(const Tensor& src, Tensor& out) const override { cuda::copy(src, out); }
+  void unary(UnaryOp op, const Tensor& x, Tensor& out, double p0, double p1) const override {
+    cuda::unary(op, x, out, p0, p1);
+  }
+  void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) const override {
+    cuda::binary(op, a, b, out);
+  }
+  void where(const Tensor& c, const Tensor& a, const Tensor& b, Tensor& out) const override {
+    cuda::where(c, a, b, out);
+  }
+  void reduce(ReduceOp op, const Tensor& x, Tensor& out) const override { cuda::reduce(op, x, out); }
+  void matmul(const Tensor& a, const Tensor& b, Tensor& out) const override {
+    cuda::matmul(a, b, out);
+  }
+};
+
+}  // namespace
+
+const Backend& backend() {
+  static const CudaBackend instance;
+  return instance;
+}
+
+void transfer(const Tensor& src, Tensor& dst) {
+  RG_CHECK(src.is_contiguous() && dst.is_contiguous() && src.dtype() == dst.dtype() &&
+               src.numel() == dst.numel(),
+           "transfer: expected two contiguous tensors of one dtype and size, got ", src.dtype(),
+           shape_str(src.shape()), " and ", dst.dtype(), shape_str(dst.shape()));
+  const size_t bytes = src.numel() * dtype_size(src.dtype());
+  if (bytes == 0) return;
+  // With unified addressing the runtime knows from the pointers which way the bytes go.
+  RG_CUDA_CHECK(cudaMemcpy(dst.data_ptr(), src.data_ptr(), bytes, cudaMemcpyDefault));
+}
+
+int device_count(std::string* why) {
+  int count = 0;
+  const cudaError_t status = cudaGetDeviceCount(&count);
+  if (status != cudaSuccess) {
+    cudaGetLastError();  // clear it: no GPU is a normal state, not a sticky error
+    if (why) *why = std::string("no usable CUDA device: ") + cudaGetErrorString(status);
+    return 0;
+  }
+  if (count == 0 && why) *why = "no CUDA device found";
+  return count;
+}
+
+}  // namespace rg::cuda

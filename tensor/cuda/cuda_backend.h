@@ -1,0 +1,18 @@
+// Entry points of the CUDA half of tensor/. Plain C++ (no CUDA headers), so tensor/dispatch.cpp
+// can include it; it exists only in builds with CUDA (ROENTGEN_WITH_CUDA).
+#pragma once
+
+#include <string>
+
+#include "tensor/backend.h"
+
+namespace rg::cuda {
+
+const Backend& backend();
+Allocator& allocator(int device);
+void transfer(const Tensor& src, Tensor& dst);
+
+// Number of usable GPUs; 0 with `why` filled in when there are none (no driver, no device).
+int device_count(std::string* why);
+
+}  // namespace rg::cuda

@@ -1,0 +1,24 @@
+// Every CUDA, cuBLAS (and later cuDNN) call goes through a check that turns a failure into an
+// rg::Error naming the call: "cudaMalloc(&ptr, bytes) failed: out of memory".
+#pragma once
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include "tensor/error.h"
+
+#define RG_CUDA_CHECK(call)                                                                   \
+  do {                                                                                        \
+    const cudaError_t rg_status_ = (call);                                                    \
+    RG_CHECK(rg_status_ == cudaSuccess, #call, " failed: ", cudaGetErrorString(rg_status_)); \
+  } while (0)
+
+#define RG_CUBLAS_CHECK(call)                                                            \
+  do {                                                                                   \
+    const cublasStatus_t rg_status_ = (call);                                            \
+    RG_CHECK(rg_status_ == CUBLAS_STATUS_SUCCESS, #call, " failed: ",                    \
+             cublasGetStatusString(rg_status_));                                         \
+  } while (0)
+
+// After a kernel launch: reports bad launch configurations at once.
+#define RG_CUDA_CHECK_LAUNCH(kernel_name) RG_CUDA_CHECK(cudaGetLastError())
