@@ -1,0 +1,50 @@
+// The autograd graph: one Node per recorded op, pointing back at the nodes of its inputs.
+//
+//   x (leaf) ──┐
+//              ├─ mul ── y ── sum ── loss        loss.grad_fn = sum-node
+//   w (leaf) ──┘                                 sum-node.inputs = [edge to mul-node]
+//                                                mul-node.inputs = [edge to leaf x, edge to leaf w]
+//
+// A Node holds what its backward needs (saved tensors live in the `backward` closure) and, for
+// each input, where that input's gradient goes. backward() (engine.h) walks the graph from the
+// loss in reverse topological order, calling each node's `backward` with the gradient of its
+// output and passing the results on along the edges.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tensor/tensor.h"
+
+namespace rg::autograd {
+
+struct Node;
+
+// Where the gradient of one input of a node goes.
+struct Edge {
+  std::shared_ptr<Node> node;        // the input was made by this op: pass the gradient on; or
+  std::shared_ptr<TensorImpl> leaf;  // the input is a leaf that requires grad: accumulate there.
+                                     // Both null: the input needs no gradient.
+};
+
+// Given the gradient of the op's output, returns one gradient per input (same shapes as the
+// inputs; an undefined Tensor where none is needed).
+using BackwardFn = std::function<std::vector<Tensor>(const Tensor& grad_output)>;
+
+struct Node {
+  std::string name;                 // the op, for messages: "matmul"
+  std::vector<Edge> inputs;
+  std::vector<Shape> input_shapes;  // each returned gradient must have this shape
+  BackwardFn backward;              // null once backward() has run through this node
+  std::weak_ptr<TensorImpl> output;  // for retain_grad(); weak, so the node does not keep it alive
+};
+
+// Records that `out` was made by op `name` from `inputs`, when grad mode is on and some input
+// requires grad; then `out` requires grad and out.grad_fn() is the new node. Returns `out`.
+// `backward` must not capture `out` itself (that would be a reference cycle): capture
+// out.detach() when the output's value is needed.
+Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs, BackwardFn backward);
+
+}  // namespace rg::autograd

@@ -1,0 +1,78 @@
+// Test helpers: tensors in every layout, and an elementwise closeness check that says where.
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <string>
+
+#include "tensor/factory.h"
+#include "tensor/random.h"
+#include "tensor/tensor.h"
+
+namespace rg::test {
+
+// How a test tensor's elements are laid out in memory.
+enum class Layout { Contiguous, Transposed, Strided, Broadcast };
+inline const char* layout_name(Layout l) {
+  static const char* names[] = {"contiguous", "transposed", "strided (offset, gaps)", "broadcast"};
+  return names[int(l)];
+}
+inline constexpr Layout kAllLayouts[] = {Layout::Contiguous, Layout::Transposed, Layout::Strided,
+                                         Layout::Broadcast};
+
+// A tensor of `shape` with values uniform in [low, high), stored in the given layout.
+inline Tensor random_tensor(const Shape& shape, Layout layout, Generator& gen,
+                            DType dtype = DType::Float32, double low = -2.0, double high = 2.0) {
+  switch (layout) {
+    case Layout::Contiguous:
+      return rand(shape, low, high, dtype, Device::cpu(), gen);
+    case Layout::Transposed: {  // stored with the dims reversed, viewed back in order
+      Shape reversed(shape.rbegin(), shape.rend());
+      Tensor base = rand(reversed, low, high, dtype, Device::cpu(), gen);
+      Strides strides(base.strides().rbegin(), base.strides().rend());
+      return make_view(base, shape, strides, 0);
+    }
+    case Layout::Strided: {  // a window inside a bigger tensor: offset 1 and gaps in every dim
+      Shape bigger = shape;
+      for (auto& s : bigger) s = s * 2 + 1;
+      Tensor base = rand(bigger, low, high, dtype, Device::cpu(), gen);
+      Strides strides = base.strides();
+      int64_t offset = 0;
+      for (size_t d = 0; d < shape.size(); ++d) {
+        offset += base.strides()[d];
+        strides[d] *= 2;
+      }
+      return make_view(base, shape, strides, offset);
+    }
+    case Layout::Broadcast: {  // the first dim is a stride-0 repeat of a single row
+      if (shape.empty()) return rand(shape, low, high, dtype, Device::cpu(), gen);
+      Shape one = shape;
+      one[0] = 1;
+      return expand_view(rand(one, low, high, dtype, Device::cpu(), gen), shape);
+    }
+  }
+  return {};
+}
+
+// Checks |a - b| <= atol + rtol |b| elementwise (b is the reference); reports the first miss.
+inline void check_close(const Tensor& a, const Tensor& b, double atol = 1e-5, double rtol = 1e-5,
+                        const std::string& what = "") {
+  INFO(what);
+  REQUIRE(a.shape() == b.shape());
+  REQUIRE(a.dtype() == b.dtype());
+  const auto va = a.to_vector<double>(), vb = b.to_vector<double>();
+  int64_t bad = -1;
+  for (size_t i = 0; i < va.size() && bad < 0; ++i) {
+    const bool both_nan = std::isnan(va[i]) && std::isnan(vb[i]);
+    const bool both_inf = std::isinf(va[i]) && va[i] == vb[i];
+    if (!both_nan && !both_inf && !(std::abs(va[i] - vb[i]) <= atol + rtol * std::abs(vb[i])))
+      bad = int64_t(i);
+  }
+  if (bad >= 0) {
+    FAIL_CHECK("element " << bad << " differs: " << va[bad] << " vs reference " << vb[bad]
+                          << " (shape " << shape_str(a.shape()) << ")");
+  }
+}
+
+}  // namespace rg::test

@@ -1,0 +1,117 @@
+// CUDA kernels against the CPU: every op on random inputs, plus the caching allocator.
+// Without a usable GPU (or in a build without CUDA) each case prints why and skips.
+#include <doctest/doctest.h>
+
+#include <iostream>
+
+#include "autograd/engine.h"
+#include "autograd/ops.h"
+#include "helpers.h"
+#include "tensor/backend.h"
+
+using namespace rg;
+using namespace rg::test;
+
+namespace {
+
+bool skip_without_gpu() {
+  if (cuda_is_available()) return false;
+  std::cout << "[skipped] " << doctest::getContextOptions()->currentTest->m_name << ": "
+            << cuda_unavailable_reason() << "\n";
+  return true;
+}
+
+const Device gpu = Device::cuda(0);
+
+}  // namespace
+
+TEST_CASE("CUDA: tensors round-trip between host and device in every dtype and layout") {
+  if (skip_without_gpu()) return;
+  Generator gen(1);
+  for (Layout layout : kAllLayouts) {
+    Tensor x = random_tensor({3, 4, 5}, layout, gen, DType::Float64);
+    Tensor on_gpu = x.to(gpu);
+    CHECK(on_gpu.device() == gpu);
+    check_close(on_gpu.to(Device::cpu()), as_contiguous(x), 0, 0, layout_name(layout));
+    for (DType dtype : {DType::Float32, DType::UInt8, DType::Int64}) {
+      Tensor converted = on_gpu.to(dtype);
+      check_close(converted.to(Device::cpu()), x.to(dtype), 0, 0, dtype_name(dtype));
+    }
+  }
+}
+
+TEST_CASE("CUDA: elementwise ops, reductions and matmul equal the CPU results") {
+  if (skip_without_gpu()) return;
+  Generator gen(2);
+  for (DType dtype : {DType::Float32, DType::Float64})
+    for (Layout la : kAllLayouts)
+      for (Layout lb : kAllLayouts) {
+        CAPTURE(layout_name(la));
+        CAPTURE(layout_name(lb));
+        const double tol = dtype == DType::Float32 ? 1e-5 : 1e-12;
+        Tensor a = random_tensor({4, 33, 65}, la, gen, dtype);
+        Tensor b = random_tensor({4, 33, 65}, lb, gen, dtype, 0.5, 2.0);
+        Tensor ga = a.to(gpu), gb = b.to(gpu);
+        check_close((ga + gb).to(Device::cpu()), a + b, tol, tol, "add");
+        check_close((ga - gb).to(Device::cpu()), a - b, tol, tol, "sub");
+        check_close((ga * gb).to(Device::cpu()), a * b, tol, tol, "mul");
+        check_close((ga / gb).to(Device::cpu()), a / b, tol, tol, "div");
+        check_close(gt(ga, gb).to(Device::cpu()), gt(a, b), 0, 0, "gt");
+        check_close(exp(ga).to(Device::cpu()), exp(a), tol, tol, "exp");
+        check_close(log(gb).to(Device::cpu()), log(b), tol, tol, "log");
+        check_close(sqrt(gb).to(Device::cpu()), sqrt(b), tol, tol, "sqrt");
+        check_close(pow(gb, 2.5).to(Device::cpu()), pow(b, 2.5), tol, tol, "pow");
+        check_close(clamp(ga, -0.5, 0.5).to(Device::cpu()), clamp(a, -0.5, 0.5), 0, 0, "clamp");
+        check_close(relu(ga).to(Device::cpu()), relu(a), 0, 0, "relu");
+        check_close(sigmoid(ga).to(Device::cpu()), sigmoid(a), tol, tol, "sigmoid");
+        check_close(where(gt(ga, gb), ga, gb).to(Device::cpu()), where(gt(a, b), a, b), 0, 0, "where");
+        // Broadcasting: [4, 33, 65] with [65] and with [4, 1, 65].
+        Tensor row = random_tensor({65}, la, gen, dtype);
+        check_close((ga * row.to(gpu)).to(Device::cpu()), a * row, tol, tol, "broadcast row");
+        Tensor col = random_tensor({4, 1, 65}, lb, gen, dtype);
+        check_close((ga - col.to(gpu)).to(Device::cpu()), a - col, tol, tol, "broadcast col");
+        for (const Dims& dims : std::vector<Dims>{{}, {0}, {1}, {2}, {0, 2}, {1, 2}}) {
+          check_close(sum(ga, dims, true).to(Device::cpu()), sum(a, dims, true), 1e-4, 1e-5, "sum");
+          check_close(max(ga, dims, true).to(Device::cpu()), max(a, dims, true), 0, 0, "max");
+        }
+        Tensor m = random_tensor({4, 65, 17}, lb, gen, dtype);
+        check_close(matmul(ga, m.to(gpu)).to(Device::cpu()), matmul(a, m), 1e-4, 1e-4, "bmm");
+        Tensor a2 = slice(a, 0, 1, 2).to(Device::cpu());
+        Tensor a2d = reshape(a2, {33, 65});
+        check_close(matmul(transpose(a2d.to(gpu), 0, 1), a2d.to(gpu)).to(Device::cpu()),
+                    matmul(transpose(a2d, 0, 1), a2d), 1e-4, 1e-4, "matmul A^T A");
+        check_close(cat({ga, gb}, 1).to(Device::cpu()), cat({a, b}, 1), 0, 0, "cat");
+      }
+}
+
+TEST_CASE("CUDA: backward on the GPU gives the CPU gradients") {
+  if (skip_without_gpu()) return;
+  Generator gen(3);
+  Tensor w = rand({5, 3}, -1, 1, DType::Float64, Device::cpu(), gen);
+  Tensor x = rand({8, 5}, -1, 1, DType::Float64, Device::cpu(), gen);
+  auto loss_of = [&](const Tensor& wt, const Tensor& xt) { return mean(sigmoid(matmul(xt, wt)) * 2.0); };
+  Tensor w_cpu = w.detach().set_requires_grad(true);
+  backward(loss_of(w_cpu, x));
+  Tensor w_gpu = w.to(gpu).set_requires_grad(true);
+  backward(loss_of(w_gpu, x.to(gpu)));
+  check_close(w_gpu.grad().to(Device::cpu()), w_cpu.grad(), 1e-12, 1e-10);
+}
+
+TEST_CASE("CUDA: the caching allocator reuses freed blocks and reports peak bytes") {
+  if (skip_without_gpu()) return;
+  Allocator& alloc = allocator_for(gpu);
+  alloc.reset_peak();
+  const MemoryStats start = alloc.stats();
+  void* first = nullptr;
+  {
+    Tensor t = Tensor::empty({1 << 20}, DType::Float32, gpu);  // 4 MiB
+    first = t.data_ptr();
+    CHECK(alloc.stats().current_bytes == start.current_bytes + (4u << 20));
+  }
+  CHECK(alloc.stats().current_bytes == start.current_bytes);
+  const size_t reserved = alloc.stats().reserved_bytes;
+  Tensor again = Tensor::empty({1 << 20}, DType::Float32, gpu);
+  CHECK(again.data_ptr() == first);                        // the cached block came back
+  CHECK(alloc.stats().reserved_bytes == reserved);         // without a new cudaMalloc
+  CHECK(alloc.stats().peak_bytes >= start.current_bytes + (4u << 20));
+}
