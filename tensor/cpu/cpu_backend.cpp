@@ -144,7 +144,16 @@ void reduce_kernel(ReduceOp op, const Tensor& x, Tensor& out) {
       double acc = op == ReduceOp::Sum ? 0.0 : -std::numeric_limits<double>::infinity();
       for_each_run(red, begin, end, [&](const std::array<int64_t, 1>& off, int64_t count) {
         const T* p = in + base + off[0];
-        if (op == ReduceOp::Sum) {
+        if (op == ReduceOp::Sum && inner_stride == 1) {
+          // Eight independent partial sums: the adds no longer wait on each other, and the
+          // compiler can keep them in vector registers.
+          double lanes[8] = {};
+          int64_t j = 0;
+          for (; j + 8 <= count; j += 8)
+            for (int l = 0; l < 8; ++l) lanes[l] += p[j + l];
+          for (; j < count; ++j) lanes[0] += p[j];
+          acc += ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+        } else if (op == ReduceOp::Sum) {
           for (int64_t j = 0; j < count; ++j) acc += p[j * inner_stride];
         } else {
           for (int64_t j = 0; j < count; ++j) {

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian packages roentgen builds with, skipping those already present.
+# The CUDA toolkit and cuDNN are not Debian packages: when they are under /usr/local/cuda (or
+# CUDNN_ROOT), the build finds them; when not, it builds the CPU backend alone.
+set -euo pipefail
+
+packages=(
+  build-essential    # g++, make
+  cmake
+  libopenblas-dev    # CPU GEMM (cblas_sgemm / cblas_dgemm)
+  doctest-dev        # unit tests
+  libbenchmark-dev   # Google Benchmark, for bench/
+  ccache             # faster rebuilds
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "roentgen: installing ${missing[*]}"
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "roentgen: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
