@@ -4,4 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh build
-ctest --test-dir build --output-on-failure
+ctest --test-dir build -V  # -V: show each suite's output, including why GPU cases skip

@@ -25,25 +25,24 @@ const char* op_name(UnaryOp op);
 const char* op_name(BinaryOp op);
 const char* op_name(ReduceOp op);
 
-class Backend {
- public:
-  virtual ~Backend() = default;
-  virtual const char* name() const = 0;
+// A backend is a table of kernels, filled in by tensor/cpu/ and tensor/cuda/.
+struct Backend {
+  const char* name;  // "cpu", "cpu-reference", "cuda"
 
   // out[i] = value. `out` may be any view.
-  virtual void fill(Tensor& out, double value) const = 0;
+  void (*fill)(Tensor& out, double value);
   // out[i] = src[i], converting dtype. Same shape; `out` may be any view.
-  virtual void copy(const Tensor& src, Tensor& out) const = 0;
+  void (*copy)(const Tensor& src, Tensor& out);
   // out[i] = f(x[i]); Pow uses p0 as the exponent, Clamp clamps to [p0, p1].
-  virtual void unary(UnaryOp op, const Tensor& x, Tensor& out, double p0, double p1) const = 0;
+  void (*unary)(UnaryOp op, const Tensor& x, Tensor& out, double p0, double p1);
   // out[i] = a[i] (op) b[i].
-  virtual void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) const = 0;
+  void (*binary)(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out);
   // out[i] = cond[i] != 0 ? a[i] : b[i]   (cond has out's dtype too).
-  virtual void where(const Tensor& cond, const Tensor& a, const Tensor& b, Tensor& out) const = 0;
+  void (*where)(const Tensor& cond, const Tensor& a, const Tensor& b, Tensor& out);
   // x: any shape; out: contiguous, x's rank, size 1 on the reduced dims and x's size elsewhere.
-  virtual void reduce(ReduceOp op, const Tensor& x, Tensor& out) const = 0;
+  void (*reduce)(ReduceOp op, const Tensor& x, Tensor& out);
   // a: [B, M, K], b: [B, K, N] (any strides) -> out: [B, M, N] contiguous.
-  virtual void matmul(const Tensor& a, const Tensor& b, Tensor& out) const = 0;
+  void (*matmul)(const Tensor& a, const Tensor& b, Tensor& out);
 };
 
 // The backend that runs kernels for `device`.

@@ -39,4 +39,22 @@ Layout<N> coalesce(const Shape& shape, const std::array<const Strides*, N>& stri
   return out;
 }
 
+// A reduction of x into out (x's rank, size 1 on reduced dims) seen as two loops: the kept dims
+// index the outputs, the reduced dims are folded into each output.
+struct ReductionLayout {
+  Shape kept_shape, reduced_shape;
+  Strides kept_strides, reduced_strides;  // x's strides along those dims
+};
+
+inline ReductionLayout split_reduction(const Shape& x_shape, const Strides& x_strides,
+                                       const Shape& out_shape) {
+  ReductionLayout r;
+  for (size_t d = 0; d < x_shape.size(); ++d) {
+    const bool reduced = out_shape[d] == 1 && x_shape[d] != 1;
+    (reduced ? r.reduced_shape : r.kept_shape).push_back(x_shape[d]);
+    (reduced ? r.reduced_strides : r.kept_strides).push_back(x_strides[d]);
+  }
+  return r;
+}
+
 }  // namespace rg

@@ -126,13 +126,8 @@ void where_kernel(const Tensor& cond, const Tensor& a, const Tensor& b, Tensor& 
 void reduce_kernel(ReduceOp op, const Tensor& x, Tensor& out) {
   visit_floating(x.dtype(), op_name(op), [&](auto tag) {
     using T = typename decltype(tag)::type;
-    Shape kept_shape, red_shape;
-    Strides kept_strides, red_strides;
-    for (int64_t d = 0; d < x.dim(); ++d) {
-      const bool reduced = out.shape()[d] == 1 && x.shape()[d] != 1;
-      (reduced ? red_shape : kept_shape).push_back(x.shape()[d]);
-      (reduced ? red_strides : kept_strides).push_back(x.strides()[d]);
-    }
+    const auto [kept_shape, red_shape, kept_strides, red_strides] =
+        split_reduction(x.shape(), x.strides(), out.shape());
     const auto red = coalesce<1>(red_shape, {&red_strides});
     const int64_t n_out = numel(kept_shape), n_red = numel(red.shape);
     const int64_t inner_stride = red.strides[0].back();
@@ -252,31 +247,12 @@ void matmul_kernel(const Tensor& a_in, const Tensor& b_in, Tensor& out) {
   });
 }
 
-class CpuBackend final : public Backend {
- public:
-  const char* name() const override { return "cpu"; }
-  void fill(Tensor& out, double value) const override { fill_kernel(out, value); }
-  void copy(const Tensor& src, Tensor& out) const override { copy_kernel(src, out); }
-  void unary(UnaryOp op, const Tensor& x, Tensor& out, double p0, double p1) const override {
-    unary_kernel(op, x, out, p0, p1);
-  }
-  void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) const override {
-    binary_kernel(op, a, b, out);
-  }
-  void where(const Tensor& c, const Tensor& a, const Tensor& b, Tensor& out) const override {
-    where_kernel(c, a, b, out);
-  }
-  void reduce(ReduceOp op, const Tensor& x, Tensor& out) const override { reduce_kernel(op, x, out); }
-  void matmul(const Tensor& a, const Tensor& b, Tensor& out) const override {
-    matmul_kernel(a, b, out);
-  }
-};
-
 }  // namespace
 
 const Backend& backend() {
-  static const CpuBackend instance;
-  return instance;
+  static const Backend table{"cpu",         fill_kernel,   copy_kernel, unary_kernel,
+                             binary_kernel, where_kernel, reduce_kernel, matmul_kernel};
+  return table;
 }
 
 }  // namespace rg::cpu

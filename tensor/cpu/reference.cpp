@@ -18,8 +18,6 @@ int64_t offset_of(const Tensor& t, int64_t linear) {
   return offset;
 }
 
-}  // namespace
-
 void fill(Tensor& out, double value) {
   visit_dtype(out.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
@@ -126,31 +124,11 @@ void matmul(const Tensor& a, const Tensor& b, Tensor& out) {
   });
 }
 
-namespace {
-class ReferenceBackend final : public Backend {
- public:
-  const char* name() const override { return "cpu-reference"; }
-  void fill(Tensor& out, double value) const override { reference::fill(out, value); }
-  void copy(const Tensor& src, Tensor& out) const override { reference::copy(src, out); }
-  void unary(UnaryOp op, const Tensor& x, Tensor& out, double p0, double p1) const override {
-    reference::unary(op, x, out, p0, p1);
-  }
-  void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) const override {
-    reference::binary(op, a, b, out);
-  }
-  void where(const Tensor& c, const Tensor& a, const Tensor& b, Tensor& out) const override {
-    reference::where(c, a, b, out);
-  }
-  void reduce(ReduceOp op, const Tensor& x, Tensor& out) const override { reference::reduce(op, x, out); }
-  void matmul(const Tensor& a, const Tensor& b, Tensor& out) const override {
-    reference::matmul(a, b, out);
-  }
-};
 }  // namespace
 
 const Backend& backend() {
-  static const ReferenceBackend instance;
-  return instance;
+  static const Backend table{"cpu-reference", fill, copy, unary, binary, where, reduce, matmul};
+  return table;
 }
 
 }  // namespace rg::cpu::reference

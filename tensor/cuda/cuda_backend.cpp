@@ -1,37 +1,13 @@
-// The CUDA Backend: forwards to the kernels in tensor/cuda/, and moves bytes between devices.
+// The CUDA Backend: the table of kernels in tensor/cuda/, and moving bytes between devices.
 #include "tensor/cuda/cuda_backend.h"
 
 #include "tensor/cuda/cuda_check.h"
 #include "tensor/cuda/kernels.h"
 
 namespace rg::cuda {
-namespace {
-
-class CudaBackend final : public Backend {
- public:
-  const char* name() const override { return "cuda"; }
-  void fill(Tensor& out, double value) const override { cuda::fill(out, value); }
-  void copy(const Tensor& src, Tensor& out) const override { cuda::copy(src, out); }
-  void unary(UnaryOp op, const Tensor& x, Tensor& out, double p0, double p1) const override {
-    cuda::unary(op, x, out, p0, p1);
-  }
-  void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) const override {
-    cuda::binary(op, a, b, out);
-  }
-  void where(const Tensor& c, const Tensor& a, const Tensor& b, Tensor& out) const override {
-    cuda::where(c, a, b, out);
-  }
-  void reduce(ReduceOp op, const Tensor& x, Tensor& out) const override { cuda::reduce(op, x, out); }
-  void matmul(const Tensor& a, const Tensor& b, Tensor& out) const override {
-    cuda::matmul(a, b, out);
-  }
-};
-
-}  // namespace
-
 const Backend& backend() {
-  static const CudaBackend instance;
-  return instance;
+  static const Backend table{"cuda", fill, copy, unary, binary, where, reduce, matmul};
+  return table;
 }
 
 void transfer(const Tensor& src, Tensor& dst) {

@@ -22,3 +22,26 @@
 
 // After a kernel launch: reports bad launch configurations at once.
 #define RG_CUDA_CHECK_LAUNCH(kernel_name) RG_CUDA_CHECK(cudaGetLastError())
+
+namespace rg::cuda {
+
+// Makes GPU `index` current for this scope: kernels launch on the current device, so every
+// kernel entry point opens one of these for its output's device.
+class DeviceGuard {
+ public:
+  explicit DeviceGuard(int index) : index_(index) {
+    RG_CUDA_CHECK(cudaGetDevice(&previous_));
+    if (previous_ != index_) RG_CUDA_CHECK(cudaSetDevice(index_));
+  }
+  ~DeviceGuard() {
+    if (previous_ != index_) cudaSetDevice(previous_);
+  }
+  DeviceGuard(const DeviceGuard&) = delete;
+  DeviceGuard& operator=(const DeviceGuard&) = delete;
+
+ private:
+  int index_;
+  int previous_ = 0;
+};
+
+}  // namespace rg::cuda

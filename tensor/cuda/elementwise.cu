@@ -60,6 +60,7 @@ __global__ void where_kernel(Indexer<4> ix, int64_t n, const T* cond, const T* a
 }  // namespace
 
 void fill(Tensor& out, double value) {
+  DeviceGuard guard(out.device().index);
   const int64_t n = out.numel();
   if (n == 0) return;
   const auto ix = make_indexer(coalesce<1>(out.shape(), {&out.strides()}), "fill");
@@ -71,6 +72,7 @@ void fill(Tensor& out, double value) {
 }
 
 void copy(const Tensor& src, Tensor& out) {
+  DeviceGuard guard(out.device().index);
   const int64_t n = out.numel();
   if (n == 0) return;
   const auto ix = make_indexer(coalesce<2>(out.shape(), {&out.strides(), &src.strides()}), "copy");
@@ -85,6 +87,7 @@ void copy(const Tensor& src, Tensor& out) {
 }
 
 void unary(UnaryOp op, const Tensor& x, Tensor& out, double p0, double p1) {
+  DeviceGuard guard(out.device().index);
   const int64_t n = out.numel();
   if (n == 0) return;
   const auto ix = make_indexer(coalesce<2>(out.shape(), {&out.strides(), &x.strides()}), op_name(op));
@@ -99,6 +102,7 @@ void unary(UnaryOp op, const Tensor& x, Tensor& out, double p0, double p1) {
 }
 
 void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
+  DeviceGuard guard(out.device().index);
   const int64_t n = out.numel();
   if (n == 0) return;
   const auto ix = make_indexer(
@@ -114,6 +118,7 @@ void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
 }
 
 void where(const Tensor& cond, const Tensor& a, const Tensor& b, Tensor& out) {
+  DeviceGuard guard(out.device().index);
   const int64_t n = out.numel();
   if (n == 0) return;
   const auto ix = make_indexer(

@@ -43,6 +43,7 @@ GemmOperand gemm_operand(const Tensor& t) {
 }  // namespace
 
 void matmul(const Tensor& a_in, const Tensor& b_in, Tensor& out) {
+  DeviceGuard guard(out.device().index);
   const int64_t batch = a_in.size(0), m = a_in.size(1), k = a_in.size(2), n = b_in.size(2);
   if (m == 0 || n == 0 || batch == 0) return;
   if (k == 0) {

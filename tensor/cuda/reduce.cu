@@ -41,14 +41,9 @@ __global__ void reduce_kernel(Indexer<1> kept, Indexer<1> reduced, int64_t n_red
 }  // namespace
 
 void reduce(ReduceOp op, const Tensor& x, Tensor& out) {
-  // Split x's dims into kept ones (indexing the outputs) and reduced ones (folded per output).
-  Shape kept_shape, red_shape;
-  Strides kept_strides, red_strides;
-  for (int64_t d = 0; d < x.dim(); ++d) {
-    const bool is_reduced = out.shape()[d] == 1 && x.shape()[d] != 1;
-    (is_reduced ? red_shape : kept_shape).push_back(x.shape()[d]);
-    (is_reduced ? red_strides : kept_strides).push_back(x.strides()[d]);
-  }
+  DeviceGuard guard(out.device().index);
+  const auto [kept_shape, red_shape, kept_strides, red_strides] =
+      split_reduction(x.shape(), x.strides(), out.shape());
   const int64_t n_out = numel(kept_shape), n_red = numel(red_shape);
   if (n_out == 0) return;
   RG_CHECK(n_out < (int64_t(1) << 31), op_name(op), " on CUDA: too many outputs (", n_out, ")");
