@@ -7,7 +7,11 @@ set -euo pipefail
 packages=(
   build-essential    # g++, make
   cmake
+  pkg-config
   libopenblas-dev    # CPU GEMM (cblas_sgemm / cblas_dgemm)
+  libstb-dev         # stb_image / stb_image_write: PNG and JPEG
+  zlib1g-dev         # gzip-compressed label files
+  nlohmann-json3-dev # JSON metadata
   doctest-dev        # unit tests
   libbenchmark-dev   # Google Benchmark, for bench/
   ccache             # faster rebuilds

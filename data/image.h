@@ -1,0 +1,41 @@
+// Gray images: decoding PNG/JPEG (stb_image), resizing, and writing PNG (stb_image_write).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace rg::data {
+
+// One gray channel, row-major, values on the 0..255 scale as float (16-bit files are scaled
+// down by 257, so 65535 -> 255).
+struct GrayImage {
+  int width = 0, height = 0;
+  std::vector<float> pixels;  // [height, width]
+
+  GrayImage() = default;
+  GrayImage(int w, int h, float fill = 0.0f) : width(w), height(h), pixels(size_t(w) * h, fill) {}
+  float& at(int x, int y) { return pixels[size_t(y) * width + x]; }
+  float at(int x, int y) const { return pixels[size_t(y) * width + x]; }
+};
+
+// Decodes a PNG or JPEG file of any of the layouts NIH uses — 8/16-bit gray, gray+alpha, RGB,
+// RGBA — into one gray channel (color: ITU-R 601 luma 0.299 R + 0.587 G + 0.114 B, as PIL's
+// convert("L"); alpha is ignored). Throws rg::Error naming the file when it is missing,
+// unreadable, truncated or corrupt.
+GrayImage decode_image(const std::string& path);
+GrayImage decode_image_bytes(const std::string& bytes, const std::string& name);
+
+// Resizes each axis on its own: area averaging when shrinking (every source pixel counts with
+// the fraction of it an output pixel covers, as OpenCV's INTER_AREA), bilinear interpolation with
+// half-pixel centres when enlarging (as OpenCV's INTER_LINEAR), a copy when equal.
+GrayImage resize(const GrayImage& image, int width, int height);
+
+// Writes an 8-bit gray PNG (values rounded and clamped to 0..255), atomically.
+void write_png(const std::string& path, const GrayImage& image);
+// Encodes an 8-bit gray JPEG into bytes (quality 1..100); for tests and synthetic data.
+std::string encode_jpeg(const GrayImage& image, int quality = 90);
+// Encodes a PNG with `channels` (1 gray, 2 gray+alpha, 3 RGB, 4 RGBA) from raw 8-bit samples.
+std::string encode_png(const std::vector<uint8_t>& samples, int width, int height, int channels);
+
+}  // namespace rg::data

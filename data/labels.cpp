@@ -1,0 +1,122 @@
+#include "data/labels.h"
+
+#include "data/csv.h"
+#include "data/file_io.h"
+#include "tensor/error.h"
+
+namespace rg::data {
+
+namespace {
+
+std::string where(const CsvTable& csv, const CsvRow& row, int column) {
+  return csv.path + ":" + std::to_string(row.line) + ": column '" + csv.header[column] + "'";
+}
+
+std::string trim(const std::string& s) {
+  const size_t b = s.find_first_not_of(" \t"), e = s.find_last_not_of(" \t");
+  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+}
+
+LabelTable read_notebook_format(const CsvTable& csv) {
+  LabelTable table;
+  table.source = csv.path;
+  const int image_col = csv.require_column("Image"), patient_col = csv.require_column("PatientId");
+  std::vector<int> label_cols;
+  for (int c = 0; c < int(csv.header.size()); ++c)
+    if (c != image_col && c != patient_col) {
+      label_cols.push_back(c);
+      table.label_names.push_back(csv.header[c]);
+    }
+  RG_CHECK(!label_cols.empty(), csv.path, ": no label columns besides Image and PatientId");
+  for (const CsvRow& row : csv.rows) {
+    LabeledImage item;
+    item.image = trim(row.fields[image_col]);
+    item.patient_id = trim(row.fields[patient_col]);
+    RG_CHECK(!item.image.empty(), where(csv, row, image_col), ": missing image name");
+    RG_CHECK(!item.patient_id.empty(), where(csv, row, patient_col), ": missing patient id");
+    for (int c : label_cols) {
+      const std::string v = trim(row.fields[c]);
+      // Accept 0/1 and the float spellings pandas writes (0.0/1.0).
+      if (v == "1" || v == "1.0") item.labels.push_back(1.0f);
+      else if (v == "0" || v == "0.0") item.labels.push_back(0.0f);
+      else throw Error(where(csv, row, c) + ": expected a label 0 or 1, found '" + v + "'");
+    }
+    table.images.push_back(std::move(item));
+  }
+  return table;
+}
+
+LabelTable read_nih_format(const CsvTable& csv) {
+  LabelTable table;
+  table.source = csv.path;
+  table.label_names.assign(kPathologies.begin(), kPathologies.end());
+  const int image_col = csv.require_column("Image Index");
+  const int findings_col = csv.require_column("Finding Labels");
+  const int patient_col = csv.require_column("Patient ID");
+  for (const CsvRow& row : csv.rows) {
+    LabeledImage item;
+    item.image = trim(row.fields[image_col]);
+    item.patient_id = trim(row.fields[patient_col]);
+    RG_CHECK(!item.image.empty(), where(csv, row, image_col), ": missing image name");
+    RG_CHECK(!item.patient_id.empty(), where(csv, row, patient_col), ": missing patient id");
+    item.labels.assign(kPathologies.size(), 0.0f);
+    const std::string findings = trim(row.fields[findings_col]);
+    RG_CHECK(!findings.empty(), where(csv, row, findings_col), ": empty (expected findings like "
+                                "'Effusion|Mass' or 'No Finding')");
+    if (findings != "No Finding") {
+      size_t start = 0;
+      while (start <= findings.size()) {
+        const size_t bar = std::min(findings.find('|', start), findings.size());
+        const std::string name = trim(findings.substr(start, bar - start));
+        size_t k = 0;
+        while (k < kPathologies.size() && kPathologies[k] != name) ++k;
+        RG_CHECK(k < kPathologies.size(), where(csv, row, findings_col), ": unknown finding '", name,
+                 "' (expected one of the 14 ChestX-ray14 pathologies or 'No Finding')");
+        item.labels[k] = 1.0f;
+        start = bar + 1;
+      }
+    }
+    table.images.push_back(std::move(item));
+  }
+  return table;
+}
+
+}  // namespace
+
+std::vector<int64_t> LabelTable::positives() const {
+  std::vector<int64_t> counts(label_names.size(), 0);
+  for (const auto& item : images)
+    for (size_t k = 0; k < counts.size(); ++k) counts[k] += item.labels[k] > 0.5f;
+  return counts;
+}
+
+Tensor LabelTable::label_matrix() const {
+  Tensor out = Tensor::empty({int64_t(images.size()), int64_t(label_names.size())});
+  float* p = out.data<float>();
+  for (const auto& item : images) p = std::copy(item.labels.begin(), item.labels.end(), p);
+  return out;
+}
+
+LabelTable read_labels(const std::string& path) {
+  const CsvTable csv = read_csv(path);
+  if (csv.column("Image") >= 0 && csv.column("PatientId") >= 0) return read_notebook_format(csv);
+  if (csv.column("Image Index") >= 0 && csv.column("Finding Labels") >= 0) return read_nih_format(csv);
+  throw Error(path + ": unrecognized label file: expected the notebook's columns (Image, <labels>, "
+              "PatientId) or NIH's (Image Index, Finding Labels, Patient ID, ...)");
+}
+
+void write_labels(const std::string& path, const LabelTable& table) {
+  std::vector<std::string> header{"Image"};
+  header.insert(header.end(), table.label_names.begin(), table.label_names.end());
+  header.push_back("PatientId");
+  std::string text = csv_line(header);
+  for (const auto& item : table.images) {
+    std::vector<std::string> fields{item.image};
+    for (float v : item.labels) fields.push_back(v > 0.5f ? "1" : "0");
+    fields.push_back(item.patient_id);
+    text += csv_line(fields);
+  }
+  write_file_atomic(path, text);
+}
+
+}  // namespace rg::data

@@ -1,0 +1,49 @@
+// Label files: which image shows which findings, and whose image it is.
+//
+// Two formats are read, told apart by their header:
+//  - the notebook's:  Image, <label columns...>, PatientId   (labels 0/1; the label columns are
+//    all columns but Image and PatientId, in file order)
+//  - NIH's release (Data_Entry_2017*.csv): Image Index, Finding Labels ("A|B|C" or
+//    "No Finding"), Follow-up #, Patient ID, ...  mapped onto the 14 pathologies below.
+// Either may be gzip-compressed. Every malformed row is an error naming file, line and column.
+#pragma once
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "tensor/tensor.h"
+
+namespace rg::data {
+
+// The 14 ChestX-ray14 pathologies, in the notebook's column order.
+inline const std::array<std::string, 14> kPathologies = {
+    "Atelectasis", "Cardiomegaly", "Consolidation", "Edema",       "Effusion",
+    "Emphysema",   "Fibrosis",     "Hernia",        "Infiltration", "Mass",
+    "Nodule",      "Pleural_Thickening", "Pneumonia", "Pneumothorax"};
+
+struct LabeledImage {
+  std::string image;          // file name, relative to the dataset's image folder
+  std::vector<float> labels;  // one 0/1 per label name
+  std::string patient_id;
+};
+
+struct LabelTable {
+  std::string source;                    // the file it came from (for messages)
+  std::vector<std::string> label_names;  // column order
+  std::vector<LabeledImage> images;
+
+  size_t size() const { return images.size(); }
+  // Positive count per label.
+  std::vector<int64_t> positives() const;
+  // All labels as a [N, L] float32 tensor (row i = images[i]).
+  Tensor label_matrix() const;
+};
+
+// Reads either format (see above).
+LabelTable read_labels(const std::string& path);
+
+// Writes the notebook's format (Image, labels..., PatientId), atomically.
+void write_labels(const std::string& path, const LabelTable& table);
+
+}  // namespace rg::data

@@ -1,0 +1,148 @@
+#include "data/loader.h"
+
+#include <filesystem>
+#include <iostream>
+
+#include "tensor/error.h"
+#include "tensor/random.h"
+
+namespace rg::data {
+
+namespace {
+
+// A 64-bit key mixing the loader seed with two more numbers (an epoch, an image index...).
+uint64_t key(uint64_t seed, uint64_t a, uint64_t b) { return Generator(seed).bits((a << 40) ^ b ^ (a >> 24)); }
+
+std::mutex warn_mutex;
+
+}  // namespace
+
+DataLoader::DataLoader(LabelTable table, std::string image_dir, LoaderOptions options)
+    : table_(std::move(table)), image_dir_(std::move(image_dir)), options_(std::move(options)) {
+  RG_CHECK(options_.batch_size > 0, "DataLoader: batch_size must be positive, got ", options_.batch_size);
+  RG_CHECK(options_.width > 0 && options_.height > 0, "DataLoader: image size must be positive, got ",
+           options_.width, "x", options_.height);
+  RG_CHECK(options_.threads >= 0 && options_.prefetch >= 1, "DataLoader: need threads >= 0 and prefetch >= 1");
+  RG_CHECK(!table_.images.empty(), "DataLoader: ", table_.source, " has no images");
+}
+
+DataLoader::~DataLoader() { stop_workers(); }
+
+int64_t DataLoader::batches_per_epoch() const {
+  return (int64_t(table_.size()) + options_.batch_size - 1) / options_.batch_size;
+}
+
+std::string DataLoader::image_path(size_t row) const {
+  return (std::filesystem::path(image_dir_) / table_.images[row].image).string();
+}
+
+void DataLoader::stop_workers() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  for (auto& t : workers_) t.join();
+  workers_.clear();
+}
+
+void DataLoader::start_epoch(int epoch) {
+  stop_workers();
+  epoch_ = epoch;
+  order_.resize(table_.size());
+  for (size_t i = 0; i < order_.size(); ++i) order_[i] = i;
+  if (options_.shuffle) {  // seeded Fisher-Yates
+    Generator gen(key(options_.seed, 1, uint64_t(epoch)));
+    const uint64_t first = gen.advance(order_.size());
+    for (size_t i = order_.size(); i > 1; --i) std::swap(order_[i - 1], order_[gen.bits(first + i) % i]);
+  }
+  next_to_make_ = next_to_give_ = 0;
+  ready_.clear();
+  stopping_ = false;
+  for (int t = 0; t < options_.threads; ++t) workers_.emplace_back(&DataLoader::worker, this);
+}
+
+DataLoader::Slot DataLoader::make_batch(int64_t index) const {
+  const int64_t begin = index * options_.batch_size;
+  const int64_t end = std::min<int64_t>(begin + options_.batch_size, int64_t(order_.size()));
+  const int64_t plane = int64_t(options_.width) * options_.height;
+  const size_t n_labels = table_.label_names.size();
+  std::vector<float> pixels, labels;
+  Slot slot;
+  try {
+    for (int64_t i = begin; i < end; ++i) {
+      const size_t row = order_[i];
+      GrayImage image;
+      try {
+        image = resize(decode_image(image_path(row)), options_.width, options_.height);
+      } catch (const Error& e) {
+        if (!options_.skip_bad_images) throw;
+        ++skipped_;
+        std::lock_guard<std::mutex> lock(warn_mutex);
+        std::cerr << "warning: skipping image: " << e.what() << "\n";
+        continue;
+      }
+      if (options_.augment) {
+        Generator gen(key(options_.seed, 2 + uint64_t(epoch_), row));
+        image = augment(image, options_.augmentation, gen);
+      }
+      pixels.resize(pixels.size() + 3 * plane);
+      options_.normalization.apply(image, pixels.data() + pixels.size() - 3 * plane);
+      const auto& y = table_.images[row].labels;
+      labels.insert(labels.end(), y.begin(), y.end());
+      slot.batch.indices.push_back(row);
+    }
+    const int64_t n = int64_t(slot.batch.indices.size());
+    slot.batch.images = Tensor::empty({n, 3, options_.height, options_.width});
+    std::copy(pixels.begin(), pixels.end(), slot.batch.images.data<float>());
+    slot.batch.labels = Tensor::empty({n, int64_t(n_labels)});
+    std::copy(labels.begin(), labels.end(), slot.batch.labels.data<float>());
+  } catch (...) {
+    slot.error = std::current_exception();
+  }
+  return slot;
+}
+
+void DataLoader::worker() {
+  while (true) {
+    int64_t index;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      changed_.wait(lock, [&] {
+        return stopping_ || (next_to_make_ < batches_per_epoch() && next_to_make_ < next_to_give_ + options_.prefetch);
+      });
+      if (stopping_) return;
+      index = next_to_make_++;
+    }
+    Slot slot = make_batch(index);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      ready_[index] = std::move(slot);
+    }
+    changed_.notify_all();
+  }
+}
+
+bool DataLoader::next(Batch& batch) {
+  RG_CHECK(!order_.empty(), "DataLoader::next: call start_epoch(epoch) first");
+  while (next_to_give_ < batches_per_epoch()) {
+    Slot slot;
+    if (workers_.empty()) {
+      slot = make_batch(next_to_give_++);
+    } else {
+      std::unique_lock<std::mutex> lock(mutex_);
+      changed_.wait(lock, [&] { return ready_.count(next_to_give_) > 0; });
+      slot = std::move(ready_[next_to_give_]);
+      ready_.erase(next_to_give_++);
+      lock.unlock();
+      changed_.notify_all();
+    }
+    if (slot.error) std::rethrow_exception(slot.error);
+    if (slot.batch.indices.empty()) continue;  // every image of this batch was skipped
+    batch = std::move(slot.batch);
+    return true;
+  }
+  return false;
+}
+
+}  // namespace rg::data

@@ -1,0 +1,213 @@
+// Image decoding (every pixel layout, bad files), resizing, and the loader's augmentation and
+// normalization.
+#include <doctest/doctest.h>
+#include <zlib.h>
+
+#include <cmath>
+#include <fstream>
+
+#include "data/augment.h"
+#include "data/file_io.h"
+#include "data/image.h"
+#include "data/normalize.h"
+#include "data_helpers.h"
+#include "tensor/error.h"
+
+using namespace rg;
+using namespace rg::data;
+using doctest::Contains;
+
+namespace {
+
+// A 16-bit grayscale PNG, written by hand (stb_image_write only writes 8-bit): signature,
+// IHDR (bit depth 16, color type 0), one zlib-compressed IDAT, IEND.
+std::string png16(const std::vector<uint16_t>& values, int width, int height) {
+  auto be32 = [](uint32_t v) { return std::string{char(v >> 24), char(v >> 16), char(v >> 8), char(v)}; };
+  auto chunk = [&](const std::string& type, const std::string& data) {
+    const std::string body = type + data;
+    return be32(uint32_t(data.size())) + body + be32(uint32_t(crc32(0, reinterpret_cast<const Bytef*>(body.data()), uInt(body.size()))));
+  };
+  std::string raw;
+  for (int y = 0; y < height; ++y) {
+    raw += '\0';  // filter: none
+    for (int x = 0; x < width; ++x) {
+      const uint16_t v = values[size_t(y) * width + x];
+      raw += char(v >> 8);
+      raw += char(v & 0xFF);
+    }
+  }
+  uLongf size = compressBound(uLong(raw.size()));
+  std::string packed(size, '\0');
+  compress(reinterpret_cast<Bytef*>(packed.data()), &size, reinterpret_cast<const Bytef*>(raw.data()), uLong(raw.size()));
+  packed.resize(size);
+  const std::string ihdr = be32(uint32_t(width)) + be32(uint32_t(height)) + std::string{16, 0, 0, 0, 0};
+  return std::string("\x89PNG\r\n\x1a\n", 8) + chunk("IHDR", ihdr) + chunk("IDAT", packed) + chunk("IEND", "");
+}
+
+GrayImage ramp(int w, int h) {
+  GrayImage g(w, h);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) g.at(x, y) = float((x * 7 + y * 13) % 256);
+  return g;
+}
+
+}  // namespace
+
+TEST_CASE("every pixel layout decodes to one gray channel") {
+  test::TempDir dir;
+  // 8-bit: gray, gray+alpha, RGB, RGBA — a 2x1 image each.
+  write_file_atomic(dir.file("gray.png"), encode_png({10, 200}, 2, 1, 1));
+  write_file_atomic(dir.file("gray_alpha.png"), encode_png({10, 255, 200, 0}, 2, 1, 2));
+  write_file_atomic(dir.file("rgb.png"), encode_png({255, 0, 0, 10, 20, 30}, 2, 1, 3));
+  write_file_atomic(dir.file("rgba.png"), encode_png({0, 255, 0, 128, 0, 0, 255, 255}, 2, 1, 4));
+  write_file_atomic(dir.file("gray16.png"), png16({65535, 257 * 100, 0, 1000}, 2, 2));
+
+  CHECK(decode_image(dir.file("gray.png")).pixels == std::vector<float>{10, 200});
+  CHECK(decode_image(dir.file("gray_alpha.png")).pixels == std::vector<float>{10, 200});
+  const GrayImage rgb = decode_image(dir.file("rgb.png"));
+  CHECK(rgb.pixels[0] == doctest::Approx(0.299 * 255));
+  CHECK(rgb.pixels[1] == doctest::Approx(0.299 * 10 + 0.587 * 20 + 0.114 * 30));
+  const GrayImage rgba = decode_image(dir.file("rgba.png"));
+  CHECK(rgba.pixels[0] == doctest::Approx(0.587 * 255));
+  CHECK(rgba.pixels[1] == doctest::Approx(0.114 * 255));
+  const GrayImage g16 = decode_image(dir.file("gray16.png"));
+  CHECK(g16.width == 2);
+  CHECK(g16.height == 2);
+  CHECK(g16.pixels[0] == doctest::Approx(255));
+  CHECK(g16.pixels[1] == doctest::Approx(100));
+  CHECK(g16.pixels[3] == doctest::Approx(1000.0 / 257));
+
+  // JPEG is lossy: close, not equal.
+  const GrayImage original = ramp(64, 48);
+  write_file_atomic(dir.file("ramp.jpg"), encode_jpeg(original, 95));
+  const GrayImage jpeg = decode_image(dir.file("ramp.jpg"));
+  REQUIRE(jpeg.width == 64);
+  double err = 0;
+  for (size_t i = 0; i < jpeg.pixels.size(); ++i) err += std::abs(jpeg.pixels[i] - original.pixels[i]);
+  CHECK(err / double(jpeg.pixels.size()) < 6.0);
+}
+
+TEST_CASE("missing, empty, foreign, truncated and corrupt images are errors naming the file") {
+  test::TempDir dir;
+  const std::string png = encode_png(std::vector<uint8_t>(64 * 64, 100), 64, 64, 1);
+  const std::string jpg = encode_jpeg(ramp(64, 64));
+  write_file_atomic(dir.file("empty.png"), "");
+  write_file_atomic(dir.file("text.png"), "this is not an image");
+  write_file_atomic(dir.file("cut.png"), png.substr(0, png.size() / 2));
+  write_file_atomic(dir.file("cut.jpg"), jpg.substr(0, jpg.size() * 2 / 3));
+  std::string broken = png;
+  for (size_t i = 40; i < 60 && i < broken.size() - 12; ++i) broken[i] = char(0xFF);  // inside the IDAT stream
+  write_file_atomic(dir.file("corrupt.png"), broken);
+
+  CHECK_THROWS_WITH_AS(decode_image(dir.file("missing.png")), Contains("missing.png: cannot open"), Error);
+  CHECK_THROWS_WITH_AS(decode_image(dir.file("empty.png")), Contains("empty.png: empty file"), Error);
+  CHECK_THROWS_WITH_AS(decode_image(dir.file("text.png")), Contains("text.png: not a PNG or JPEG file"), Error);
+  CHECK_THROWS_WITH_AS(decode_image(dir.file("cut.png")), Contains("cut.png: truncated PNG"), Error);
+  CHECK_THROWS_WITH_AS(decode_image(dir.file("cut.jpg")), Contains("cut.jpg: truncated JPEG"), Error);
+  CHECK_THROWS_WITH_AS(decode_image(dir.file("corrupt.png")), Contains("corrupt.png: corrupt image"), Error);
+}
+
+TEST_CASE("resize: area averaging when shrinking, bilinear with half-pixel centres when enlarging") {
+  // Shrinking 4x4 -> 2x2 averages 2x2 blocks.
+  GrayImage g(4, 4);
+  for (int i = 0; i < 16; ++i) g.pixels[i] = float(i);
+  CHECK(resize(g, 2, 2).pixels == std::vector<float>{2.5f, 4.5f, 10.5f, 12.5f});
+  // Enlarging [0, 4] to 4 wide: OpenCV's INTER_LINEAR gives [0, 1, 3, 4].
+  GrayImage row(2, 1);
+  row.pixels = {0, 4};
+  CHECK(resize(row, 4, 1).pixels == std::vector<float>{0, 1, 3, 4});
+  // 3 -> 2 (fractional area): [0, 3, 6] -> [(0 + 3/2) / 1.5, (3/2 + 6) / 1.5] = [1, 5].
+  GrayImage three(3, 1);
+  three.pixels = {0, 3, 6};
+  const auto two = resize(three, 2, 1).pixels;
+  CHECK(two[0] == doctest::Approx(1.0));
+  CHECK(two[1] == doctest::Approx(5.0));
+  // Constants stay constant, and area shrinking keeps the mean, at the real 512 -> 320.
+  const GrayImage flat = resize(GrayImage(512, 512, 77.0f), 320, 320);
+  for (float v : flat.pixels) REQUIRE(v == doctest::Approx(77.0f));
+  const GrayImage src = ramp(512, 512), small = resize(src, 320, 320);
+  double a = 0, b = 0;
+  for (float v : src.pixels) a += v;
+  for (float v : small.pixels) b += v;
+  CHECK(b / double(small.pixels.size()) == doctest::Approx(a / double(src.pixels.size())).epsilon(1e-4));
+  // Mixed: shrink one axis, enlarge the other.
+  const GrayImage mixed = resize(src, 100, 600);
+  CHECK(mixed.width == 100);
+  CHECK(mixed.height == 600);
+}
+
+TEST_CASE("normalization: sample, dataset and imagenet; 3 channels; saved and restored as JSON") {
+  const GrayImage image = ramp(32, 16);
+  const size_t plane = image.pixels.size();
+  std::vector<float> out(3 * plane);
+
+  Normalization::sample().apply(image, out.data());
+  double mean = 0, sq = 0;
+  for (size_t i = 0; i < plane; ++i) mean += out[i];
+  mean /= double(plane);
+  for (size_t i = 0; i < plane; ++i) sq += (out[i] - mean) * (out[i] - mean);
+  CHECK(mean == doctest::Approx(0.0).epsilon(1e-5));
+  CHECK(std::sqrt(sq / double(plane)) == doctest::Approx(1.0).epsilon(1e-4));
+  CHECK(std::equal(out.begin(), out.begin() + plane, out.begin() + plane));
+  CHECK(std::equal(out.begin(), out.begin() + plane, out.begin() + 2 * plane));
+
+  Normalization::dataset(100.0, 50.0).apply(image, out.data());
+  CHECK(out[5] == doctest::Approx((image.pixels[5] - 100.0) / (50.0 + 1e-6)));
+  CHECK(out[2 * plane + 5] == out[5]);
+
+  Normalization::imagenet().apply(image, out.data());
+  for (int c = 0; c < 3; ++c)
+    CHECK(out[c * plane + 7] == doctest::Approx((image.pixels[7] / 255.0 - kImageNetMean[c]) / kImageNetStd[c]));
+
+  Normalization measured = Normalization::dataset(123.5, 45.25);
+  measured.sample_size = 100;
+  measured.sample_seed = 9;
+  const Normalization back = Normalization::from_json(measured.to_json());
+  CHECK(back.kind == Normalization::Kind::Dataset);
+  CHECK(back.mean == 123.5);
+  CHECK(back.std == 45.25);
+  CHECK(back.sample_size == 100);
+  CHECK(Normalization::from_json(Normalization::imagenet().to_json()).kind == Normalization::Kind::ImageNet);
+  CHECK_THROWS_WITH_AS(Normalization::from_json("{\"kind\":\"zscore\"}"), Contains("unknown kind 'zscore'"), Error);
+  CHECK_THROWS_WITH_AS(Normalization::from_json("{\"kind\":\"dataset\"}"), Contains("needs numeric \"mean\" and \"std\""), Error);
+  CHECK_THROWS_WITH_AS(Normalization::from_json("not json"), Contains("not valid JSON"), Error);
+}
+
+TEST_CASE("augmentation: flips are mirror images, seeded, and both outcomes happen") {
+  const GrayImage image = ramp(8, 4);
+  const GrayImage flipped = flip_horizontal(image);
+  CHECK(flipped.at(0, 1) == image.at(7, 1));
+  CHECK(flip_horizontal(flipped).pixels == image.pixels);
+
+  int flips = 0;
+  for (uint64_t seed = 0; seed < 40; ++seed) {
+    Generator a(seed), b(seed);
+    const GrayImage x = augment(image, {}, a), y = augment(image, {}, b);
+    CHECK(x.pixels == y.pixels);  // same seed, same result
+    const bool is_flip = x.pixels == flipped.pixels;
+    CHECK((is_flip || x.pixels == image.pixels));
+    flips += is_flip;
+  }
+  CHECK(flips > 5);
+  CHECK(flips < 35);
+}
+
+TEST_CASE("augmentation: affine and brightness/contrast stay small and keep the image size") {
+  const GrayImage image = ramp(64, 64);
+  AugmentOptions options{.horizontal_flip = false, .max_rotation_deg = 10, .max_translation = 0.05,
+                         .max_zoom = 0.1, .max_brightness = 0.1, .max_contrast = 0.1};
+  Generator gen(1);
+  const GrayImage out = augment(image, options, gen);
+  CHECK(out.width == 64);
+  CHECK(out.height == 64);
+  CHECK(out.pixels != image.pixels);
+  for (float v : out.pixels) REQUIRE((v >= 0 && v <= 255));
+  // With everything off, nothing changes.
+  Generator gen2(1);
+  CHECK(augment(image, {.horizontal_flip = false}, gen2).pixels == image.pixels);
+  // A pure brightness change moves the mean by at most 0.1 * 255.
+  Generator gen3(2);
+  const GrayImage bright = augment(GrayImage(16, 16, 100.0f), {.horizontal_flip = false, .max_brightness = 0.1}, gen3);
+  CHECK(std::abs(bright.pixels[0] - 100.0f) <= 25.5f);
+  CHECK(bright.pixels[0] != 100.0f);
+}

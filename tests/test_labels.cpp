@@ -1,0 +1,151 @@
+// CSV parsing and the two label formats, on hand-made files and on the real NIH label files.
+#include <doctest/doctest.h>
+#include <zlib.h>
+
+#include <fstream>
+#include <map>
+
+#include "data/csv.h"
+#include "data/file_io.h"
+#include "data/labels.h"
+#include "data_helpers.h"
+#include "tensor/error.h"
+
+using namespace rg;
+using namespace rg::data;
+using doctest::Contains;
+
+namespace {
+
+void write_text(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
+
+void write_gzip(const std::string& path, const std::string& text) {
+  gzFile f = gzopen(path.c_str(), "wb");
+  gzwrite(f, text.data(), unsigned(text.size()));
+  gzclose(f);
+}
+
+const std::string kNotebookCsv =
+    "Image,Atelectasis,Cardiomegaly,PatientId\n"
+    "a_000.png,1,0,8270\n"
+    "b_000.png,0,1,29855\n"
+    "b_001.png,1,1,29855\n";
+
+}  // namespace
+
+TEST_CASE("CSV: quotes, escaped quotes, embedded commas and newlines, CRLF and a BOM") {
+  const CsvTable t = parse_csv("\xEF\xBB\xBF" "a,\"b,c\",d\r\n1,\"say \"\"hi\"\"\",\"two\nlines\"\r\n\r\n2,,x\r\n", "mem.csv");
+  CHECK(t.header == std::vector<std::string>{"a", "b,c", "d"});
+  REQUIRE(t.rows.size() == 2);
+  CHECK(t.rows[0].fields == std::vector<std::string>{"1", "say \"hi\"", "two\nlines"});
+  CHECK(t.rows[0].line == 2);
+  CHECK(t.rows[1].fields == std::vector<std::string>{"2", "", "x"});
+  CHECK(t.rows[1].line == 5);
+  // What csv_line writes, parse_csv reads back.
+  const std::vector<std::string> tricky{"plain", "com,ma", "quo\"te", "new\nline"};
+  CHECK(parse_csv(csv_line({"h1", "h2", "h3", "h4"}) + csv_line(tricky), "x").rows[0].fields == tricky);
+}
+
+TEST_CASE("CSV errors name the file and the line") {
+  CHECK_THROWS_WITH_AS(parse_csv("a,b\n1,2\n3\n", "f.csv"), Contains("f.csv:3: expected 2 columns as in the header, found 1"), Error);
+  CHECK_THROWS_WITH_AS(parse_csv("a,b\n1,\"open\n", "f.csv"), Contains("f.csv:2: unterminated quoted field"), Error);
+  CHECK_THROWS_WITH_AS(parse_csv("", "f.csv"), Contains("f.csv: empty file"), Error);
+  CHECK_THROWS_WITH_AS(read_csv("/nonexistent/labels.csv"), Contains("/nonexistent/labels.csv: cannot open"), Error);
+}
+
+TEST_CASE("the notebook's format: label columns are the ones that are not Image or PatientId") {
+  test::TempDir dir;
+  write_text(dir.file("train.csv"), kNotebookCsv);
+  const LabelTable t = read_labels(dir.file("train.csv"));
+  CHECK(t.label_names == std::vector<std::string>{"Atelectasis", "Cardiomegaly"});
+  REQUIRE(t.size() == 3);
+  CHECK(t.images[1].image == "b_000.png");
+  CHECK(t.images[1].patient_id == "29855");
+  CHECK(t.images[2].labels == std::vector<float>{1, 1});
+  CHECK(t.positives() == std::vector<int64_t>{2, 2});
+  CHECK(t.label_matrix().to_vector<float>() == std::vector<float>{1, 0, 0, 1, 1, 1});
+
+  // Round trip through write_labels, and the same file gzip-compressed.
+  write_labels(dir.file("copy.csv"), t);
+  CHECK(read_labels(dir.file("copy.csv")).images[2].labels == t.images[2].labels);
+  write_gzip(dir.file("train.csv.gz"), kNotebookCsv);
+  CHECK(read_labels(dir.file("train.csv.gz")).size() == 3);
+}
+
+TEST_CASE("malformed label rows are errors naming file, line and column") {
+  test::TempDir dir;
+  write_text(dir.file("bad_label.csv"), "Image,Mass,PatientId\nx.png,0,1\ny.png,2,2\n");
+  CHECK_THROWS_WITH_AS(read_labels(dir.file("bad_label.csv")),
+                       Contains("bad_label.csv:3: column 'Mass': expected a label 0 or 1, found '2'"), Error);
+  write_text(dir.file("no_patient.csv"), "Image,Mass,PatientId\nx.png,0,\n");
+  CHECK_THROWS_WITH_AS(read_labels(dir.file("no_patient.csv")),
+                       Contains("no_patient.csv:2: column 'PatientId': missing patient id"), Error);
+  write_text(dir.file("short.csv"), "Image,Mass,PatientId\nx.png,0\n");
+  CHECK_THROWS_WITH_AS(read_labels(dir.file("short.csv")), Contains("short.csv:2: expected 3 columns as in the header, found 2"), Error);
+  write_text(dir.file("other.csv"), "name,value\na,1\n");
+  CHECK_THROWS_WITH_AS(read_labels(dir.file("other.csv")), Contains("other.csv: unrecognized label file"), Error);
+  write_text(dir.file("nih.csv"), "Image Index,Finding Labels,Patient ID\nx.png,Mass|Flu,3\n");
+  CHECK_THROWS_WITH_AS(read_labels(dir.file("nih.csv")), Contains("nih.csv:2: column 'Finding Labels': unknown finding 'Flu'"), Error);
+  // A gzip file cut short.
+  std::string big;
+  for (int i = 0; i < 20000; ++i) big.append(csv_line({std::to_string(i) + ".png", "0", std::to_string(i)}));
+  write_gzip(dir.file("full.csv.gz"), "Image,Mass,PatientId\n" + big);
+  std::ifstream in(dir.file("full.csv.gz"), std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  write_text(dir.file("cut.csv.gz"), bytes.substr(0, bytes.size() / 2));
+  CHECK_THROWS_WITH_AS(read_labels(dir.file("cut.csv.gz")), Contains("cut.csv.gz: truncated or corrupt gzip data"), Error);
+}
+
+TEST_CASE("NIH's format maps 'A|B' and 'No Finding' onto the 14 pathologies") {
+  test::TempDir dir;
+  write_text(dir.file("Data_Entry.csv"),
+             "Image Index,Finding Labels,Follow-up #,Patient ID,Patient Age\n"
+             "00000001_000.png,Cardiomegaly,0,1,57\n"
+             "00000001_001.png,Cardiomegaly|Emphysema,1,1,58\n"
+             "00000002_000.png,No Finding,0,2,81\n");
+  const LabelTable t = read_labels(dir.file("Data_Entry.csv"));
+  REQUIRE(t.size() == 3);
+  CHECK(t.label_names.size() == 14);
+  CHECK(t.positives() == std::vector<int64_t>{0, 2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0});
+  CHECK(t.images[2].patient_id == "2");
+}
+
+TEST_CASE("real data: the notebook CSVs of the NIH sample agree with NIH's own metadata") {
+  if (test::skip_without_shared_data()) return;
+  const std::string sample = test::shared_data_dir() + "/nih-sample/";
+  const LabelTable train = read_labels(sample + "train-small.csv"), valid = read_labels(sample + "valid-small.csv"),
+                   test_set = read_labels(sample + "test.csv"), nih = read_labels(sample + "Data_Entry_subset.csv");
+  CHECK(train.size() == 400);
+  CHECK(valid.size() == 71);
+  CHECK(test_set.size() == 150);
+  CHECK(nih.size() == 621);
+  CHECK(train.label_names == std::vector<std::string>(kPathologies.begin(), kPathologies.end()));
+  // Every image's labels in the notebook's format equal NIH's Finding Labels.
+  std::map<std::string, LabeledImage> by_name;
+  for (const auto& item : nih.images) by_name[item.image] = item;
+  std::vector<int64_t> totals(14, 0);
+  for (const LabelTable* part : {&train, &valid, &test_set})
+    for (const auto& item : part->images) {
+      REQUIRE(by_name.count(item.image));
+      CHECK(by_name[item.image].labels == item.labels);
+      CHECK(by_name[item.image].patient_id == item.patient_id);
+      for (int k = 0; k < 14; ++k) totals[k] += item.labels[k] > 0.5f;
+    }
+  CHECK(totals == nih.positives());
+}
+
+TEST_CASE("real data: all 112,120 rows of Data_Entry_2017_v2020.csv.gz with NIH's per-label counts") {
+  if (test::skip_without_shared_data()) return;
+  const LabelTable all = read_labels(test::shared_data_dir() + "/nih-metadata/Data_Entry_2017_v2020.csv.gz");
+  CHECK(all.size() == 112120);
+  // Counts of each name in the Finding Labels column of the official file.
+  CHECK(all.positives() == std::vector<int64_t>{11559, 2776, 4667, 2303, 13317, 2516, 1686, 227, 19894, 5782, 6331,
+                                                3385, 1431, 5302});
+  int64_t no_finding = 0;
+  for (const auto& item : all.images) {
+    bool any = false;
+    for (float v : item.labels) any = any || v > 0.5f;
+    no_finding += !any;
+  }
+  CHECK(no_finding == 60361);
+}
