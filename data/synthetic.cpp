@@ -139,7 +139,17 @@ std::vector<Planted> render(Film& film, const Anatomy& a, const std::vector<bool
   // Heart: lower middle, bulging to the image's right (the patient's left).
   const double heart = a.heart_scale * (has[kCardiomegaly] ? d.uniform(1.4, 1.55) : 1.0);
   const double hx = cx + 0.05 * heart, hy = a.lung_cy + shift_y + 0.16, hrx = 0.12 * heart, hry = 0.095 * heart;
-  film.ellipse(hx, hy, hrx, hry, 45, 0.25, -0.35);
+  // The heart is soft tissue: over the lungs it fills their darkness in (a clear silhouette);
+  // over the mediastinum, already dense, it adds little.
+  {
+    const double c = std::cos(-0.35), s = std::sin(-0.35), r = std::max(hrx, hry);
+    film.add({hx - r, hy - r, hx + r, hy + r}, 75, [&](double u, double v) {
+      const double du = u - hx, dv = v - hy;
+      const double a2 = (c * du + s * dv) / hrx, b2 = (-s * du + c * dv) / hry;
+      const double in_lung = std::max(lungs[0].mask(u, v), lungs[1].mask(u, v));
+      return Film::soft_inside(std::sqrt(a2 * a2 + b2 * b2), 0.15) * (0.15 + 0.85 * in_lung);
+    });
+  }
   if (has[kCardiomegaly]) planted.push_back({kCardiomegaly, clip({hx - hrx, hy - hry, hx + hrx, hy + hry})});
 
   auto pick_lung = [&]() -> const Lung& { return lungs[d.chance(0.5) ? 0 : 1]; };
@@ -290,6 +300,14 @@ SyntheticSummary write_synthetic_dataset(const std::string& dir, const Synthetic
   std::string boxes = csv_line({"Image", "Finding", "x", "y", "w", "h"});
   const int n = options.size;
 
+  // Patients are independent (each has its own seeded dice), so they are drawn in parallel and
+  // gathered in order: the output does not depend on the number of threads.
+  struct PatientOutput {
+    std::vector<LabeledImage> images;
+    std::string boxes;
+  };
+  std::vector<PatientOutput> outputs(options.patients);
+#pragma omp parallel for schedule(dynamic)
   for (int64_t p = 0; p < options.patients; ++p) {
     Dice patient_dice(Generator(options.seed).bits(uint64_t(p)));
     const Anatomy anatomy = Anatomy::draw(patient_dice);
@@ -310,16 +328,20 @@ SyntheticSummary write_synthetic_dataset(const std::string& dir, const Synthetic
       char name[64];
       std::snprintf(name, sizeof(name), "%08lld_%03d.png", static_cast<long long>(p + 1), k);
       GrayImage image(n, n);
-      image.pixels = film.density;
+      image.pixels = std::move(film.density);
       write_png((fs::path(dir) / "images" / name).string(), image);
 
       LabeledImage item{name, std::vector<float>(14, 0.0f), patient_id};
       for (int f = 0; f < 14; ++f) item.labels[f] = has[f] ? 1.0f : 0.0f;
-      summary.all.images.push_back(item);
+      outputs[p].images.push_back(item);
       for (const Planted& pl : planted)
-        boxes += csv_line({name, kPathologies[pl.finding], number(pl.box.x0 * n), number(pl.box.y0 * n),
-                           number((pl.box.x1 - pl.box.x0) * n), number((pl.box.y1 - pl.box.y0) * n)});
+        outputs[p].boxes += csv_line({name, kPathologies[pl.finding], number(pl.box.x0 * n), number(pl.box.y0 * n),
+                                      number((pl.box.x1 - pl.box.x0) * n), number((pl.box.y1 - pl.box.y0) * n)});
     }
+  }
+  for (const PatientOutput& out : outputs) {
+    summary.all.images.insert(summary.all.images.end(), out.images.begin(), out.images.end());
+    boxes += out.boxes;
   }
   summary.images = int64_t(summary.all.size());
   summary.patients = options.patients;
