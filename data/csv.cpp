@@ -1,6 +1,6 @@
 #include "data/csv.h"
 
-#include "data/file_io.h"
+#include "tensor/io.h"
 #include "tensor/error.h"
 
 namespace rg::data {

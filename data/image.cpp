@@ -7,7 +7,7 @@
 #include <cmath>
 #include <memory>
 
-#include "data/file_io.h"
+#include "tensor/io.h"
 #include "tensor/error.h"
 
 namespace rg::data {

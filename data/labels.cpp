@@ -1,7 +1,7 @@
 #include "data/labels.h"
 
 #include "data/csv.h"
-#include "data/file_io.h"
+#include "tensor/io.h"
 #include "tensor/error.h"
 
 namespace rg::data {

@@ -7,7 +7,7 @@
 #include <numbers>
 
 #include "data/csv.h"
-#include "data/file_io.h"
+#include "tensor/io.h"
 #include "data/image.h"
 #include "tensor/error.h"
 #include "tensor/random.h"

@@ -7,7 +7,7 @@
 #include <fstream>
 
 #include "data/augment.h"
-#include "data/file_io.h"
+#include "tensor/io.h"
 #include "data/image.h"
 #include "data/normalize.h"
 #include "data_helpers.h"

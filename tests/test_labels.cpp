@@ -6,7 +6,7 @@
 #include <map>
 
 #include "data/csv.h"
-#include "data/file_io.h"
+#include "tensor/io.h"
 #include "data/labels.h"
 #include "data_helpers.h"
 #include "tensor/error.h"

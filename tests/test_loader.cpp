@@ -8,7 +8,7 @@
 #include <set>
 
 #include "data/csv.h"
-#include "data/file_io.h"
+#include "tensor/io.h"
 #include "data/loader.h"
 #include "data/synthetic.h"
 #include "data_helpers.h"

@@ -1,4 +1,4 @@
-#include "data/file_io.h"
+#include "tensor/io.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -11,7 +11,7 @@
 
 #include "tensor/error.h"
 
-namespace rg::data {
+namespace rg {
 
 std::string read_file(const std::string& path) {
   // zlib's gz* functions read gzip files and pass plain files through unchanged.
@@ -62,4 +62,4 @@ void write_file_atomic(const std::string& path, std::string_view bytes) {
   }
 }
 
-}  // namespace rg::data
+}  // namespace rg

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace rg::data {
+namespace rg {
 
 // The file's bytes; gzip files (.gz or not) are decompressed. Throws rg::Error naming the file.
 std::string read_file(const std::string& path);
@@ -14,4 +14,4 @@ std::string read_file(const std::string& path);
 // Replaces `path` with `bytes` atomically (write to "path.tmp-<pid>-<n>", fsync, rename).
 void write_file_atomic(const std::string& path, std::string_view bytes);
 
-}  // namespace rg::data
+}  // namespace rg
