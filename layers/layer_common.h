@@ -1,0 +1,31 @@
+// Helpers shared by the layer ops (not public API).
+#pragma once
+
+#include "autograd/node.h"
+#include "autograd/ops.h"
+
+namespace rg::layers_detail {
+
+using autograd::record;
+using Grads = std::vector<Tensor>;
+
+// Layer kernels exist on the CPU only until the cuDNN backend lands.
+inline void require_cpu(const Tensor& t, const char* op) {
+  RG_CHECK(t.device().is_cpu(), op, ": only the CPU kernels exist so far (the cuDNN backend comes later); got a tensor on ",
+           t.device());
+}
+
+// x itself when each sample [C, H, W] is contiguous (any batch stride, e.g. a channel prefix of a
+// dense block's buffer), else a contiguous copy.
+inline Tensor samples_contiguous(const Tensor& x) {
+  const auto& s = x.strides();
+  const bool ok = x.dim() == 4 && s[3] == 1 && s[2] == x.size(3) && s[1] == x.size(2) * x.size(3);
+  return ok ? x : as_contiguous(x);
+}
+
+inline void check_kind(const Tensor& a, const Tensor& b, const char* op, const char* what) {
+  RG_CHECK(a.dtype() == b.dtype(), op, ": ", what, " has dtype ", b.dtype(), ", the input ", a.dtype());
+  RG_CHECK(a.device() == b.device(), op, ": ", what, " is on ", b.device(), ", the input on ", a.device());
+}
+
+}  // namespace rg::layers_detail
