@@ -1,0 +1,49 @@
+#include "layers/modules.h"
+
+#include <cmath>
+
+#include "autograd/grad_mode.h"
+#include "tensor/factory.h"
+
+namespace rg {
+
+Conv2d::Conv2d(int64_t in, int64_t out, int64_t kernel, Conv2dOptions opts, bool with_bias, Generator& gen)
+    : options(opts) {
+  weight = kaiming_normal({out, in, kernel, kernel}, DType::Float32, Device::cpu(), gen);
+  register_parameter("weight", &weight);
+  if (with_bias) {
+    bias = zeros({out});
+    register_parameter("bias", &bias);
+  }
+}
+
+BatchNorm2d::BatchNorm2d(int64_t channels, double eps_, double momentum_) : eps(eps_), momentum(momentum_) {
+  weight = ones({channels});
+  bias = zeros({channels});
+  running_mean = zeros({channels});
+  running_var = ones({channels});
+  num_batches_tracked = zeros({}, DType::Int64);
+  register_parameter("weight", &weight);
+  register_parameter("bias", &bias);
+  register_buffer("running_mean", &running_mean);
+  register_buffer("running_var", &running_var);
+  register_buffer("num_batches_tracked", &num_batches_tracked);
+}
+
+Tensor BatchNorm2d::forward(const Tensor& x) {
+  if (is_training()) {
+    NoGradGuard no_grad;
+    num_batches_tracked.fill_(num_batches_tracked.item<double>() + 1);
+  }
+  return batch_norm(x, weight, bias, running_mean, running_var, is_training(), momentum, eps);
+}
+
+Linear::Linear(int64_t in, int64_t out, Generator& gen) {
+  const double bound = 1.0 / std::sqrt(double(in));
+  weight = rand({out, in}, -bound, bound, DType::Float32, Device::cpu(), gen);
+  bias = zeros({out});
+  register_parameter("weight", &weight);
+  register_parameter("bias", &bias);
+}
+
+}  // namespace rg

@@ -1,0 +1,100 @@
+#include "models/densenet.h"
+
+#include "autograd/ops.h"
+#include "layers/concat_buffer.h"
+#include "layers/pooling.h"
+
+namespace rg {
+
+DenseNetConfig DenseNetConfig::by_name(const std::string& name, int64_t classes) {
+  if (name == "densenet121") return densenet121(classes);
+  if (name == "densenet169") return densenet169(classes);
+  if (name == "densenet201") return densenet201(classes);
+  throw Error("unknown architecture '" + name + "' (expected densenet121, densenet169 or densenet201)");
+}
+
+int64_t DenseNetConfig::num_features() const {
+  int64_t c = init_features;
+  for (size_t b = 0; b < blocks.size(); ++b) {
+    c += blocks[b] * growth;
+    if (b + 1 < blocks.size()) c /= 2;
+  }
+  return c;
+}
+
+DenseLayer::DenseLayer(int64_t in, const DenseNetConfig& config, Generator& gen) : drop_rate(config.drop_rate) {
+  const int64_t mid = config.bn_size * config.growth;
+  norm1 = register_module("norm1", std::make_shared<BatchNorm2d>(in, config.bn_eps));
+  conv1 = register_module("conv1", std::make_shared<Conv2d>(in, mid, 1, Conv2dOptions{}, false, gen));
+  norm2 = register_module("norm2", std::make_shared<BatchNorm2d>(mid, config.bn_eps));
+  conv2 = register_module("conv2", std::make_shared<Conv2d>(mid, config.growth, 3, Conv2dOptions{.padding = 1}, false, gen));
+}
+
+Tensor DenseLayer::forward(const Tensor& x) {
+  Tensor h = conv1->forward(relu(norm1->forward(x)));  // bottleneck: [N, bn_size * growth, H, W]
+  Tensor y = conv2->forward(relu(norm2->forward(h)));  // [N, growth, H, W]
+  return dropout(y, drop_rate, is_training());
+}
+
+DenseBlock::DenseBlock(int64_t layers, int64_t in, const DenseNetConfig& config, Generator& gen)
+    : in_(in), growth_(config.growth) {
+  for (int64_t l = 0; l < layers; ++l)
+    layers_.push_back(register_module("denselayer" + std::to_string(l + 1),
+                                      std::make_shared<DenseLayer>(in + l * config.growth, config, gen)));
+}
+
+Tensor DenseBlock::forward(const Tensor& x) {
+  ConcatBuffer features(x.size(0), in_ + int64_t(layers_.size()) * growth_, x.size(2), x.size(3), x.dtype(), x.device());
+  features.append(x);
+  for (auto& layer : layers_) features.append(layer->forward(features.view()));
+  return features.view();
+}
+
+Transition::Transition(int64_t in, int64_t out, double bn_eps, Generator& gen) {
+  norm = register_module("norm", std::make_shared<BatchNorm2d>(in, bn_eps));
+  conv = register_module("conv", std::make_shared<Conv2d>(in, out, 1, Conv2dOptions{}, false, gen));
+}
+
+Tensor Transition::forward(const Tensor& x) { return avg_pool2d(conv->forward(relu(norm->forward(x))), 2, 2); }
+
+DenseNetFeatures::DenseNetFeatures(const DenseNetConfig& config, Generator& gen) {
+  conv0 = register_module("conv0", std::make_shared<Conv2d>(3, config.init_features, 7,
+                                                            Conv2dOptions{.stride = 2, .padding = 3}, false, gen));
+  norm0 = register_module("norm0", std::make_shared<BatchNorm2d>(config.init_features, config.bn_eps));
+  int64_t channels = config.init_features;
+  for (size_t b = 0; b < config.blocks.size(); ++b) {
+    const std::string n = std::to_string(b + 1);
+    blocks_.push_back(register_module("denseblock" + n, std::make_shared<DenseBlock>(config.blocks[b], channels, config, gen)));
+    channels += config.blocks[b] * config.growth;
+    if (b + 1 < config.blocks.size()) {
+      transitions_.push_back(register_module("transition" + n, std::make_shared<Transition>(channels, channels / 2, config.bn_eps, gen)));
+      channels /= 2;
+    }
+  }
+  norm5 = register_module("norm5", std::make_shared<BatchNorm2d>(channels, config.bn_eps));
+}
+
+Tensor DenseNetFeatures::forward(const Tensor& x) {
+  Tensor h = max_pool2d(relu(norm0->forward(conv0->forward(x))), 3, 2, 1);  // [N, 64, H/4, W/4]
+  for (size_t b = 0; b < blocks_.size(); ++b) {
+    h = blocks_[b]->forward(h);
+    if (b < transitions_.size()) h = transitions_[b]->forward(h);
+  }
+  return norm5->forward(h);
+}
+
+DenseNet::DenseNet(const DenseNetConfig& config, Generator& gen) : config_(config) {
+  features_ = register_module("features", std::make_shared<DenseNetFeatures>(config, gen));
+  classifier = register_module("classifier", std::make_shared<Linear>(config.num_features(), config.num_classes, gen));
+}
+
+Tensor DenseNet::feature_map(const Tensor& x) {
+  RG_CHECK(x.dim() == 4 && x.size(1) == 3, config_.name, ": expected images [N, 3, H, W], got ", shape_str(x.shape()));
+  return relu(features_->forward(x));
+}
+
+Tensor DenseNet::head(const Tensor& feature_map) { return classifier->forward(global_avg_pool2d(feature_map)); }
+
+Tensor DenseNet::forward(const Tensor& x) { return sigmoid(logits(x)); }
+
+}  // namespace rg

@@ -1,0 +1,105 @@
+// DenseNet (Huang et al., 2017) in torchvision's structure and names, so that a torchvision
+// state dict loads one to one:
+//
+//   features.conv0      7x7 conv, stride 2, 64 filters      features.norm0, relu, 3x3 max pool /2
+//   features.denseblock1..4, each of L dense layers:         features.transition1..3 between them:
+//     denselayerL.norm1 -> relu -> conv1 (1x1, bn_size*growth)   norm -> relu -> conv (1x1, half
+//     denselayerL.norm2 -> relu -> conv2 (3x3, growth)            the channels) -> 2x2 avg pool /2
+//   features.norm5 -> relu -> global average pool -> classifier (Linear) -> sigmoid
+//
+// DenseNet-121: growth 32, blocks 6-12-24-16, 64 initial features, bn_size 4, 1024 features out.
+// A dense block keeps its growing concatenation in one ConcatBuffer (layers/concat_buffer.h).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "layers/modules.h"
+
+namespace rg {
+
+struct DenseNetConfig {
+  std::string name = "densenet121";
+  int64_t growth = 32;
+  std::vector<int64_t> blocks = {6, 12, 24, 16};
+  int64_t init_features = 64;
+  int64_t bn_size = 4;
+  double drop_rate = 0.0;
+  int64_t num_classes = 14;
+  double bn_eps = 1e-5;
+
+  static DenseNetConfig densenet121(int64_t classes = 14) { return {"densenet121", 32, {6, 12, 24, 16}, 64, 4, 0.0, classes}; }
+  static DenseNetConfig densenet169(int64_t classes = 14) { return {"densenet169", 32, {6, 12, 32, 32}, 64, 4, 0.0, classes}; }
+  static DenseNetConfig densenet201(int64_t classes = 14) { return {"densenet201", 32, {6, 12, 48, 32}, 64, 4, 0.0, classes}; }
+  // The configuration called `name` ("densenet121", ...); throws for an unknown name.
+  static DenseNetConfig by_name(const std::string& name, int64_t classes);
+  int64_t num_features() const;  // channels entering the classifier
+};
+
+class DenseLayer : public Module {
+ public:
+  DenseLayer(int64_t in, const DenseNetConfig& config, Generator& gen);
+  Tensor forward(const Tensor& x);  // [N, in, H, W] (a view of the block's buffer) -> [N, growth, H, W]
+
+ private:
+  std::shared_ptr<BatchNorm2d> norm1, norm2;
+  std::shared_ptr<Conv2d> conv1, conv2;
+  double drop_rate;
+};
+
+class DenseBlock : public Module {
+ public:
+  DenseBlock(int64_t layers, int64_t in, const DenseNetConfig& config, Generator& gen);
+  Tensor forward(const Tensor& x);  // [N, in, H, W] -> [N, in + layers * growth, H, W]
+
+ private:
+  std::vector<std::shared_ptr<DenseLayer>> layers_;
+  int64_t in_, growth_;
+};
+
+class Transition : public Module {
+ public:
+  Transition(int64_t in, int64_t out, double bn_eps, Generator& gen);
+  Tensor forward(const Tensor& x);  // [N, in, H, W] -> [N, out, H/2, W/2]
+
+ private:
+  std::shared_ptr<BatchNorm2d> norm;
+  std::shared_ptr<Conv2d> conv;
+};
+
+// The convolutional part: everything up to and including norm5.
+class DenseNetFeatures : public Module {
+ public:
+  DenseNetFeatures(const DenseNetConfig& config, Generator& gen);
+  Tensor forward(const Tensor& x);  // [N, 3, H, W] -> [N, num_features, H/32, W/32]
+
+ private:
+  std::shared_ptr<Conv2d> conv0;
+  std::shared_ptr<BatchNorm2d> norm0, norm5;
+  std::vector<std::shared_ptr<DenseBlock>> blocks_;
+  std::vector<std::shared_ptr<Transition>> transitions_;
+};
+
+class DenseNet : public Module {
+ public:
+  explicit DenseNet(const DenseNetConfig& config, Generator& gen = default_generator());
+
+  // The last feature map, after norm5 and its ReLU: [N, num_features, H/32, W/32]. Grad-CAM
+  // looks here.
+  Tensor feature_map(const Tensor& x);
+  // Class scores before the sigmoid, from a feature map: [N, num_classes].
+  Tensor head(const Tensor& feature_map);
+  Tensor logits(const Tensor& x) { return head(feature_map(x)); }
+  // Probabilities: sigmoid(logits), [N, num_classes].
+  Tensor forward(const Tensor& x);
+
+  const DenseNetConfig& config() const { return config_; }
+  std::shared_ptr<Linear> classifier;
+
+ private:
+  DenseNetConfig config_;
+  std::shared_ptr<DenseNetFeatures> features_;
+};
+
+}  // namespace rg

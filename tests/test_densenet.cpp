@@ -1,0 +1,162 @@
+// DenseNet: torchvision's structure and names, and parity with PyTorch on the reference tensors
+// in ../shared/reference/densenet121 (a random-initialized torchvision densenet121 with a 14-class
+// head and non-trivial batch norm statistics; see its README for how they were made).
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+
+#include "autograd/engine.h"
+#include "autograd/grad_mode.h"
+#include "autograd/ops.h"
+#include "helpers.h"
+#include "models/densenet.h"
+#include "tensor/io.h"
+#include "tensor/safetensors.h"
+
+using namespace rg;
+
+namespace {
+
+std::string reference_dir() {
+  const auto dir = std::filesystem::path(ROENTGEN_SOURCE_DIR) / ".." / "shared" / "reference" / "densenet121";
+  return std::filesystem::exists(dir / "model.safetensors") ? dir.lexically_normal().string() : "";
+}
+
+bool skip_without_reference() {
+  if (!reference_dir().empty()) return false;
+  std::cout << "[skipped] " << doctest::getContextOptions()->currentTest->m_name
+            << ": ../shared/reference/densenet121 is not present on this machine\n";
+  return true;
+}
+
+// A raw little-endian .bin file as a tensor.
+Tensor read_bin(const std::string& name, const Shape& shape, DType dtype) {
+  const std::string bytes = read_file(reference_dir() + "/" + name);
+  Tensor t = Tensor::empty(shape, dtype);
+  REQUIRE(bytes.size() == size_t(t.numel()) * dtype_size(dtype));
+  std::memcpy(t.data_ptr(), bytes.data(), bytes.size());
+  return t;
+}
+
+// ||a - b|| / ||b||
+double relative_l2(const Tensor& a, const Tensor& b) {
+  const auto x = a.to_vector<double>(), y = b.to_vector<double>();
+  double num = 0, den = 0;
+  for (size_t i = 0; i < x.size(); ++i) num += (x[i] - y[i]) * (x[i] - y[i]), den += y[i] * y[i];
+  return std::sqrt(num / den);
+}
+
+struct Loaded {
+  std::shared_ptr<DenseNet> model;
+  Tensor input;
+};
+
+Loaded load(DType dtype) {
+  Loaded l;
+  l.model = std::make_shared<DenseNet>(DenseNetConfig::densenet121(14));
+  l.model->load_state_dict(read_safetensors(reference_dir() + "/model.safetensors").tensors);
+  l.model->to(dtype);
+  l.input = read_bin("input.bin", {2, 3, 224, 224}, DType::Float32).to(dtype);
+  return l;
+}
+
+std::string suffix(DType dtype) { return dtype == DType::Float64 ? ".f64.bin" : ".bin"; }
+
+}  // namespace
+
+TEST_CASE("DenseNet-121/169/201 have torchvision's parameter counts; 121 has its state dict names") {
+  Generator gen(0);
+  DenseNet d121(DenseNetConfig::densenet121(1000), gen);
+  CHECK(d121.num_parameters() == 7978856);  // torchvision densenet121
+  CHECK(DenseNet(DenseNetConfig::densenet169(1000), gen).num_parameters() == 14149480);
+  CHECK(DenseNet(DenseNetConfig::densenet201(1000), gen).num_parameters() == 20013928);
+  const NamedTensors state = d121.state_dict();
+  CHECK(state.size() == 727);
+  CHECK(state.front().first == "features.conv0.weight");
+  CHECK(state[1].first == "features.norm0.weight");
+  CHECK(state[5].first == "features.norm0.num_batches_tracked");
+  CHECK(state[6].first == "features.denseblock1.denselayer1.norm1.weight");
+  CHECK(state.back().first == "classifier.bias");
+  CHECK(d121.config().num_features() == 1024);
+}
+
+TEST_CASE("parity: the reference model file loads one to one") {
+  if (skip_without_reference()) return;
+  const SafeTensors file = read_safetensors(reference_dir() + "/model.safetensors");
+  DenseNet model(DenseNetConfig::densenet121(14));
+  const NamedTensors ours = model.state_dict();
+  REQUIRE(ours.size() == file.tensors.size());
+  for (const auto& [name, t] : ours) {
+    const Tensor theirs = file.find(name);
+    REQUIRE_MESSAGE(theirs.defined(), name);
+    CHECK(theirs.shape() == t.shape());
+    CHECK(theirs.dtype() == t.dtype());
+  }
+  CHECK(model.num_parameters() == 6968206);
+}
+
+TEST_CASE("parity: eval-mode logits and probabilities, float32 and float64") {
+  if (skip_without_reference()) return;
+  for (DType dtype : {DType::Float32, DType::Float64}) {
+    CAPTURE(dtype_name(dtype));
+    Loaded l = load(dtype);
+    l.model->eval();
+    NoGradGuard no_grad;
+    const Tensor logits = l.model->logits(l.input);
+    const double tol = dtype == DType::Float32 ? 2e-5 : 1e-10;
+    test::check_close(logits, read_bin("eval_logits" + suffix(dtype), {2, 14}, dtype), tol, tol, "eval logits");
+    test::check_close(sigmoid(logits), read_bin("eval_probs" + suffix(dtype), {2, 14}, dtype), tol, tol, "eval probs");
+  }
+}
+
+TEST_CASE("parity: training-mode outputs, updated running statistics, input and conv0 gradients") {
+  if (skip_without_reference()) return;
+  for (DType dtype : {DType::Float32, DType::Float64}) {
+    CAPTURE(dtype_name(dtype));
+    const bool f32 = dtype == DType::Float32;
+    const double fwd_tol = f32 ? 2e-5 : 1e-10;
+    // float32 gradients through 121 batch-statistics BN layers are ill-conditioned: PyTorch itself
+    // moves by up to ~1e-2 between thread counts (the reference README); float64 is tight.
+    const double grad_tol = f32 ? 3e-2 : 1e-8;
+    const Tensor r = read_bin("loss_weight_r" + suffix(dtype), {2, 14}, dtype);
+    struct LossCase { const char* name; std::function<Tensor(const Tensor& logits)> loss; };
+    const LossCase cases[] = {{"sum_probs", [](const Tensor& z) { return sum(sigmoid(z)); }},
+                              {"sum_logits", [](const Tensor& z) { return sum(z); }},
+                              {"sum_r_logits", [&](const Tensor& z) { return sum(r * z); }}};
+    for (const LossCase& c : cases) {
+      CAPTURE(c.name);
+      Loaded l = load(dtype);
+      l.model->train();
+      Tensor input = l.input.detach().set_requires_grad(true);
+      const Tensor logits = l.model->logits(input);
+      if (std::string(c.name) == "sum_probs") {  // the first training forward, checked once
+        test::check_close(logits, read_bin("train_logits" + suffix(dtype), {2, 14}, dtype), fwd_tol, fwd_tol, "train logits");
+        const NamedTensors state = l.model->state_dict();
+        auto find = [&](const std::string& name) {
+          for (const auto& [n, t] : state)
+            if (n == name) return t;
+          return Tensor();
+        };
+        for (const char* bn : {"norm0", "norm5"})
+          for (const char* stat : {"running_mean", "running_var"}) {
+            const std::string file = std::string("after_train_fwd_") + bn + "_" + stat + suffix(dtype);
+            const Tensor ours = find(std::string("features.") + bn + "." + stat);
+            test::check_close(ours, read_bin(file, ours.shape(), dtype), fwd_tol, fwd_tol, file);
+          }
+      }
+      backward(c.loss(logits));
+      const std::string g_in = std::string("grad_input_") + c.name + suffix(dtype);
+      const std::string g_w = std::string("grad_conv0_weight_") + c.name + suffix(dtype);
+      const Tensor conv0_grad = l.model->named_parameters().front().second.grad();
+      const double e_in = relative_l2(input.grad(), read_bin(g_in, {2, 3, 224, 224}, dtype));
+      const double e_w = relative_l2(conv0_grad, read_bin(g_w, {64, 3, 7, 7}, dtype));
+      MESSAGE(dtype_name(dtype) << " " << c.name << ": relative L2 error of the input gradient " << e_in
+                                << ", of conv0's weight gradient " << e_w);
+      CHECK(e_in < grad_tol);
+      CHECK(e_w < grad_tol);
+    }
+  }
+}
