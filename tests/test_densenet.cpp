@@ -153,7 +153,7 @@ TEST_CASE("parity: training-mode outputs, updated running statistics, input and 
       const Tensor conv0_grad = l.model->named_parameters().front().second.grad();
       const double e_in = relative_l2(input.grad(), read_bin(g_in, {2, 3, 224, 224}, dtype));
       const double e_w = relative_l2(conv0_grad, read_bin(g_w, {64, 3, 7, 7}, dtype));
-      MESSAGE(dtype_name(dtype) << " " << c.name << ": relative L2 error of the input gradient " << e_in
+      MESSAGE(std::string(dtype_name(dtype)) << " " << std::string(c.name) << ": relative L2 error of the input gradient " << e_in
                                 << ", of conv0's weight gradient " << e_w);
       CHECK(e_in < grad_tol);
       CHECK(e_w < grad_tol);

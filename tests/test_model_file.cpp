@@ -1,0 +1,98 @@
+// The model file: save and load with metadata, strict loading, and the head re-initialization.
+#include <doctest/doctest.h>
+
+#include "autograd/grad_mode.h"
+#include "data_helpers.h"
+#include "helpers.h"
+#include "models/model_file.h"
+#include "tensor/io.h"
+
+using namespace rg;
+using doctest::Contains;
+
+namespace {
+
+std::vector<std::string> names(int n) {
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i) out.push_back("class" + std::to_string(i));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a saved model loads back with the same tensors and metadata") {
+  test::TempDir dir;
+  Generator gen(1);
+  DenseNet model(DenseNetConfig::densenet121(3), gen);
+  ModelInfo info{.labels = {"Effusion", "Mass", "Nodule"}, .image_size = 224, .normalization = "dataset:120.5,60.25", .bn_eps = 1.001e-5};
+  save_model(dir.file("m.safetensors"), model, info);
+  const LoadedModel back = load_model(dir.file("m.safetensors"));
+  CHECK(back.info.labels == info.labels);
+  CHECK(back.info.image_size == 224);
+  CHECK(back.info.normalization == "dataset:120.5,60.25");
+  CHECK(back.info.bn_eps == 1.001e-5);
+  CHECK(back.model->config().bn_eps == 1.001e-5);
+  CHECK(back.notes.empty());
+  CHECK_FALSE(back.model->is_training());
+  const NamedTensors a = model.state_dict(), b = back.model->state_dict();
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    CHECK(a[i].first == b[i].first);
+    CHECK(a[i].second.to_vector<double>() == b[i].second.to_vector<double>());
+  }
+}
+
+TEST_CASE("loading is strict: missing, unexpected, wrong-shape and wrong-dtype tensors are listed") {
+  test::TempDir dir;
+  Generator gen(2);
+  DenseNet model(DenseNetConfig::densenet121(2), gen);
+  const ModelInfo info{.labels = {"a", "b"}};
+  NamedTensors state = model.state_dict();
+  NamedTensors broken;
+  for (auto& [name, t] : state) {
+    if (name == "features.norm0.running_mean") continue;                               // missing
+    if (name == "features.conv0.weight") broken.emplace_back(name, zeros({64, 3, 5, 5}));  // wrong shape
+    else if (name == "features.norm5.weight") broken.emplace_back(name, zeros({1024}, DType::Int64));  // wrong dtype
+    else broken.emplace_back(name, t);
+  }
+  broken.emplace_back("features.extra.weight", zeros({2}));  // unexpected
+  write_safetensors(dir.file("broken.safetensors"), broken, info.to_metadata());
+  try {
+    load_model(dir.file("broken.safetensors"));
+    FAIL("expected an error");
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    CHECK(m.find("4 problems") != std::string::npos);
+    CHECK(m.find("missing: features.norm0.running_mean [64]") != std::string::npos);
+    CHECK(m.find("wrong shape: features.conv0.weight is [64, 3, 5, 5] in the file, [64, 3, 7, 7] in the model") != std::string::npos);
+    CHECK(m.find("wrong dtype: features.norm5.weight is int64 in the file, float32 in the model") != std::string::npos);
+    CHECK(m.find("unexpected: features.extra.weight [2]") != std::string::npos);
+  }
+  // Files without our metadata, or with bad metadata.
+  write_safetensors(dir.file("plain.safetensors"), state);
+  CHECK_THROWS_WITH_AS(load_model(dir.file("plain.safetensors")), Contains("not a roentgen model file: no 'architecture'"), Error);
+  auto meta = info.to_metadata();
+  meta["architecture"] = "resnet50";
+  write_safetensors(dir.file("arch.safetensors"), state, meta);
+  CHECK_THROWS_WITH_AS(load_model(dir.file("arch.safetensors")), Contains("unknown architecture 'resnet50'"), Error);
+  // A truncated file.
+  const std::string bytes = read_file(dir.file("plain.safetensors"));
+  write_file_atomic(dir.file("cut.safetensors"), bytes.substr(0, bytes.size() - 100));
+  CHECK_THROWS_WITH_AS(load_model(dir.file("cut.safetensors")), Contains("cut.safetensors"), Error);
+}
+
+TEST_CASE("an ImageNet backbone loads into a 14-class model only when the head may be re-initialized") {
+  test::TempDir dir;
+  Generator gen(3);
+  DenseNet imagenet(DenseNetConfig::densenet121(1000), gen);
+  save_model(dir.file("imagenet.safetensors"), imagenet, {.labels = names(1000), .image_size = 224, .normalization = "imagenet"});
+  const std::vector<std::string> labels = names(14);
+  CHECK_THROWS_WITH_AS(load_model(dir.file("imagenet.safetensors"), HeadPolicy::Strict, labels),
+                       Contains("the file's classifier has 1000 outputs but 14 labels are wanted; use --head reinit"), Error);
+  const LoadedModel m = load_model(dir.file("imagenet.safetensors"), HeadPolicy::Reinit, labels);
+  REQUIRE(m.notes.size() == 1);
+  CHECK(m.notes[0].find("classifier re-initialized: the file has 1000 outputs, the model 14") != std::string::npos);
+  CHECK(m.model->classifier->weight.shape() == Shape{14, 1024});
+  CHECK(m.model->named_parameters().front().second.to_vector<float>() ==
+        imagenet.named_parameters().front().second.to_vector<float>());
+}

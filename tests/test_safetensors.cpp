@@ -1,0 +1,74 @@
+// The safetensors reader and writer, and every way a file can be broken.
+#include <doctest/doctest.h>
+
+#include <cstring>
+
+#include "data_helpers.h"
+#include "helpers.h"
+#include "tensor/io.h"
+#include "tensor/safetensors.h"
+
+using namespace rg;
+using doctest::Contains;
+
+namespace {
+
+// A file from a header text and data bytes.
+std::string file_of(const std::string& header, const std::string& data) {
+  std::string out(8, '\0');
+  const uint64_t n = header.size();
+  std::memcpy(out.data(), &n, 8);
+  return out + header + data;
+}
+
+}  // namespace
+
+TEST_CASE("safetensors: every dtype, 0-d tensors and metadata survive a round trip") {
+  test::TempDir dir;
+  const Tensor f = from_vector({1.5, -2, 3, 4, 5, 6}, {2, 3});
+  const Tensor d = from_vector({0.25}, {1}, DType::Float64);
+  const Tensor u = from_vector({0, 255}, {2}, DType::UInt8);
+  const Tensor i = from_vector({42}, {}, DType::Int64);
+  const Tensor strided = rg::make_view(f, {3, 2}, {1, 3}, 0);  // a transposed view is written in order
+  write_safetensors(dir.file("a.safetensors"), {{"f", f}, {"d", d}, {"u", u}, {"i", i}, {"t", strided}},
+                    {{"architecture", "densenet121"}});
+  const SafeTensors back = read_safetensors(dir.file("a.safetensors"));
+  CHECK(back.tensors.size() == 5);
+  CHECK(back.metadata.at("architecture") == "densenet121");
+  CHECK(back.find("f").to_vector<float>() == f.to_vector<float>());
+  CHECK(back.find("d").dtype() == DType::Float64);
+  CHECK(back.find("u").to_vector<int>() == std::vector<int>{0, 255});
+  CHECK(back.find("i").shape() == Shape{});
+  CHECK(back.find("i").item<int64_t>() == 42);
+  CHECK(back.find("t").to_vector<float>() == std::vector<float>{1.5, 4, -2, 5, 3, 6});
+  CHECK_FALSE(back.find("nope").defined());
+  // The header length is a multiple of 8, as the format recommends.
+  uint64_t n = 0;
+  std::memcpy(&n, read_file(dir.file("a.safetensors")).data(), 8);
+  CHECK(n % 8 == 0);
+}
+
+TEST_CASE("safetensors: broken files are errors that say what is wrong") {
+  const std::string ok_header = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
+  const std::string eight(8, '\0');
+  CHECK_NOTHROW(parse_safetensors(file_of(ok_header, eight), "m"));
+  CHECK_THROWS_WITH_AS(parse_safetensors("abc", "m"), Contains("m: truncated safetensors file (3 bytes"), Error);
+  CHECK_THROWS_WITH_AS(parse_safetensors(file_of(ok_header, eight).substr(0, 20), "m"), Contains("m: truncated safetensors file: header of"), Error);
+  CHECK_THROWS_WITH_AS(parse_safetensors(file_of("{not json", ""), "m"), Contains("m: bad safetensors header (not JSON)"), Error);
+  CHECK_THROWS_WITH_AS(parse_safetensors(file_of(R"({"a":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}})", "1234"), "m"),
+                       Contains("m: tensor 'a': unsupported dtype F16"), Error);
+  CHECK_THROWS_WITH_AS(parse_safetensors(file_of(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", eight), "m"),
+                       Contains("m: tensor 'a': 8 bytes for shape [3] F32, expected 12"), Error);
+  CHECK_THROWS_WITH_AS(parse_safetensors(file_of(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", eight), "m"),
+                       Contains("m: tensor 'a': data_offsets [0, 16] out of range (the data section has 8 bytes)"), Error);
+  CHECK_THROWS_WITH_AS(parse_safetensors(file_of(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                                                 R"("b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", eight), "m"),
+                       Contains("overlaps the data of another tensor"), Error);
+  CHECK_THROWS_WITH_AS(parse_safetensors(file_of(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", eight), "m"),
+                       Contains("m: bytes 0..4 of the data section belong to no tensor"), Error);
+  CHECK_THROWS_WITH_AS(parse_safetensors(file_of(R"({"a":{"dtype":"F32","shape":[1]}})", ""), "m"),
+                       Contains("m: tensor 'a': expected dtype, shape and data_offsets"), Error);
+  CHECK_THROWS_WITH_AS(parse_safetensors(file_of(R"({"__metadata__":{"k":1}})", ""), "m"),
+                       Contains("__metadata__ value of 'k' is not a string"), Error);
+  CHECK_THROWS_WITH_AS(read_safetensors("/nonexistent/model.safetensors"), Contains("/nonexistent/model.safetensors: cannot open"), Error);
+}
