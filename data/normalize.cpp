@@ -70,6 +70,31 @@ std::string Normalization::describe() const {
   return out.str();
 }
 
+std::string Normalization::spec() const {
+  if (kind != Kind::Dataset) return kind_name(kind);
+  std::ostringstream out;
+  out.precision(9);
+  out << "dataset:" << mean << "," << std;
+  return out.str();
+}
+
+Normalization Normalization::from_spec(const std::string& spec) {
+  if (spec == "sample") return sample();
+  if (spec == "imagenet") return imagenet();
+  const auto comma = spec.find(',');
+  RG_CHECK(spec.rfind("dataset:", 0) == 0 && comma != std::string::npos,
+           "normalization '", spec, "': expected sample, imagenet or dataset:<mean>,<std>");
+  try {
+    size_t used_mean = 0, used_std = 0;
+    const std::string m = spec.substr(8, comma - 8), s = spec.substr(comma + 1);
+    const double mean = std::stod(m, &used_mean), std_dev = std::stod(s, &used_std);
+    RG_CHECK(used_mean == m.size() && used_std == s.size(), "trailing characters");
+    return dataset(mean, std_dev);
+  } catch (const std::exception&) {
+    throw Error("normalization '" + spec + "': expected dataset:<mean>,<std> with two numbers");
+  }
+}
+
 std::string Normalization::to_json() const {
   nlohmann::json j{{"kind", kind_name(kind)}};
   if (kind == Kind::Dataset) {

@@ -38,6 +38,9 @@ struct Normalization {
 
   // "sample", "dataset mean=... std=... (N images, seed S)", "imagenet"
   std::string describe() const;
+  // The model file's spelling: "sample", "imagenet" or "dataset:<mean>,<std>".
+  std::string spec() const;
+  static Normalization from_spec(const std::string& spec);
   // JSON for saving with a model: {"kind":"dataset","mean":..,"std":..,...}
   std::string to_json() const;
   static Normalization from_json(const std::string& json);

@@ -160,3 +160,48 @@ TEST_CASE("parity: training-mode outputs, updated running statistics, input and 
     }
   }
 }
+
+namespace {
+
+// The committed fixture: a tiny torchvision DenseNet and PyTorch's float64 results on it
+// (tools/make_tiny_fixture.py).
+Tensor fixture(const std::string& name, const Shape& shape) {
+  const std::string bytes = read_file(std::string(ROENTGEN_SOURCE_DIR) + "/tests/fixtures/tiny_densenet/" + name);
+  Tensor t = Tensor::empty(shape, DType::Float64);
+  REQUIRE(bytes.size() == size_t(t.numel()) * 8);
+  std::memcpy(t.data_ptr(), bytes.data(), bytes.size());
+  return t;
+}
+
+std::shared_ptr<DenseNet> tiny_model() {
+  DenseNetConfig config{"tiny", 4, {2, 2}, 8, 2, 0.0, 3};
+  auto model = std::make_shared<DenseNet>(config);
+  model->to(DType::Float64);
+  model->load_state_dict(read_safetensors(std::string(ROENTGEN_SOURCE_DIR) + "/tests/fixtures/tiny_densenet/model.safetensors").tensors);
+  return model;
+}
+
+}  // namespace
+
+TEST_CASE("parity (committed fixture): a tiny torchvision DenseNet in float64, eval and training, with gradients") {
+  const Tensor x = fixture("input.f64.bin", {2, 3, 32, 32});
+  {
+    auto model = tiny_model();
+    model->eval();
+    NoGradGuard no_grad;
+    test::check_close(model->logits(x), fixture("eval_logits.f64.bin", {2, 3}), 1e-12, 1e-10, "eval logits");
+  }
+  auto model = tiny_model();
+  model->train();
+  Tensor input = x.detach().set_requires_grad(true);
+  const Tensor logits = model->logits(input);
+  test::check_close(logits, fixture("train_logits.f64.bin", {2, 3}), 1e-12, 1e-10, "train logits");
+  const NamedTensors state = model->state_dict();
+  for (const auto& [name, t] : state) {
+    if (name == "features.norm5.running_mean") test::check_close(t, fixture("norm5_running_mean.f64.bin", {16}), 1e-12, 1e-10, name);
+    if (name == "features.norm5.running_var") test::check_close(t, fixture("norm5_running_var.f64.bin", {16}), 1e-12, 1e-10, name);
+  }
+  backward(sum(logits * fixture("r.f64.bin", {2, 3})));
+  CHECK(relative_l2(input.grad(), fixture("grad_input.f64.bin", {2, 3, 32, 32})) < 1e-9);
+  CHECK(relative_l2(model->named_parameters().front().second.grad(), fixture("grad_conv0_weight.f64.bin", {8, 3, 7, 7})) < 1e-9);
+}

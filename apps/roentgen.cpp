@@ -1,0 +1,158 @@
+// roentgen: the command-line tool.
+//
+//   roentgen predict --model M.safetensors --csv LIST.csv --images DIR --out preds.csv
+//                    [--image-size N] [--normalize sample|imagenet|dataset:<mean>,<std>]
+//                    [--batch-size N] [--threads N]
+//   roentgen inspect M.safetensors
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <string>
+
+#include "autograd/grad_mode.h"
+#include "autograd/ops.h"
+#include "data/csv.h"
+#include "data/loader.h"
+#include "models/model_file.h"
+#include "tensor/io.h"
+
+using namespace rg;
+using namespace rg::data;
+
+namespace {
+
+const char* kUsage =
+    "usage:\n"
+    "  roentgen predict --model M.safetensors --csv LIST.csv --images DIR --out preds.csv\n"
+    "                   [--image-size N] [--normalize sample|imagenet|dataset:<mean>,<std>]\n"
+    "                   [--batch-size N] [--threads N]\n"
+    "      Writes Image,<label>... with one probability per label for every image listed in the\n"
+    "      CSV's Image (or Image Index) column. Labels, image size and normalization come from\n"
+    "      the model file unless given here.\n"
+    "  roentgen inspect M.safetensors\n"
+    "      Prints the model file's metadata, tensor and parameter counts, and any problems.\n";
+
+// --flag value pairs after the subcommand.
+std::map<std::string, std::string> parse_flags(int argc, char** argv, int first, const std::vector<std::string>& known) {
+  std::map<std::string, std::string> flags;
+  for (int i = first; i < argc; ++i) {
+    const std::string flag = argv[i];
+    RG_CHECK(std::find(known.begin(), known.end(), flag) != known.end(), "unknown option '", flag, "'\n", kUsage);
+    RG_CHECK(i + 1 < argc, "option ", flag, " needs a value");
+    flags[flag] = argv[++i];
+  }
+  return flags;
+}
+
+int64_t positive(const std::string& text, const char* what) {
+  size_t used = 0;
+  int64_t v = 0;
+  try {
+    v = std::stoll(text, &used);
+  } catch (const std::exception&) {
+  }
+  RG_CHECK(used == text.size() && v > 0, what, " must be a positive integer, got '", text, "'");
+  return v;
+}
+
+int predict(int argc, char** argv) {
+  auto flags = parse_flags(argc, argv, 2, {"--model", "--csv", "--images", "--out", "--image-size", "--normalize",
+                                           "--batch-size", "--threads"});
+  for (const char* required : {"--model", "--csv", "--images", "--out"})
+    RG_CHECK(flags.count(required), "predict: ", required, " is required\n", kUsage);
+
+  const LoadedModel loaded = load_model(flags["--model"]);
+  const ModelInfo& info = loaded.info;
+  const int64_t size = flags.count("--image-size") ? positive(flags["--image-size"], "--image-size") : info.image_size;
+  const Normalization norm = Normalization::from_spec(flags.count("--normalize") ? flags["--normalize"] : info.normalization);
+
+  // The images to score: any CSV with an Image or Image Index column.
+  const CsvTable csv = read_csv(flags["--csv"]);
+  int column = csv.column("Image");
+  if (column < 0) column = csv.column("Image Index");
+  RG_CHECK(column >= 0, flags["--csv"], ": no 'Image' or 'Image Index' column");
+  LabelTable list;
+  list.source = flags["--csv"];
+  for (const CsvRow& row : csv.rows) {
+    RG_CHECK(!row.fields[column].empty(), flags["--csv"], ":", row.line, ": empty image name");
+    list.images.push_back({row.fields[column], {}, ""});
+  }
+  RG_CHECK(!list.images.empty(), flags["--csv"], ": lists no images");
+
+  LoaderOptions options;
+  options.batch_size = int(flags.count("--batch-size") ? positive(flags["--batch-size"], "--batch-size") : 8);
+  options.threads = int(flags.count("--threads") ? positive(flags["--threads"], "--threads") : 2);
+  options.width = options.height = int(size);
+  options.shuffle = false;
+  options.normalization = norm;
+  DataLoader loader(list, flags["--images"], options);
+
+  std::cerr << "roentgen predict: " << info.architecture << ", " << info.labels.size() << " labels, " << list.size()
+            << " images at " << size << "x" << size << ", normalization " << norm.describe() << "\n";
+  std::string out = csv_line([&] {
+    std::vector<std::string> header{"Image"};
+    header.insert(header.end(), info.labels.begin(), info.labels.end());
+    return header;
+  }());
+  NoGradGuard no_grad;
+  const auto start = std::chrono::steady_clock::now();
+  int64_t done = 0;
+  loader.start_epoch(0);
+  Batch batch;
+  while (loader.next(batch)) {
+    const auto probs = loaded.model->forward(batch.images).to_vector<float>();
+    const size_t classes = info.labels.size();
+    for (size_t i = 0; i < batch.indices.size(); ++i) {
+      std::vector<std::string> fields{list.images[batch.indices[i]].image};
+      for (size_t k = 0; k < classes; ++k) {
+        char number[32];
+        std::snprintf(number, sizeof(number), "%.7g", probs[i * classes + k]);
+        fields.push_back(number);
+      }
+      out += csv_line(fields);
+    }
+    done += int64_t(batch.indices.size());
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::fprintf(stderr, "\r  %lld/%zu images, %.1f images/s", static_cast<long long>(done), list.size(), double(done) / seconds);
+  }
+  std::fprintf(stderr, "\n");
+  write_file_atomic(flags["--out"], out);
+  std::cerr << "wrote " << flags["--out"] << "\n";
+  return 0;
+}
+
+int inspect(int argc, char** argv) {
+  RG_CHECK(argc == 3, "inspect: expected one model file\n", kUsage);
+  const std::string path = argv[2];
+  const SafeTensors file = read_safetensors(path);
+  std::cout << path << "\n  metadata:\n";
+  for (const auto& [k, v] : file.metadata) std::cout << "    " << k << " = " << (v.size() > 120 ? v.substr(0, 117) + "..." : v) << "\n";
+  int64_t params = 0;
+  for (const auto& [name, t] : file.tensors)
+    if (is_floating(t.dtype()) && name.find("running_") == std::string::npos) params += t.numel();
+  std::cout << "  tensors: " << file.tensors.size() << "\n  parameters: " << params << "\n";
+  try {
+    const LoadedModel m = load_model(path);
+    std::cout << "  loads as " << m.info.architecture << " with " << m.info.labels.size() << " outputs: ok\n";
+    return 0;
+  } catch (const Error& e) {
+    std::cout << "  problems: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const std::string command = argc > 1 ? argv[1] : "";
+    if (command == "predict") return predict(argc, argv);
+    if (command == "inspect") return inspect(argc, argv);
+    std::cerr << kUsage;
+    return command == "--help" || command == "-h" ? 0 : 2;
+  } catch (const Error& e) {
+    std::cerr << "roentgen: error: " << e.what() << "\n";
+    return 1;
+  }
+}
