@@ -8,7 +8,7 @@ packages=(
   build-essential    # g++, make
   cmake
   pkg-config
-  libopenblas-dev    # CPU GEMM (cblas_sgemm / cblas_dgemm)
+  libopenblas-openmp-dev  # CPU GEMM (cblas_sgemm / cblas_dgemm), sharing our OpenMP threads
   libstb-dev         # stb_image / stb_image_write: PNG and JPEG
   zlib1g-dev         # gzip-compressed label files
   nlohmann-json3-dev # JSON metadata
