@@ -69,7 +69,7 @@ LoadedModel load_model(const std::string& path, HeadPolicy head, const std::vect
   std::vector<std::string> skip;
   if (file_classes != classes) {
     RG_CHECK(head == HeadPolicy::Reinit, path, ": the file's classifier has ", file_classes, " outputs but ", classes,
-             " labels are wanted; use --head reinit to keep the features and start a new classifier");
+             " labels are wanted; to keep the features and start a new classifier, load with HeadPolicy::Reinit");
     skip = {"classifier.weight", "classifier.bias"};
     out.notes.push_back("classifier re-initialized: the file has " + std::to_string(file_classes) + " outputs, the model " +
                         std::to_string(classes) + " (features loaded from " + path + ")");

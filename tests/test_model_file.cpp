@@ -88,7 +88,7 @@ TEST_CASE("an ImageNet backbone loads into a 14-class model only when the head m
   save_model(dir.file("imagenet.safetensors"), imagenet, {.labels = names(1000), .image_size = 224, .normalization = "imagenet"});
   const std::vector<std::string> labels = names(14);
   CHECK_THROWS_WITH_AS(load_model(dir.file("imagenet.safetensors"), HeadPolicy::Strict, labels),
-                       Contains("the file's classifier has 1000 outputs but 14 labels are wanted; use --head reinit"), Error);
+                       Contains("the file's classifier has 1000 outputs but 14 labels are wanted; to keep the features and start a new classifier"), Error);
   const LoadedModel m = load_model(dir.file("imagenet.safetensors"), HeadPolicy::Reinit, labels);
   REQUIRE(m.notes.size() == 1);
   CHECK(m.notes[0].find("classifier re-initialized: the file has 1000 outputs, the model 14") != std::string::npos);
