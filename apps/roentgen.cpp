@@ -3,6 +3,7 @@
 //   roentgen predict --model M.safetensors --csv LIST.csv --images DIR --out preds.csv
 //                    [--image-size N] [--normalize sample|imagenet|dataset:<mean>,<std>]
 //                    [--batch-size N] [--threads N]
+//   roentgen eval --labels LABELS.csv[.gz] --preds PREDS.csv[.gz] --out metrics.json [--bootstrap N]
 //   roentgen inspect M.safetensors
 #include <chrono>
 #include <cstdio>
@@ -14,6 +15,7 @@
 #include "autograd/ops.h"
 #include "data/csv.h"
 #include "data/loader.h"
+#include "metrics/evaluate.h"
 #include "models/model_file.h"
 #include "tensor/io.h"
 
@@ -30,6 +32,11 @@ const char* kUsage =
     "      Writes Image,<label>... with one probability per label for every image listed in the\n"
     "      CSV's Image (or Image Index) column. Labels, image size and normalization come from\n"
     "      the model file unless given here.\n"
+    "  roentgen eval --labels LABELS.csv[.gz] --preds PREDS.csv[.gz] --out metrics.json [--bootstrap N]\n"
+    "      AUROC (with a bootstrap 95% interval; N resamples, default 1000, 0 for none), average\n"
+    "      precision and Youden's threshold per label. Labels in the notebook's or NIH's format;\n"
+    "      predictions with an Image (or Image Index) column and one column per label, named\n"
+    "      <label> or prob_<label>; rows matched by image name.\n"
     "  roentgen inspect M.safetensors\n"
     "      Prints the model file's metadata, tensor and parameter counts, and any problems.\n";
 
@@ -122,6 +129,23 @@ int predict(int argc, char** argv) {
   return 0;
 }
 
+int eval(int argc, char** argv) {
+  auto flags = parse_flags(argc, argv, 2, {"--labels", "--preds", "--out", "--bootstrap"});
+  for (const char* required : {"--labels", "--preds", "--out"})
+    RG_CHECK(flags.count(required), "eval: ", required, " is required\n", kUsage);
+  int bootstrap = 1000;
+  if (flags.count("--bootstrap")) bootstrap = flags["--bootstrap"] == "0" ? 0 : int(positive(flags["--bootstrap"], "--bootstrap"));
+  const LabelTable truth = read_labels(flags["--labels"]);
+  const CsvTable preds = read_csv(flags["--preds"]);
+  std::cerr << "roentgen eval: " << preds.rows.size() << " predictions, " << truth.label_names.size() << " labels"
+            << (bootstrap ? ", " + std::to_string(bootstrap) + " bootstrap resamples" : "") << "\n";
+  const metrics::Evaluation e = metrics::evaluate(truth, preds, bootstrap, 0);
+  std::cout << e.table();
+  write_file_atomic(flags["--out"], e.to_json() + "\n");
+  std::cerr << "wrote " << flags["--out"] << "\n";
+  return 0;
+}
+
 int inspect(int argc, char** argv) {
   RG_CHECK(argc == 3, "inspect: expected one model file\n", kUsage);
   const std::string path = argv[2];
@@ -148,6 +172,7 @@ int main(int argc, char** argv) {
   try {
     const std::string command = argc > 1 ? argv[1] : "";
     if (command == "predict") return predict(argc, argv);
+    if (command == "eval") return eval(argc, argv);
     if (command == "inspect") return inspect(argc, argv);
     std::cerr << kUsage;
     return command == "--help" || command == "-h" ? 0 : 2;

@@ -1,0 +1,120 @@
+#include "metrics/evaluate.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <map>
+
+#include "tensor/error.h"
+
+namespace rg::metrics {
+
+Evaluation evaluate(const std::vector<std::string>& labels, const std::vector<std::vector<float>>& y,
+                    const std::vector<std::vector<float>>& score, int bootstrap, uint64_t seed) {
+  Evaluation e;
+  e.n = y.empty() ? 0 : int64_t(y[0].size());
+  double sum = 0;
+  int defined = 0;
+  for (size_t k = 0; k < labels.size(); ++k) {
+    LabelMetrics m;
+    m.label = labels[k];
+    for (float v : y[k]) (v > 0.5f ? m.positives : m.negatives) += 1;
+    m.auc = auroc(y[k], score[k]);
+    m.average_precision = average_precision(y[k], score[k]);
+    m.youden = youden(y[k], score[k]);
+    if (bootstrap > 0) m.auc_ci95 = auroc_ci95(y[k], score[k], bootstrap, seed + k);
+    if (m.auc) sum += *m.auc, ++defined;
+    e.per_label.push_back(m);
+  }
+  if (defined) e.mean_auc = sum / defined;
+  return e;
+}
+
+Evaluation evaluate(const data::LabelTable& truth, const data::CsvTable& preds, int bootstrap, uint64_t seed) {
+  int image_col = preds.column("Image");
+  if (image_col < 0) image_col = preds.column("Image Index");
+  RG_CHECK(image_col >= 0, preds.path, ": no 'Image' or 'Image Index' column");
+  std::vector<int> columns;
+  for (const auto& label : truth.label_names) {
+    int c = preds.column(label);
+    if (c < 0) c = preds.column("prob_" + label);
+    RG_CHECK(c >= 0, preds.path, ": no column '", label, "' or 'prob_", label, "' for label ", label, " of ", truth.source);
+    columns.push_back(c);
+  }
+  std::map<std::string, size_t> row_of;
+  for (size_t i = 0; i < truth.images.size(); ++i) row_of[truth.images[i].image] = i;
+
+  const size_t L = truth.label_names.size();
+  std::vector<std::vector<float>> y(L), score(L);
+  for (const auto& row : preds.rows) {
+    const std::string& image = row.fields[image_col];
+    auto it = row_of.find(image);
+    RG_CHECK(it != row_of.end(), preds.path, ":", row.line, ": image ", image, " has no labels in ", truth.source);
+    for (size_t k = 0; k < L; ++k) {
+      const std::string& text = row.fields[columns[k]];
+      float v = 0;
+      try {
+        size_t used = 0;
+        v = std::stof(text, &used);
+        RG_CHECK(used == text.size(), "");
+      } catch (const std::exception&) {
+        throw Error(preds.path + ":" + std::to_string(row.line) + ": column '" + preds.header[columns[k]] +
+                    "': expected a number, found '" + text + "'");
+      }
+      y[k].push_back(truth.images[it->second].labels[k]);
+      score[k].push_back(v);
+    }
+  }
+  RG_CHECK(!preds.rows.empty(), preds.path, ": no predictions");
+  return evaluate(truth.label_names, y, score, bootstrap, seed);
+}
+
+std::string Evaluation::to_json() const {
+  nlohmann::ordered_json j;
+  nlohmann::ordered_json labels = nlohmann::json::array(), auc = nlohmann::ordered_json::object(),
+                         ci = nlohmann::ordered_json::object(), ap = nlohmann::ordered_json::object(),
+                         counts = nlohmann::ordered_json::object(), youden_j = nlohmann::ordered_json::object();
+  for (const auto& m : per_label) {
+    labels.push_back(m.label);
+    auc[m.label] = m.auc ? nlohmann::ordered_json(*m.auc) : nlohmann::ordered_json(nullptr);
+    ci[m.label] = m.auc_ci95 ? nlohmann::ordered_json::array({m.auc_ci95->low, m.auc_ci95->high}) : nlohmann::ordered_json(nullptr);
+    ap[m.label] = m.average_precision ? nlohmann::ordered_json(*m.average_precision) : nlohmann::ordered_json(nullptr);
+    counts[m.label] = {{"positives", m.positives}, {"negatives", m.negatives}};
+    youden_j[m.label] = m.youden ? nlohmann::ordered_json{{"threshold", m.youden->threshold},
+                                                          {"sensitivity", m.youden->sensitivity},
+                                                          {"specificity", m.youden->specificity}}
+                                 : nlohmann::ordered_json(nullptr);
+  }
+  j["labels"] = labels;
+  j["auc"] = auc;
+  j["auc_ci95"] = ci;
+  j["mean_auc"] = mean_auc ? nlohmann::ordered_json(*mean_auc) : nlohmann::ordered_json(nullptr);
+  j["n"] = n;
+  j["average_precision"] = ap;
+  j["youden"] = youden_j;
+  j["counts"] = counts;
+  return j.dump(2);
+}
+
+std::string Evaluation::table() const {
+  std::string out;
+  char line[256];
+  std::snprintf(line, sizeof(line), "%-20s %7s %7s %8s %17s %7s\n", "label", "pos", "neg", "AUROC", "95% CI", "AP");
+  out += line;
+  for (const auto& m : per_label) {
+    char auc[16] = "undefined", ci[32] = "", ap[16] = "-";
+    if (m.auc) std::snprintf(auc, sizeof(auc), "%.4f", *m.auc);
+    if (m.auc_ci95) std::snprintf(ci, sizeof(ci), "[%.3f, %.3f]", m.auc_ci95->low, m.auc_ci95->high);
+    if (m.average_precision) std::snprintf(ap, sizeof(ap), "%.4f", *m.average_precision);
+    std::snprintf(line, sizeof(line), "%-20s %7lld %7lld %8s %17s %7s\n", m.label.c_str(),
+                  static_cast<long long>(m.positives), static_cast<long long>(m.negatives), auc, ci, ap);
+    out += line;
+  }
+  if (mean_auc) {
+    std::snprintf(line, sizeof(line), "mean AUROC %.4f over %lld images\n", *mean_auc, static_cast<long long>(n));
+    out += line;
+  }
+  return out;
+}
+
+}  // namespace rg::metrics

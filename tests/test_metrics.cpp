@@ -1,0 +1,132 @@
+// ROC curves, AUROC (with ties), average precision, bootstrap intervals, thresholds, and the
+// evaluation of a prediction file — against scikit-learn's documented results and a real
+// DenseNet121's predictions when ../shared/data is present.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <set>
+
+#include "data/csv.h"
+#include "data/labels.h"
+#include "data_helpers.h"
+#include "metrics/evaluate.h"
+#include "metrics/roc.h"
+#include "tensor/error.h"
+#include "tensor/random.h"
+
+using namespace rg;
+using namespace rg::metrics;
+
+TEST_CASE("roc_curve and AUROC: scikit-learn's documented example") {
+  const std::vector<float> y{0, 0, 1, 1}, s{0.1f, 0.4f, 0.35f, 0.8f};
+  const auto curve = roc_curve(y, s);
+  REQUIRE(curve);
+  CHECK(curve->fpr == std::vector<double>{0, 0, 0.5, 0.5, 1});
+  CHECK(curve->tpr == std::vector<double>{0, 0.5, 0.5, 1, 1});
+  REQUIRE(curve->thresholds.size() == 5);
+  CHECK(std::isinf(curve->thresholds[0]));
+  CHECK(curve->thresholds[1] == doctest::Approx(0.8));
+  CHECK(curve->thresholds[4] == doctest::Approx(0.1));
+  CHECK(*auroc(y, s) == doctest::Approx(0.75));
+  CHECK(*average_precision(y, s) == doctest::Approx(0.8333333333));
+}
+
+TEST_CASE("ties count half, collinear points are dropped, and one-class labels are undefined") {
+  CHECK(*auroc({0, 1, 0, 1}, {0.5f, 0.5f, 0.5f, 0.5f}) == doctest::Approx(0.5));
+  // Positives at 0.9, 0.5; negatives at 0.5, 0.1: the tie at 0.5 counts half -> (1 + 1 + 0.5 + 1) / 4.
+  CHECK(*auroc({1, 1, 0, 0}, {0.9f, 0.5f, 0.5f, 0.1f}) == doctest::Approx(0.875));
+  const auto flat = roc_curve({1, 1, 1, 0, 0, 0}, {0.9f, 0.8f, 0.7f, 0.3f, 0.2f, 0.1f});
+  REQUIRE(flat);
+  CHECK(flat->fpr == std::vector<double>{0, 0, 1});  // the perfect ranking: (0,0), (0,1), (1,1)
+  CHECK(flat->tpr == std::vector<double>{0, 1, 1});
+  CHECK_FALSE(auroc({0, 0, 0}, {0.1f, 0.2f, 0.3f}).has_value());
+  CHECK_FALSE(auroc({1, 1}, {0.1f, 0.2f}).has_value());
+  CHECK_FALSE(auroc_ci95({1, 1}, {0.1f, 0.2f}, 100, 0).has_value());
+  CHECK_THROWS_WITH_AS(auroc({1, 0}, {0.5f}), doctest::Contains("2 labels but 1 scores"), Error);
+}
+
+TEST_CASE("thresholds: sensitivity and specificity at a threshold and at Youden's optimum") {
+  const std::vector<float> y{0, 0, 1, 1, 1, 0}, s{0.1f, 0.4f, 0.35f, 0.8f, 0.7f, 0.2f};
+  const auto at = at_threshold(y, s, double(0.35f));
+  REQUIRE(at);
+  CHECK(at->sensitivity == doctest::Approx(1.0));
+  CHECK(at->specificity == doctest::Approx(2.0 / 3));
+  const auto best = youden(y, s);
+  REQUIRE(best);
+  CHECK(best->threshold == double(0.35f));
+  CHECK(best->sensitivity + best->specificity - 1 == doctest::Approx(2.0 / 3));
+}
+
+TEST_CASE("bootstrap intervals are seeded and contain the AUROC") {
+  std::vector<float> y, s;
+  Generator gen(1);
+  for (int i = 0; i < 500; ++i) {
+    y.push_back(i % 3 == 0 ? 1.0f : 0.0f);
+    s.push_back(float(double(gen.bits(uint64_t(i)) >> 11) * 0x1.0p-53 + (i % 3 == 0 ? 0.3 : 0.0)));
+  }
+  const auto a = auroc_ci95(y, s, 200, 7), b = auroc_ci95(y, s, 200, 7);
+  REQUIRE(a);
+  CHECK(a->low == b->low);
+  CHECK(a->high == b->high);
+  CHECK(a->low < *auroc(y, s));
+  CHECK(a->high > *auroc(y, s));
+  CHECK(a->high - a->low < 0.2);
+}
+
+TEST_CASE("evaluate: rows matched by image name; a prediction without labels is an error") {
+  data::LabelTable truth;
+  truth.source = "labels.csv";
+  truth.label_names = {"Mass", "Hernia"};
+  truth.images = {{"a.png", {1, 0}, "1"}, {"b.png", {0, 0}, "2"}, {"c.png", {1, 0}, "3"}, {"d.png", {0, 0}, "4"}};
+  const auto preds = data::parse_csv("Image Index,prob_Mass,prob_Hernia\nc.png,0.9,0.1\na.png,0.2,0.5\nb.png,0.4,0.3\n", "preds.csv");
+  const Evaluation e = evaluate(truth, preds, 50, 0);
+  CHECK(e.n == 3);
+  CHECK(*e.per_label[0].auc == doctest::Approx(0.5));  // positives 0.9, 0.2 against the negative 0.4
+  CHECK_FALSE(e.per_label[1].auc.has_value());        // Hernia: no positives -> undefined
+  CHECK(*e.mean_auc == doctest::Approx(0.5));
+  const std::string json = e.to_json();
+  CHECK(json.find("\"Hernia\": null") != std::string::npos);
+  CHECK(json.find("\"mean_auc\": 0.5") != std::string::npos);
+  CHECK(e.table().find("undefined") != std::string::npos);
+  CHECK_THROWS_WITH_AS(evaluate(truth, data::parse_csv("Image,Mass,Hernia\nz.png,0.5,0.5\n", "p.csv")),
+                       doctest::Contains("p.csv:2: image z.png has no labels in labels.csv"), Error);
+  CHECK_THROWS_WITH_AS(evaluate(truth, data::parse_csv("Image,Mass\na.png,0.5\n", "p.csv")),
+                       doctest::Contains("p.csv: no column 'Hernia' or 'prob_Hernia'"), Error);
+  CHECK_THROWS_WITH_AS(evaluate(truth, data::parse_csv("Image,Mass,Hernia\na.png,high,0.5\n", "p.csv")),
+                       doctest::Contains("p.csv:2: column 'Mass': expected a number, found 'high'"), Error);
+}
+
+TEST_CASE("real data: a trained DenseNet121's 22,433 test predictions reproduce NIH's published AUROCs") {
+  if (test::skip_without_shared_data()) return;
+  const std::string dir = test::shared_data_dir();
+  const data::LabelTable truth = data::read_labels(dir + "/nih-metadata/Data_Entry_2017_v2020.csv.gz");
+  const data::CsvTable preds = data::read_csv(dir + "/chexnet-preds/preds.csv.gz");
+  const auto start = std::chrono::steady_clock::now();
+  const Evaluation e = evaluate(truth, preds);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  MESSAGE("evaluated 22,433 x 14 predictions in " << seconds << " s");
+  CHECK(e.n == 22433);
+  const data::CsvTable expected = data::read_csv(dir + "/chexnet-preds/aucs.csv");
+  for (const auto& row : expected.rows)
+    for (const auto& m : e.per_label)
+      if (m.label == row.fields[0]) CHECK(*m.auc == doctest::Approx(std::stod(row.fields[1])).epsilon(1e-6));
+}
+
+TEST_CASE("real data: the same predictions score mean AUROC 0.810 on the NIH sample's test.csv") {
+  if (test::skip_without_shared_data()) return;
+  const std::string dir = test::shared_data_dir();
+  const Evaluation e = evaluate(data::read_labels(dir + "/nih-sample/test.csv"), [&] {
+    // Keep only the prediction rows of test.csv's 150 images.
+    data::CsvTable preds = data::read_csv(dir + "/chexnet-preds/preds.csv.gz");
+    const data::LabelTable test_set = data::read_labels(dir + "/nih-sample/test.csv");
+    std::set<std::string> names;
+    for (const auto& item : test_set.images) names.insert(item.image);
+    std::erase_if(preds.rows, [&](const data::CsvRow& row) { return !names.count(row.fields[0]); });
+    return preds;
+  }());
+  CHECK(e.n == 150);
+  CHECK(*e.mean_auc == doctest::Approx(0.810).epsilon(0.001));
+}
+
