@@ -1,9 +1,13 @@
 // Optimizers: one step by hand, and convergence on a quadratic.
 #include <doctest/doctest.h>
 
+#include <cmath>
+
 #include "autograd/engine.h"
 #include "autograd/ops.h"
 #include "helpers.h"
+#include "optim/adam.h"
+#include "optim/plateau.h"
 #include "optim/sgd.h"
 
 using namespace rg;
@@ -43,4 +47,56 @@ TEST_CASE("SGD refuses parameters that cannot learn") {
   CHECK_THROWS_WITH_AS(SGD({ones({2})}, {}), doctest::Contains("SGD: parameter 0 must be a leaf tensor with requires_grad"), Error);
   Tensor p = ones({2}).set_requires_grad(true);
   CHECK_THROWS_WITH_AS(SGD({p}, {.lr = 0}), doctest::Contains("learning rate must be positive"), Error);
+}
+
+TEST_CASE("Adam: PyTorch's first steps, worked out by hand") {
+  Tensor p = from_vector({1.0, -2.0}, {2}, DType::Float64).set_requires_grad(true);
+  Adam adam({p}, {.lr = 0.1});
+  backward(sum(p * p));  // g = [2, -4]; m_hat = g, v_hat = g^2 -> step = lr * g / (|g| + eps)
+  adam.step();
+  CHECK(p.to_vector<double>()[0] == doctest::Approx(1.0 - 0.1 * 2 / (2 + 1e-8)));
+  CHECK(p.to_vector<double>()[1] == doctest::Approx(-2.0 + 0.1 * 4 / (4 + 1e-8)));
+  adam.zero_grad();
+  backward(sum(p * p));  // g2 = 2 p1
+  const auto p1 = std::vector<double>{0.9, -1.9};
+  adam.step();
+  for (int i = 0; i < 2; ++i) {
+    const double g1 = i == 0 ? 2.0 : -4.0, g2 = 2 * p1[i];
+    const double m = 0.9 * 0.1 * g1 + 0.1 * g2, v = 0.999 * 0.001 * g1 * g1 + 0.001 * g2 * g2;
+    const double expected = p1[i] - 0.1 * (m / (1 - 0.81)) / (std::sqrt(v / (1 - 0.999 * 0.999)) + 1e-8);
+    CHECK(p.to_vector<double>()[i] == doctest::Approx(expected));
+  }
+  CHECK(adam.steps() == 2);
+}
+
+TEST_CASE("Adam minimizes a quadratic; weight decay pulls towards zero") {
+  Tensor target = from_vector({3, -1, 2}, {3});
+  Tensor x = zeros({3}).set_requires_grad(true);
+  Adam opt({x}, {.lr = 0.1});
+  for (int i = 0; i < 500; ++i) {
+    opt.zero_grad();
+    backward(sum(pow(x - target, 2)));
+    opt.step();
+  }
+  test::check_close(x, target, 1e-2, 0);
+  CHECK_THROWS_WITH_AS(Adam({x}, {.beta1 = 1.0}), doctest::Contains("betas must be in [0, 1)"), Error);
+}
+
+TEST_CASE("plateau schedule: reduces after patience, waits out the cooldown, respects min_lr") {
+  PlateauSchedule s({.factor = 0.5, .patience = 2, .cooldown = 1, .min_lr = 0.2});
+  double lr = 1.0;
+  for (double loss : {1.0, 0.9, 0.95, 0.95}) lr = s.step(loss, lr);
+  CHECK(lr == 1.0);          // two bad epochs: not more than the patience yet
+  lr = s.step(0.95, lr);     // the third: halve
+  CHECK(lr == 0.5);
+  for (int i = 0; i < 3; ++i) lr = s.step(0.95, lr);  // cooldown, then two more bad epochs
+  CHECK(lr == 0.5);
+  lr = s.step(0.95, lr);
+  CHECK(lr == doctest::Approx(0.25));
+  for (int i = 0; i < 10; ++i) lr = s.step(0.95, lr);
+  CHECK(lr == doctest::Approx(0.2));  // min_lr
+  PlateauSchedule up({.maximize = true, .patience = 0});
+  CHECK(up.step(0.7, 1.0) == 1.0);
+  CHECK(up.step(0.8, 1.0) == 1.0);
+  CHECK(up.step(0.75, 1.0) == doctest::Approx(0.1));
 }

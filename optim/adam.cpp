@@ -1,0 +1,43 @@
+#include "optim/adam.h"
+
+#include <cmath>
+
+#include "autograd/grad_mode.h"
+#include "autograd/ops.h"
+#include "tensor/factory.h"
+
+namespace rg {
+
+Adam::Adam(std::vector<Tensor> params, AdamOptions options) : params_(std::move(params)), options_(options) {
+  for (size_t i = 0; i < params_.size(); ++i) {
+    RG_CHECK(params_[i].is_leaf() && params_[i].requires_grad(), "Adam: parameter ", i,
+             " must be a leaf tensor with requires_grad (shape ", shape_str(params_[i].shape()), ")");
+    m_.push_back(zeros_like(params_[i]));
+    v_.push_back(zeros_like(params_[i]));
+  }
+  RG_CHECK(options.lr > 0, "Adam: learning rate must be positive, got ", options.lr);
+  RG_CHECK(options.beta1 >= 0 && options.beta1 < 1 && options.beta2 >= 0 && options.beta2 < 1,
+           "Adam: betas must be in [0, 1), got ", options.beta1, ", ", options.beta2);
+}
+
+void Adam::step() {
+  NoGradGuard no_grad;
+  ++steps_;
+  const double bias1 = 1 - std::pow(options_.beta1, double(steps_)), bias2 = 1 - std::pow(options_.beta2, double(steps_));
+  for (size_t i = 0; i < params_.size(); ++i) {
+    Tensor& p = params_[i];
+    Tensor g = p.grad();
+    if (!g.defined()) continue;
+    if (options_.weight_decay != 0) g = g + options_.weight_decay * p;
+    m_[i].copy_(options_.beta1 * m_[i] + (1 - options_.beta1) * g);
+    v_[i].copy_(options_.beta2 * v_[i] + (1 - options_.beta2) * g * g);
+    const Tensor update = (m_[i] / bias1) / (sqrt(v_[i] / bias2) + options_.eps);
+    p.copy_(p - options_.lr * update);
+  }
+}
+
+void Adam::zero_grad() {
+  for (Tensor& p : params_) p.zero_grad();
+}
+
+}  // namespace rg
