@@ -74,13 +74,29 @@ DenseNetFeatures::DenseNetFeatures(const DenseNetConfig& config, Generator& gen)
   norm5 = register_module("norm5", std::make_shared<BatchNorm2d>(channels, config.bn_eps));
 }
 
-Tensor DenseNetFeatures::forward(const Tensor& x) {
-  Tensor h = max_pool2d(relu(norm0->forward(conv0->forward(x))), 3, 2, 1);  // [N, 64, H/4, W/4]
+Tensor DenseNetFeatures::forward(const Tensor& x, Taps* taps) {
+  auto tap = [&](const std::string& name, const Tensor& t) {
+    if (taps && taps->count(name)) (*taps)[name] = t;
+    return t;
+  };
+  Tensor h = tap("features.conv0", conv0->forward(x));
+  h = tap("features.norm0", norm0->forward(h));
+  h = max_pool2d(relu(h), 3, 2, 1);  // [N, 64, H/4, W/4]
   for (size_t b = 0; b < blocks_.size(); ++b) {
-    h = blocks_[b]->forward(h);
-    if (b < transitions_.size()) h = transitions_[b]->forward(h);
+    h = tap("features.denseblock" + std::to_string(b + 1), blocks_[b]->forward(h));
+    if (b < transitions_.size()) h = tap("features.transition" + std::to_string(b + 1), transitions_[b]->forward(h));
   }
-  return norm5->forward(h);
+  return tap("features.norm5", norm5->forward(h));
+}
+
+std::vector<std::string> DenseNetFeatures::tap_names() const {
+  std::vector<std::string> names{"features.conv0", "features.norm0"};
+  for (size_t b = 0; b < blocks_.size(); ++b) {
+    names.push_back("features.denseblock" + std::to_string(b + 1));
+    if (b < transitions_.size()) names.push_back("features.transition" + std::to_string(b + 1));
+  }
+  names.push_back("features.norm5");
+  return names;
 }
 
 DenseNet::DenseNet(const DenseNetConfig& config, Generator& gen) : config_(config) {
@@ -88,13 +104,12 @@ DenseNet::DenseNet(const DenseNetConfig& config, Generator& gen) : config_(confi
   classifier = register_module("classifier", std::make_shared<Linear>(config.num_features(), config.num_classes, gen));
 }
 
-Tensor DenseNet::feature_map(const Tensor& x) {
+Tensor DenseNet::logits(const Tensor& x, Taps* taps) {
   RG_CHECK(x.dim() == 4 && x.size(1) == 3, config_.name, ": expected images [N, 3, H, W], got ", shape_str(x.shape()));
-  return relu(features_->forward(x));
+  const Tensor features = relu(features_->forward(x, taps));  // [N, num_features, H/32, W/32]
+  return classifier->forward(global_avg_pool2d(features));     // [N, num_classes]
 }
 
-Tensor DenseNet::head(const Tensor& feature_map) { return classifier->forward(global_avg_pool2d(feature_map)); }
-
-Tensor DenseNet::forward(const Tensor& x) { return sigmoid(logits(x)); }
+Tensor DenseNet::forward(const Tensor& x, Taps* taps) { return sigmoid(logits(x, taps)); }
 
 }  // namespace rg

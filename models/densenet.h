@@ -11,6 +11,7 @@
 // A dense block keeps its growing concatenation in one ConcatBuffer (layers/concat_buffer.h).
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +19,10 @@
 #include "layers/modules.h"
 
 namespace rg {
+
+// Intermediate outputs a forward pass can hand out, by module name ("features.norm5",
+// "features.denseblock4", ...), e.g. for Grad-CAM. Only the names asked for are filled in.
+using Taps = std::map<std::string, Tensor>;
 
 struct DenseNetConfig {
   std::string name = "densenet121";
@@ -72,7 +77,11 @@ class Transition : public Module {
 class DenseNetFeatures : public Module {
  public:
   DenseNetFeatures(const DenseNetConfig& config, Generator& gen);
-  Tensor forward(const Tensor& x);  // [N, 3, H, W] -> [N, num_features, H/32, W/32]
+  // [N, 3, H, W] -> [N, num_features, H/32, W/32] (norm5's output, before its ReLU). Fills in
+  // the requested entries of `taps`.
+  Tensor forward(const Tensor& x, Taps* taps = nullptr);
+  // The names forward() can tap, input to output.
+  std::vector<std::string> tap_names() const;
 
  private:
   std::shared_ptr<Conv2d> conv0;
@@ -85,14 +94,12 @@ class DenseNet : public Module {
  public:
   explicit DenseNet(const DenseNetConfig& config, Generator& gen = default_generator());
 
-  // The last feature map, after norm5 and its ReLU: [N, num_features, H/32, W/32]. Grad-CAM
-  // looks here.
-  Tensor feature_map(const Tensor& x);
-  // Class scores before the sigmoid, from a feature map: [N, num_classes].
-  Tensor head(const Tensor& feature_map);
-  Tensor logits(const Tensor& x) { return head(feature_map(x)); }
+  // Class scores before the sigmoid: [N, 3, H, W] -> [N, num_classes]. `taps`: as in
+  // DenseNetFeatures::forward.
+  Tensor logits(const Tensor& x, Taps* taps = nullptr);
   // Probabilities: sigmoid(logits), [N, num_classes].
-  Tensor forward(const Tensor& x);
+  Tensor forward(const Tensor& x, Taps* taps = nullptr);
+  std::vector<std::string> tap_names() const { return features_->tap_names(); }
 
   const DenseNetConfig& config() const { return config_; }
   std::shared_ptr<Linear> classifier;
