@@ -4,6 +4,7 @@
 //                    [--image-size N] [--normalize sample|imagenet|dataset:<mean>,<std>]
 //                    [--batch-size N] [--threads N]
 //   roentgen eval --labels LABELS.csv[.gz] --preds PREDS.csv[.gz] --out metrics.json [--bootstrap N]
+//   roentgen gradcam --model M --image X.png --label NAME [--layer NAME] --out heat.npy [--overlay out.png]
 //   roentgen inspect M.safetensors
 #include <chrono>
 #include <cstdio>
@@ -15,6 +16,7 @@
 #include "autograd/ops.h"
 #include "data/csv.h"
 #include "data/loader.h"
+#include "explain/gradcam.h"
 #include "metrics/evaluate.h"
 #include "models/model_file.h"
 #include "tensor/io.h"
@@ -37,6 +39,10 @@ const char* kUsage =
     "      precision and Youden's threshold per label. Labels in the notebook's or NIH's format;\n"
     "      predictions with an Image (or Image Index) column and one column per label, named\n"
     "      <label> or prob_<label>; rows matched by image name.\n"
+    "  roentgen gradcam --model M.safetensors --image X.png --label NAME [--layer NAME] --out heat.npy\n"
+    "                   [--overlay out.png]\n"
+    "      Grad-CAM for one label: writes the H x W float32 heat map as a NumPy .npy file and,\n"
+    "      with --overlay, the image with the map over it (default layer: features.norm5).\n"
     "  roentgen inspect M.safetensors\n"
     "      Prints the model file's metadata, tensor and parameter counts, and any problems.\n";
 
@@ -146,6 +152,33 @@ int eval(int argc, char** argv) {
   return 0;
 }
 
+int gradcam(int argc, char** argv) {
+  auto flags = parse_flags(argc, argv, 2, {"--model", "--image", "--label", "--layer", "--out", "--overlay"});
+  for (const char* required : {"--model", "--image", "--label", "--out"})
+    RG_CHECK(flags.count(required), "gradcam: ", required, " is required\n", kUsage);
+  const LoadedModel loaded = load_model(flags["--model"]);
+  const auto& labels = loaded.info.labels;
+  const auto it = std::find(labels.begin(), labels.end(), flags["--label"]);
+  RG_CHECK(it != labels.end(), "gradcam: the model has no label '", flags["--label"], "' (it has ", [&] {
+    std::string all;
+    for (const auto& l : labels) all += (all.empty() ? "" : ", ") + l;
+    return all;
+  }(), ")");
+  const int size = int(loaded.info.image_size);
+  const GrayImage image = resize(decode_image(flags["--image"]), size, size);
+  const Tensor input = image_tensor(image, Normalization::from_spec(loaded.info.normalization));
+  const explain::GradCam cam = explain::gradcam(*loaded.model, input, it - labels.begin(),
+                                                flags.count("--layer") ? flags["--layer"] : "features.norm5");
+  explain::write_npy(flags["--out"], cam.heat);
+  std::cerr << flags["--label"] << ": probability " << cam.probability << "; wrote " << flags["--out"];
+  if (flags.count("--overlay")) {
+    explain::write_overlay_png(flags["--overlay"], image, cam.heat, std::min(0.5, cam.probability));
+    std::cerr << " and " << flags["--overlay"];
+  }
+  std::cerr << "\n";
+  return 0;
+}
+
 int inspect(int argc, char** argv) {
   RG_CHECK(argc == 3, "inspect: expected one model file\n", kUsage);
   const std::string path = argv[2];
@@ -173,6 +206,7 @@ int main(int argc, char** argv) {
     const std::string command = argc > 1 ? argv[1] : "";
     if (command == "predict") return predict(argc, argv);
     if (command == "eval") return eval(argc, argv);
+    if (command == "gradcam") return gradcam(argc, argv);
     if (command == "inspect") return inspect(argc, argv);
     std::cerr << kUsage;
     return command == "--help" || command == "-h" ? 0 : 2;

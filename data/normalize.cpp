@@ -128,6 +128,12 @@ Normalization Normalization::from_json(const std::string& text) {
   return n;
 }
 
+Tensor image_tensor(const GrayImage& image, const Normalization& normalization) {
+  Tensor t = Tensor::empty({1, 3, image.height, image.width});
+  normalization.apply(image, t.data<float>());
+  return t;
+}
+
 Normalization measure_dataset_normalization(const LabelTable& train, const std::string& image_dir, int width,
                                             int height, int64_t count, uint64_t seed) {
   RG_CHECK(!train.images.empty(), "measure_dataset_normalization: ", train.source, " has no images");

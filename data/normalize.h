@@ -18,6 +18,7 @@
 
 #include "data/image.h"
 #include "data/labels.h"
+#include "tensor/tensor.h"
 
 namespace rg::data {
 
@@ -48,6 +49,9 @@ struct Normalization {
 
 inline constexpr std::array<double, 3> kImageNetMean = {0.485, 0.456, 0.406};
 inline constexpr std::array<double, 3> kImageNetStd = {0.229, 0.224, 0.225};
+
+// One image as the model's input: [1, 3, H, W] float32 (`image` already at the model's size).
+Tensor image_tensor(const GrayImage& image, const Normalization& normalization);
 
 // Measures mean and std over all pixels of `count` training images drawn at random (seeded,
 // without replacement), each decoded and resized to width x height first.
