@@ -46,7 +46,7 @@ void DataLoader::stop_workers() {
   workers_.clear();
 }
 
-void DataLoader::start_epoch(int epoch) {
+void DataLoader::start_epoch(int epoch, int64_t first_batch) {
   stop_workers();
   epoch_ = epoch;
   order_.resize(table_.size());
@@ -56,7 +56,9 @@ void DataLoader::start_epoch(int epoch) {
     const uint64_t first = gen.advance(order_.size());
     for (size_t i = order_.size(); i > 1; --i) std::swap(order_[i - 1], order_[gen.bits(first + i) % i]);
   }
-  next_to_make_ = next_to_give_ = 0;
+  RG_CHECK(first_batch >= 0 && first_batch <= batches_per_epoch(), "DataLoader::start_epoch: batch ", first_batch,
+           " is outside the epoch's ", batches_per_epoch(), " batches");
+  next_to_make_ = next_to_give_ = first_batch;
   ready_.clear();
   stopping_ = false;
   for (int t = 0; t < options_.threads; ++t) workers_.emplace_back(&DataLoader::worker, this);

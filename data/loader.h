@@ -55,8 +55,9 @@ class DataLoader {
   DataLoader(const DataLoader&) = delete;
   DataLoader& operator=(const DataLoader&) = delete;
 
-  // Begins epoch `epoch` (any number; the same epoch always gives the same batches).
-  void start_epoch(int epoch);
+  // Begins epoch `epoch` (any number; the same epoch always gives the same batches), from its
+  // batch `first_batch` on (to resume an interrupted epoch).
+  void start_epoch(int epoch, int64_t first_batch = 0);
   // The next batch of the epoch; false when the epoch is over. Rethrows a decoding error
   // (unless skip_bad_images) in the batch where it happened.
   bool next(Batch& batch);

@@ -36,6 +36,16 @@ void Adam::step() {
   }
 }
 
+void Adam::load_state(int64_t steps, const std::vector<Tensor>& m, const std::vector<Tensor>& v) {
+  RG_CHECK(m.size() == m_.size() && v.size() == v_.size(), "Adam::load_state: ", m.size(), " moments for ", m_.size(),
+           " parameters");
+  for (size_t i = 0; i < m_.size(); ++i) {
+    m_[i].copy_(m[i]);
+    v_[i].copy_(v[i]);
+  }
+  steps_ = steps;
+}
+
 void Adam::zero_grad() {
   for (Tensor& p : params_) p.zero_grad();
 }

@@ -29,6 +29,8 @@ class Adam {
   int64_t steps() const { return steps_; }
   const std::vector<Tensor>& first_moments() const { return m_; }
   const std::vector<Tensor>& second_moments() const { return v_; }
+  // Restores what a checkpoint kept (moments in parameter order).
+  void load_state(int64_t steps, const std::vector<Tensor>& m, const std::vector<Tensor>& v);
 
  private:
   std::vector<Tensor> params_, m_, v_;

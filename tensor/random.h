@@ -20,6 +20,12 @@ class Generator {
     counter_ = 0;
   }
   uint64_t seed() const { return seed_; }
+  // The number of values drawn so far; with the seed, the whole state (for checkpoints).
+  uint64_t counter() const { return counter_; }
+  void set_state(uint64_t seed, uint64_t counter) {
+    seed_ = seed;
+    counter_ = counter;
+  }
 
   // Reserves `n` consecutive counters and returns the first: draw k of them is bits(first + k).
   uint64_t advance(uint64_t n) {

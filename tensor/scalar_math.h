@@ -39,7 +39,7 @@ RG_HOST_DEVICE inline T unary(T x, T p0, T p1) {
   else if constexpr (Op == UnaryOp::Exp) return exp_(x);
   else if constexpr (Op == UnaryOp::Log) return log_(x);
   else if constexpr (Op == UnaryOp::Sqrt) return sqrt_(x);
-  else if constexpr (Op == UnaryOp::Relu) return x > T(0) ? x : T(0);
+  else if constexpr (Op == UnaryOp::Relu) return x < T(0) ? T(0) : x;  // NaN passes through, as in PyTorch
   else if constexpr (Op == UnaryOp::Sigmoid) return sigmoid(x);
   else if constexpr (Op == UnaryOp::Pow) return pow_(x, p0);
   else return x < p0 ? p0 : (x > p1 ? p1 : x);  // Clamp (NaN passes through)

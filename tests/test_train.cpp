@@ -1,0 +1,130 @@
+// The training loop: logs, the best model, early stopping, NaN handling, and exact resume.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+
+#include "autograd/grad_mode.h"
+#include "data/synthetic.h"
+#include "data_helpers.h"
+#include "helpers.h"
+#include "tensor/io.h"
+#include "train/tensorboard.h"
+#include "train/trainer.h"
+
+using namespace rg;
+namespace fs = std::filesystem;
+
+namespace {
+
+const DenseNetConfig kTiny{"densenet121", 4, {2, 2}, 8, 2, 0.0, 14};  // named 121 so model files load back
+
+struct Setup {
+  test::TempDir data;
+  data::LabelTable train, valid;
+  ClassWeights weights;
+  ModelInfo info;
+  Setup() {
+    data::write_synthetic_dataset(data.str(), {.patients = 14, .max_images_per_patient = 2, .size = 32, .seed = 3,
+                                               .prevalence_scale = 4.0});
+    train = data::read_labels(data.file("train.csv"));
+    valid = data::read_labels(data.file("valid.csv"));
+    weights = class_weights(compute_class_freqs(train.label_matrix()));
+    info.labels = train.label_names;
+    info.image_size = 32;
+  }
+  data::LoaderOptions loader_options() const { return {.batch_size = 4, .width = 32, .height = 32, .seed = 1, .threads = 1, .augment = true}; }
+};
+
+std::shared_ptr<DenseNet> fresh_model(uint64_t seed) {
+  Generator gen(seed);
+  return std::make_shared<DenseNet>(kTiny, gen);
+}
+
+}  // namespace
+
+TEST_CASE("CRC-32C matches its published check value") { CHECK(crc32c("123456789") == 0xE3069283u); }
+
+TEST_CASE("training writes logs, TensorBoard events and the best model, and restores the best weights") {
+  Setup s;
+  test::TempDir out;
+  auto model = fresh_model(1);
+  data::DataLoader train(s.train, s.data.file("images"), s.loader_options());
+  data::DataLoader valid(s.valid, s.data.file("images"), {.batch_size = 8, .width = 32, .height = 32, .shuffle = false, .threads = 1});
+  const TrainResult r =
+      rg::train(*model, s.info, train, valid, s.weights, {.epochs = 3, .adam = {.lr = 1e-3}, .out_dir = out.str(), .progress = false});
+  REQUIRE(r.history.size() == 3);
+  CHECK(r.stop_reason.empty());
+  for (const auto& e : r.history) {
+    CHECK(std::isfinite(e.train_loss));
+    CHECK(std::isfinite(e.val_loss));
+    CHECK(e.val_auc.size() == 14);
+  }
+  CHECK(r.best_epoch >= 1);
+  const data::CsvTable log = data::read_csv(out.file("log.csv"));
+  CHECK(log.rows.size() == 3);
+  CHECK(log.header[1] == "train_loss");
+  CHECK(log.header.back() == "auc_Pneumothorax");
+  // The TensorBoard file: a valid first record (length, masked CRC of the length).
+  const auto events = fs::directory_iterator(out.file("tensorboard"))->path().string();
+  const std::string bytes = read_file(events);
+  REQUIRE(bytes.size() > 16);
+  uint64_t length = 0;
+  std::memcpy(&length, bytes.data(), 8);
+  uint32_t stored = 0;
+  std::memcpy(&stored, bytes.data() + 8, 4);
+  const uint32_t crc = crc32c(bytes.substr(0, 8));
+  CHECK(stored == ((crc >> 15) | (crc << 17)) + 0xA282EAD8u);
+  CHECK(bytes.find("brain.Event:2") != std::string::npos);
+  CHECK(bytes.find("loss/valid") != std::string::npos);
+  // best.safetensors is a model file with metadata, and the model ends with its weights.
+  const SafeTensors best = read_safetensors(out.file("best.safetensors"));
+  CHECK(ModelInfo::from_metadata(best.metadata, "best").labels.size() == 14);
+  for (const auto& [name, t] : model->state_dict()) REQUIRE(best.find(name).to_vector<double>() == t.to_vector<double>());
+}
+
+TEST_CASE("an interrupted run, resumed, ends with exactly the weights of an uninterrupted one") {
+  Setup s;
+  test::TempDir straight, broken;
+  const TrainOptions base{.epochs = 2, .adam = {.lr = 1e-3}, .checkpoint_every = 1, .progress = false};
+  auto run = [&](const std::string& dir, int64_t stop_after, bool resume, uint64_t init_seed) {
+    auto model = fresh_model(init_seed);
+    data::DataLoader train(s.train, s.data.file("images"), s.loader_options());
+    data::DataLoader valid(s.valid, s.data.file("images"), {.batch_size = 8, .width = 32, .height = 32, .shuffle = false, .threads = 1});
+    TrainOptions o = base;
+    o.out_dir = dir;
+    o.stop_after_batches = stop_after;
+    o.resume = resume;
+    o.restore_best = false;
+    const TrainResult r = rg::train(*model, s.info, train, valid, s.weights, o);
+    return std::make_pair(model, r);
+  };
+  const auto [whole, whole_result] = run(straight.str(), -1, false, 1);
+  const auto [part, part_result] = run(broken.str(), 2, false, 1);  // interrupted inside epoch 1
+  CHECK(part_result.interrupted);
+  const auto [resumed, resumed_result] = run(broken.str(), -1, true, 99);  // another init: the checkpoint decides
+  REQUIRE(resumed_result.history.size() == 2);
+  CHECK(resumed_result.history[1].val_loss == whole_result.history[1].val_loss);
+  const auto a = whole->state_dict(), b = resumed->state_dict();
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i) REQUIRE_MESSAGE(a[i].second.to_vector<double>() == b[i].second.to_vector<double>(), a[i].first);
+}
+
+TEST_CASE("a NaN loss stops training with a clear message and leaves the last checkpoint alone") {
+  Setup s;
+  test::TempDir out;
+  auto model = fresh_model(1);
+  {
+    NoGradGuard no_grad;
+    model->classifier->bias.fill_(std::nan(""));
+  }
+  data::DataLoader train(s.train, s.data.file("images"), s.loader_options());
+  data::DataLoader valid(s.valid, s.data.file("images"), {.batch_size = 8, .width = 32, .height = 32, .threads = 1});
+  const TrainResult r = rg::train(*model, s.info, train, valid, s.weights, {.epochs = 1, .out_dir = out.str(), .progress = false});
+  CHECK(r.stop_reason.find("the loss is NaN at epoch 1, batch 1") != std::string::npos);
+  CHECK(r.stop_reason.find("last.safetensors") != std::string::npos);
+  CHECK_FALSE(fs::exists(out.file("last.safetensors")));
+  CHECK_THROWS_WITH_AS(rg::train(*model, s.info, train, valid, s.weights, {.out_dir = out.str(), .resume = true}),
+                       doctest::Contains("resume: no checkpoint"), Error);
+}

@@ -1,0 +1,295 @@
+#include "train/trainer.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+
+#include "autograd/engine.h"
+#include "autograd/grad_mode.h"
+#include "autograd/ops.h"
+#include "data/csv.h"
+#include "losses/bce.h"
+#include "metrics/roc.h"
+#include "tensor/io.h"
+#include "train/progress.h"
+#include "train/tensorboard.h"
+
+namespace rg {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// Everything besides tensors that a checkpoint keeps.
+struct LoopState {
+  int epoch = 0;            // 0-based epoch to run next
+  int64_t batch = 0;        // batches of that epoch already done
+  double loss_sum = 0;      // over those batches
+  int64_t loss_batches = 0;
+  double lr = 0;
+  double best = std::numeric_limits<double>::quiet_NaN();
+  int best_epoch = 0, epochs_without_improvement = 0;
+  std::vector<EpochLog> history;
+};
+
+json to_json(const EpochLog& e) {
+  json auc = json::array();
+  for (const auto& a : e.val_auc) auc.push_back(a ? json(*a) : json(nullptr));
+  return {{"epoch", e.epoch}, {"train_loss", e.train_loss}, {"val_loss", e.val_loss}, {"lr", e.lr}, {"seconds", e.seconds},
+          {"val_mean_auc", e.val_mean_auc ? json(*e.val_mean_auc) : json(nullptr)}, {"val_auc", auc}};
+}
+
+EpochLog epoch_from_json(const json& j) {
+  EpochLog e;
+  e.epoch = j["epoch"];
+  e.train_loss = j["train_loss"];
+  e.val_loss = j["val_loss"];
+  e.lr = j["lr"];
+  e.seconds = j["seconds"];
+  if (!j["val_mean_auc"].is_null()) e.val_mean_auc = j["val_mean_auc"].get<double>();
+  for (const auto& a : j["val_auc"]) e.val_auc.push_back(a.is_null() ? std::nullopt : std::optional<double>(a.get<double>()));
+  return e;
+}
+
+std::string checkpoint_path(const TrainOptions& o) { return (fs::path(o.out_dir) / "last.safetensors").string(); }
+
+void save_checkpoint(const TrainOptions& o, const DenseNet& model, const ModelInfo& info, const Adam& adam,
+                     const PlateauSchedule& plateau, const LoopState& s) {
+  NamedTensors tensors;
+  for (const auto& [name, t] : model.state_dict()) tensors.emplace_back("model." + name, t);
+  const NamedTensors params = model.named_parameters();
+  for (size_t i = 0; i < params.size(); ++i) {
+    tensors.emplace_back("adam.m." + params[i].first, adam.first_moments()[i]);
+    tensors.emplace_back("adam.v." + params[i].first, adam.second_moments()[i]);
+  }
+  json history = json::array();
+  for (const auto& e : s.history) history.push_back(to_json(e));
+  const json state = {{"epoch", s.epoch}, {"batch", s.batch}, {"loss_sum", s.loss_sum}, {"loss_batches", s.loss_batches},
+                      {"lr", s.lr}, {"best", std::isnan(s.best) ? json(nullptr) : json(s.best)}, {"best_epoch", s.best_epoch},
+                      {"epochs_without_improvement", s.epochs_without_improvement}, {"adam_steps", adam.steps()},
+                      {"plateau", {{"best", std::isnan(plateau.best) ? json(nullptr) : json(plateau.best)},
+                                   {"bad_epochs", plateau.bad_epochs}, {"cooldown_left", plateau.cooldown_left}}},
+                      {"rng", {{"seed", default_generator().seed()}, {"counter", default_generator().counter()}}},
+                      {"history", history}};
+  auto metadata = info.to_metadata();
+  metadata["training_state"] = state.dump();
+  write_safetensors(checkpoint_path(o), tensors, metadata);
+}
+
+LoopState load_checkpoint(const TrainOptions& o, DenseNet& model, Adam& adam, PlateauSchedule& plateau) {
+  const std::string path = checkpoint_path(o);
+  RG_CHECK(fs::exists(path), "resume: no checkpoint ", path, " to resume from");
+  const SafeTensors file = read_safetensors(path);
+  RG_CHECK(file.metadata.count("training_state"), path, ": not a training checkpoint (no training_state)");
+  NamedTensors weights;
+  std::map<std::string, Tensor> rest;
+  for (const auto& [name, t] : file.tensors) {
+    if (name.rfind("model.", 0) == 0) weights.emplace_back(name.substr(6), t);
+    else rest[name] = t;
+  }
+  model.load_state_dict(weights);
+  std::vector<Tensor> m, v;
+  for (const auto& [name, t] : model.named_parameters()) {
+    RG_CHECK(rest.count("adam.m." + name) && rest.count("adam.v." + name), path, ": no Adam state for ", name);
+    m.push_back(rest["adam.m." + name]);
+    v.push_back(rest["adam.v." + name]);
+  }
+  const json j = json::parse(file.metadata.at("training_state"));
+  adam.load_state(j["adam_steps"], m, v);
+  plateau.best = j["plateau"]["best"].is_null() ? std::nan("") : j["plateau"]["best"].get<double>();
+  plateau.bad_epochs = j["plateau"]["bad_epochs"];
+  plateau.cooldown_left = j["plateau"]["cooldown_left"];
+  default_generator().set_state(j["rng"]["seed"], j["rng"]["counter"]);
+  LoopState s;
+  s.epoch = j["epoch"];
+  s.batch = j["batch"];
+  s.loss_sum = j["loss_sum"];
+  s.loss_batches = j["loss_batches"];
+  s.lr = j["lr"];
+  s.best = j["best"].is_null() ? std::nan("") : j["best"].get<double>();
+  s.best_epoch = j["best_epoch"];
+  s.epochs_without_improvement = j["epochs_without_improvement"];
+  for (const auto& e : j["history"]) s.history.push_back(epoch_from_json(e));
+  return s;
+}
+
+void write_log_csv(const TrainOptions& o, const ModelInfo& info, const std::vector<EpochLog>& history) {
+  std::vector<std::string> header{"epoch", "train_loss", "val_loss", "val_mean_auc", "lr", "seconds"};
+  for (const auto& l : info.labels) header.push_back("auc_" + l);
+  std::string text = data::csv_line(header);
+  auto number = [](std::optional<double> v) { return v ? std::to_string(*v) : std::string(); };
+  for (const auto& e : history) {
+    std::vector<std::string> row{std::to_string(e.epoch), std::to_string(e.train_loss), std::to_string(e.val_loss),
+                                 number(e.val_mean_auc), std::to_string(e.lr), std::to_string(e.seconds)};
+    for (const auto& a : e.val_auc) row.push_back(number(a));
+    text += data::csv_line(row);
+  }
+  write_file_atomic((fs::path(o.out_dir) / "log.csv").string(), text);
+}
+
+// Validation: the weighted loss and per-class AUROC over the whole loader.
+void validate(DenseNet& model, data::DataLoader& loader, const ClassWeights& w, EpochLog& log) {
+  model.eval();
+  NoGradGuard no_grad;
+  const int64_t labels = int64_t(loader.table().label_names.size());
+  std::vector<std::vector<float>> y(labels), p(labels);
+  double loss_sum = 0;
+  int64_t n = 0;
+  loader.start_epoch(0);
+  data::Batch batch;
+  while (loader.next(batch)) {
+    const Tensor logits = model.logits(batch.images);
+    const int64_t b = batch.labels.size(0);
+    loss_sum += weighted_loss_with_logits(logits, batch.labels, w.positive, w.negative).item() * double(b);
+    n += b;
+    const auto probs = sigmoid(logits).to_vector<float>(), truth = batch.labels.to_vector<float>();
+    for (int64_t i = 0; i < b; ++i)
+      for (int64_t k = 0; k < labels; ++k) {
+        y[k].push_back(truth[i * labels + k]);
+        p[k].push_back(probs[i * labels + k]);
+      }
+  }
+  log.val_loss = loss_sum / double(std::max<int64_t>(n, 1));
+  double sum = 0;
+  int defined = 0;
+  for (int64_t k = 0; k < labels; ++k) {
+    log.val_auc.push_back(metrics::auroc(y[k], p[k]));
+    if (log.val_auc.back()) sum += *log.val_auc.back(), ++defined;
+  }
+  if (defined) log.val_mean_auc = sum / defined;
+}
+
+}  // namespace
+
+std::vector<std::vector<float>> predict_all(DenseNet& model, data::DataLoader& loader, bool progress) {
+  model.eval();
+  NoGradGuard no_grad;
+  std::vector<std::vector<float>> out(loader.table().size());
+  Progress bar("predict", loader.batches_per_epoch());
+  int64_t done = 0, images = 0;
+  loader.start_epoch(0);
+  data::Batch batch;
+  while (loader.next(batch)) {
+    const auto probs = model.forward(batch.images).to_vector<float>();
+    const size_t labels = probs.size() / batch.indices.size();
+    for (size_t i = 0; i < batch.indices.size(); ++i)
+      out[batch.indices[i]].assign(probs.begin() + int64_t(i * labels), probs.begin() + int64_t((i + 1) * labels));
+    images += int64_t(batch.indices.size());
+    if (progress) bar.update(++done, images, "");
+  }
+  if (progress) bar.finish("");
+  return out;
+}
+
+TrainResult train(DenseNet& model, const ModelInfo& info, data::DataLoader& train_loader, data::DataLoader& valid_loader,
+                  const ClassWeights& weights, const TrainOptions& o) {
+  fs::create_directories(o.out_dir);
+  Adam adam(model.parameters(), o.adam);
+  PlateauOptions plateau_options = o.plateau;
+  plateau_options.maximize = o.monitor_auc;
+  PlateauSchedule plateau(plateau_options);
+  LoopState s;
+  s.lr = o.adam.lr;
+  if (o.resume) {
+    s = load_checkpoint(o, model, adam, plateau);
+    std::cerr << "resuming from " << checkpoint_path(o) << " at epoch " << s.epoch + 1 << ", batch " << s.batch << "\n";
+  }
+  adam.options().lr = s.lr;
+  TensorBoardWriter board((fs::path(o.out_dir) / "tensorboard").string());
+  TrainResult result;
+  result.history = s.history;
+  result.best_epoch = s.best_epoch;
+  int64_t batches_left = o.stop_after_batches;
+
+  for (; s.epoch < o.epochs; ++s.epoch) {
+    const auto start = std::chrono::steady_clock::now();
+    model.train();
+    train_loader.start_epoch(s.epoch, s.batch);
+    Progress bar("epoch " + std::to_string(s.epoch + 1) + "/" + std::to_string(o.epochs), train_loader.batches_per_epoch());
+    data::Batch batch;
+    int64_t images = 0;
+    while (train_loader.next(batch)) {
+      adam.zero_grad();
+      const Tensor loss = weighted_loss_with_logits(model.logits(batch.images), batch.labels, weights.positive, weights.negative);
+      const double value = loss.item();
+      if (!std::isfinite(value)) {
+        result.stop_reason = std::string("the loss is ") + (std::isnan(value) ? "NaN" : value > 0 ? "+inf" : "-inf") + " at epoch " + std::to_string(s.epoch + 1) + ", batch " +
+                             std::to_string(s.batch + 1) + ": training stopped (try a smaller learning rate); the last good "
+                             "checkpoint is " + checkpoint_path(o);
+        return result;
+      }
+      backward(loss);
+      adam.step();
+      s.loss_sum += value;
+      ++s.loss_batches;
+      ++s.batch;
+      images += int64_t(batch.indices.size());
+      if (o.progress) {
+        char status[64];
+        std::snprintf(status, sizeof(status), "loss %.4f", s.loss_sum / double(s.loss_batches));
+        bar.update(s.batch, images, status);
+      }
+      board.scalar("train/batch_loss", value, adam.steps());
+      if (o.checkpoint_every > 0 && s.batch % o.checkpoint_every == 0) save_checkpoint(o, model, info, adam, plateau, s);
+      if (batches_left >= 0 && --batches_left < 0) {
+        result.interrupted = true;
+        result.stop_reason = "stopped after the requested number of batches";
+        return result;
+      }
+    }
+
+    EpochLog log;
+    log.epoch = s.epoch + 1;
+    log.train_loss = s.loss_sum / double(std::max<int64_t>(s.loss_batches, 1));
+    log.lr = s.lr;
+    validate(model, valid_loader, weights, log);
+    log.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (o.progress) {
+      char line[160];
+      std::snprintf(line, sizeof(line), "loss %.4f, val_loss %.4f, val AUROC %s, lr %.2g", log.train_loss, log.val_loss,
+                    log.val_mean_auc ? std::to_string(*log.val_mean_auc).substr(0, 6).c_str() : "undefined", log.lr);
+      bar.finish(line);
+    }
+    result.history.push_back(log);
+    board.scalar("loss/train", log.train_loss, log.epoch);
+    board.scalar("loss/valid", log.val_loss, log.epoch);
+    if (log.val_mean_auc) board.scalar("auroc/valid_mean", *log.val_mean_auc, log.epoch);
+    board.scalar("learning_rate", log.lr, log.epoch);
+
+    // The monitored metric: checkpoint the best, schedule the rate, maybe stop.
+    const double metric = o.monitor_auc ? log.val_mean_auc.value_or(0.0) : log.val_loss;
+    const bool improved = std::isnan(s.best) || (o.monitor_auc ? metric > s.best : metric < s.best);
+    if (improved) {
+      s.best = metric;
+      s.best_epoch = log.epoch;
+      s.epochs_without_improvement = 0;
+      save_model((fs::path(o.out_dir) / "best.safetensors").string(), model, info);
+    } else {
+      ++s.epochs_without_improvement;
+    }
+    result.best_epoch = s.best_epoch;
+    s.lr = plateau.step(metric, s.lr);
+    adam.options().lr = s.lr;
+    s.history = result.history;
+    s.batch = 0;
+    s.loss_sum = 0;
+    s.loss_batches = 0;
+    write_log_csv(o, info, result.history);
+    const bool stop = o.early_stopping_patience > 0 && s.epochs_without_improvement >= o.early_stopping_patience;
+    LoopState next = s;
+    next.epoch = s.epoch + 1;
+    save_checkpoint(o, model, info, adam, plateau, next);
+    if (stop) {
+      result.stop_reason = "early stopping: no improvement for " + std::to_string(s.epochs_without_improvement) + " epochs";
+      break;
+    }
+  }
+  if (o.restore_best && result.best_epoch > 0)
+    model.load_state_dict(read_safetensors((fs::path(o.out_dir) / "best.safetensors").string()).tensors);
+  return result;
+}
+
+}  // namespace rg

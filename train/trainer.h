@@ -1,0 +1,62 @@
+// The training loop of the notebook's section 4, with its Keras callbacks:
+//   - the weighted loss (losses/bce.h, from logits) with Adam,
+//   - validation loss and per-class AUROC after every epoch,
+//   - ModelCheckpoint: best.safetensors, a model file of the best epoch by the monitored metric,
+//   - ReduceLROnPlateau on the monitored metric,
+//   - EarlyStopping with the best weights restored at the end,
+//   - logs: log.csv and TensorBoard event files in tensorboard/,
+//   - last.safetensors: a checkpoint with everything needed to resume exactly — weights, batch
+//     norm statistics, Adam's moments, the schedules, the random generator, the epoch and the
+//     position inside it. Written atomically after every epoch (and every `checkpoint_every`
+//     batches); `resume` continues from it, ending with the same weights as an uninterrupted run.
+// A NaN or infinite loss stops training with a message; the last checkpoint stays as it was.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "data/loader.h"
+#include "losses/class_frequencies.h"
+#include "models/model_file.h"
+#include "optim/adam.h"
+#include "optim/plateau.h"
+
+namespace rg {
+
+struct TrainOptions {
+  int epochs = 5;
+  AdamOptions adam{.lr = 1e-4};
+  std::string out_dir = "run";
+  bool monitor_auc = false;          // monitor the validation mean AUROC (higher is better) instead of the loss
+  PlateauOptions plateau{.factor = 0.1, .patience = 1};
+  int early_stopping_patience = 3;   // epochs without improvement before stopping; 0: never stop early
+  bool restore_best = true;          // load the best epoch's weights at the end
+  int checkpoint_every = 0;          // also checkpoint every N batches (0: at epoch ends only)
+  bool resume = false;               // continue from out_dir/last.safetensors
+  int64_t stop_after_batches = -1;   // stop (as if interrupted) after this many batches; for tests
+  bool progress = true;
+};
+
+struct EpochLog {
+  int epoch = 0;  // 1-based
+  double train_loss = 0, val_loss = 0, lr = 0, seconds = 0;
+  std::optional<double> val_mean_auc;
+  std::vector<std::optional<double>> val_auc;  // per label
+};
+
+struct TrainResult {
+  std::vector<EpochLog> history;
+  int best_epoch = 0;         // 1-based; 0 before any validation
+  std::string stop_reason;    // empty when all epochs ran
+  bool interrupted = false;   // stop_after_batches was reached
+};
+
+// Trains `model` (whose labels, image size and normalization `info` describes).
+TrainResult train(DenseNet& model, const ModelInfo& info, data::DataLoader& train_loader,
+                  data::DataLoader& valid_loader, const ClassWeights& weights, const TrainOptions& options);
+
+// Probabilities for every image of the loader's table, in table order: [N][L].
+std::vector<std::vector<float>> predict_all(DenseNet& model, data::DataLoader& loader, bool progress = false);
+
+}  // namespace rg
