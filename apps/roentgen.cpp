@@ -1,11 +1,14 @@
 // roentgen: the command-line tool.
 //
+//   roentgen train --train TRAIN.csv --valid VALID.csv --images DIR --out DIR [options]
 //   roentgen predict --model M.safetensors --csv LIST.csv --images DIR --out preds.csv
 //                    [--image-size N] [--normalize sample|imagenet|dataset:<mean>,<std>]
 //                    [--batch-size N] [--threads N]
 //   roentgen eval --labels LABELS.csv[.gz] --preds PREDS.csv[.gz] --out metrics.json [--bootstrap N]
 //   roentgen gradcam --model M --image X.png --label NAME [--layer NAME] --out heat.npy [--overlay out.png]
 //   roentgen inspect M.safetensors
+#include <omp.h>
+
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -20,6 +23,7 @@
 #include "metrics/evaluate.h"
 #include "models/model_file.h"
 #include "tensor/io.h"
+#include "train/session.h"
 
 using namespace rg;
 using namespace rg::data;
@@ -28,6 +32,11 @@ namespace {
 
 const char* kUsage =
     "usage:\n"
+    "  roentgen train --train TRAIN.csv --valid VALID.csv --images DIR --out DIR\n"
+    "                 [--epochs N] [--image-size N] [--batch-size N] [--lr X] [--limit N] [--weights FILE]\n"
+    "                 [--threads N] [--seed S] [--resume 1] [--device cpu]\n"
+    "      Trains DenseNet121 with the weighted loss, Adam and the notebook's callbacks. Writes\n"
+    "      best.safetensors (a model file), last.safetensors (a checkpoint), log.csv, tensorboard/.\n"
     "  roentgen predict --model M.safetensors --csv LIST.csv --images DIR --out preds.csv\n"
     "                   [--image-size N] [--normalize sample|imagenet|dataset:<mean>,<std>]\n"
     "                   [--batch-size N] [--threads N]\n"
@@ -67,6 +76,34 @@ int64_t positive(const std::string& text, const char* what) {
   }
   RG_CHECK(used == text.size() && v > 0, what, " must be a positive integer, got '", text, "'");
   return v;
+}
+
+int train_command(int argc, char** argv) {
+  auto flags = parse_flags(argc, argv, 2, {"--train", "--valid", "--images", "--out", "--epochs", "--image-size", "--batch-size",
+                                           "--lr", "--limit", "--weights", "--threads", "--seed", "--resume", "--device"});
+  for (const char* required : {"--train", "--valid", "--images", "--out"})
+    RG_CHECK(flags.count(required), "train: ", required, " is required\n", kUsage);
+  RG_CHECK(!flags.count("--device") || flags["--device"] == "cpu", "--device ", flags["--device"],
+           ": the layers run on the CPU so far; use --device cpu");
+  auto number = [&](const char* flag, int64_t fallback) { return flags.count(flag) ? positive(flags[flag], flag) : fallback; };
+  SessionOptions so{.train_csv = flags["--train"], .valid_csv = flags["--valid"], .image_dir = flags["--images"],
+                    .weights = flags.count("--weights") ? flags["--weights"] : "", .image_size = int(number("--image-size", 224)),
+                    .batch_size = int(number("--batch-size", 8)), .threads = int(number("--threads", 2)),
+                    .limit = number("--limit", 0), .seed = flags.count("--seed") ? std::stoull(flags["--seed"]) : 0};
+  omp_set_num_threads(so.threads);
+  manual_seed(so.seed);
+  TrainOptions to{.epochs = int(number("--epochs", 5)), .out_dir = flags["--out"],
+                  .resume = flags.count("--resume") && flags["--resume"] != "0"};
+  if (flags.count("--lr")) to.adam.lr = std::stod(flags["--lr"]);
+  Session session = prepare_session(so);
+  std::cerr << "roentgen train: " << session.train.size() << " training and " << session.valid.size() << " validation images, "
+            << session.info.labels.size() << " labels, " << so.image_size << " px\n";
+  for (const auto& note : session.notes) std::cerr << "note: " << note << "\n";
+  const TrainResult result = run_session(session, so, to);
+  if (!result.stop_reason.empty()) std::cerr << "training stopped: " << result.stop_reason << "\n";
+  if (result.best_epoch > 0)
+    std::cerr << "best epoch " << result.best_epoch << ": " << flags["--out"] << "/best.safetensors\n";
+  return result.stop_reason.empty() || result.stop_reason.rfind("early stopping", 0) == 0 ? 0 : 1;
 }
 
 int predict(int argc, char** argv) {
@@ -204,6 +241,7 @@ int inspect(int argc, char** argv) {
 int main(int argc, char** argv) {
   try {
     const std::string command = argc > 1 ? argv[1] : "";
+    if (command == "train") return train_command(argc, argv);
     if (command == "predict") return predict(argc, argv);
     if (command == "eval") return eval(argc, argv);
     if (command == "gradcam") return gradcam(argc, argv);

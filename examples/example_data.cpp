@@ -19,6 +19,7 @@
 #include "data/loader.h"
 #include "data/synthetic.h"
 #include "losses/class_frequencies.h"
+#include "report/sheet.h"
 
 using namespace rg;
 using namespace rg::data;
@@ -51,26 +52,6 @@ Args parse(int argc, char** argv) {
                      " (usage: example_data [--data DIR] [--train F] [--valid F] [--test F] [--out DIR] [--size N] [--seed S])");
   }
   return a;
-}
-
-// A 4x4 sheet of the batch's first channel, each image rescaled to 0..255 for viewing.
-void write_sheet(const std::string& path, const Batch& batch, int size) {
-  const int n = int(std::min<int64_t>(16, int64_t(batch.indices.size())));
-  const int tile = std::min(size, 160);
-  GrayImage sheet(4 * tile, ((n + 3) / 4) * tile);
-  const auto pixels = batch.images.to_vector<float>();
-  for (int k = 0; k < n; ++k) {
-    GrayImage img(size, size);
-    std::copy(pixels.begin() + int64_t(k) * 3 * size * size, pixels.begin() + int64_t(k) * 3 * size * size + size * size,
-              img.pixels.begin());
-    const auto [lo, hi] = std::minmax_element(img.pixels.begin(), img.pixels.end());
-    const float low = *lo, range = std::max(1e-6f, *hi - *lo);
-    for (float& v : img.pixels) v = 255.0f * (v - low) / range;
-    const GrayImage small = resize(img, tile, tile);
-    for (int y = 0; y < tile; ++y)
-      for (int x = 0; x < tile; ++x) sheet.at((k % 4) * tile + x, (k / 4) * tile + y) = small.at(x, y);
-  }
-  write_png(path, sheet);
 }
 
 }  // namespace
@@ -130,7 +111,7 @@ int main(int argc, char** argv) {
     mean /= double(px.size());
     for (double v : px) sq += (v - mean) * (v - mean);
     std::printf("pixel mean %.4f, std %.4f (each image normalized on its own)\n", mean, std::sqrt(sq / double(px.size())));
-    write_sheet("batch.png", batch, args.size);
+    write_png("batch.png", report::batch_sheet(batch.images));
     std::cout << "wrote batch.png (the batch's first 16 images, as the model sees them)\n";
     return 0;
   } catch (const Error& e) {

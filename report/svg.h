@@ -1,0 +1,40 @@
+// Small SVG charts (bars and lines) for the report: plain text, viewable in any browser, and
+// inlined into report.html.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace rg::report {
+
+struct BarSeries {
+  std::string name;
+  std::vector<double> values;  // one per category
+  std::string color;           // any SVG color
+};
+
+// Grouped vertical bars, one group per category (labels slanted under the axis).
+std::string bar_chart(const std::string& title, const std::vector<std::string>& categories,
+                      const std::vector<BarSeries>& series, const std::string& y_label);
+
+struct LineSeries {
+  std::string name;  // shown in the legend
+  std::vector<double> x, y;
+  std::string color;
+};
+
+struct Axes {
+  std::string x_label, y_label;
+  double x_min = 0, x_max = 1, y_min = 0, y_max = 1;
+  bool diagonal = false;  // the chance line y = x (for ROC curves)
+};
+
+std::string line_chart(const std::string& title, const Axes& axes, const std::vector<LineSeries>& series);
+
+// A distinct color for series i.
+std::string palette(size_t i);
+
+// Escapes &, <, > and quotes for SVG/HTML text.
+std::string escape(const std::string& text);
+
+}  // namespace rg::report

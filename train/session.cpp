@@ -1,0 +1,49 @@
+#include "train/session.h"
+
+#include "data/loader.h"
+
+namespace rg {
+
+data::LabelTable first_images(data::LabelTable table, int64_t limit) {
+  if (limit > 0 && int64_t(table.images.size()) > limit) table.images.resize(size_t(limit));
+  return table;
+}
+
+Session prepare_session(const SessionOptions& o) {
+  Session s;
+  s.train = first_images(data::read_labels(o.train_csv), o.limit);
+  s.valid = first_images(data::read_labels(o.valid_csv), o.limit);
+  RG_CHECK(s.train.label_names == s.valid.label_names, o.train_csv, " and ", o.valid_csv, " have different label columns");
+  s.eval_normalization =
+      data::measure_dataset_normalization(s.train, o.image_dir, o.image_size, o.image_size, 100, o.seed);
+  s.weights = class_weights(compute_class_freqs(s.train.label_matrix()));
+  s.info.labels = s.train.label_names;
+  s.info.image_size = o.image_size;
+  s.info.normalization = s.eval_normalization.spec();
+  if (o.weights.empty()) {
+    Generator gen(o.seed);
+    s.model = std::make_shared<DenseNet>(DenseNetConfig::densenet121(int64_t(s.info.labels.size())), gen);
+    s.notes.push_back("no --weights given: DenseNet121 starts from RANDOM weights, not ImageNet's; expect much "
+                      "lower AUROCs than the notebook (see the README for converting ImageNet weights)");
+  } else {
+    LoadedModel loaded = load_model(o.weights, HeadPolicy::Reinit, s.info.labels);
+    s.model = loaded.model;
+    s.info.architecture = loaded.info.architecture;
+    s.info.bn_eps = loaded.info.bn_eps;
+    s.notes.push_back("weights from " + o.weights);
+    for (const auto& n : loaded.notes) s.notes.push_back(n);
+  }
+  return s;
+}
+
+TrainResult run_session(Session& s, const SessionOptions& o, const TrainOptions& t) {
+  data::DataLoader train_loader(s.train, o.image_dir,
+                         {.batch_size = o.batch_size, .width = o.image_size, .height = o.image_size, .seed = o.seed,
+                          .threads = o.threads, .augment = true, .normalization = s.train_normalization});
+  data::DataLoader valid_loader(s.valid, o.image_dir,
+                         {.batch_size = o.batch_size, .width = o.image_size, .height = o.image_size, .shuffle = false,
+                          .threads = o.threads, .normalization = s.eval_normalization});
+  return train(*s.model, s.info, train_loader, valid_loader, s.weights, t);
+}
+
+}  // namespace rg

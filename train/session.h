@@ -1,0 +1,45 @@
+// Everything around the training loop that `roentgen train` and example_chestxray share: read
+// the label files, measure the normalization, compute the class weights, build (or load) the
+// model, make the loaders, train.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "data/labels.h"
+#include "data/normalize.h"
+#include "train/trainer.h"
+
+namespace rg {
+
+struct SessionOptions {
+  std::string train_csv, valid_csv, image_dir;
+  std::string weights;       // a model file to start from (e.g. converted ImageNet weights); empty: random init
+  int image_size = 224;
+  int batch_size = 8;
+  int threads = 2;           // decoding threads
+  int64_t limit = 0;         // at most this many images per split (0: all)
+  uint64_t seed = 0;
+};
+
+struct Session {
+  data::LabelTable train, valid;
+  data::Normalization train_normalization = data::Normalization::sample();  // the notebook's training generator
+  data::Normalization eval_normalization;  // measured on 100 training images (its valid/test generator)
+  ClassWeights weights;
+  ModelInfo info;
+  std::shared_ptr<DenseNet> model;
+  std::vector<std::string> notes;  // what happened on the way (random init, a re-initialized head, ...)
+};
+
+// Reads the data and prepares the model; no training yet.
+Session prepare_session(const SessionOptions& options);
+
+// Loaders for training (shuffled, augmented: random flips) and validation, then train().
+TrainResult run_session(Session& session, const SessionOptions& options, const TrainOptions& train_options);
+
+// The first `limit` images of a table (all when limit is 0).
+data::LabelTable first_images(data::LabelTable table, int64_t limit);
+
+}  // namespace rg
