@@ -1,6 +1,7 @@
 // roentgen: the command-line tool.
 //
 //   roentgen train --train TRAIN.csv --valid VALID.csv --images DIR --out DIR [options]
+//   roentgen split --labels Data_Entry_2017_v2020.csv --out DIR [--fractions 0.8,0.1,0.1] [--seed S]
 //   roentgen predict --model M.safetensors --csv LIST.csv --images DIR --out preds.csv
 //                    [--image-size N] [--normalize sample|imagenet|dataset:<mean>,<std>]
 //                    [--batch-size N] [--threads N]
@@ -11,6 +12,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <cstdio>
 #include <iostream>
 #include <map>
 #include <string>
@@ -18,6 +21,7 @@
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
 #include "data/csv.h"
+#include "data/leakage.h"
 #include "data/loader.h"
 #include "explain/gradcam.h"
 #include "metrics/evaluate.h"
@@ -37,6 +41,9 @@ const char* kUsage =
     "                 [--threads N] [--seed S] [--resume 1] [--device cpu]\n"
     "      Trains DenseNet121 with the weighted loss, Adam and the notebook's callbacks. Writes\n"
     "      best.safetensors (a model file), last.safetensors (a checkpoint), log.csv, tensorboard/.\n"
+    "  roentgen split --labels LABELS.csv[.gz] --out DIR [--fractions 0.8,0.1,0.1] [--seed S]\n"
+    "      A patient-level train/valid/test split (no patient on two sides, every label in every\n"
+    "      split when possible), written as DIR/train.csv, valid.csv, test.csv in the notebook's format.\n"
     "  roentgen predict --model M.safetensors --csv LIST.csv --images DIR --out preds.csv\n"
     "                   [--image-size N] [--normalize sample|imagenet|dataset:<mean>,<std>]\n"
     "                   [--batch-size N] [--threads N]\n"
@@ -104,6 +111,35 @@ int train_command(int argc, char** argv) {
   if (result.best_epoch > 0)
     std::cerr << "best epoch " << result.best_epoch << ": " << flags["--out"] << "/best.safetensors\n";
   return result.stop_reason.empty() || result.stop_reason.rfind("early stopping", 0) == 0 ? 0 : 1;
+}
+
+int split(int argc, char** argv) {
+  auto flags = parse_flags(argc, argv, 2, {"--labels", "--out", "--fractions", "--seed"});
+  for (const char* required : {"--labels", "--out"}) RG_CHECK(flags.count(required), "split: ", required, " is required\n", kUsage);
+  SplitOptions options;
+  if (flags.count("--fractions")) {
+    double f[3];
+    RG_CHECK(std::sscanf(flags["--fractions"].c_str(), "%lf,%lf,%lf", &f[0], &f[1], &f[2]) == 3,
+             "--fractions expects three numbers like 0.8,0.1,0.1, got '", flags["--fractions"], "'");
+    options.train = f[0], options.valid = f[1], options.test = f[2];
+  }
+  options.seed = flags.count("--seed") ? std::stoull(flags["--seed"]) : 0;
+  const LabelTable all = read_labels(flags["--labels"]);
+  options.every_label_in_every_split = true;
+  Split parts;
+  try {
+    parts = split_by_patient(all, options);
+  } catch (const Error& e) {
+    std::cerr << "note: " << e.what() << "; splitting without that guarantee\n";
+    options.every_label_in_every_split = false;
+    parts = split_by_patient(all, options);
+  }
+  std::filesystem::create_directories(flags["--out"]);
+  for (const auto& [name, part] : {std::pair{"train.csv", &parts.train}, {"valid.csv", &parts.valid}, {"test.csv", &parts.test}}) {
+    write_labels(flags["--out"] + "/" + name, *part);
+    std::cout << flags["--out"] << "/" << name << ": " << part->size() << " images\n";
+  }
+  return 0;
 }
 
 int predict(int argc, char** argv) {
@@ -242,6 +278,7 @@ int main(int argc, char** argv) {
   try {
     const std::string command = argc > 1 ? argv[1] : "";
     if (command == "train") return train_command(argc, argv);
+    if (command == "split") return split(argc, argv);
     if (command == "predict") return predict(argc, argv);
     if (command == "eval") return eval(argc, argv);
     if (command == "gradcam") return gradcam(argc, argv);
