@@ -17,6 +17,16 @@ std::string trim(const std::string& s) {
   return b == std::string::npos ? "" : s.substr(b, e - b + 1);
 }
 
+// The image name and patient id of a row; both must be present.
+LabeledImage identity(const CsvTable& csv, const CsvRow& row, int image_col, int patient_col) {
+  LabeledImage item;
+  item.image = trim(row.fields[image_col]);
+  item.patient_id = trim(row.fields[patient_col]);
+  RG_CHECK(!item.image.empty(), where(csv, row, image_col), ": missing image name");
+  RG_CHECK(!item.patient_id.empty(), where(csv, row, patient_col), ": missing patient id");
+  return item;
+}
+
 LabelTable read_notebook_format(const CsvTable& csv) {
   LabelTable table;
   table.source = csv.path;
@@ -29,11 +39,7 @@ LabelTable read_notebook_format(const CsvTable& csv) {
     }
   RG_CHECK(!label_cols.empty(), csv.path, ": no label columns besides Image and PatientId");
   for (const CsvRow& row : csv.rows) {
-    LabeledImage item;
-    item.image = trim(row.fields[image_col]);
-    item.patient_id = trim(row.fields[patient_col]);
-    RG_CHECK(!item.image.empty(), where(csv, row, image_col), ": missing image name");
-    RG_CHECK(!item.patient_id.empty(), where(csv, row, patient_col), ": missing patient id");
+    LabeledImage item = identity(csv, row, image_col, patient_col);
     for (int c : label_cols) {
       const std::string v = trim(row.fields[c]);
       // Accept 0/1 and the float spellings pandas writes (0.0/1.0).
@@ -54,11 +60,7 @@ LabelTable read_nih_format(const CsvTable& csv) {
   const int findings_col = csv.require_column("Finding Labels");
   const int patient_col = csv.require_column("Patient ID");
   for (const CsvRow& row : csv.rows) {
-    LabeledImage item;
-    item.image = trim(row.fields[image_col]);
-    item.patient_id = trim(row.fields[patient_col]);
-    RG_CHECK(!item.image.empty(), where(csv, row, image_col), ": missing image name");
-    RG_CHECK(!item.patient_id.empty(), where(csv, row, patient_col), ": missing patient id");
+    LabeledImage item = identity(csv, row, image_col, patient_col);
     item.labels.assign(kPathologies.size(), 0.0f);
     const std::string findings = trim(row.fields[findings_col]);
     RG_CHECK(!findings.empty(), where(csv, row, findings_col), ": empty (expected findings like "
