@@ -6,6 +6,7 @@
 //   backward:  gW += gy[n] @ cols^T,   gcols = W^T @ gy[n],   gx[n] = col2im(gcols)
 #include <cblas.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -30,7 +31,20 @@ bool is_pointwise(const Conv2dGeometry& g) {
   return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0;
 }
 
+// The output columns j whose input column j*sw + offset falls inside [0, w): [lo, hi).
+struct ColumnRange {
+  int64_t lo, hi;
+};
+ColumnRange inside_columns(int64_t offset, int64_t sw, int64_t w, int64_t ow) {
+  // j*sw + offset >= 0  <=>  j >= ceil(-offset / sw);   j*sw + offset <= w - 1  <=>  j <= floor((w - 1 - offset) / sw)
+  const int64_t lo = offset >= 0 ? 0 : (-offset + sw - 1) / sw;
+  const int64_t hi = w - 1 - offset < 0 ? 0 : (w - 1 - offset) / sw + 1;
+  return {std::min(lo, ow), std::clamp(hi, std::min(lo, ow), ow)};
+}
+
 // cols[(c, p, q), (i, j)] = x[c, i*sh + p*dh - ph, j*sw + q*dw - pw], 0 outside.
+// Per row, the columns that read inside the image are one run: copied (memcpy when sw = 1),
+// the padding on either side zero-filled — no bounds test per element.
 template <typename T>
 void im2col(const T* x, T* cols, const Conv2dGeometry& g) {
 #pragma omp parallel for collapse(2) if (g.c * g.kh * g.kw * g.oh * g.ow > 65536)
@@ -38,6 +52,8 @@ void im2col(const T* x, T* cols, const Conv2dGeometry& g) {
     for (int64_t p = 0; p < g.kh; ++p)
       for (int64_t q = 0; q < g.kw; ++q) {
         T* row = cols + ((c * g.kh + p) * g.kw + q) * g.oh * g.ow;
+        const int64_t offset = q * g.dw - g.pw;
+        const ColumnRange in = inside_columns(offset, g.sw, g.w, g.ow);
         for (int64_t i = 0; i < g.oh; ++i) {
           const int64_t y = i * g.sh + p * g.dh - g.ph;
           T* out = row + i * g.ow;
@@ -45,11 +61,14 @@ void im2col(const T* x, T* cols, const Conv2dGeometry& g) {
             std::fill(out, out + g.ow, T(0));
             continue;
           }
-          const T* in = x + (c * g.h + y) * g.w;
-          for (int64_t j = 0; j < g.ow; ++j) {
-            const int64_t xx = j * g.sw + q * g.dw - g.pw;
-            out[j] = (xx >= 0 && xx < g.w) ? in[xx] : T(0);
+          const T* in_row = x + (c * g.h + y) * g.w;
+          std::fill(out, out + in.lo, T(0));
+          if (g.sw == 1) {
+            if (in.hi > in.lo) std::memcpy(out + in.lo, in_row + in.lo + offset, size_t(in.hi - in.lo) * sizeof(T));
+          } else {
+            for (int64_t j = in.lo; j < in.hi; ++j) out[j] = in_row[j * g.sw + offset];
           }
+          std::fill(out + in.hi, out + g.ow, T(0));
         }
       }
 }
@@ -63,14 +82,14 @@ void col2im(const T* cols, T* gx, const Conv2dGeometry& g) {
     for (int64_t p = 0; p < g.kh; ++p)
       for (int64_t q = 0; q < g.kw; ++q) {
         const T* row = cols + ((c * g.kh + p) * g.kw + q) * g.oh * g.ow;
+        const int64_t offset = q * g.dw - g.pw;
+        const ColumnRange in = inside_columns(offset, g.sw, g.w, g.ow);
         for (int64_t i = 0; i < g.oh; ++i) {
           const int64_t y = i * g.sh + p * g.dh - g.ph;
           if (y < 0 || y >= g.h) continue;
           T* out = gx + (c * g.h + y) * g.w;
-          for (int64_t j = 0; j < g.ow; ++j) {
-            const int64_t xx = j * g.sw + q * g.dw - g.pw;
-            if (xx >= 0 && xx < g.w) out[xx] += row[i * g.ow + j];
-          }
+          const T* src = row + i * g.ow;
+          for (int64_t j = in.lo; j < in.hi; ++j) out[j * g.sw + offset] += src[j];
         }
       }
 }
