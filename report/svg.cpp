@@ -9,7 +9,7 @@ namespace rg::report {
 
 namespace {
 
-constexpr double kWidth = 640, kHeight = 400, kLeft = 60, kRight = 20, kTop = 40, kBottom = 110;
+constexpr double kWidth = 640, kHeight = 400, kLeft = 60, kRight = 70, kTop = 40, kBottom = 110;  // room for slanted labels
 
 std::string num(double v) {
   char b[32];
