@@ -106,6 +106,11 @@ TEST_CASE("an interrupted run, resumed, ends with exactly the weights of an unin
   const auto [resumed, resumed_result] = run(broken.str(), -1, true, 99);  // another init: the checkpoint decides
   REQUIRE(resumed_result.history.size() == 2);
   CHECK(resumed_result.history[1].val_loss == whole_result.history[1].val_loss);
+  // A checkpoint whose training state is damaged is refused by name.
+  SafeTensors damaged = read_safetensors(broken.file("last.safetensors"));
+  damaged.metadata["training_state"] = "{\"epoch\": \"one\"}";
+  write_safetensors(broken.file("last.safetensors"), damaged.tensors, damaged.metadata);
+  CHECK_THROWS_WITH_AS(run(broken.str(), -1, true, 1), doctest::Contains("damaged training_state"), Error);
   const auto a = whole->state_dict(), b = resumed->state_dict();
   REQUIRE(a.size() == b.size());
   for (size_t i = 0; i < a.size(); ++i) REQUIRE_MESSAGE(a[i].second.to_vector<double>() == b[i].second.to_vector<double>(), a[i].first);

@@ -35,6 +35,10 @@ struct LoopState {
   std::vector<EpochLog> history;
 };
 
+// Optional numbers are JSON null when absent (NaN for the "not yet known" doubles).
+json nullable(double v) { return std::isnan(v) ? json(nullptr) : json(v); }
+double from_nullable(const json& j) { return j.is_null() ? std::nan("") : j.get<double>(); }
+
 json to_json(const EpochLog& e) {
   json auc = json::array();
   for (const auto& a : e.val_auc) auc.push_back(a ? json(*a) : json(nullptr));
@@ -44,13 +48,13 @@ json to_json(const EpochLog& e) {
 
 EpochLog epoch_from_json(const json& j) {
   EpochLog e;
-  e.epoch = j["epoch"];
-  e.train_loss = j["train_loss"];
-  e.val_loss = j["val_loss"];
-  e.lr = j["lr"];
-  e.seconds = j["seconds"];
-  if (!j["val_mean_auc"].is_null()) e.val_mean_auc = j["val_mean_auc"].get<double>();
-  for (const auto& a : j["val_auc"]) e.val_auc.push_back(a.is_null() ? std::nullopt : std::optional<double>(a.get<double>()));
+  e.epoch = j.at("epoch");
+  e.train_loss = j.at("train_loss");
+  e.val_loss = j.at("val_loss");
+  e.lr = j.at("lr");
+  e.seconds = j.at("seconds");
+  if (!j.at("val_mean_auc").is_null()) e.val_mean_auc = j.at("val_mean_auc").get<double>();
+  for (const auto& a : j.at("val_auc")) e.val_auc.push_back(a.is_null() ? std::nullopt : std::optional<double>(a.get<double>()));
   return e;
 }
 
@@ -68,9 +72,9 @@ void save_checkpoint(const TrainOptions& o, const DenseNet& model, const ModelIn
   json history = json::array();
   for (const auto& e : s.history) history.push_back(to_json(e));
   const json state = {{"epoch", s.epoch}, {"batch", s.batch}, {"loss_sum", s.loss_sum}, {"loss_batches", s.loss_batches},
-                      {"lr", s.lr}, {"best", std::isnan(s.best) ? json(nullptr) : json(s.best)}, {"best_epoch", s.best_epoch},
+                      {"lr", s.lr}, {"best", nullable(s.best)}, {"best_epoch", s.best_epoch},
                       {"epochs_without_improvement", s.epochs_without_improvement}, {"adam_steps", adam.steps()},
-                      {"plateau", {{"best", std::isnan(plateau.best) ? json(nullptr) : json(plateau.best)},
+                      {"plateau", {{"best", nullable(plateau.best)},
                                    {"bad_epochs", plateau.bad_epochs}, {"cooldown_left", plateau.cooldown_left}}},
                       {"rng", {{"seed", default_generator().seed()}, {"counter", default_generator().counter()}}},
                       {"history", history}};
@@ -97,22 +101,26 @@ LoopState load_checkpoint(const TrainOptions& o, DenseNet& model, Adam& adam, Pl
     m.push_back(rest["adam.m." + name]);
     v.push_back(rest["adam.v." + name]);
   }
-  const json j = json::parse(file.metadata.at("training_state"));
-  adam.load_state(j["adam_steps"], m, v);
-  plateau.best = j["plateau"]["best"].is_null() ? std::nan("") : j["plateau"]["best"].get<double>();
-  plateau.bad_epochs = j["plateau"]["bad_epochs"];
-  plateau.cooldown_left = j["plateau"]["cooldown_left"];
-  default_generator().set_state(j["rng"]["seed"], j["rng"]["counter"]);
   LoopState s;
-  s.epoch = j["epoch"];
-  s.batch = j["batch"];
-  s.loss_sum = j["loss_sum"];
-  s.loss_batches = j["loss_batches"];
-  s.lr = j["lr"];
-  s.best = j["best"].is_null() ? std::nan("") : j["best"].get<double>();
-  s.best_epoch = j["best_epoch"];
-  s.epochs_without_improvement = j["epochs_without_improvement"];
-  for (const auto& e : j["history"]) s.history.push_back(epoch_from_json(e));
+  try {  // a damaged training_state is an error naming the file, not a JSON library exception
+    const json j = json::parse(file.metadata.at("training_state"));
+    adam.load_state(j.at("adam_steps"), m, v);
+    plateau.best = from_nullable(j.at("plateau").at("best"));
+    plateau.bad_epochs = j.at("plateau").at("bad_epochs");
+    plateau.cooldown_left = j.at("plateau").at("cooldown_left");
+    default_generator().set_state(j.at("rng").at("seed"), j.at("rng").at("counter"));
+    s.epoch = j.at("epoch");
+    s.batch = j.at("batch");
+    s.loss_sum = j.at("loss_sum");
+    s.loss_batches = j.at("loss_batches");
+    s.lr = j.at("lr");
+    s.best = from_nullable(j.at("best"));
+    s.best_epoch = j.at("best_epoch");
+    s.epochs_without_improvement = j.at("epochs_without_improvement");
+    for (const auto& e : j.at("history")) s.history.push_back(epoch_from_json(e));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path + ": damaged training_state in the checkpoint: " + e.what());
+  }
   return s;
 }
 
