@@ -32,6 +32,7 @@ Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs, B
       if (in.is_leaf()) edge.leaf = in.impl_ptr();
       else edge.node = in.grad_fn();
     }
+    node->needs.push_back(edge.leaf || edge.node);
     node->inputs.push_back(std::move(edge));
     node->input_shapes.push_back(in.defined() ? in.shape() : Shape{});
   }
@@ -40,6 +41,11 @@ Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs, B
   out.impl().grad_fn = node;
   out.impl().requires_grad = true;
   return out;
+}
+
+Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs, SimpleBackwardFn backward) {
+  return record(name, std::move(out), inputs,
+                [backward = std::move(backward)](const Tensor& g, const NeedsGrad&) { return backward(g); });
 }
 
 namespace {
@@ -111,7 +117,7 @@ void backward(const Tensor& root, const Tensor& grad_in) {
              "' was already freed by an earlier backward(); recompute the forward pass");
     if (auto out = node->output.lock(); out && out->retains_grad) accumulate(*out, g);
 
-    std::vector<Tensor> grads = node->backward(g);
+    std::vector<Tensor> grads = node->backward(g, node->needs);
     RG_CHECK(grads.size() == node->inputs.size(), "autograd: backward of '", node->name,
              "' returned ", grads.size(), " gradients for ", node->inputs.size(), " inputs");
     for (size_t i = 0; i < grads.size(); ++i) {

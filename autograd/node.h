@@ -29,14 +29,21 @@ struct Edge {
                                      // Both null: the input needs no gradient.
 };
 
+// Which inputs of a node need a gradient: needs[i] is false for an input that does not require
+// grad (an image fed to the stem convolution), so the backward can skip computing it.
+using NeedsGrad = std::vector<bool>;
+
 // Given the gradient of the op's output, returns one gradient per input (same shapes as the
 // inputs; an undefined Tensor where none is needed).
-using BackwardFn = std::function<std::vector<Tensor>(const Tensor& grad_output)>;
+using BackwardFn = std::function<std::vector<Tensor>(const Tensor& grad_output, const NeedsGrad& needs)>;
+// The same, for a backward that always computes every input's gradient (the small ops).
+using SimpleBackwardFn = std::function<std::vector<Tensor>(const Tensor& grad_output)>;
 
 struct Node {
   std::string name;                 // the op, for messages: "matmul"
   std::vector<Edge> inputs;
   std::vector<Shape> input_shapes;  // each returned gradient must have this shape
+  NeedsGrad needs;                  // needs[i]: input i has an edge (its gradient goes somewhere)
   BackwardFn backward;              // null once backward() has run through this node
   std::weak_ptr<TensorImpl> output;  // for retain_grad(); weak, so the node does not keep it alive
 };
@@ -46,5 +53,6 @@ struct Node {
 // `backward` must not capture `out` itself (that would be a reference cycle): capture
 // out.detach() when the output's value is needed.
 Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs, BackwardFn backward);
+Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs, SimpleBackwardFn backward);
 
 }  // namespace rg::autograd

@@ -1,53 +1,15 @@
 #include "layers/batch_norm.h"
 
-#include <cmath>
-
 #include "autograd/grad_mode.h"
+#include "layers/kernels.h"
 #include "layers/layer_common.h"
 
 namespace rg {
 
 using namespace layers_detail;
 
-namespace {
-
-// x seen as [N, C, S]: element (n, c, s) at n * batch_stride + c * S + s.
-struct Layout {
-  int64_t n, c, s, batch_stride;
-};
-
-Layout layout_of(const Tensor& x) {
-  const int64_t s = x.dim() == 4 ? x.size(2) * x.size(3) : 1;
-  return {x.size(0), x.size(1), s, x.strides()[0]};
-}
-
-// Per-channel mean and (biased) variance of x, in double.
-template <typename T>
-void channel_moments(const T* x, const Layout& l, std::vector<double>& mean, std::vector<double>& var) {
-  mean.assign(l.c, 0.0);
-  var.assign(l.c, 0.0);
-  const double m = double(l.n * l.s);
-#pragma omp parallel for
-  for (int64_t c = 0; c < l.c; ++c) {
-    double sum = 0;
-    for (int64_t n = 0; n < l.n; ++n)
-      for (int64_t s = 0; s < l.s; ++s) sum += x[n * l.batch_stride + c * l.s + s];
-    const double mu = sum / m;
-    double sq = 0;
-    for (int64_t n = 0; n < l.n; ++n)
-      for (int64_t s = 0; s < l.s; ++s) {
-        const double d = x[n * l.batch_stride + c * l.s + s] - mu;
-        sq += d * d;
-      }
-    mean[c] = mu;
-    var[c] = sq / m;
-  }
-}
-
-}  // namespace
-
-Tensor batch_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
-                  const Tensor& running_var, bool training, double momentum, double eps) {
+BatchNormOutput batch_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
+                           const Tensor& running_var, bool training, double eps) {
   RG_CHECK(x_in.dim() == 4 || x_in.dim() == 2, "batch_norm: expected input [N, C, H, W] or [N, C], got ",
            shape_str(x_in.shape()));
   const int64_t channels = x_in.size(1);
@@ -58,95 +20,53 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, 
     RG_CHECK(t.dim() == 1 && t.size(0) == channels, "batch_norm: ", what, " should be [", channels, "], got ",
              shape_str(t.shape()));
   }
-  RG_CHECK(running_mean.defined() == running_var.defined(), "batch_norm: give both running statistics or neither");
-  RG_CHECK(training || running_mean.defined(), "batch_norm: eval mode needs running statistics");
-  require_cpu(x_in, "batch_norm");
+  RG_CHECK(training || (running_mean.defined() && running_var.defined()), "batch_norm: eval mode needs running statistics");
   const Tensor x = x_in.dim() == 4 ? samples_contiguous(x_in) : as_contiguous(x_in);
-  const Layout l = layout_of(x);
-  RG_CHECK(!training || l.n * l.s > 1, "batch_norm: training mode needs more than one value per channel, got input ",
+  const int64_t per_channel = x.numel() / channels;
+  RG_CHECK(!training || per_channel > 1, "batch_norm: training mode needs more than one value per channel, got input ",
            shape_str(x_in.shape()));
+  const LayerKernels& kernels = layer_kernels_for(x.device());
+  const Tensor w = weight.defined() ? as_contiguous(weight) : weight, b = bias.defined() ? as_contiguous(bias) : bias;
+  const Device device = x.device();
+  BatchNormOutput out{Tensor::empty(x_in.shape(), x.dtype(), device)};
 
-  Tensor y = Tensor::empty(x_in.shape(), x.dtype(), x.device());
-  // The statistics used, and 1 / sqrt(var + eps), kept for the backward.
-  Tensor mean_used = Tensor::empty({channels}, DType::Float64), invstd = Tensor::empty({channels}, DType::Float64);
-  visit_floating(x.dtype(), "batch_norm", [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    const T* px = x.data<T>();
-    std::vector<double> mean, var;
-    if (training) {
-      channel_moments(px, l, mean, var);
-      if (running_mean.defined()) {  // PyTorch updates with the unbiased variance
-        const double m = double(l.n * l.s);
-        T* rm = running_mean.data<T>();
-        T* rv = running_var.data<T>();
-        for (int64_t c = 0; c < channels; ++c) {
-          rm[c] = T((1 - momentum) * rm[c] + momentum * mean[c]);
-          rv[c] = T((1 - momentum) * rv[c] + momentum * var[c] * m / (m - 1));
-        }
-      }
-    } else {
-      const auto rm = as_contiguous(running_mean).to_vector<double>(), rv = as_contiguous(running_var).to_vector<double>();
-      mean = rm;
-      var = rv;
-    }
-    const T* pw = weight.defined() ? weight.data<T>() : nullptr;
-    const T* pb = bias.defined() ? bias.data<T>() : nullptr;
-    T* py = y.data<T>();
-    double* pm = mean_used.data<double>();
-    double* pi = invstd.data<double>();
-#pragma omp parallel for
-    for (int64_t c = 0; c < channels; ++c) {
-      pm[c] = mean[c];
-      pi[c] = 1.0 / std::sqrt(var[c] + eps);
-      const double scale = pi[c] * (pw ? double(pw[c]) : 1.0), shift = (pb ? double(pb[c]) : 0.0) - mean[c] * scale;
-      for (int64_t n = 0; n < l.n; ++n)
-        for (int64_t s = 0; s < l.s; ++s)
-          py[(n * channels + c) * l.s + s] = T(px[n * l.batch_stride + c * l.s + s] * scale + shift);
-    }
-  });
+  if (!training) {
+    const Tensor rm = as_contiguous(running_mean), rv = as_contiguous(running_var);
+    kernels.batch_norm_eval(x, w, b, rm, rv, eps, out.y);
+    // The statistics are constants: y = x * scale + shift with scale = weight / sqrt(var + eps), so
+    // gx = gy * scale, gweight = sum(gy * xhat), gbias = sum(gy). Composed from tensor ops (any device).
+    out.y = record("batch_norm", out.y, {x_in, weight, bias},
+                   [x = x.detach(), w = w.defined() ? w.detach() : w, rm, rv, eps](const Tensor& gy, const NeedsGrad& needs) {
+                     const Shape per_channel_shape = x.dim() == 4 ? Shape{1, x.size(1), 1, 1} : Shape{1, x.size(1)};
+                     const Dims over = x.dim() == 4 ? Dims{0, 2, 3} : Dims{0};
+                     const Tensor invstd = reshape(1.0 / sqrt(rv + eps), per_channel_shape);
+                     Grads grads(3);
+                     if (needs[0]) grads[0] = gy * (w.defined() ? invstd * reshape(w, per_channel_shape) : invstd);
+                     if (needs[1]) grads[1] = sum(gy * (x - reshape(rm, per_channel_shape)) * invstd, over);
+                     if (needs[2]) grads[2] = sum(gy, over);
+                     return grads;
+                   });
+    return out;
+  }
 
-  return record("batch_norm", y, {x_in, weight, bias},
-                [x = x.detach(), w = weight.defined() ? weight.detach() : Tensor(), has_bias = bias.defined(), mean_used,
-                 invstd, training, l](const Tensor& gy_in) -> Grads {
-                  const Tensor gy = as_contiguous(gy_in);
-                  Tensor gx = Tensor::empty(gy.shape(), x.dtype(), x.device());
-                  Tensor gw = w.defined() ? Tensor::empty({l.c}, x.dtype(), x.device()) : Tensor();
-                  Tensor gb = has_bias ? Tensor::empty({l.c}, x.dtype(), x.device()) : Tensor();
-                  visit_floating(x.dtype(), "batch_norm", [&](auto tag) {
-                    using T = typename decltype(tag)::type;
-                    const T *px = x.data<T>(), *pg = gy.data<T>();
-                    const T* pw = w.defined() ? w.data<T>() : nullptr;
-                    const double *pm = mean_used.data<double>(), *pi = invstd.data<double>();
-                    const double m = double(l.n * l.s);
-#pragma omp parallel for
-                    for (int64_t c = 0; c < l.c; ++c) {
-                      // dbeta = sum(gy), dgamma = sum(gy * xhat)
-                      double sum_g = 0, sum_gx = 0;
-                      for (int64_t n = 0; n < l.n; ++n)
-                        for (int64_t s = 0; s < l.s; ++s) {
-                          const double g = pg[(n * l.c + c) * l.s + s];
-                          sum_g += g;
-                          sum_gx += g * (px[n * l.batch_stride + c * l.s + s] - pm[c]) * pi[c];
-                        }
-                      if (gw.defined()) gw.data<T>()[c] = T(sum_gx);
-                      if (gb.defined()) gb.data<T>()[c] = T(sum_g);
-                      const double scale = pi[c] * (pw ? double(pw[c]) : 1.0);
-                      T* out = gx.data<T>();
-                      for (int64_t n = 0; n < l.n; ++n)
-                        for (int64_t s = 0; s < l.s; ++s) {
-                          const int64_t i = (n * l.c + c) * l.s + s;
-                          const double g = pg[i];
-                          if (!training) {  // the statistics are constants
-                            out[i] = T(g * scale);
-                          } else {  // they depend on x too: dx = scale (g - dbeta/M - xhat dgamma/M)
-                            const double xhat = (px[n * l.batch_stride + c * l.s + s] - pm[c]) * pi[c];
-                            out[i] = T(scale * (g - sum_g / m - xhat * sum_gx / m));
-                          }
-                        }
-                    }
-                  });
-                  return {gx, gw, gb};
-                });
+  Tensor mean = Tensor::empty({channels}, x.dtype(), device), invstd = Tensor::empty({channels}, x.dtype(), device);
+  out.batch_var = Tensor::empty({channels}, x.dtype(), device);
+  kernels.batch_norm_train(x, w, b, eps, out.y, mean, invstd, out.batch_var);
+  out.batch_mean = mean;
+  out.y = record("batch_norm", out.y, {x_in, weight, bias},
+                 [x = x.detach(), w = w.defined() ? w.detach() : w, mean, invstd, &kernels](const Tensor& gy_in,
+                                                                                            const NeedsGrad& needs) {
+                   const Tensor gy = as_contiguous(gy_in);
+                   Grads grads(3);
+                   // cuDNN computes all three at once; the input's gradient is almost always needed.
+                   grads[0] = Tensor::empty(gy.shape(), x.dtype(), x.device());
+                   if (needs[1]) grads[1] = Tensor::empty(mean.shape(), x.dtype(), x.device());
+                   if (needs[2]) grads[2] = Tensor::empty(mean.shape(), x.dtype(), x.device());
+                   kernels.batch_norm_backward(x, w, gy, mean, invstd, grads[0], needs[1] ? &grads[1] : nullptr,
+                                               needs[2] ? &grads[2] : nullptr);
+                   return grads;
+                 });
+  return out;
 }
 
 }  // namespace rg

@@ -1,5 +1,6 @@
 #include "layers/conv2d.h"
 
+#include "layers/kernels.h"
 #include "layers/layer_common.h"
 
 namespace rg {
@@ -18,25 +19,28 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dO
     RG_CHECK(bias.dim() == 1 && bias.size(0) == weight.size(0), "conv2d: expected bias [", weight.size(0), "], got ",
              shape_str(bias.shape()));
   }
-  require_cpu(x, "conv2d");
-  Conv2dGeometry g{x.size(0), x.size(1), x.size(2), x.size(3), weight.size(0), weight.size(2), weight.size(3), 0, 0,
-                   opt.stride, opt.stride, opt.padding, opt.padding, opt.dilation, opt.dilation};
-  g.oh = (g.h + 2 * g.ph - g.dh * (g.kh - 1) - 1) / g.sh + 1;
-  g.ow = (g.w + 2 * g.pw - g.dw * (g.kw - 1) - 1) / g.sw + 1;
-  RG_CHECK(g.oh > 0 && g.ow > 0, "conv2d: input ", shape_str(x.shape()), " is smaller than the (dilated) kernel ",
-           shape_str(weight.shape()), " with padding ", opt.padding);
+  const WindowGeometry g = window_geometry(x, weight.size(0), weight.size(2), weight.size(3), opt.stride, opt.padding,
+                                           opt.dilation, "conv2d");
+  const LayerKernels& kernels = layer_kernels_for(x.device());
 
   const Tensor xs = samples_contiguous(x), w = as_contiguous(weight), b = bias.defined() ? as_contiguous(bias) : bias;
   Tensor y = Tensor::empty({g.n, g.o, g.oh, g.ow}, x.dtype(), x.device());
-  cpu::conv::forward(xs, w, b, y, g);
+  kernels.conv_forward(xs, w, b, y, g);
 
   return record("conv2d", y, {x, weight, bias},
-                [xs = xs.detach(), w = w.detach(), has_bias = bias.defined(), x_shape = x.shape(), g](const Tensor& gy) -> Grads {
-                  Tensor gx = Tensor::empty(x_shape, xs.dtype(), xs.device());
-                  Tensor gw = Tensor::empty(w.shape(), w.dtype(), w.device());
-                  Tensor gb = has_bias ? Tensor::empty({g.o}, w.dtype(), w.device()) : Tensor();
-                  cpu::conv::backward(xs, w, as_contiguous(gy), &gx, &gw, has_bias ? &gb : nullptr, g);
-                  return {gx, gw, gb};
+                [xs = xs.detach(), w = w.detach(), g, &kernels](const Tensor& gy_in, const NeedsGrad& needs) -> Grads {
+                  const Tensor gy = as_contiguous(gy_in);
+                  Grads grads(3);
+                  if (needs[0]) {
+                    grads[0] = Tensor::empty({g.n, g.c, g.h, g.w}, xs.dtype(), xs.device());
+                    kernels.conv_backward_data(w, gy, grads[0], g);
+                  }
+                  if (needs[1] || needs[2]) {  // one pass gives both
+                    grads[1] = Tensor::empty(w.shape(), w.dtype(), w.device());
+                    if (needs[2]) grads[2] = Tensor::empty({g.o}, w.dtype(), w.device());
+                    kernels.conv_backward_filter(xs, gy, grads[1], needs[2] ? &grads[2] : nullptr, g);
+                  }
+                  return grads;
                 });
 }
 

@@ -6,14 +6,9 @@
 
 namespace rg::layers_detail {
 
+using autograd::NeedsGrad;
 using autograd::record;
 using Grads = std::vector<Tensor>;
-
-// Layer kernels exist on the CPU only until the cuDNN backend lands.
-inline void require_cpu(const Tensor& t, const char* op) {
-  RG_CHECK(t.device().is_cpu(), op, ": only the CPU kernels exist so far (the cuDNN backend comes later); got a tensor on ",
-           t.device());
-}
 
 // x itself when each sample [C, H, W] is contiguous (any batch stride, e.g. a channel prefix of a
 // dense block's buffer), else a contiguous copy.

@@ -70,7 +70,7 @@ void Module::visit_tensors(const std::function<void(Tensor&, bool)>& fn) {
 
 void Module::to(Device device) {
   visit_tensors([&](Tensor& t, bool is_parameter) {
-    if (t.device() == device) return;
+    if (t.device() == device || !is_floating(t.dtype())) return;
     t = t.to(device);
     if (is_parameter) t.set_requires_grad(true);
   });

@@ -21,7 +21,11 @@ using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 
 class Module {
  public:
+  Module() = default;
   virtual ~Module() = default;
+  // Not copyable: a module holds pointers to its own members.
+  Module(const Module&) = delete;
+  Module& operator=(const Module&) = delete;
 
   // Training mode (batch statistics in batch norm, dropout on) or eval mode, for the whole tree.
   void train(bool on = true);
@@ -37,7 +41,8 @@ class Module {
   void zero_grad();
 
   // Moves (or converts) every parameter and buffer; parameters stay leaves that require grad.
-  // Integer buffers (num_batches_tracked) keep their dtype.
+  // Integer buffers (num_batches_tracked) are host-side counters: they keep their dtype and stay
+  // on the CPU, so counting a step never waits for the GPU.
   void to(Device device);
   void to(DType dtype);
 

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "autograd/grad_mode.h"
+#include "autograd/ops.h"
 #include "tensor/factory.h"
 
 namespace rg {
@@ -31,11 +32,14 @@ BatchNorm2d::BatchNorm2d(int64_t channels, double eps_, double momentum_) : eps(
 }
 
 Tensor BatchNorm2d::forward(const Tensor& x) {
-  if (is_training()) {
+  BatchNormOutput out = batch_norm(x, weight, bias, running_mean, running_var, is_training(), eps);
+  if (is_training()) {  // on the statistics' device: no copy to the host
     NoGradGuard no_grad;
-    num_batches_tracked.fill_(num_batches_tracked.item<double>() + 1);
+    running_mean.copy_(running_mean * (1 - momentum) + out.batch_mean * momentum);
+    running_var.copy_(running_var * (1 - momentum) + out.batch_var * momentum);
+    num_batches_tracked.fill_(num_batches_tracked.item<double>() + 1);  // a host-side counter
   }
-  return batch_norm(x, weight, bias, running_mean, running_var, is_training(), momentum, eps);
+  return out.y;
 }
 
 Linear::Linear(int64_t in, int64_t out, Generator& gen) {

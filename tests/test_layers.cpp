@@ -1,15 +1,20 @@
-// Layer ops: conv2d's GEMM path against its reference, gradcheck for every op, batch norm's
+// Layer ops: every fast CPU kernel against its reference, gradcheck for every op, batch norm's
 // running statistics, pooling's padding rules.
 #include <doctest/doctest.h>
 
 #include "autograd/engine.h"
 #include "autograd/gradcheck.h"
 #include "autograd/ops.h"
+#include "autograd/node.h"
 #include "helpers.h"
+#include "layer_kernel_checks.h"
 #include "layers/batch_norm.h"
+#include "layers/kernels.h"
+#include "layers/modules.h"
 #include "layers/conv2d.h"
 #include "layers/functional.h"
 #include "layers/pooling.h"
+#include "tensor/backend.h"
 
 using namespace rg;
 using V = const std::vector<Tensor>&;
@@ -30,40 +35,40 @@ void expect_gradcheck(const GradcheckFn& fn, const std::vector<Tensor>& inputs) 
 
 }  // namespace
 
-TEST_CASE("conv2d: the GEMM path equals the reference, forward and backward, on random geometries") {
+TEST_CASE("layer kernels: the fast CPU kernels equal the reference, forward and backward") {
   Generator gen(1);
-  struct Case { int64_t n, c, h, w, o, k, stride, pad, dil; };
-  const Case cases[] = {{2, 3, 7, 9, 4, 3, 1, 1, 1}, {1, 5, 8, 8, 6, 1, 1, 0, 1}, {2, 4, 9, 7, 3, 3, 2, 1, 1},
-                        {1, 2, 11, 10, 3, 7, 2, 3, 1}, {2, 3, 9, 9, 2, 3, 1, 2, 2}, {1, 4, 6, 5, 5, 1, 2, 0, 1},
-                        {3, 2, 5, 5, 2, 5, 1, 0, 1}};
-  for (DType dtype : {DType::Float32, DType::Float64})
-    for (const Case& c : cases)
-      for (bool sliced : {false, true}) {
-        CAPTURE(c.c); CAPTURE(c.k); CAPTURE(c.stride); CAPTURE(c.pad); CAPTURE(c.dil); CAPTURE(sliced);
-        // sliced: the input is a channel prefix of a wider tensor (as in a dense block's buffer).
-        Tensor wide = rand({c.n, c.c + (sliced ? 3 : 0), c.h, c.w}, -1, 1, dtype, Device::cpu(), gen);
-        Tensor x = slice(wide, 1, 0, c.c);
-        Tensor w = rand({c.o, c.c, c.k, c.k}, -1, 1, dtype, Device::cpu(), gen);
-        Tensor b = rand({c.o}, -1, 1, dtype, Device::cpu(), gen);
-        Conv2dGeometry g{c.n, c.c, c.h, c.w, c.o, c.k, c.k, 0, 0, c.stride, c.stride, c.pad, c.pad, c.dil, c.dil};
-        g.oh = (c.h + 2 * c.pad - c.dil * (c.k - 1) - 1) / c.stride + 1;
-        g.ow = (c.w + 2 * c.pad - c.dil * (c.k - 1) - 1) / c.stride + 1;
-        Tensor fast = Tensor::empty({c.n, c.o, g.oh, g.ow}, dtype), ref = Tensor::empty({c.n, c.o, g.oh, g.ow}, dtype);
-        cpu::conv::forward(x, w, b, fast, g);
-        cpu::conv::reference::forward(x, w, b, ref, g);
-        const double tol = dtype == DType::Float32 ? 1e-5 : 1e-12;
-        test::check_close(fast, ref, tol, tol, "forward");
+  const LayerKernels &fast = cpu::layer_kernels(), &ref = cpu::reference_layer_kernels();
+  for (DType dtype : {DType::Float32, DType::Float64}) {
+    const double tol = dtype == DType::Float32 ? 1e-5 : 1e-12;
+    for (bool prefix : {false, true}) {  // prefix: a channel prefix of a wider tensor (a dense block's buffer)
+      for (const test::WindowCase& c : test::conv_cases()) test::check_conv(fast, Device::cpu(), ref, c, prefix, dtype, tol, gen);
+      for (const test::WindowCase& c : test::conv_cases()) test::check_batch_norm(fast, Device::cpu(), ref, c, prefix, dtype, tol, gen);
+      for (const test::WindowCase& c : test::pool_cases()) test::check_pooling(fast, Device::cpu(), ref, c, prefix, dtype, tol, gen);
+    }
+  }
+}
 
-        Tensor gy = rand(fast.shape(), -1, 1, dtype, Device::cpu(), gen);
-        Tensor gx1 = Tensor::empty({c.n, c.c, c.h, c.w}, dtype), gx2 = Tensor::empty({c.n, c.c, c.h, c.w}, dtype);
-        Tensor gw1 = Tensor::empty(w.shape(), dtype), gw2 = Tensor::empty(w.shape(), dtype);
-        Tensor gb1 = Tensor::empty({c.o}, dtype), gb2 = Tensor::empty({c.o}, dtype);
-        cpu::conv::backward(x, w, gy, &gx1, &gw1, &gb1, g);
-        cpu::conv::reference::backward(x, w, gy, &gx2, &gw2, &gb2, g);
-        test::check_close(gx1, gx2, tol, tol, "grad input");
-        test::check_close(gw1, gw2, tol * 10, tol, "grad weight");
-        test::check_close(gb1, gb2, tol * 10, tol, "grad bias");
-      }
+TEST_CASE("layer kernels: DenseNet121's convolution shapes (batch 1, 64 px) on the fast path equal the reference") {
+  Generator gen(2);
+  for (const test::WindowCase& c : test::densenet121_conv_cases(1, 64))
+    test::check_conv(cpu::layer_kernels(), Device::cpu(), cpu::reference_layer_kernels(), c, c.k == 1, DType::Float32,
+                     1e-4, gen);
+}
+
+TEST_CASE("conv2d: an input that needs no gradient gets none, and its backward-data kernel does not run") {
+  Tensor x = rand({1, 2, 5, 5}), w = rand({3, 2, 3, 3}).set_requires_grad(true);
+  Tensor y = conv2d(x, w, Tensor(), {.padding = 1});
+  const autograd::NeedsGrad needs = y.grad_fn()->needs;
+  CHECK(needs == autograd::NeedsGrad{false, true, false});
+  const std::vector<Tensor> grads = y.grad_fn()->backward(ones(y.shape()), needs);
+  CHECK(!grads[0].defined());
+  CHECK(grads[1].defined());
+}
+
+TEST_CASE("layers allocate on their input's device and refuse a device they cannot reach") {
+  if (cuda_is_available()) return;  // the CUDA suite covers the GPU side
+  INFO(cuda_unavailable_reason());
+  CHECK_THROWS_WITH_AS(layer_kernels_for(Device::cuda(0)), doctest::Contains("CUDA device cuda:0 requested, but"), Error);
 }
 
 TEST_CASE("gradcheck: conv2d with bias, stride, padding and dilation") {
@@ -75,28 +80,39 @@ TEST_CASE("gradcheck: conv2d with bias, stride, padding and dilation") {
 }
 
 TEST_CASE("gradcheck: batch_norm in training and eval mode") {
-  Tensor rm = zeros({3}, DType::Float64), rv = ones({3}, DType::Float64);
-  expect_gradcheck([&](V t) { return batch_norm(t[0], t[1], t[2], rm, rv, true); },
+  Tensor rm = from_vector({0.1, -0.2, 0.3}, {3}, DType::Float64), rv = from_vector({0.5, 1, 2}, {3}, DType::Float64);
+  expect_gradcheck([&](V t) { return batch_norm(t[0], t[1], t[2], rm, rv, true).y; },
                    {input({2, 3, 2, 3}, 8), input({3}, 9), input({3}, 10)});
-  expect_gradcheck([&](V t) { return batch_norm(t[0], t[1], t[2], rm, rv, false); },
+  expect_gradcheck([&](V t) { return batch_norm(t[0], t[1], t[2], rm, rv, false).y; },
                    {input({2, 3, 2, 3}, 11), input({3}, 12), input({3}, 13)});
-  expect_gradcheck([&](V t) { return batch_norm(t[0], Tensor(), Tensor(), Tensor(), Tensor(), true); },
+  expect_gradcheck([&](V t) { return batch_norm(t[0], Tensor(), Tensor(), Tensor(), Tensor(), true).y; },
                    {input({4, 3}, 14)});
   // A channel slice of a wider tensor (the dense block case).
-  expect_gradcheck([&](V t) { return batch_norm(slice(t[0], 1, 0, 2), t[1], t[2], Tensor(), Tensor(), true); },
+  expect_gradcheck([&](V t) { return batch_norm(slice(t[0], 1, 0, 2), t[1], t[2], Tensor(), Tensor(), true).y; },
                    {input({2, 4, 2, 2}, 15), input({2}, 16), input({2}, 17)});
+  expect_gradcheck([&](V t) { return batch_norm(slice(t[0], 1, 0, 2), t[1], t[2], slice(rm, 0, 0, 2), slice(rv, 0, 0, 2), false).y; },
+                   {input({2, 4, 2, 2}, 18), input({2}, 19), input({2}, 20)});
 }
 
-TEST_CASE("batch_norm updates running statistics like PyTorch (momentum, unbiased variance)") {
+TEST_CASE("batch_norm is pure; BatchNorm2d updates running statistics like PyTorch (momentum, unbiased variance)") {
   Tensor x = from_vector({1, 2, 3, 4, 10, 20, 30, 40}, {2, 2, 2, 1}, DType::Float64);  // channel 0: 1,2,10,20
   Tensor rm = zeros({2}, DType::Float64), rv = ones({2}, DType::Float64);
-  batch_norm(x, Tensor(), Tensor(), rm, rv, true, 0.1, 1e-5);
-  // channel 0: mean 8.25, biased var 58.1875, unbiased 76.9167; channel 1: 3,4,30,40 mean 19.25
-  CHECK(rm.to_vector<double>()[0] == doctest::Approx(0.1 * 8.25));
-  CHECK(rv.to_vector<double>()[0] == doctest::Approx(0.9 + 0.1 * 58.1875 * 4 / 3));
-  CHECK(rm.to_vector<double>()[1] == doctest::Approx(0.1 * 19.25));
+  const BatchNormOutput out = batch_norm(x, Tensor(), Tensor(), rm, rv, true, 1e-5);
+  // channel 0: mean 8.25, biased var 58.1875, unbiased 77.5833; channel 1: 3,4,30,40 mean 19.25
+  CHECK(rm.to_vector<double>() == std::vector<double>{0, 0});  // untouched
+  CHECK(out.batch_mean.to_vector<double>()[0] == doctest::Approx(8.25));
+  CHECK(out.batch_var.to_vector<double>()[0] == doctest::Approx(58.1875 * 4 / 3));
+  CHECK(out.batch_mean.to_vector<double>()[1] == doctest::Approx(19.25));
+
+  BatchNorm2d bn(2, 1e-5, 0.1);
+  bn.to(DType::Float64);
+  bn.forward(x);
+  CHECK(bn.running_mean.to_vector<double>()[0] == doctest::Approx(0.1 * 8.25));
+  CHECK(bn.running_var.to_vector<double>()[0] == doctest::Approx(0.9 + 0.1 * 58.1875 * 4 / 3));
+  CHECK(bn.running_mean.to_vector<double>()[1] == doctest::Approx(0.1 * 19.25));
+  CHECK(bn.num_batches_tracked.item<int64_t>() == 1);
   // Eval mode uses the running statistics.
-  const Tensor y = batch_norm(x, Tensor(), Tensor(), rm, rv, false, 0.1, 0.0);
+  const Tensor y = batch_norm(x, Tensor(), Tensor(), bn.running_mean, bn.running_var, false, 0.0).y;
   CHECK(y.to_vector<double>()[0] == doctest::Approx((1 - 0.825) / std::sqrt(0.9 + 0.1 * 58.1875 * 4 / 3)));
 }
 
@@ -139,7 +155,7 @@ TEST_CASE("layer errors name the op and the shapes") {
   CHECK_THROWS_WITH_AS(conv2d(zeros({1, 3, 8, 8}), zeros({4, 2, 3, 3})),
                        doctest::Contains("conv2d: weight [4, 2, 3, 3] expects 2 input channels, the input [1, 3, 8, 8] has 3"), Error);
   CHECK_THROWS_WITH_AS(conv2d(zeros({1, 3, 2, 2}), zeros({4, 3, 3, 3})), doctest::Contains("is smaller than the (dilated) kernel"), Error);
-  CHECK_THROWS_WITH_AS(batch_norm(zeros({2, 3, 4, 4}), zeros({4}), Tensor(), Tensor(), Tensor(), true),
+  CHECK_THROWS_WITH_AS(batch_norm(zeros({2, 3, 4, 4}), zeros({4}), Tensor(), Tensor(), Tensor(), true).y,
                        doctest::Contains("batch_norm: the weight should be [3], got [4]"), Error);
   CHECK_THROWS_WITH_AS(linear(zeros({2, 3}), zeros({4, 2})), doctest::Contains("linear: expected x [N, in] and weight [out, in]"), Error);
 }

@@ -1,6 +1,5 @@
-// Convolution on the CPU: the reference loops, and the GEMM fast path.
-//
-// Fast path, per sample n (W viewed as a [O, C*KH*KW] matrix):
+// Convolution on the CPU, the fast path: GEMM on OpenBLAS. Per sample n (W viewed as a
+// [O, C*KH*KW] matrix):
 //   cols = im2col(x[n])            [C*KH*KW, OH*OW]   (for a 1x1, stride-1, unpadded conv: x[n] itself)
 //   y[n] = W @ cols                [O, OH*OW]
 //   backward:  gW += gy[n] @ cols^T,   gcols = W^T @ gy[n],   gx[n] = col2im(gcols)
@@ -10,14 +9,11 @@
 #include <cstring>
 #include <vector>
 
-#include "layers/conv2d.h"
+#include "layers/cpu/cpu_kernels.h"
 
-namespace rg::cpu::conv {
+namespace rg::cpu {
 
 namespace {
-
-// The per-sample stride of a tensor whose samples are each contiguous.
-int64_t sample_stride(const Tensor& t) { return t.strides()[0]; }
 
 template <typename T>
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
@@ -27,7 +23,7 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, 
   else cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
-bool is_pointwise(const Conv2dGeometry& g) {
+bool is_pointwise(const WindowGeometry& g) {
   return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0;
 }
 
@@ -46,7 +42,7 @@ ColumnRange inside_columns(int64_t offset, int64_t sw, int64_t w, int64_t ow) {
 // Per row, the columns that read inside the image are one run: copied (memcpy when sw = 1),
 // the padding on either side zero-filled — no bounds test per element.
 template <typename T>
-void im2col(const T* x, T* cols, const Conv2dGeometry& g) {
+void im2col(const T* x, T* cols, const WindowGeometry& g) {
 #pragma omp parallel for collapse(2) if (g.c * g.kh * g.kw * g.oh * g.ow > 65536)
   for (int64_t c = 0; c < g.c; ++c)
     for (int64_t p = 0; p < g.kh; ++p)
@@ -75,7 +71,7 @@ void im2col(const T* x, T* cols, const Conv2dGeometry& g) {
 
 // The adjoint of im2col: gx[c, y, x] += gcols[(c, p, q), (i, j)] for every (p, q, i, j) that read it.
 template <typename T>
-void col2im(const T* cols, T* gx, const Conv2dGeometry& g) {
+void col2im(const T* cols, T* gx, const WindowGeometry& g) {
   std::fill(gx, gx + g.c * g.h * g.w, T(0));
 #pragma omp parallel for if (g.c * g.kh * g.kw * g.oh * g.ow > 65536)
   for (int64_t c = 0; c < g.c; ++c)  // each thread owns whole channels: no two write one element
@@ -95,7 +91,7 @@ void col2im(const T* cols, T* gx, const Conv2dGeometry& g) {
 }
 
 template <typename T>
-void forward_fast(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& y, const Conv2dGeometry& g) {
+void forward_fast(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& y, const WindowGeometry& g) {
   const int64_t k = g.c * g.kh * g.kw, spatial = g.oh * g.ow;
   std::vector<T> cols(is_pointwise(g) ? 0 : size_t(k * spatial));
   const T* w = weight.data<T>();
@@ -117,33 +113,38 @@ void forward_fast(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
 }
 
 template <typename T>
-void backward_fast(const Tensor& x, const Tensor& weight, const Tensor& gy, Tensor* gx, Tensor* gw, Tensor* gb,
-                   const Conv2dGeometry& g) {
+void backward_data_fast(const Tensor& weight, const Tensor& gy, Tensor& gx, const WindowGeometry& g) {
   const int64_t k = g.c * g.kh * g.kw, spatial = g.oh * g.ow;
   const bool pointwise = is_pointwise(g);
-  std::vector<T> cols(pointwise ? 0 : size_t(k * spatial)), gcols(pointwise ? 0 : size_t(k * spatial));
+  std::vector<T> gcols(pointwise ? 0 : size_t(k * spatial));
   const T* w = weight.data<T>();
-  if (gw) gw->fill_(0.0);
+  for (int64_t n = 0; n < g.n; ++n) {
+    const T* gyn = gy.data<T>() + n * sample_stride(gy);
+    T* gxn = gx.data<T>() + n * g.c * g.h * g.w;
+    if (pointwise) {
+      gemm<T>(true, false, k, spatial, g.o, T(1), w, k, gyn, spatial, T(0), gxn, spatial);
+    } else {
+      gemm<T>(true, false, k, spatial, g.o, T(1), w, k, gyn, spatial, T(0), gcols.data(), spatial);
+      col2im(gcols.data(), gxn, g);
+    }
+  }
+}
+
+template <typename T>
+void backward_filter_fast(const Tensor& x, const Tensor& gy, Tensor& gw, Tensor* gb, const WindowGeometry& g) {
+  const int64_t k = g.c * g.kh * g.kw, spatial = g.oh * g.ow;
+  const bool pointwise = is_pointwise(g);
+  std::vector<T> cols(pointwise ? 0 : size_t(k * spatial));
+  gw.fill_(0.0);
   for (int64_t n = 0; n < g.n; ++n) {
     const T* xn = x.data<T>() + n * sample_stride(x);
     const T* gyn = gy.data<T>() + n * sample_stride(gy);
-    if (gw) {
-      const T* b = xn;
-      if (!pointwise) {
-        im2col(xn, cols.data(), g);
-        b = cols.data();
-      }
-      gemm<T>(false, true, g.o, k, spatial, T(1), gyn, spatial, b, spatial, T(1), gw->data<T>(), k);
+    const T* b = xn;
+    if (!pointwise) {
+      im2col(xn, cols.data(), g);
+      b = cols.data();
     }
-    if (gx) {
-      T* gxn = gx->data<T>() + n * g.c * g.h * g.w;
-      if (pointwise) {
-        gemm<T>(true, false, k, spatial, g.o, T(1), w, k, gyn, spatial, T(0), gxn, spatial);
-      } else {
-        gemm<T>(true, false, k, spatial, g.o, T(1), w, k, gyn, spatial, T(0), gcols.data(), spatial);
-        col2im(gcols.data(), gxn, g);
-      }
-    }
+    gemm<T>(false, true, g.o, k, spatial, T(1), gyn, spatial, b, spatial, T(1), gw.data<T>(), k);
   }
   if (gb) {
     T* pb = gb->data<T>();
@@ -159,74 +160,16 @@ void backward_fast(const Tensor& x, const Tensor& weight, const Tensor& gy, Tens
 
 }  // namespace
 
-void forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& y, const Conv2dGeometry& g) {
+void conv_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& y, const WindowGeometry& g) {
   visit_floating(x.dtype(), "conv2d", [&](auto tag) { forward_fast<typename decltype(tag)::type>(x, weight, bias, y, g); });
 }
 
-void backward(const Tensor& x, const Tensor& weight, const Tensor& gy, Tensor* gx, Tensor* gw, Tensor* gb,
-              const Conv2dGeometry& g) {
-  visit_floating(x.dtype(), "conv2d", [&](auto tag) {
-    backward_fast<typename decltype(tag)::type>(x, weight, gy, gx, gw, gb, g);
-  });
+void conv_backward_data(const Tensor& weight, const Tensor& gy, Tensor& gx, const WindowGeometry& g) {
+  visit_floating(gy.dtype(), "conv2d", [&](auto tag) { backward_data_fast<typename decltype(tag)::type>(weight, gy, gx, g); });
 }
 
-namespace reference {
-
-// The definition, loop by loop.
-void forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& y, const Conv2dGeometry& g) {
-  visit_floating(x.dtype(), "conv2d", [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    const T *px = x.data<T>(), *pw = weight.data<T>();
-    T* py = y.data<T>();
-    for (int64_t n = 0; n < g.n; ++n)
-      for (int64_t o = 0; o < g.o; ++o)
-        for (int64_t i = 0; i < g.oh; ++i)
-          for (int64_t j = 0; j < g.ow; ++j) {
-            double acc = bias.defined() ? double(bias.data<T>()[o]) : 0.0;
-            for (int64_t c = 0; c < g.c; ++c)
-              for (int64_t p = 0; p < g.kh; ++p)
-                for (int64_t q = 0; q < g.kw; ++q) {
-                  const int64_t yy = i * g.sh + p * g.dh - g.ph, xx = j * g.sw + q * g.dw - g.pw;
-                  if (yy < 0 || yy >= g.h || xx < 0 || xx >= g.w) continue;
-                  acc += double(pw[((o * g.c + c) * g.kh + p) * g.kw + q]) *
-                         double(px[n * sample_stride(x) + (c * g.h + yy) * g.w + xx]);
-                }
-            py[((n * g.o + o) * g.oh + i) * g.ow + j] = T(acc);
-          }
-  });
+void conv_backward_filter(const Tensor& x, const Tensor& gy, Tensor& gw, Tensor* gb, const WindowGeometry& g) {
+  visit_floating(x.dtype(), "conv2d", [&](auto tag) { backward_filter_fast<typename decltype(tag)::type>(x, gy, gw, gb, g); });
 }
 
-// Every output element sends its gradient back along the same products.
-void backward(const Tensor& x, const Tensor& weight, const Tensor& gy, Tensor* gx, Tensor* gw, Tensor* gb,
-              const Conv2dGeometry& g) {
-  visit_floating(x.dtype(), "conv2d", [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    std::vector<double> dx(gx ? g.n * g.c * g.h * g.w : 0), dw(gw ? g.o * g.c * g.kh * g.kw : 0), db(gb ? g.o : 0);
-    const T *px = x.data<T>(), *pw = weight.data<T>(), *pg = gy.data<T>();
-    for (int64_t n = 0; n < g.n; ++n)
-      for (int64_t o = 0; o < g.o; ++o)
-        for (int64_t i = 0; i < g.oh; ++i)
-          for (int64_t j = 0; j < g.ow; ++j) {
-            const double grad = pg[n * sample_stride(gy) + (o * g.oh + i) * g.ow + j];
-            if (gb) db[o] += grad;
-            for (int64_t c = 0; c < g.c; ++c)
-              for (int64_t p = 0; p < g.kh; ++p)
-                for (int64_t q = 0; q < g.kw; ++q) {
-                  const int64_t yy = i * g.sh + p * g.dh - g.ph, xx = j * g.sw + q * g.dw - g.pw;
-                  if (yy < 0 || yy >= g.h || xx < 0 || xx >= g.w) continue;
-                  const int64_t wi = ((o * g.c + c) * g.kh + p) * g.kw + q, xi = (c * g.h + yy) * g.w + xx;
-                  if (gx) dx[n * g.c * g.h * g.w + xi] += grad * double(pw[wi]);
-                  if (gw) dw[wi] += grad * double(px[n * sample_stride(x) + xi]);
-                }
-          }
-    auto store = [](Tensor* t, const std::vector<double>& v) {
-      if (t) std::transform(v.begin(), v.end(), t->data<T>(), [](double d) { return T(d); });
-    };
-    store(gx, dx);
-    store(gw, dw);
-    store(gb, db);
-  });
-}
-
-}  // namespace reference
-}  // namespace rg::cpu::conv
+}  // namespace rg::cpu

@@ -1,0 +1,53 @@
+// The CPU layer kernels, gathered into the tables of layers/kernels.h by layers/cpu/tables.cpp.
+// Each has the signature and contract of its entry in LayerKernels.
+#pragma once
+
+#include "layers/kernels.h"
+
+namespace rg::cpu {
+
+// The stride between samples of x [N, ...] whose samples are each contiguous.
+inline int64_t sample_stride(const Tensor& t) { return t.strides()[0]; }
+
+// Batch norm's view of x [N, C, H, W] or [N, C] as [N, C, S]: element (n, c, s) is at
+// n * batch_stride + c * S + s (in the contiguous y and gy: (n * C + c) * S + s).
+struct ChannelLayout {
+  int64_t n, c, s, batch_stride;
+};
+inline ChannelLayout channel_layout(const Tensor& x) {
+  return {x.size(0), x.size(1), x.dim() == 4 ? x.size(2) * x.size(3) : 1, x.strides()[0]};
+}
+
+// Fast: conv.cpp, batch_norm.cpp, pooling.cpp.
+void conv_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& y, const WindowGeometry& g);
+void conv_backward_data(const Tensor& weight, const Tensor& gy, Tensor& gx, const WindowGeometry& g);
+void conv_backward_filter(const Tensor& x, const Tensor& gy, Tensor& gw, Tensor* gb, const WindowGeometry& g);
+void batch_norm_train(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, Tensor& y, Tensor& mean,
+                      Tensor& invstd, Tensor& unbiased_var);
+void batch_norm_eval(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& mean, const Tensor& var,
+                     double eps, Tensor& y);
+void batch_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& gy, const Tensor& mean,
+                         const Tensor& invstd, Tensor& gx, Tensor* gw, Tensor* gb);
+void max_pool_forward(const Tensor& x, Tensor& y, const WindowGeometry& g);
+void max_pool_backward(const Tensor& x, const Tensor& y, const Tensor& gy, Tensor& gx, const WindowGeometry& g);
+void avg_pool_forward(const Tensor& x, Tensor& y, const WindowGeometry& g);
+void avg_pool_backward(const Tensor& gy, Tensor& gx, const WindowGeometry& g);
+
+// The plain definitions: reference.cpp.
+namespace reference {
+void conv_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& y, const WindowGeometry& g);
+void conv_backward_data(const Tensor& weight, const Tensor& gy, Tensor& gx, const WindowGeometry& g);
+void conv_backward_filter(const Tensor& x, const Tensor& gy, Tensor& gw, Tensor* gb, const WindowGeometry& g);
+void batch_norm_train(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, Tensor& y, Tensor& mean,
+                      Tensor& invstd, Tensor& unbiased_var);
+void batch_norm_eval(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& mean, const Tensor& var,
+                     double eps, Tensor& y);
+void batch_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& gy, const Tensor& mean,
+                         const Tensor& invstd, Tensor& gx, Tensor* gw, Tensor* gb);
+void max_pool_forward(const Tensor& x, Tensor& y, const WindowGeometry& g);
+void max_pool_backward(const Tensor& x, const Tensor& y, const Tensor& gy, Tensor& gx, const WindowGeometry& g);
+void avg_pool_forward(const Tensor& x, Tensor& y, const WindowGeometry& g);
+void avg_pool_backward(const Tensor& gy, Tensor& gx, const WindowGeometry& g);
+}  // namespace reference
+
+}  // namespace rg::cpu

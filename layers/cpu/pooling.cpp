@@ -1,0 +1,118 @@
+// Pooling on the CPU, the fast path: OpenMP over the [H, W] planes. (The definitions are in
+// reference.cpp.)
+#include <cmath>
+#include <limits>
+
+#include "layers/cpu/cpu_kernels.h"
+
+namespace rg::cpu {
+
+namespace {
+
+// The first element of plane `plane` of x (samples contiguous, any batch stride).
+template <typename T>
+const T* plane_of(const Tensor& x, int64_t plane, const WindowGeometry& g) {
+  return x.data<T>() + (plane / g.c) * sample_stride(x) + (plane % g.c) * g.h * g.w;
+}
+
+// The input index (yy * w + xx) of the first maximum of output (i, j)'s window — the first NaN if
+// there is one — or -1 for a window entirely in the padding.
+template <typename T>
+int64_t first_max(const T* in, int64_t i, int64_t j, const WindowGeometry& g) {
+  T best = -std::numeric_limits<T>::infinity();
+  int64_t at = -1;
+  for (int64_t p = 0; p < g.kh; ++p)
+    for (int64_t q = 0; q < g.kw; ++q) {
+      const int64_t yy = i * g.sh + p * g.dh - g.ph, xx = j * g.sw + q * g.dw - g.pw;
+      if (yy < 0 || yy >= g.h || xx < 0 || xx >= g.w) continue;
+      const T v = in[yy * g.w + xx];
+      if (v != v) return yy * g.w + xx;  // NaN wins, as in PyTorch
+      if (at < 0 || v > best) {
+        best = v;
+        at = yy * g.w + xx;
+      }
+    }
+  return at;
+}
+
+}  // namespace
+
+void max_pool_forward(const Tensor& x, Tensor& y, const WindowGeometry& g) {
+  visit_floating(x.dtype(), "max_pool2d", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T* py = y.data<T>();
+#pragma omp parallel for
+    for (int64_t plane = 0; plane < g.n * g.c; ++plane) {
+      const T* in = plane_of<T>(x, plane, g);
+      for (int64_t i = 0; i < g.oh; ++i)
+        for (int64_t j = 0; j < g.ow; ++j) {
+          const int64_t at = first_max(in, i, j, g);
+          py[(plane * g.oh + i) * g.ow + j] = at < 0 ? -std::numeric_limits<T>::infinity() : in[at];
+        }
+    }
+  });
+}
+
+// The window's maximum is found again (the same first maximum as the forward): no argmax is kept.
+void max_pool_backward(const Tensor& x, const Tensor&, const Tensor& gy, Tensor& gx, const WindowGeometry& g) {
+  gx.fill_(0.0);
+  visit_floating(x.dtype(), "max_pool2d", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* pg = gy.data<T>();
+    T* out = gx.data<T>();
+#pragma omp parallel for
+    for (int64_t plane = 0; plane < g.n * g.c; ++plane) {
+      const T* in = plane_of<T>(x, plane, g);
+      for (int64_t i = 0; i < g.oh; ++i)
+        for (int64_t j = 0; j < g.ow; ++j) {
+          const int64_t at = first_max(in, i, j, g);
+          if (at >= 0) out[plane * g.h * g.w + at] += pg[(plane * g.oh + i) * g.ow + j];
+        }
+    }
+  });
+}
+
+void avg_pool_forward(const Tensor& x, Tensor& y, const WindowGeometry& g) {
+  const double area = double(g.kh * g.kw);
+  visit_floating(x.dtype(), "avg_pool2d", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T* py = y.data<T>();
+#pragma omp parallel for
+    for (int64_t plane = 0; plane < g.n * g.c; ++plane) {
+      const T* in = plane_of<T>(x, plane, g);
+      for (int64_t i = 0; i < g.oh; ++i)
+        for (int64_t j = 0; j < g.ow; ++j) {
+          double sum = 0;
+          for (int64_t p = 0; p < g.kh; ++p)
+            for (int64_t q = 0; q < g.kw; ++q) {
+              const int64_t yy = i * g.sh + p * g.dh - g.ph, xx = j * g.sw + q * g.dw - g.pw;
+              if (yy >= 0 && yy < g.h && xx >= 0 && xx < g.w) sum += in[yy * g.w + xx];
+            }
+          py[(plane * g.oh + i) * g.ow + j] = T(sum / area);
+        }
+    }
+  });
+}
+
+void avg_pool_backward(const Tensor& gy, Tensor& gx, const WindowGeometry& g) {
+  const double area = double(g.kh * g.kw);
+  gx.fill_(0.0);
+  visit_floating(gy.dtype(), "avg_pool2d", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* pg = gy.data<T>();
+    T* out = gx.data<T>();
+#pragma omp parallel for
+    for (int64_t plane = 0; plane < g.n * g.c; ++plane)
+      for (int64_t i = 0; i < g.oh; ++i)
+        for (int64_t j = 0; j < g.ow; ++j) {
+          const T share = T(pg[(plane * g.oh + i) * g.ow + j] / area);
+          for (int64_t p = 0; p < g.kh; ++p)
+            for (int64_t q = 0; q < g.kw; ++q) {
+              const int64_t yy = i * g.sh + p * g.dh - g.ph, xx = j * g.sw + q * g.dw - g.pw;
+              if (yy >= 0 && yy < g.h && xx >= 0 && xx < g.w) out[(plane * g.h + yy) * g.w + xx] += share;
+            }
+        }
+  });
+}
+
+}  // namespace rg::cpu

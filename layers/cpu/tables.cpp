@@ -1,0 +1,37 @@
+// The two CPU tables of layer kernels.
+#include "layers/cpu/cpu_kernels.h"
+
+namespace rg::cpu {
+
+const LayerKernels& layer_kernels() {
+  static const LayerKernels table{"cpu",
+                                  conv_forward,
+                                  conv_backward_data,
+                                  conv_backward_filter,
+                                  batch_norm_train,
+                                  batch_norm_eval,
+                                  batch_norm_backward,
+                                  max_pool_forward,
+                                  max_pool_backward,
+                                  avg_pool_forward,
+                                  avg_pool_backward};
+  return table;
+}
+
+const LayerKernels& reference_layer_kernels() {
+  namespace r = reference;
+  static const LayerKernels table{"cpu-reference",
+                                  r::conv_forward,
+                                  r::conv_backward_data,
+                                  r::conv_backward_filter,
+                                  r::batch_norm_train,
+                                  r::batch_norm_eval,
+                                  r::batch_norm_backward,
+                                  r::max_pool_forward,
+                                  r::max_pool_backward,
+                                  r::avg_pool_forward,
+                                  r::avg_pool_backward};
+  return table;
+}
+
+}  // namespace rg::cpu

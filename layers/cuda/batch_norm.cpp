@@ -1,0 +1,79 @@
+// Batch norm on cuDNN (spatial mode: one mean and variance per channel over N, H, W).
+#include "layers/cuda/cuda_layer_kernels.h"
+#include "layers/cuda/cudnn_common.h"
+#include "tensor/cuda/cuda_check.h"
+
+namespace rg::cuda {
+
+namespace {
+
+constexpr cudnnBatchNormMode_t kMode = CUDNN_BATCHNORM_SPATIAL;
+
+// cuDNN always takes a scale and a bias: ones and zeros stand in for a missing affine transform.
+Tensor or_filled(const Tensor& t, int64_t channels, double value, const Tensor& like) {
+  if (t.defined()) return t;
+  Tensor filled = Tensor::empty({channels}, like.dtype(), like.device());
+  filled.fill_(value);
+  return filled;
+}
+
+// The descriptor of the per-channel tensors (scale, bias, mean, variance) that goes with x's.
+TensorDesc channel_desc(const TensorDesc& x) {
+  cudnnTensorDescriptor_t d;
+  RG_CUDNN_CHECK(cudnnCreateTensorDescriptor(&d));
+  TensorDesc owned(d);
+  RG_CUDNN_CHECK(cudnnDeriveBNTensorDescriptor(d, x.get(), kMode));
+  return owned;
+}
+
+void check_eps(double eps) {
+  RG_CHECK(eps >= CUDNN_BN_MIN_EPSILON, "batch_norm on cuDNN: eps ", eps, " is below cuDNN's minimum ",
+           CUDNN_BN_MIN_EPSILON);
+}
+
+}  // namespace
+
+void batch_norm_train(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, Tensor& y, Tensor& mean,
+                      Tensor& invstd, Tensor& unbiased_var) {
+  check_eps(eps);
+  DeviceGuard guard(x.device().index);
+  const int64_t c = x.size(1);
+  const TensorDesc xd = tensor_desc(x), yd = tensor_desc(y), cd = channel_desc(xd);
+  // With an averaging factor of 1, cuDNN's "running" statistics are this batch's mean and
+  // unbiased variance: exactly what the caller's running update needs.
+  Tensor batch_mean = Tensor::empty({c}, x.dtype(), x.device());
+  RG_CUDNN_CHECK(cudnnBatchNormalizationForwardTraining(
+      cudnn_handle(x.device()), kMode, kOne.of(x.dtype()), kZero.of(x.dtype()), xd.get(), x.data_ptr(), yd.get(),
+      y.data_ptr(), cd.get(), or_filled(weight, c, 1, x).data_ptr(), or_filled(bias, c, 0, x).data_ptr(), 1.0,
+      batch_mean.data_ptr(), unbiased_var.data_ptr(), eps, mean.data_ptr(), invstd.data_ptr()));
+}
+
+void batch_norm_eval(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& mean, const Tensor& var,
+                     double eps, Tensor& y) {
+  check_eps(eps);
+  DeviceGuard guard(x.device().index);
+  const int64_t c = x.size(1);
+  const TensorDesc xd = tensor_desc(x), yd = tensor_desc(y), cd = channel_desc(xd);
+  RG_CUDNN_CHECK(cudnnBatchNormalizationForwardInference(
+      cudnn_handle(x.device()), kMode, kOne.of(x.dtype()), kZero.of(x.dtype()), xd.get(), x.data_ptr(), yd.get(),
+      y.data_ptr(), cd.get(), or_filled(weight, c, 1, x).data_ptr(), or_filled(bias, c, 0, x).data_ptr(),
+      mean.data_ptr(), var.data_ptr(), eps));
+}
+
+void batch_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& gy, const Tensor& mean,
+                         const Tensor& invstd, Tensor& gx, Tensor* gw, Tensor* gb) {
+  DeviceGuard guard(x.device().index);
+  const int64_t c = x.size(1);
+  const TensorDesc xd = tensor_desc(x), gyd = tensor_desc(gy), gxd = tensor_desc(gx), cd = channel_desc(xd);
+  // cuDNN always writes both parameter gradients: scratch where one is not wanted.
+  Tensor gw_out = gw ? *gw : Tensor::empty({c}, x.dtype(), x.device());
+  Tensor gb_out = gb ? *gb : Tensor::empty({c}, x.dtype(), x.device());
+  // eps is only used when no saved statistics are given; ours always are.
+  RG_CUDNN_CHECK(cudnnBatchNormalizationBackward(
+      cudnn_handle(x.device()), kMode, kOne.of(x.dtype()), kZero.of(x.dtype()), kOne.of(x.dtype()),
+      kZero.of(x.dtype()), xd.get(), x.data_ptr(), gyd.get(), gy.data_ptr(), gxd.get(), gx.data_ptr(), cd.get(),
+      or_filled(weight, c, 1, x).data_ptr(), gw_out.data_ptr(), gb_out.data_ptr(), CUDNN_BN_MIN_EPSILON,
+      mean.data_ptr(), invstd.data_ptr()));
+}
+
+}  // namespace rg::cuda

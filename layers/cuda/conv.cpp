@@ -1,0 +1,210 @@
+// Convolution on cuDNN: forward, backward-data and backward-filter through the plan cache.
+#include <mutex>
+#include <vector>
+
+#include "layers/cuda/conv_plan.h"
+#include "layers/cuda/cuda_layer_kernels.h"
+#include "tensor/cuda/cuda_check.h"
+
+namespace rg::cuda {
+
+ConvKey conv_key(const WindowGeometry& g, int64_t x_batch_stride, DType dtype) {
+  const ConvSettings& s = conv_settings();
+  return {g.n, g.c, g.h, g.w, x_batch_stride, g.o, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, dtype,
+          s.tf32 && dtype == DType::Float32, s.deterministic};
+}
+
+ConvPlan make_conv_plan(const ConvKey& k) {
+  const WindowGeometry g{k.n, k.c, k.h, k.w, k.o, k.kh, k.kw, window_output_size(k.h, k.kh, k.sh, k.ph, k.dh),
+                         window_output_size(k.w, k.kw, k.sw, k.pw, k.dw), k.sh, k.sw, k.ph, k.pw, k.dh, k.dw};
+  ConvPlan p;
+  p.x = tensor_desc(k.dtype, g.n, g.c, g.h, g.w, k.x_batch_stride, g.h * g.w, g.w, 1);
+  p.gx = tensor_desc(k.dtype, g.n, g.c, g.h, g.w, g.c * g.h * g.w, g.h * g.w, g.w, 1);
+  p.y = tensor_desc(k.dtype, g.n, g.o, g.oh, g.ow, g.o * g.oh * g.ow, g.oh * g.ow, g.ow, 1);
+  p.w = filter_desc(k.dtype, g.o, g.c, g.kh, g.kw);
+  p.bias = tensor_desc(k.dtype, 1, g.o, 1, 1, g.o, 1, 1, 1);
+  for (ConvDesc* d : {&p.fwd_conv, &p.data_conv, &p.filter_conv}) *d = conv_desc(k.dtype, g.ph, g.pw, g.sh, g.sw, g.dh, g.dw);
+  return p;
+}
+
+ConvPlan& ConvPlanCache::plan(const ConvKey& key) {
+  auto it = plans_.find(key);
+  if (it != plans_.end()) {
+    ++hits_;
+    return it->second;
+  }
+  ++misses_;
+  return plans_.emplace(key, make_conv_plan(key)).first->second;
+}
+
+const FwdAlgo& ConvPlanCache::fwd(const ConvKey& key, ConvPlan& plan, const ConvChooser& chooser) {
+  if (!plan.fwd) {
+    plan.fwd = chooser.fwd(key, plan);
+    ++choices_;
+  }
+  return *plan.fwd;
+}
+const DataAlgo& ConvPlanCache::data(const ConvKey& key, ConvPlan& plan, const ConvChooser& chooser) {
+  if (!plan.data) {
+    plan.data = chooser.data(key, plan);
+    ++choices_;
+  }
+  return *plan.data;
+}
+const FilterAlgo& ConvPlanCache::filter(const ConvKey& key, ConvPlan& plan, const ConvChooser& chooser) {
+  if (!plan.filter) {
+    plan.filter = chooser.filter(key, plan);
+    ++choices_;
+  }
+  return *plan.filter;
+}
+
+ConvPlanCache& conv_plan_cache(Device device) {
+  static std::mutex mutex;
+  static auto* caches = new std::vector<std::unique_ptr<ConvPlanCache>>();  // never destroyed
+  std::lock_guard<std::mutex> lock(mutex);
+  if (int(caches->size()) <= device.index) caches->resize(device.index + 1);
+  auto& slot = (*caches)[device.index];
+  if (!slot) slot = std::make_unique<ConvPlanCache>();
+  return *slot;
+}
+
+namespace {
+
+// The first result that succeeded, fits the workspace limit and (when asked) is deterministic.
+// Without TF32, float32 convolutions run with CUDNN_FMA_MATH whatever the result says.
+template <typename Algo, typename Perf>
+ConvAlgo<Algo> pick(const Perf* results, int count, const ConvKey& key, const char* direction) {
+  const ConvSettings& s = conv_settings();
+  for (int i = 0; i < count; ++i) {
+    const Perf& r = results[i];
+    if (r.status != CUDNN_STATUS_SUCCESS || r.memory > s.workspace_limit) continue;
+    if (key.deterministic && r.determinism != CUDNN_DETERMINISTIC) continue;
+    const cudnnMathType_t math = (key.dtype == DType::Float32 && !key.tf32) ? CUDNN_FMA_MATH : r.mathType;
+    return {r.algo, math, r.memory};
+  }
+  throw Error(std::string("cuDNN: no ") + direction + " convolution algorithm for input [" + std::to_string(key.n) +
+              ", " + std::to_string(key.c) + ", " + std::to_string(key.h) + ", " + std::to_string(key.w) + "] and " +
+              std::to_string(key.kh) + "x" + std::to_string(key.kw) + " filters fits the workspace limit of " +
+              std::to_string(s.workspace_limit) + " bytes" + (key.deterministic ? " deterministically" : ""));
+}
+
+// Scratch tensors of a plan's sizes, for timing algorithms without touching real data.
+Tensor scratch(int64_t elements, const ConvKey& key, Device device) { return Tensor::empty({elements}, key.dtype, device); }
+int64_t x_elements(const ConvKey& k) { return (k.n - 1) * k.x_batch_stride + k.c * k.h * k.w; }
+int64_t y_elements(const ConvKey& k) {
+  return k.n * k.o * window_output_size(k.h, k.kh, k.sh, k.ph, k.dh) * window_output_size(k.w, k.kw, k.sw, k.pw, k.dw);
+}
+
+}  // namespace
+
+ConvChooser cudnn_chooser(Device device) {
+  cudnnHandle_t h = cudnn_handle(device);
+  const bool timed = conv_settings().benchmark;
+  const size_t limit = conv_settings().workspace_limit;
+  ConvChooser c;
+  c.fwd = [=](const ConvKey& k, const ConvPlan& p) {
+    cudnnConvolutionFwdAlgoPerf_t r[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+    int n = 0;
+    RG_CUDNN_CHECK(cudnnSetConvolutionMathType(p.fwd_conv.get(), k.tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH));
+    if (timed) {
+      Tensor x = scratch(x_elements(k), k, device), w = scratch(k.o * k.c * k.kh * k.kw, k, device),
+             y = scratch(y_elements(k), k, device), ws = workspace(limit, device);
+      RG_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(h, p.x.get(), x.data_ptr(), p.w.get(), w.data_ptr(),
+                                                            p.fwd_conv.get(), p.y.get(), y.data_ptr(),
+                                                            CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n, r, ws.data_ptr(), limit));
+    } else {
+      RG_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(h, p.x.get(), p.w.get(), p.fwd_conv.get(), p.y.get(),
+                                                            CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n, r));
+    }
+    return pick<cudnnConvolutionFwdAlgo_t>(r, n, k, "forward");
+  };
+  c.data = [=](const ConvKey& k, const ConvPlan& p) {
+    cudnnConvolutionBwdDataAlgoPerf_t r[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+    int n = 0;
+    RG_CUDNN_CHECK(cudnnSetConvolutionMathType(p.data_conv.get(), k.tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH));
+    if (timed) {
+      Tensor w = scratch(k.o * k.c * k.kh * k.kw, k, device), gy = scratch(y_elements(k), k, device),
+             gx = scratch(k.n * k.c * k.h * k.w, k, device), ws = workspace(limit, device);
+      RG_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(
+          h, p.w.get(), w.data_ptr(), p.y.get(), gy.data_ptr(), p.data_conv.get(), p.gx.get(), gx.data_ptr(),
+          CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &n, r, ws.data_ptr(), limit));
+    } else {
+      RG_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, p.w.get(), p.y.get(), p.data_conv.get(), p.gx.get(),
+                                                                 CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &n, r));
+    }
+    return pick<cudnnConvolutionBwdDataAlgo_t>(r, n, k, "backward-data");
+  };
+  c.filter = [=](const ConvKey& k, const ConvPlan& p) {
+    cudnnConvolutionBwdFilterAlgoPerf_t r[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
+    int n = 0;
+    RG_CUDNN_CHECK(cudnnSetConvolutionMathType(p.filter_conv.get(), k.tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH));
+    if (timed) {
+      Tensor x = scratch(x_elements(k), k, device), gy = scratch(y_elements(k), k, device),
+             gw = scratch(k.o * k.c * k.kh * k.kw, k, device), ws = workspace(limit, device);
+      RG_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(
+          h, p.x.get(), x.data_ptr(), p.y.get(), gy.data_ptr(), p.filter_conv.get(), p.w.get(), gw.data_ptr(),
+          CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &n, r, ws.data_ptr(), limit));
+    } else {
+      RG_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, p.x.get(), p.y.get(), p.filter_conv.get(),
+                                                                   p.w.get(), CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT,
+                                                                   &n, r));
+    }
+    return pick<cudnnConvolutionBwdFilterAlgo_t>(r, n, k, "backward-filter");
+  };
+  return c;
+}
+
+// ---- the kernels ----------------------------------------------------------------------------
+
+void conv_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& y, const WindowGeometry& g) {
+  DeviceGuard guard(x.device().index);
+  const ConvKey key = conv_key(g, x.strides()[0], x.dtype());
+  ConvPlanCache& cache = conv_plan_cache(x.device());
+  ConvPlan& plan = cache.plan(key);
+  const FwdAlgo& a = cache.fwd(key, plan, cudnn_chooser(x.device()));
+  RG_CUDNN_CHECK(cudnnSetConvolutionMathType(plan.fwd_conv.get(), a.math));
+  const Tensor ws = workspace(a.workspace, x.device());
+  cudnnHandle_t h = cudnn_handle(x.device());
+  RG_CUDNN_CHECK(cudnnConvolutionForward(h, kOne.of(x.dtype()), plan.x.get(), x.data_ptr(), plan.w.get(),
+                                         weight.data_ptr(), plan.fwd_conv.get(), a.algo,
+                                         ws.defined() ? ws.data_ptr() : nullptr, a.workspace, kZero.of(x.dtype()),
+                                         plan.y.get(), y.data_ptr()));
+  if (bias.defined())
+    RG_CUDNN_CHECK(cudnnAddTensor(h, kOne.of(x.dtype()), plan.bias.get(), bias.data_ptr(), kOne.of(x.dtype()),
+                                  plan.y.get(), y.data_ptr()));
+}
+
+void conv_backward_data(const Tensor& weight, const Tensor& gy, Tensor& gx, const WindowGeometry& g) {
+  DeviceGuard guard(gy.device().index);
+  const ConvKey key = conv_key(g, g.c * g.h * g.w, gy.dtype());  // gx is contiguous
+  ConvPlanCache& cache = conv_plan_cache(gy.device());
+  ConvPlan& plan = cache.plan(key);
+  const DataAlgo& a = cache.data(key, plan, cudnn_chooser(gy.device()));
+  RG_CUDNN_CHECK(cudnnSetConvolutionMathType(plan.data_conv.get(), a.math));
+  const Tensor ws = workspace(a.workspace, gy.device());
+  RG_CUDNN_CHECK(cudnnConvolutionBackwardData(cudnn_handle(gy.device()), kOne.of(gy.dtype()), plan.w.get(),
+                                              weight.data_ptr(), plan.y.get(), gy.data_ptr(), plan.data_conv.get(),
+                                              a.algo, ws.defined() ? ws.data_ptr() : nullptr, a.workspace,
+                                              kZero.of(gy.dtype()), plan.gx.get(), gx.data_ptr()));
+}
+
+void conv_backward_filter(const Tensor& x, const Tensor& gy, Tensor& gw, Tensor* gb, const WindowGeometry& g) {
+  DeviceGuard guard(x.device().index);
+  const ConvKey key = conv_key(g, x.strides()[0], x.dtype());
+  ConvPlanCache& cache = conv_plan_cache(x.device());
+  ConvPlan& plan = cache.plan(key);
+  const FilterAlgo& a = cache.filter(key, plan, cudnn_chooser(x.device()));
+  RG_CUDNN_CHECK(cudnnSetConvolutionMathType(plan.filter_conv.get(), a.math));
+  const Tensor ws = workspace(a.workspace, x.device());
+  cudnnHandle_t h = cudnn_handle(x.device());
+  RG_CUDNN_CHECK(cudnnConvolutionBackwardFilter(h, kOne.of(x.dtype()), plan.x.get(), x.data_ptr(), plan.y.get(),
+                                                gy.data_ptr(), plan.filter_conv.get(), a.algo,
+                                                ws.defined() ? ws.data_ptr() : nullptr, a.workspace,
+                                                kZero.of(x.dtype()), plan.w.get(), gw.data_ptr()));
+  if (gb)
+    RG_CUDNN_CHECK(cudnnConvolutionBackwardBias(h, kOne.of(x.dtype()), plan.y.get(), gy.data_ptr(), kZero.of(x.dtype()),
+                                                plan.bias.get(), gb->data_ptr()));
+}
+
+}  // namespace rg::cuda

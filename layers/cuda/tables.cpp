@@ -1,0 +1,21 @@
+#include "layers/cuda/cuda_layer_kernels.h"
+#include "layers/cuda/cudnn_kernels.h"
+
+namespace rg::cuda {
+
+const LayerKernels& layer_kernels() {
+  static const LayerKernels table{"cudnn",
+                                  conv_forward,
+                                  conv_backward_data,
+                                  conv_backward_filter,
+                                  batch_norm_train,
+                                  batch_norm_eval,
+                                  batch_norm_backward,
+                                  max_pool_forward,
+                                  max_pool_backward,
+                                  avg_pool_forward,
+                                  avg_pool_backward};
+  return table;
+}
+
+}  // namespace rg::cuda

@@ -1,0 +1,77 @@
+// The layer kernels: one table per device, the way tensor/backend.h does it for elementwise ops.
+//
+//   layer_kernels_for(x.device()).conv_forward(x, w, b, y, g);
+//
+// The op files (conv2d.cpp, batch_norm.cpp, pooling.cpp) check their arguments, work out the
+// geometry, allocate the outputs on the input's device and record the backward; the arithmetic is
+// here, behind this table:
+//   layers/cpu/reference.cpp  the definitions as plain loops (what learners read, what tests trust)
+//   layers/cpu/*.cpp          the fast CPU kernels (im2col + OpenBLAS, OpenMP), tested against them
+//   layers/cuda/*.cpp         cuDNN, tested against the CPU
+// layers/dispatch.cpp is the one place in layers/ that knows whether CUDA was built.
+//
+// Contract: outputs are allocated by the caller, contiguous, on the inputs' device, with the
+// inputs' dtype. Inputs x and gy may have any batch stride as long as each sample [C, H, W] is
+// contiguous (a channel prefix of a dense block's buffer is such a view); weights are contiguous.
+// A gradient pointer that is null is not wanted.
+#pragma once
+
+#include "layers/geometry.h"
+#include "tensor/tensor.h"
+
+namespace rg {
+
+struct LayerKernels {
+  const char* name;  // "cpu", "cpu-reference", "cudnn"
+
+  // ---- convolution: x [N, C, H, W], weight [O, C, KH, KW], y and gy [N, O, OH, OW] ----
+  // y = conv(x, weight) + bias (bias [O] or undefined).
+  void (*conv_forward)(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& y, const WindowGeometry& g);
+  // gx [N, C, H, W]: the gradient of the input.
+  void (*conv_backward_data)(const Tensor& weight, const Tensor& gy, Tensor& gx, const WindowGeometry& g);
+  // gw [O, C, KH, KW] and, when gb is not null, gb [O].
+  void (*conv_backward_filter)(const Tensor& x, const Tensor& gy, Tensor& gw, Tensor* gb, const WindowGeometry& g);
+
+  // ---- batch norm over the channels of x [N, C, H, W] or [N, C]; weight, bias [C] or undefined ----
+  // Training: normalizes by this batch's statistics over (N, H, W). Writes y (x's shape), and per
+  // channel: mean, invstd = 1 / sqrt(biased var + eps) (kept for the backward) and the unbiased
+  // variance (for the running statistics).
+  void (*batch_norm_train)(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, Tensor& y,
+                           Tensor& mean, Tensor& invstd, Tensor& unbiased_var);
+  // Eval: normalizes by the given mean and (biased) var [C].
+  void (*batch_norm_eval)(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& mean,
+                          const Tensor& var, double eps, Tensor& y);
+  // The training-mode backward (the statistics depend on x): gx, and gw, gb where not null.
+  void (*batch_norm_backward)(const Tensor& x, const Tensor& weight, const Tensor& gy, const Tensor& mean,
+                              const Tensor& invstd, Tensor& gx, Tensor* gw, Tensor* gb);
+
+  // ---- pooling: x [N, C, H, W] -> y [N, C, OH, OW] ----
+  // Max: padding is never the maximum; a NaN wins; the gradient goes to the first maximum of each
+  // window (found again from x and y, so no argmax is stored).
+  void (*max_pool_forward)(const Tensor& x, Tensor& y, const WindowGeometry& g);
+  void (*max_pool_backward)(const Tensor& x, const Tensor& y, const Tensor& gy, Tensor& gx, const WindowGeometry& g);
+  // Average: padding counts as zeros (PyTorch's count_include_pad).
+  void (*avg_pool_forward)(const Tensor& x, Tensor& y, const WindowGeometry& g);
+  void (*avg_pool_backward)(const Tensor& gy, Tensor& gx, const WindowGeometry& g);
+};
+
+// How cuDNN convolutions run (no effect on the CPU).
+struct ConvSettings {
+  bool tf32 = false;           // TF32 tensor cores for float32: faster, about 1e-3 relative error.
+                               // Off by default, so the GPU's results compare exactly with the CPU's.
+  bool benchmark = false;      // time every algorithm once per shape instead of trusting heuristics
+  bool deterministic = false;  // only algorithms whose results repeat bit for bit
+  size_t workspace_limit = size_t(1) << 30;  // bytes of scratch an algorithm may use
+};
+ConvSettings& conv_settings();
+
+// The kernels for `device`: the fast CPU ones, or cuDNN's (an rg::Error naming the reason when
+// CUDA is not built or there is no such GPU).
+const LayerKernels& layer_kernels_for(Device device);
+
+namespace cpu {
+const LayerKernels& layer_kernels();            // layers/cpu/: fast
+const LayerKernels& reference_layer_kernels();  // layers/cpu/reference.cpp: plain loops
+}  // namespace cpu
+
+}  // namespace rg
