@@ -1,8 +1,6 @@
 // CUDA kernels against the CPU: every op on random inputs, plus the caching allocator.
-// Without a usable GPU (or in a build without CUDA) each case prints why and skips.
+// Part of cuda_tests, which reports itself skipped without a usable GPU (tests/cuda_main.cpp).
 #include <doctest/doctest.h>
-
-#include <iostream>
 
 #include "autograd/engine.h"
 #include "autograd/ops.h"
@@ -14,19 +12,11 @@ using namespace rg::test;
 
 namespace {
 
-bool skip_without_gpu() {
-  if (cuda_is_available()) return false;
-  std::cout << "[skipped] " << doctest::getContextOptions()->currentTest->m_name << ": "
-            << cuda_unavailable_reason() << "\n";
-  return true;
-}
-
 const Device gpu = Device::cuda(0);
 
 }  // namespace
 
 TEST_CASE("CUDA: tensors round-trip between host and device in every dtype and layout") {
-  if (skip_without_gpu()) return;
   Generator gen(1);
   for (Layout layout : kAllLayouts) {
     Tensor x = random_tensor({3, 4, 5}, layout, gen, DType::Float64);
@@ -41,7 +31,6 @@ TEST_CASE("CUDA: tensors round-trip between host and device in every dtype and l
 }
 
 TEST_CASE("CUDA: elementwise ops, reductions and matmul equal the CPU results") {
-  if (skip_without_gpu()) return;
   Generator gen(2);
   for (DType dtype : {DType::Float32, DType::Float64})
     for (Layout la : kAllLayouts)
@@ -85,7 +74,6 @@ TEST_CASE("CUDA: elementwise ops, reductions and matmul equal the CPU results") 
 }
 
 TEST_CASE("CUDA: backward on the GPU gives the CPU gradients") {
-  if (skip_without_gpu()) return;
   Generator gen(3);
   Tensor w = rand({5, 3}, -1, 1, DType::Float64, Device::cpu(), gen);
   Tensor x = rand({8, 5}, -1, 1, DType::Float64, Device::cpu(), gen);
@@ -98,7 +86,6 @@ TEST_CASE("CUDA: backward on the GPU gives the CPU gradients") {
 }
 
 TEST_CASE("CUDA: the caching allocator reuses freed blocks and reports peak bytes") {
-  if (skip_without_gpu()) return;
   Allocator& alloc = allocator_for(gpu);
   alloc.reset_peak();
   const MemoryStats start = alloc.stats();

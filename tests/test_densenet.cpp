@@ -11,61 +11,15 @@
 #include "autograd/engine.h"
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
+#include "densenet_reference.h"
 #include "helpers.h"
 #include "models/densenet.h"
 #include "tensor/io.h"
 #include "tensor/safetensors.h"
 
 using namespace rg;
+using namespace rg::test;
 
-namespace {
-
-std::string reference_dir() {
-  const auto dir = std::filesystem::path(ROENTGEN_SOURCE_DIR) / ".." / "shared" / "reference" / "densenet121";
-  return std::filesystem::exists(dir / "model.safetensors") ? dir.lexically_normal().string() : "";
-}
-
-bool skip_without_reference() {
-  if (!reference_dir().empty()) return false;
-  std::cout << "[skipped] " << doctest::getContextOptions()->currentTest->m_name
-            << ": ../shared/reference/densenet121 is not present on this machine\n";
-  return true;
-}
-
-// A raw little-endian .bin file as a tensor.
-Tensor read_bin(const std::string& name, const Shape& shape, DType dtype) {
-  const std::string bytes = read_file(reference_dir() + "/" + name);
-  Tensor t = Tensor::empty(shape, dtype);
-  REQUIRE(bytes.size() == size_t(t.numel()) * dtype_size(dtype));
-  std::memcpy(t.data_ptr(), bytes.data(), bytes.size());
-  return t;
-}
-
-// ||a - b|| / ||b||
-double relative_l2(const Tensor& a, const Tensor& b) {
-  const auto x = a.to_vector<double>(), y = b.to_vector<double>();
-  double num = 0, den = 0;
-  for (size_t i = 0; i < x.size(); ++i) num += (x[i] - y[i]) * (x[i] - y[i]), den += y[i] * y[i];
-  return std::sqrt(num / den);
-}
-
-struct Loaded {
-  std::shared_ptr<DenseNet> model;
-  Tensor input;
-};
-
-Loaded load(DType dtype) {
-  Loaded l;
-  l.model = std::make_shared<DenseNet>(DenseNetConfig::densenet121(14));
-  l.model->load_state_dict(read_safetensors(reference_dir() + "/model.safetensors").tensors);
-  l.model->to(dtype);
-  l.input = read_bin("input.bin", {2, 3, 224, 224}, DType::Float32).to(dtype);
-  return l;
-}
-
-std::string suffix(DType dtype) { return dtype == DType::Float64 ? ".f64.bin" : ".bin"; }
-
-}  // namespace
 
 TEST_CASE("DenseNet-121/169/201 have torchvision's parameter counts; 121 has its state dict names") {
   Generator gen(0);
@@ -161,27 +115,6 @@ TEST_CASE("parity: training-mode outputs, updated running statistics, input and 
   }
 }
 
-namespace {
-
-// The committed fixture: a tiny torchvision DenseNet and PyTorch's float64 results on it
-// (tools/make_tiny_fixture.py).
-Tensor fixture(const std::string& name, const Shape& shape) {
-  const std::string bytes = read_file(std::string(ROENTGEN_SOURCE_DIR) + "/tests/fixtures/tiny_densenet/" + name);
-  Tensor t = Tensor::empty(shape, DType::Float64);
-  REQUIRE(bytes.size() == size_t(t.numel()) * 8);
-  std::memcpy(t.data_ptr(), bytes.data(), bytes.size());
-  return t;
-}
-
-std::shared_ptr<DenseNet> tiny_model() {
-  DenseNetConfig config{"tiny", 4, {2, 2}, 8, 2, 0.0, 3};
-  auto model = std::make_shared<DenseNet>(config);
-  model->to(DType::Float64);
-  model->load_state_dict(read_safetensors(std::string(ROENTGEN_SOURCE_DIR) + "/tests/fixtures/tiny_densenet/model.safetensors").tensors);
-  return model;
-}
-
-}  // namespace
 
 TEST_CASE("parity (committed fixture): a tiny torchvision DenseNet in float64, eval and training, with gradients") {
   const Tensor x = fixture("input.f64.bin", {2, 3, 32, 32});
