@@ -7,6 +7,7 @@
 //                    [--batch-size N] [--threads N]
 //   roentgen eval --labels LABELS.csv[.gz] --preds PREDS.csv[.gz] --out metrics.json [--bootstrap N]
 //   roentgen gradcam --model M --image X.png --label NAME [--layer NAME] --out heat.npy [--overlay out.png]
+//   roentgen bench --model densenet121 --mode train|infer --batch-size N --image-size N --iters N [...]
 //   roentgen inspect M.safetensors
 #include <omp.h>
 
@@ -28,9 +29,13 @@
 #include "models/model_file.h"
 #include "tensor/io.h"
 #include "train/session.h"
+#include "apps/bench.h"
+#include "apps/flags.h"
 
 using namespace rg;
 using namespace rg::data;
+using rg::app::device_flag;
+using rg::app::positive;
 
 namespace {
 
@@ -38,7 +43,7 @@ const char* kUsage =
     "usage:\n"
     "  roentgen train --train TRAIN.csv --valid VALID.csv --images DIR --out DIR\n"
     "                 [--epochs N] [--image-size N] [--batch-size N] [--lr X] [--limit N] [--weights FILE]\n"
-    "                 [--threads N] [--seed S] [--resume 1] [--device cpu]\n"
+    "                 [--threads N] [--seed S] [--resume 1] [--device cpu|cuda|cuda:N]\n"
     "      Trains DenseNet121 with the weighted loss, Adam and the notebook's callbacks. Writes\n"
     "      best.safetensors (a model file), last.safetensors (a checkpoint), log.csv, tensorboard/.\n"
     "  roentgen split --labels LABELS.csv[.gz] --out DIR [--fractions 0.8,0.1,0.1] [--seed S]\n"
@@ -46,7 +51,7 @@ const char* kUsage =
     "      split when possible), written as DIR/train.csv, valid.csv, test.csv in the notebook's format.\n"
     "  roentgen predict --model M.safetensors --csv LIST.csv --images DIR --out preds.csv\n"
     "                   [--image-size N] [--normalize sample|imagenet|dataset:<mean>,<std>]\n"
-    "                   [--batch-size N] [--threads N]\n"
+    "                   [--batch-size N] [--threads N] [--device cpu|cuda|cuda:N]\n"
     "      Writes Image,<label>... with one probability per label for every image listed in the\n"
     "      CSV's Image (or Image Index) column. Labels, image size and normalization come from\n"
     "      the model file unless given here.\n"
@@ -56,33 +61,18 @@ const char* kUsage =
     "      predictions with an Image (or Image Index) column and one column per label, named\n"
     "      <label> or prob_<label>; rows matched by image name.\n"
     "  roentgen gradcam --model M.safetensors --image X.png --label NAME [--layer NAME] --out heat.npy\n"
-    "                   [--overlay out.png]\n"
+    "                   [--overlay out.png] [--device cpu|cuda|cuda:N]\n"
     "      Grad-CAM for one label: writes the H x W float32 heat map as a NumPy .npy file and,\n"
     "      with --overlay, the image with the map over it (default layer: features.norm5).\n"
+    "  roentgen bench --model densenet121 --mode train|infer --batch-size N --image-size N --iters N\n"
+    "                 [--warmup N] [--threads N] [--device cpu|cuda|cuda:N] [--tf32 on|off] [--cudnn-benchmark on|off]\n"
+    "      Times training steps (forward, weighted loss, backward, Adam) or inference on random\n"
+    "      images and prints one JSON line: images/s, seconds per step, peak memory, backends.\n"
     "  roentgen inspect M.safetensors\n"
     "      Prints the model file's metadata, tensor and parameter counts, and any problems.\n";
 
-// --flag value pairs after the subcommand.
 std::map<std::string, std::string> parse_flags(int argc, char** argv, int first, const std::vector<std::string>& known) {
-  std::map<std::string, std::string> flags;
-  for (int i = first; i < argc; ++i) {
-    const std::string flag = argv[i];
-    RG_CHECK(std::find(known.begin(), known.end(), flag) != known.end(), "unknown option '", flag, "'\n", kUsage);
-    RG_CHECK(i + 1 < argc, "option ", flag, " needs a value");
-    flags[flag] = argv[++i];
-  }
-  return flags;
-}
-
-int64_t positive(const std::string& text, const char* what) {
-  size_t used = 0;
-  int64_t v = 0;
-  try {
-    v = std::stoll(text, &used);
-  } catch (const std::exception&) {
-  }
-  RG_CHECK(used == text.size() && v > 0, what, " must be a positive integer, got '", text, "'");
-  return v;
+  return app::parse_flags(argc, argv, first, known, kUsage);
 }
 
 int train_command(int argc, char** argv) {
@@ -90,8 +80,7 @@ int train_command(int argc, char** argv) {
                                            "--lr", "--limit", "--weights", "--threads", "--seed", "--resume", "--device"});
   for (const char* required : {"--train", "--valid", "--images", "--out"})
     RG_CHECK(flags.count(required), "train: ", required, " is required\n", kUsage);
-  RG_CHECK(!flags.count("--device") || flags["--device"] == "cpu", "--device ", flags["--device"],
-           ": the layers run on the CPU so far; use --device cpu");
+  const Device device = device_flag(flags);
   auto number = [&](const char* flag, int64_t fallback) { return flags.count(flag) ? positive(flags[flag], flag) : fallback; };
   SessionOptions so{.train_csv = flags["--train"], .valid_csv = flags["--valid"], .image_dir = flags["--images"],
                     .weights = flags.count("--weights") ? flags["--weights"] : "", .image_size = int(number("--image-size", 224)),
@@ -100,11 +89,11 @@ int train_command(int argc, char** argv) {
   omp_set_num_threads(so.threads);
   manual_seed(so.seed);
   TrainOptions to{.epochs = int(number("--epochs", 5)), .out_dir = flags["--out"],
-                  .resume = flags.count("--resume") && flags["--resume"] != "0"};
+                  .resume = flags.count("--resume") && flags["--resume"] != "0", .device = device};
   if (flags.count("--lr")) to.adam.lr = std::stod(flags["--lr"]);
   Session session = prepare_session(so);
   std::cerr << "roentgen train: " << session.train.size() << " training and " << session.valid.size() << " validation images, "
-            << session.info.labels.size() << " labels, " << so.image_size << " px\n";
+            << session.info.labels.size() << " labels, " << so.image_size << " px, on " << device << "\n";
   for (const auto& note : session.notes) std::cerr << "note: " << note << "\n";
   const TrainResult result = run_session(session, so, to);
   if (!result.stop_reason.empty()) std::cerr << "training stopped: " << result.stop_reason << "\n";
@@ -144,9 +133,10 @@ int split(int argc, char** argv) {
 
 int predict(int argc, char** argv) {
   auto flags = parse_flags(argc, argv, 2, {"--model", "--csv", "--images", "--out", "--image-size", "--normalize",
-                                           "--batch-size", "--threads"});
+                                           "--batch-size", "--threads", "--device"});
   for (const char* required : {"--model", "--csv", "--images", "--out"})
     RG_CHECK(flags.count(required), "predict: ", required, " is required\n", kUsage);
+  const Device device = device_flag(flags);
 
   const LoadedModel loaded = load_model(flags["--model"]);
   const ModelInfo& info = loaded.info;
@@ -174,35 +164,22 @@ int predict(int argc, char** argv) {
   options.normalization = norm;
   DataLoader loader(list, flags["--images"], options);
 
+  loaded.model->to(device);
   std::cerr << "roentgen predict: " << info.architecture << ", " << info.labels.size() << " labels, " << list.size()
-            << " images at " << size << "x" << size << ", normalization " << norm.describe() << "\n";
-  std::string out = csv_line([&] {
-    std::vector<std::string> header{"Image"};
-    header.insert(header.end(), info.labels.begin(), info.labels.end());
-    return header;
-  }());
-  NoGradGuard no_grad;
-  const auto start = std::chrono::steady_clock::now();
-  int64_t done = 0;
-  loader.start_epoch(0);
-  Batch batch;
-  while (loader.next(batch)) {
-    const auto probs = loaded.model->forward(batch.images).to_vector<float>();
-    const size_t classes = info.labels.size();
-    for (size_t i = 0; i < batch.indices.size(); ++i) {
-      std::vector<std::string> fields{list.images[batch.indices[i]].image};
-      for (size_t k = 0; k < classes; ++k) {
-        char number[32];
-        std::snprintf(number, sizeof(number), "%.7g", probs[i * classes + k]);
-        fields.push_back(number);
-      }
-      out += csv_line(fields);
+            << " images at " << size << "x" << size << ", normalization " << norm.describe() << ", on " << device << "\n";
+  const auto probs = predict_all(*loaded.model, loader, true);
+  std::vector<std::string> header{"Image"};
+  header.insert(header.end(), info.labels.begin(), info.labels.end());
+  std::string out = csv_line(header);
+  for (size_t i = 0; i < probs.size(); ++i) {
+    std::vector<std::string> fields{list.images[i].image};
+    for (float p : probs[i]) {
+      char number[32];
+      std::snprintf(number, sizeof(number), "%.7g", p);
+      fields.push_back(number);
     }
-    done += int64_t(batch.indices.size());
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::fprintf(stderr, "\r  %lld/%zu images, %.1f images/s", static_cast<long long>(done), list.size(), double(done) / seconds);
+    out += csv_line(fields);
   }
-  std::fprintf(stderr, "\n");
   write_file_atomic(flags["--out"], out);
   std::cerr << "wrote " << flags["--out"] << "\n";
   return 0;
@@ -226,10 +203,12 @@ int eval(int argc, char** argv) {
 }
 
 int gradcam(int argc, char** argv) {
-  auto flags = parse_flags(argc, argv, 2, {"--model", "--image", "--label", "--layer", "--out", "--overlay"});
+  auto flags = parse_flags(argc, argv, 2, {"--model", "--image", "--label", "--layer", "--out", "--overlay", "--device"});
   for (const char* required : {"--model", "--image", "--label", "--out"})
     RG_CHECK(flags.count(required), "gradcam: ", required, " is required\n", kUsage);
+  const Device device = device_flag(flags);
   const LoadedModel loaded = load_model(flags["--model"]);
+  loaded.model->to(device);
   const auto& labels = loaded.info.labels;
   const auto it = std::find(labels.begin(), labels.end(), flags["--label"]);
   RG_CHECK(it != labels.end(), "gradcam: the model has no label '", flags["--label"], "' (it has ", [&] {
@@ -283,6 +262,7 @@ int main(int argc, char** argv) {
     if (command == "eval") return eval(argc, argv);
     if (command == "gradcam") return gradcam(argc, argv);
     if (command == "inspect") return inspect(argc, argv);
+    if (command == "bench") return app::bench_command(argc, argv, kUsage);
     std::cerr << kUsage;
     return command == "--help" || command == "-h" ? 0 : 2;
   } catch (const Error& e) {

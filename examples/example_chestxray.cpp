@@ -3,7 +3,8 @@
 // training with the notebook's callbacks, ROC curves and AUROC, Grad-CAM, and a report.
 //
 //   example_chestxray [--data DIR] [--out DIR] [--epochs N] [--image-size N] [--batch-size N]
-//                     [--limit N] [--weights FILE] [--threads N] [--seed S] [--resume] [--device cpu]
+//                     [--limit N] [--weights FILE] [--threads N] [--seed S] [--resume]
+//                     [--device cpu|cuda|cuda:N]
 //
 // --data DIR holds train-small.csv (or train.csv), valid-small.csv (or valid.csv), test.csv and
 // images/. Without --data a synthetic dataset is generated and used.
@@ -25,6 +26,7 @@
 #include "report/html.h"
 #include "report/sheet.h"
 #include "report/svg.h"
+#include "tensor/backend.h"
 #include "tensor/io.h"
 #include "train/session.h"
 
@@ -51,7 +53,8 @@ struct Args {
 
 const char* kUsage =
     "usage: example_chestxray [--data DIR] [--out DIR] [--epochs N] [--image-size N] [--batch-size N]\n"
-    "                         [--limit N] [--weights FILE] [--threads N] [--seed S] [--resume] [--device cpu]\n";
+    "                         [--limit N] [--weights FILE] [--threads N] [--seed S] [--resume]\n"
+    "                         [--device cpu|cuda|cuda:N]\n";
 
 Args parse(int argc, char** argv) {
   Args a;
@@ -89,8 +92,6 @@ Args parse(int argc, char** argv) {
     else if (flag == "--seed") a.seed = uint64_t(integer());
     else throw Error("unknown option '" + flag + "'\n" + kUsage);
   }
-  RG_CHECK(a.device == "cpu", "--device ", a.device, ": the layers run on the CPU so far (their cuDNN kernels are not "
-           "built yet); use --device cpu");
   RG_CHECK(a.image_size >= 32 && a.batch_size > 0 && a.threads > 0 && a.epochs > 0,
            "need --image-size >= 32 and positive --batch-size, --threads and --epochs");
   return a;
@@ -123,6 +124,8 @@ std::string interval(double low, double high) {
 int main(int argc, char** argv) {
   try {
     const Args args = parse(argc, argv);
+    const Device device = parse_device(args.device);
+    check_device(device);  // before any work: no GPU, or a CPU-only build, is a clear error here
     omp_set_num_threads(args.threads);
     manual_seed(args.seed);
     fs::create_directories(fs::path(args.out) / "gradcam");
@@ -223,9 +226,10 @@ int main(int argc, char** argv) {
     // ---- 4 Training ---------------------------------------------------------------------------
     step("4. Training");
     std::cout << args.epochs << " epochs, batch " << args.batch_size << ", Adam lr 1e-4, weighted loss; callbacks: best "
-              << "model by val_loss, learning rate /10 on a plateau, early stopping (patience 3) restoring the best weights\n";
+              << "model by val_loss, learning rate /10 on a plateau, early stopping (patience 3) restoring the best weights; "
+              << "on " << device << "\n";
     const TrainResult trained = run_session(session, so, {.epochs = args.epochs, .adam = {.lr = 1e-4}, .out_dir = args.out,
-                                                          .resume = args.resume});
+                                                          .resume = args.resume, .device = device});
     if (!trained.stop_reason.empty()) std::cout << "training stopped: " << trained.stop_reason << "\n";
     RG_CHECK(!trained.history.empty(), "training produced no epoch: ", trained.stop_reason);
     std::cout << "best epoch: " << trained.best_epoch << " (weights restored); logs in " << (out / "log.csv").string() << " and "

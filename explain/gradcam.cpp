@@ -43,7 +43,7 @@ GradCam gradcam(DenseNet& model, const Tensor& image, int64_t class_index, const
   }
   model.eval();
   Taps taps{{layer, Tensor()}};
-  const Tensor probs = model.forward(image, &taps);
+  const Tensor probs = model.forward(image.to(model.device()), &taps);  // on the model's device
   Tensor activations = taps[layer];
   activations.retain_grad();
   const Tensor p = slice(slice(probs, 0, 0, 1), 1, class_index, class_index + 1);  // [1, 1]

@@ -76,6 +76,11 @@ void Module::to(Device device) {
   });
 }
 
+Device Module::device() const {
+  const std::vector<Tensor> params = parameters();
+  return params.empty() ? Device::cpu() : params.front().device();
+}
+
 void Module::to(DType dtype) {
   visit_tensors([&](Tensor& t, bool is_parameter) {
     if (t.dtype() == dtype || !is_floating(t.dtype())) return;

@@ -45,6 +45,8 @@ class Module {
   // on the CPU, so counting a step never waits for the GPU.
   void to(Device device);
   void to(DType dtype);
+  // Where the parameters live (the CPU for a module without parameters).
+  Device device() const;
 
   // Copies values from `state` into this module's tensors. Every name must exist on both sides
   // with the same shape, except names listed in `skip`; dtypes are converted only between float

@@ -20,6 +20,10 @@ struct Device {
   std::string str() const { return is_cpu() ? "cpu" : "cuda:" + std::to_string(index); }
 };
 
+// "cpu", "cuda" (GPU 0) or "cuda:N"; anything else is an rg::Error. Whether the device exists is
+// checked where it is used (backend_for).
+Device parse_device(const std::string& text);
+
 inline std::ostream& operator<<(std::ostream& os, const Device& d) { return os << d.str(); }
 
 }  // namespace rg

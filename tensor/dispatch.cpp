@@ -80,4 +80,15 @@ void transfer(const Tensor&, Tensor& dst) {
 
 bool cuda_is_available() { return cuda_device_count() > 0; }
 
+Device parse_device(const std::string& text) {
+  if (text == "cpu") return Device::cpu();
+  if (text == "cuda") return Device::cuda(0);
+  const std::string digits = text.rfind("cuda:", 0) == 0 ? text.substr(5) : "";
+  RG_CHECK(!digits.empty() && digits.size() <= 4 && digits.find_first_not_of("0123456789") == std::string::npos,
+           "unknown device '", text, "' (expected cpu, cuda or cuda:N)");
+  return Device::cuda(std::stoi(digits));
+}
+
+void check_device(Device device) { backend_for(device); }
+
 }  // namespace rg

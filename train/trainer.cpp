@@ -142,6 +142,8 @@ void write_log_csv(const TrainOptions& o, const ModelInfo& info, const std::vect
 void validate(DenseNet& model, data::DataLoader& loader, const ClassWeights& w, EpochLog& log) {
   model.eval();
   NoGradGuard no_grad;
+  const Device device = model.device();
+  const Tensor w_pos = w.positive.to(device), w_neg = w.negative.to(device);
   const int64_t labels = int64_t(loader.table().label_names.size());
   std::vector<std::vector<float>> y(labels), p(labels);
   double loss_sum = 0;
@@ -149,9 +151,9 @@ void validate(DenseNet& model, data::DataLoader& loader, const ClassWeights& w, 
   loader.start_epoch(0);
   data::Batch batch;
   while (loader.next(batch)) {
-    const Tensor logits = model.logits(batch.images);
+    const Tensor logits = model.logits(batch.images.to(device));
     const int64_t b = batch.labels.size(0);
-    loss_sum += weighted_loss_with_logits(logits, batch.labels, w.positive, w.negative).item() * double(b);
+    loss_sum += weighted_loss_with_logits(logits, batch.labels.to(device), w_pos, w_neg).item() * double(b);
     n += b;
     const auto probs = sigmoid(logits).to_vector<float>(), truth = batch.labels.to_vector<float>();
     for (int64_t i = 0; i < b; ++i)
@@ -181,7 +183,7 @@ std::vector<std::vector<float>> predict_all(DenseNet& model, data::DataLoader& l
   loader.start_epoch(0);
   data::Batch batch;
   while (loader.next(batch)) {
-    const auto probs = model.forward(batch.images).to_vector<float>();
+    const auto probs = model.forward(batch.images.to(model.device())).to_vector<float>();
     const size_t labels = probs.size() / batch.indices.size();
     for (size_t i = 0; i < batch.indices.size(); ++i)
       out[batch.indices[i]].assign(probs.begin() + int64_t(i * labels), probs.begin() + int64_t((i + 1) * labels));
@@ -195,6 +197,8 @@ std::vector<std::vector<float>> predict_all(DenseNet& model, data::DataLoader& l
 TrainResult train(DenseNet& model, const ModelInfo& info, data::DataLoader& train_loader, data::DataLoader& valid_loader,
                   const ClassWeights& weights, const TrainOptions& o) {
   fs::create_directories(o.out_dir);
+  model.to(o.device);  // before Adam takes the parameters
+  const Tensor w_pos = weights.positive.to(o.device), w_neg = weights.negative.to(o.device);
   Adam adam(model.parameters(), o.adam);
   PlateauOptions plateau_options = o.plateau;
   plateau_options.maximize = o.monitor_auc;
@@ -221,7 +225,7 @@ TrainResult train(DenseNet& model, const ModelInfo& info, data::DataLoader& trai
     int64_t images = 0;
     while (train_loader.next(batch)) {
       adam.zero_grad();
-      const Tensor loss = weighted_loss_with_logits(model.logits(batch.images), batch.labels, weights.positive, weights.negative);
+      const Tensor loss = weighted_loss_with_logits(model.logits(batch.images.to(o.device)), batch.labels.to(o.device), w_pos, w_neg);
       const double value = loss.item();
       if (!std::isfinite(value)) {
         result.stop_reason = std::string("the loss is ") + (std::isnan(value) ? "NaN" : value > 0 ? "+inf" : "-inf") + " at epoch " + std::to_string(s.epoch + 1) + ", batch " +

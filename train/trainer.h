@@ -36,6 +36,7 @@ struct TrainOptions {
   bool resume = false;               // continue from out_dir/last.safetensors
   int64_t stop_after_batches = -1;   // stop (as if interrupted) after this many batches; for tests
   bool progress = true;
+  Device device = Device::cpu();     // where the model trains: train() moves it there, and each batch
 };
 
 struct EpochLog {
@@ -52,11 +53,13 @@ struct TrainResult {
   bool interrupted = false;   // stop_after_batches was reached
 };
 
-// Trains `model` (whose labels, image size and normalization `info` describes).
+// Trains `model` (whose labels, image size and normalization `info` describes) on options.device;
+// the model stays there afterwards.
 TrainResult train(DenseNet& model, const ModelInfo& info, data::DataLoader& train_loader,
                   data::DataLoader& valid_loader, const ClassWeights& weights, const TrainOptions& options);
 
-// Probabilities for every image of the loader's table, in table order: [N][L].
+// Probabilities for every image of the loader's table, in table order: [N][L]. Runs on the model's
+// device (Module::to moves it).
 std::vector<std::vector<float>> predict_all(DenseNet& model, data::DataLoader& loader, bool progress = false);
 
 }  // namespace rg

@@ -1,0 +1,133 @@
+// roentgen bench: times DenseNet training steps (forward, the weighted loss, backward, Adam) or
+// inference on random images, and prints one JSON line. Each step ends by reading its result on
+// the host, so a GPU step is timed to its end.
+#include "apps/bench.h"
+
+#include <omp.h>
+#include <sys/resource.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+
+#include "apps/flags.h"
+#include "autograd/engine.h"
+#include "autograd/grad_mode.h"
+#include "autograd/ops.h"
+#include "layers/kernels.h"
+#include "losses/bce.h"
+#include "models/densenet.h"
+#include "optim/adam.h"
+#include "tensor/allocator.h"
+#include "tensor/factory.h"
+#include "tensor/random.h"
+
+namespace rg::app {
+
+namespace {
+
+// Convolution FLOPs (2 per multiply-add) of one image's forward pass: the stem, every dense layer's
+// 1x1 and 3x3, and the transitions. (Batch norm, pooling and the classifier add under 1%.)
+double forward_flops(const DenseNetConfig& c, int64_t image_size) {
+  auto conv = [](int64_t in, int64_t out, int64_t k, int64_t size) { return 2.0 * double(in * out * k * k * size * size); };
+  int64_t size = (image_size + 2 * 3 - 7) / 2 + 1;  // conv0: 7x7, stride 2, padding 3
+  double flops = conv(3, c.init_features, 7, size);
+  size = (size + 2 - 3) / 2 + 1;                    // 3x3 max pool, stride 2, padding 1
+  int64_t channels = c.init_features;
+  for (size_t b = 0; b < c.blocks.size(); ++b) {
+    for (int64_t l = 0; l < c.blocks[b]; ++l) {
+      flops += conv(channels + l * c.growth, c.bn_size * c.growth, 1, size) + conv(c.bn_size * c.growth, c.growth, 3, size);
+    }
+    channels += c.blocks[b] * c.growth;
+    if (b + 1 < c.blocks.size()) {
+      flops += conv(channels, channels / 2, 1, size);
+      channels /= 2;
+      size /= 2;
+    }
+  }
+  return flops;
+}
+
+size_t peak_rss_bytes() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return size_t(usage.ru_maxrss) * 1024;  // Linux reports kilobytes
+}
+
+bool on_off(const std::map<std::string, std::string>& flags, const char* flag) {
+  const auto it = flags.find(flag);
+  if (it == flags.end()) return false;
+  RG_CHECK(it->second == "on" || it->second == "off", flag, " expects on or off, got '", it->second, "'");
+  return it->second == "on";
+}
+
+}  // namespace
+
+int bench_command(int argc, char** argv, const char* usage) {
+  auto flags = parse_flags(argc, argv, 2, {"--model", "--mode", "--batch-size", "--image-size", "--iters", "--warmup",
+                                           "--threads", "--device", "--tf32", "--cudnn-benchmark"}, usage);
+  for (const char* required : {"--mode", "--batch-size", "--image-size", "--iters"})
+    RG_CHECK(flags.count(required), "bench: ", required, " is required\n", usage);
+  const std::string mode = flags["--mode"];
+  RG_CHECK(mode == "train" || mode == "infer", "bench: --mode expects train or infer, got '", mode, "'");
+  const Device device = device_flag(flags);
+  const int64_t batch = positive(flags["--batch-size"], "--batch-size"), size = positive(flags["--image-size"], "--image-size");
+  const int64_t iters = positive(flags["--iters"], "--iters");
+  const int64_t warmup = flags.count("--warmup") ? (flags["--warmup"] == "0" ? 0 : positive(flags["--warmup"], "--warmup")) : 2;
+  RG_CHECK(size >= 32 && size <= 4096, "bench: --image-size must be in [32, 4096], got ", size);
+  if (flags.count("--threads")) omp_set_num_threads(int(positive(flags["--threads"], "--threads")));
+  conv_settings().tf32 = on_off(flags, "--tf32");
+  conv_settings().benchmark = on_off(flags, "--cudnn-benchmark");
+
+  const DenseNetConfig config = DenseNetConfig::by_name(flags.count("--model") ? flags["--model"] : "densenet121", 14);
+  Generator gen(0);
+  DenseNet model(config, gen);
+  model.to(device);
+  const Tensor images = rand({batch, 3, size, size}, -2, 2, DType::Float32, Device::cpu(), gen).to(device);
+  const Tensor labels = gt(rand({batch, 14}, 0, 1, DType::Float32, Device::cpu(), gen), scalar_like(images, 0.9)).to(device);
+  const Tensor w_pos = full({14}, 0.9).to(device), w_neg = full({14}, 0.1).to(device);
+  Adam adam(model.parameters(), AdamOptions{});
+
+  auto step = [&] {
+    if (mode == "train") {
+      model.train();
+      adam.zero_grad();
+      const Tensor loss = weighted_loss_with_logits(model.logits(images), labels, w_pos, w_neg);
+      backward(loss);
+      adam.step();
+      (void)loss.item();  // waits for the GPU
+    } else {
+      model.eval();
+      NoGradGuard no_grad;
+      (void)model.forward(images).to_vector<float>();
+    }
+  };
+  for (int64_t i = 0; i < warmup; ++i) step();
+  Allocator& allocator = allocator_for(device);
+  allocator.reset_peak();
+  std::vector<double> seconds;
+  for (int64_t i = 0; i < iters; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    step();
+    seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::vector<double> sorted = seconds;
+  std::sort(sorted.begin(), sorted.end());
+  const double median = sorted[sorted.size() / 2];
+  const double flops = forward_flops(config, size) * (mode == "train" ? 3.0 : 1.0);  // backward: about twice the forward
+
+  const nlohmann::json line = {
+      {"model", config.name}, {"mode", mode}, {"device", device.str()}, {"batch_size", batch}, {"image_size", size},
+      {"iters", iters}, {"warmup", warmup}, {"threads", omp_get_max_threads()}, {"tf32", conv_settings().tf32},
+      {"images_per_s", double(batch) / median},
+      {"step_s", {{"median", median}, {"min", sorted.front()}, {"max", sorted.back()}}},
+      {"gflop_per_image", flops / 1e9}, {"tflops", flops * double(batch) / median / 1e12},
+      {"peak_bytes", allocator.stats().peak_bytes}, {"peak_rss_bytes", peak_rss_bytes()},
+      {"backends", {{"tensor", backend_for(device).name}, {"layers", layer_kernels_for(device).name}}}};
+  std::cout << line.dump() << std::endl;
+  return 0;
+}
+
+}  // namespace rg::app
