@@ -13,15 +13,18 @@
 namespace rg {
 
 struct MemoryStats {
-  size_t current_bytes = 0;   // handed out to tensors right now
-  size_t peak_bytes = 0;      // the most ever handed out at once (since reset_peak)
-  size_t reserved_bytes = 0;  // held from the system, including cached free blocks
+  size_t current_bytes = 0;    // handed out to tensors right now (blocks, with their rounding)
+  size_t peak_bytes = 0;       // the most ever handed out at once (since reset_peak)
+  size_t reserved_bytes = 0;   // held from the system, including cached free blocks
+  size_t requested_bytes = 0;  // what the tensors asked for, right now (current_bytes less rounding)
 };
 
 class Allocator {
  public:
   virtual ~Allocator() = default;
   virtual void* allocate(size_t bytes) = 0;
+  // Gives back a block from allocate() (the CUDA allocator reports an unknown pointer or a second
+  // free as an rg::Error).
   virtual void deallocate(void* ptr, size_t bytes) = 0;
   virtual MemoryStats stats() const = 0;
   virtual void reset_peak() = 0;

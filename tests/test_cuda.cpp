@@ -101,4 +101,11 @@ TEST_CASE("CUDA: the caching allocator reuses freed blocks and reports peak byte
   CHECK(again.data_ptr() == first);                        // the cached block came back
   CHECK(alloc.stats().reserved_bytes == reserved);         // without a new cudaMalloc
   CHECK(alloc.stats().peak_bytes >= start.current_bytes + (4u << 20));
+  int not_ours = 0;
+  CHECK_THROWS_WITH_AS(alloc.deallocate(&not_ours, 4), doctest::Contains("not an allocated block"), Error);
+  // A small request is split from a shared segment: its requested and handed-out bytes differ.
+  const MemoryStats before_small = alloc.stats();
+  Tensor small = Tensor::empty({250}, DType::Float32, gpu);  // 1000 bytes -> a 1024-byte block
+  CHECK(alloc.stats().requested_bytes == before_small.requested_bytes + 1000);
+  CHECK(alloc.stats().current_bytes == before_small.current_bytes + 1024);
 }

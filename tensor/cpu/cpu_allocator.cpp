@@ -31,7 +31,7 @@ class CpuAllocator final : public Allocator {
   }
 
   MemoryStats stats() const override {
-    return {current_.load(), peak_.load(), current_.load()};
+    return {current_.load(), peak_.load(), current_.load(), current_.load()};
   }
 
   void reset_peak() override { peak_ = current_.load(); }

@@ -1,103 +1,71 @@
-// The CUDA caching allocator.
+// The CUDA caching allocator: a BlockPool (block_pool.h) over segments from cudaMalloc.
 //
 // cudaMalloc and cudaFree synchronize the device and take tens of microseconds, so calling them
-// once per op would dominate training. Instead, a freed block goes to a free list and the next
-// request of a similar size takes it back. All kernels run in order on the default stream, so a
-// block freed by the host may be reused at once: any kernel still reading it runs before any
-// kernel that writes the block's new contents.
-#include <map>
+// once per op would dominate training; the pool keeps freed blocks and hands them out again.
+//
+// Streams: all kernels run in order on the default stream, so a block freed by the host may be
+// handed out again at once — any kernel still reading it runs before any kernel that writes its new
+// contents. This holds only while everything stays on the default stream: whoever adds streams
+// must record an event per block and wait for it before reuse.
 #include <memory>
 #include <mutex>
-#include <unordered_map>
 #include <vector>
 
+#include "tensor/cuda/block_pool.h"
 #include "tensor/cuda/cuda_backend.h"
 #include "tensor/cuda/cuda_check.h"
 
 namespace rg::cuda {
 namespace {
 
-constexpr size_t kRound = 512;  // every block is a multiple of this (and 512-byte aligned)
-
 class CachingAllocator final : public Allocator {
  public:
-  explicit CachingAllocator(int device) : device_(device) {}
+  explicit CachingAllocator(int device)
+      : device_(device), pool_([this](size_t bytes) { return malloc_segment(bytes); },
+                               [this](void* ptr) {
+                                 DeviceGuard guard(device_);
+                                 RG_CUDA_CHECK(cudaFree(ptr));
+                               }) {}
 
   void* allocate(size_t bytes) override {
-    size_t size = std::max(kRound, (bytes + kRound - 1) / kRound * kRound);
     std::lock_guard<std::mutex> lock(mutex_);
-    void* ptr = take_cached(size);  // may raise `size` to the cached block's size
-    if (!ptr) ptr = malloc_device(size);
-    in_use_[ptr] = size;
-    stats_.current_bytes += size;
-    stats_.peak_bytes = std::max(stats_.peak_bytes, stats_.current_bytes);
-    return ptr;
+    return pool_.allocate(bytes);
   }
-
   void deallocate(void* ptr, size_t) override {
     std::lock_guard<std::mutex> lock(mutex_);
-    auto it = in_use_.find(ptr);
-    if (it == in_use_.end()) return;
-    stats_.current_bytes -= it->second;
-    free_.emplace(it->second, ptr);
-    in_use_.erase(it);
+    pool_.deallocate(ptr);
   }
-
   MemoryStats stats() const override {
     std::lock_guard<std::mutex> lock(mutex_);
-    return stats_;
+    return pool_.stats();
   }
-
   void reset_peak() override {
     std::lock_guard<std::mutex> lock(mutex_);
-    stats_.peak_bytes = stats_.current_bytes;
+    pool_.reset_peak();
   }
-
   void empty_cache() override {
     std::lock_guard<std::mutex> lock(mutex_);
-    release_cached();
+    pool_.release_free_segments();
   }
 
  private:
-  // The smallest cached block that fits, unless it would waste more than half of itself.
-  // On success `size` becomes the block's real size (the slack is counted as in use).
-  void* take_cached(size_t& size) {
-    auto it = free_.lower_bound(size);
-    if (it == free_.end() || it->first > 2 * size) return nullptr;
-    void* ptr = it->second;
-    size = it->first;
-    free_.erase(it);
-    return ptr;
-  }
-
-  void* malloc_device(size_t size) {
-    RG_CUDA_CHECK(cudaSetDevice(device_));
+  // Called by the pool with the mutex held.
+  void* malloc_segment(size_t bytes) {
+    DeviceGuard guard(device_);
     void* ptr = nullptr;
-    if (cudaMalloc(&ptr, size) != cudaSuccess) {
-      cudaGetLastError();  // clear the error, give back what we cache, and try once more
-      release_cached();
-      const cudaError_t status = cudaMalloc(&ptr, size);
-      RG_CHECK(status == cudaSuccess, "CUDA caching allocator: cudaMalloc of ", size,
-               " bytes on cuda:", device_, " failed: ", cudaGetErrorString(status), " (",
-               stats_.current_bytes, " bytes in use by tensors)");
-    }
-    stats_.reserved_bytes += size;
+    if (cudaMalloc(&ptr, bytes) == cudaSuccess) return ptr;
+    cudaGetLastError();  // clear the error, give back the cached segments, and try once more
+    pool_.release_free_segments();
+    const cudaError_t status = cudaMalloc(&ptr, bytes);
+    RG_CHECK(status == cudaSuccess, "CUDA caching allocator: cudaMalloc of ", bytes, " bytes on cuda:", device_,
+             " failed: ", cudaGetErrorString(status), " (", pool_.stats().current_bytes, " bytes in use by tensors, ",
+             pool_.stats().reserved_bytes, " reserved)");
     return ptr;
-  }
-
-  void release_cached() {
-    for (auto& [size, ptr] : free_) {
-      cudaFree(ptr);
-      stats_.reserved_bytes -= size;
-    }
-    free_.clear();
   }
 
   int device_;
   mutable std::mutex mutex_;
-  std::multimap<size_t, void*> free_;          // cached blocks by size
-  std::unordered_map<void*, size_t> in_use_;  // handed-out blocks and their sizes
-  MemoryStats stats_;
+  BlockPool pool_;
 };
 
 }  // namespace

@@ -1,6 +1,9 @@
 // The CUDA Backend: the table of kernels in tensor/cuda/, and moving bytes between devices.
 #include "tensor/cuda/cuda_backend.h"
 
+#include <cstdlib>
+#include <cstring>
+
 #include "tensor/cuda/cuda_check.h"
 #include "tensor/cuda/kernels.h"
 
@@ -19,6 +22,19 @@ void transfer(const Tensor& src, Tensor& dst) {
   if (bytes == 0) return;
   // With unified addressing the runtime knows from the pointers which way the bytes go.
   RG_CUDA_CHECK(cudaMemcpy(dst.data_ptr(), src.data_ptr(), bytes, cudaMemcpyDefault));
+}
+
+void check_launch(const char* kernel) {
+  static const bool sync = [] {
+    const char* v = std::getenv("ROENTGEN_CUDA_SYNC");
+    return v && std::strcmp(v, "0") != 0 && *v;
+  }();
+  cudaError_t status = cudaGetLastError();
+  RG_CHECK(status == cudaSuccess, "CUDA kernel ", kernel, " failed to launch: ", cudaGetErrorString(status));
+  if (!sync) return;
+  status = cudaDeviceSynchronize();
+  RG_CHECK(status == cudaSuccess, "CUDA kernel ", kernel, " failed: ", cudaGetErrorString(status),
+           " (ROENTGEN_CUDA_SYNC=1: reported at the kernel that caused it)");
 }
 
 int device_count(std::string* why) {

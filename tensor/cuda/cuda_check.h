@@ -20,10 +20,14 @@
              cublasGetStatusString(rg_status_));                                         \
   } while (0)
 
-// After a kernel launch: reports bad launch configurations at once.
-#define RG_CUDA_CHECK_LAUNCH(kernel_name) RG_CUDA_CHECK(cudaGetLastError())
+// After a kernel launch: reports a bad launch configuration at once, naming the kernel. With
+// ROENTGEN_CUDA_SYNC=1 in the environment it also waits for the kernel to finish, so that a fault
+// inside it is reported here, at the kernel that caused it, instead of at some later call.
+#define RG_CUDA_CHECK_LAUNCH(kernel_name) ::rg::cuda::check_launch(#kernel_name)
 
 namespace rg::cuda {
+
+void check_launch(const char* kernel);  // tensor/cuda/cuda_backend.cpp
 
 // Makes GPU `index` current for this scope: kernels launch on the current device, so every
 // kernel entry point opens one of these for its output's device.

@@ -15,6 +15,10 @@ struct Indexer {
   int64_t strides[N][kMaxDims];
 
   __device__ void offsets(int64_t linear, int64_t (&off)[N]) const {
+    if (rank == 1) {  // the common case after coalescing (contiguous operands): no division
+      for (size_t k = 0; k < N; ++k) off[k] = linear * strides[k][0];
+      return;
+    }
     for (size_t k = 0; k < N; ++k) off[k] = 0;
     for (int d = rank - 1; d >= 0; --d) {
       const int64_t coord = linear % shape[d];

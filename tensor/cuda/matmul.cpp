@@ -18,7 +18,7 @@ cublasHandle_t handle_for(int device) {
   std::lock_guard<std::mutex> lock(mutex);
   if (int(handles.size()) <= device) handles.resize(device + 1, nullptr);
   if (!handles[device]) {
-    RG_CUDA_CHECK(cudaSetDevice(device));
+    DeviceGuard guard(device);  // a handle belongs to the device current at its creation
     RG_CUBLAS_CHECK(cublasCreate(&handles[device]));
   }
   return handles[device];
@@ -62,8 +62,10 @@ void matmul(const Tensor& a_in, const Tensor& b_in, Tensor& out) {
     copy(b_in, b);
     gb = gemm_operand(b);
   }
-  RG_CHECK(m < (1ll << 31) && n < (1ll << 31) && k < (1ll << 31) && batch < (1ll << 31),
-           "matmul on CUDA: sizes exceed cuBLAS's int range");
+  // cuBLAS takes sizes and leading dimensions as int (batch strides are 64-bit).
+  for (int64_t v : {m, n, k, batch, ga.ld, gb.ld})
+    RG_CHECK(v <= INT32_MAX, "matmul on CUDA: a size or leading dimension (", v, ") exceeds cuBLAS's int range; a: ",
+             shape_str(a_in.shape()), ", b: ", shape_str(b_in.shape()));
   cublasHandle_t handle = handle_for(out.device().index);
   // out^T [N, M] = b^T [N, K] @ a^T [K, M] in cuBLAS's column-major view.
   if (out.dtype() == DType::Float32) {

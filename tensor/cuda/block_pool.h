@@ -1,0 +1,63 @@
+// The bookkeeping of the CUDA caching allocator, kept apart from CUDA so that it is tested on any
+// machine (tests/test_cuda_host.cpp runs it over host memory).
+//
+// Memory comes from the system in segments that are kept. A request takes the smallest free block
+// that fits, split in two when the rest is worth keeping; a freed block goes back to the free set,
+// merged with the free neighbours of its segment. release_free_segments() gives whole free
+// segments back.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <set>
+#include <unordered_map>
+#include <utility>
+
+#include "tensor/allocator.h"
+
+namespace rg::cuda {
+
+class BlockPool {
+ public:
+  static constexpr size_t kRound = 512;             // every block is a multiple of this (and so aligned)
+  static constexpr size_t kSmallSegment = 2u << 20; // requests up to 1 MiB share 2 MiB segments
+  static constexpr size_t kLargeRound = 2u << 20;   // larger requests get segments rounded up to 2 MiB
+  static constexpr size_t kMinSplit = 1u << 20;     // a large block is split only if 1 MiB is left over
+
+  // grow(bytes) returns a new segment (it may call release_free_segments() and retry, or throw);
+  // release(ptr) returns one.
+  BlockPool(std::function<void*(size_t)> grow, std::function<void(void*)> release)
+      : grow_(std::move(grow)), release_(std::move(release)) {}
+  ~BlockPool();
+  BlockPool(const BlockPool&) = delete;
+  BlockPool& operator=(const BlockPool&) = delete;
+
+  void* allocate(size_t bytes);
+  void deallocate(void* ptr);  // an unknown pointer or a second free is an rg::Error
+  void release_free_segments();
+  const MemoryStats& stats() const { return stats_; }
+  void reset_peak() { stats_.peak_bytes = stats_.current_bytes; }
+  size_t free_blocks() const { return free_.size(); }
+
+ private:
+  struct Block {
+    char* ptr;
+    size_t size;
+    bool free;
+    Block* prev = nullptr;  // neighbours in the same segment, in address order
+    Block* next = nullptr;
+    size_t requested = 0;   // while in use: the caller's size
+  };
+
+  Block* take_free(size_t size);
+  void split(Block* block, size_t size);
+  Block* merge(Block* block, Block* neighbour);
+
+  std::function<void*(size_t)> grow_;
+  std::function<void(void*)> release_;
+  std::set<std::pair<size_t, Block*>> free_;  // free blocks by size, then address
+  std::unordered_map<void*, Block*> in_use_;
+  MemoryStats stats_;
+};
+
+}  // namespace rg::cuda
