@@ -2,8 +2,7 @@
 
 #include <cmath>
 
-#include "autograd/grad_mode.h"
-#include "autograd/ops.h"
+#include "tensor/backend.h"
 #include "tensor/factory.h"
 
 namespace rg {
@@ -20,19 +19,17 @@ Adam::Adam(std::vector<Tensor> params, AdamOptions options) : params_(std::move(
            "Adam: betas must be in [0, 1), got ", options.beta1, ", ", options.beta2);
 }
 
+// One fused pass per parameter on its device (the math: rg::math::optimizer_update).
 void Adam::step() {
-  NoGradGuard no_grad;
   ++steps_;
-  const double bias1 = 1 - std::pow(options_.beta1, double(steps_)), bias2 = 1 - std::pow(options_.beta2, double(steps_));
+  UpdateRule rule{.kind = UpdateRule::Kind::Adam, .lr = options_.lr, .weight_decay = options_.weight_decay,
+                  .beta1 = options_.beta1, .beta2 = options_.beta2, .eps = options_.eps,
+                  .bias1 = 1 - std::pow(options_.beta1, double(steps_)), .bias2 = 1 - std::pow(options_.beta2, double(steps_))};
   for (size_t i = 0; i < params_.size(); ++i) {
     Tensor& p = params_[i];
-    Tensor g = p.grad();
-    if (!g.defined()) continue;
-    if (options_.weight_decay != 0) g = g + options_.weight_decay * p;
-    m_[i].copy_(options_.beta1 * m_[i] + (1 - options_.beta1) * g);
-    v_[i].copy_(options_.beta2 * v_[i] + (1 - options_.beta2) * g * g);
-    const Tensor update = (m_[i] / bias1) / (sqrt(v_[i] / bias2) + options_.eps);
-    p.copy_(p - options_.lr * update);
+    if (!p.grad().defined()) continue;
+    RG_CHECK(p.is_contiguous(), "Adam: parameter ", i, " is not contiguous");
+    backend_for(p.device()).update(rule, p, as_contiguous(p.grad()), m_[i], v_[i]);
   }
 }
 

@@ -1,7 +1,7 @@
 #include "optim/sgd.h"
 
-#include "autograd/grad_mode.h"
-#include "autograd/ops.h"
+#include "tensor/backend.h"
+#include "tensor/factory.h"
 
 namespace rg {
 
@@ -14,18 +14,18 @@ SGD::SGD(std::vector<Tensor> params, SGDOptions options)
   RG_CHECK(options.momentum >= 0, "SGD: momentum must be >= 0, got ", options.momentum);
 }
 
+// One fused pass per parameter on its device (the math: rg::math::optimizer_update). The velocity
+// starts at zero, so the first step's velocity is the gradient itself, as in PyTorch.
 void SGD::step() {
-  NoGradGuard no_grad;  // the update itself is not part of any graph
+  const UpdateRule rule{.kind = UpdateRule::Kind::Sgd, .lr = options_.lr, .weight_decay = options_.weight_decay,
+                        .momentum = options_.momentum};
   for (size_t i = 0; i < params_.size(); ++i) {
     Tensor& p = params_[i];
-    Tensor g = p.grad();
-    if (!g.defined()) continue;
-    if (options_.weight_decay != 0) g = g + options_.weight_decay * p;
-    if (options_.momentum != 0) {
-      velocity_[i] = velocity_[i].defined() ? options_.momentum * velocity_[i] + g : g;
-      g = velocity_[i];
-    }
-    p.copy_(p - options_.lr * g);
+    if (!p.grad().defined()) continue;
+    RG_CHECK(p.is_contiguous(), "SGD: parameter ", i, " is not contiguous");
+    if (options_.momentum != 0 && !velocity_[i].defined()) velocity_[i] = zeros_like(p);
+    Tensor none;
+    backend_for(p.device()).update(rule, p, as_contiguous(p.grad()), velocity_[i], none);
   }
 }
 

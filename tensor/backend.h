@@ -25,6 +25,17 @@ const char* op_name(UnaryOp op);
 const char* op_name(BinaryOp op);
 const char* op_name(ReduceOp op);
 
+// One optimizer step for one parameter, fused into a single pass over its elements (optim/'s SGD
+// and Adam call it; the per-element math is rg::math::optimizer_update in tensor/scalar_math.h).
+struct UpdateRule {
+  enum class Kind { Sgd, Adam };
+  Kind kind = Kind::Sgd;
+  double lr = 0, weight_decay = 0;
+  double momentum = 0;                          // SGD: 0 for none (then m is unused)
+  double beta1 = 0, beta2 = 0, eps = 0;         // Adam
+  double bias1 = 1, bias2 = 1;                  // Adam: 1 - beta^step
+};
+
 // A backend is a table of kernels, filled in by tensor/cpu/ and tensor/cuda/.
 struct Backend {
   const char* name;  // "cpu", "cpu-reference", "cuda"
@@ -43,6 +54,10 @@ struct Backend {
   void (*reduce)(ReduceOp op, const Tensor& x, Tensor& out);
   // a: [B, M, K], b: [B, K, N] (any strides) -> out: [B, M, N] contiguous.
   void (*matmul)(const Tensor& a, const Tensor& b, Tensor& out);
+  // In place: p, and the optimizer state m (SGD's velocity, Adam's first moment) and v (Adam's
+  // second moment), from the gradient g. All contiguous, of one shape and dtype; v is undefined
+  // for SGD, m too without momentum.
+  void (*update)(const UpdateRule& rule, Tensor& p, const Tensor& g, Tensor& m, Tensor& v);
 };
 
 // The backend that runs kernels for `device`.

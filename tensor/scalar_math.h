@@ -16,6 +16,7 @@
 
 namespace rg::math {
 
+
 RG_HOST_DEVICE inline float exp_(float x) { return expf(x); }
 RG_HOST_DEVICE inline double exp_(double x) { return exp(x); }
 RG_HOST_DEVICE inline float log_(float x) { return logf(x); }
@@ -88,6 +89,26 @@ void with_binary(BinaryOp op, Fn&& fn) {
     case B::Lt: return fn(std::integral_constant<B, B::Lt>{});
     case B::Le: return fn(std::integral_constant<B, B::Le>{});
   }
+}
+
+// One element of an optimizer step (UpdateRule, tensor/backend.h), in T as PyTorch does it:
+//   g' = g + weight_decay * p
+//   SGD:  m = momentum * m + g';  p -= lr * m            (without momentum: p -= lr * g')
+//   Adam: m = b1 m + (1 - b1) g';  v = b2 v + (1 - b2) g'^2;  p -= lr (m / bias1) / (sqrt(v / bias2) + eps)
+template <typename T>
+RG_HOST_DEVICE inline void optimizer_update(const UpdateRule& r, T& p, T g, T* m, T* v) {
+  if (r.weight_decay != 0) g = g + T(r.weight_decay) * p;
+  if (r.kind == UpdateRule::Kind::Sgd) {
+    if (r.momentum != 0) {
+      *m = T(r.momentum) * *m + g;
+      g = *m;
+    }
+    p = p - T(r.lr) * g;
+    return;
+  }
+  *m = T(r.beta1) * *m + T(1 - r.beta1) * g;
+  *v = T(r.beta2) * *v + T(1 - r.beta2) * g * g;
+  p = p - T(r.lr) * ((*m / T(r.bias1)) / (sqrt_(*v / T(r.bias2)) + T(r.eps)));
 }
 
 }  // namespace rg::math

@@ -109,3 +109,19 @@ TEST_CASE("CUDA: the caching allocator reuses freed blocks and reports peak byte
   CHECK(alloc.stats().requested_bytes == before_small.requested_bytes + 1000);
   CHECK(alloc.stats().current_bytes == before_small.current_bytes + 1024);
 }
+
+TEST_CASE("CUDA: the fused optimizer update equals the CPU's") {
+  Generator gen(4);
+  const UpdateRule rule{.kind = UpdateRule::Kind::Adam, .lr = 1e-3, .weight_decay = 0.01, .beta1 = 0.9, .beta2 = 0.999,
+                        .eps = 1e-8, .bias1 = 0.1, .bias2 = 0.001};
+  for (DType dtype : {DType::Float32, DType::Float64}) {
+    const Tensor p = rand({5001}, -1, 1, dtype, Device::cpu(), gen), g = rand({5001}, -1, 1, dtype, Device::cpu(), gen);
+    Tensor p_cpu = p.to(dtype), m_cpu = zeros({5001}, dtype), v_cpu = zeros({5001}, dtype);
+    Tensor p_gpu = p.to(gpu), m_gpu = zeros({5001}, dtype).to(gpu), v_gpu = zeros({5001}, dtype).to(gpu);
+    backend_for(Device::cpu()).update(rule, p_cpu, g, m_cpu, v_cpu);
+    backend_for(gpu).update(rule, p_gpu, g.to(gpu), m_gpu, v_gpu);
+    const double tol = dtype == DType::Float32 ? 1e-6 : 1e-14;
+    check_close(p_gpu, p_cpu, tol, tol, "p");
+    check_close(v_gpu, v_cpu, tol, tol, "v");
+  }
+}

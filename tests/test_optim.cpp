@@ -7,6 +7,8 @@
 #include "autograd/ops.h"
 #include "helpers.h"
 #include "optim/adam.h"
+#include "tensor/backend.h"
+#include "tensor/cpu/reference.h"
 #include "optim/plateau.h"
 #include "optim/sgd.h"
 
@@ -99,4 +101,46 @@ TEST_CASE("plateau schedule: reduces after patience, waits out the cooldown, res
   CHECK(up.step(0.7, 1.0) == 1.0);
   CHECK(up.step(0.8, 1.0) == 1.0);
   CHECK(up.step(0.75, 1.0) == doctest::Approx(0.1));
+}
+
+TEST_CASE("the fused update kernel: the fast CPU pass equals the reference, for SGD and Adam, float32 and float64") {
+  Generator gen(9);
+  const UpdateRule rules[] = {
+      {.kind = UpdateRule::Kind::Sgd, .lr = 0.1},
+      {.kind = UpdateRule::Kind::Sgd, .lr = 0.05, .weight_decay = 0.01, .momentum = 0.9},
+      {.kind = UpdateRule::Kind::Adam, .lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .bias1 = 0.19, .bias2 = 0.003},
+      {.kind = UpdateRule::Kind::Adam, .lr = 1e-2, .weight_decay = 0.1, .beta1 = 0.8, .beta2 = 0.99, .eps = 1e-6,
+       .bias1 = 0.5, .bias2 = 0.1}};
+  for (DType dtype : {DType::Float32, DType::Float64})
+    for (const UpdateRule& rule : rules) {
+      const int64_t n = 100003;  // above the OpenMP threshold, odd
+      const Tensor p = rand({n}, -1, 1, dtype, Device::cpu(), gen), g = rand({n}, -1, 1, dtype, Device::cpu(), gen);
+      const Tensor m = rand({n}, -1, 1, dtype, Device::cpu(), gen), v = rand({n}, 0, 1, dtype, Device::cpu(), gen);
+      Tensor p1 = p.to(dtype), m1 = m.to(dtype), v1 = v.to(dtype), p2 = p.to(dtype), m2 = m.to(dtype), v2 = v.to(dtype);
+      Tensor none;
+      const bool sgd = rule.kind == UpdateRule::Kind::Sgd;
+      backend_for(Device::cpu()).update(rule, p1, g, m1, sgd ? none : v1);
+      cpu::reference::backend().update(rule, p2, g, m2, sgd ? none : v2);
+      test::check_close(p1, p2, 0, 0, "p");
+      test::check_close(m1, m2, 0, 0, "m");
+      CHECK(p1.to_vector<double>() != p.to_vector<double>());  // it did move
+    }
+}
+
+TEST_CASE("Adam's fused step equals the composed formula (m, v, bias correction, weight decay) over 3 steps") {
+  Generator gen(10);
+  Tensor w = rand({7, 5}, -1, 1, DType::Float64, Device::cpu(), gen).set_requires_grad(true);
+  Tensor m = zeros({7, 5}, DType::Float64), v = zeros({7, 5}, DType::Float64), expected = w.detach().to(DType::Float64);
+  const AdamOptions o{.lr = 0.01, .beta1 = 0.9, .beta2 = 0.99, .eps = 1e-8, .weight_decay = 0.05};
+  Adam adam({w}, o);
+  for (int step = 1; step <= 3; ++step) {
+    const Tensor g = rand({7, 5}, -1, 1, DType::Float64, Device::cpu(), gen);
+    w.set_grad(g);
+    adam.step();
+    const Tensor gd = g + o.weight_decay * expected;
+    m = o.beta1 * m + (1 - o.beta1) * gd;
+    v = o.beta2 * v + (1 - o.beta2) * gd * gd;
+    expected = expected - o.lr * (m / (1 - std::pow(o.beta1, step))) / (sqrt(v / (1 - std::pow(o.beta2, step))) + o.eps);
+    test::check_close(w, expected, 1e-14, 1e-12, "step " + std::to_string(step));
+  }
 }

@@ -247,11 +247,23 @@ void matmul_kernel(const Tensor& a_in, const Tensor& b_in, Tensor& out) {
   });
 }
 
+// One pass, OpenMP over the elements.
+void update_kernel(const UpdateRule& rule, Tensor& p, const Tensor& g, Tensor& m, Tensor& v) {
+  visit_floating(p.dtype(), "update", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T *pp = p.data<T>(), *pm = m.defined() ? m.data<T>() : nullptr, *pv = v.defined() ? v.data<T>() : nullptr;
+    const T* pg = g.data<T>();
+    const int64_t n = p.numel();
+#pragma omp parallel for if (n > 32768)
+    for (int64_t i = 0; i < n; ++i) math::optimizer_update(rule, pp[i], pg[i], pm ? pm + i : nullptr, pv ? pv + i : nullptr);
+  });
+}
+
 }  // namespace
 
 const Backend& backend() {
-  static const Backend table{"cpu",         fill_kernel,   copy_kernel, unary_kernel,
-                             binary_kernel, where_kernel, reduce_kernel, matmul_kernel};
+  static const Backend table{"cpu",         fill_kernel,   copy_kernel,   unary_kernel, binary_kernel,
+                             where_kernel,  reduce_kernel, matmul_kernel, update_kernel};
   return table;
 }
 

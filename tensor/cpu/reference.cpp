@@ -124,10 +124,20 @@ void matmul(const Tensor& a, const Tensor& b, Tensor& out) {
   });
 }
 
+// Element by element, in order.
+void update(const UpdateRule& rule, Tensor& p, const Tensor& g, Tensor& m, Tensor& v) {
+  visit_floating(p.dtype(), "update", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T *pp = p.data<T>(), *pm = m.defined() ? m.data<T>() : nullptr, *pv = v.defined() ? v.data<T>() : nullptr;
+    const T* pg = g.data<T>();
+    for (int64_t i = 0; i < p.numel(); ++i) math::optimizer_update(rule, pp[i], pg[i], pm ? pm + i : nullptr, pv ? pv + i : nullptr);
+  });
+}
+
 }  // namespace
 
 const Backend& backend() {
-  static const Backend table{"cpu-reference", fill, copy, unary, binary, where, reduce, matmul};
+  static const Backend table{"cpu-reference", fill, copy, unary, binary, where, reduce, matmul, update};
   return table;
 }
 

@@ -9,7 +9,7 @@
 
 namespace rg::cuda {
 const Backend& backend() {
-  static const Backend table{"cuda", fill, copy, unary, binary, where, reduce, matmul};
+  static const Backend table{"cuda", fill, copy, unary, binary, where, reduce, matmul, update};
   return table;
 }
 

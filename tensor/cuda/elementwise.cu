@@ -117,6 +117,23 @@ void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
   RG_CUDA_CHECK_LAUNCH(binary);
 }
 
+template <typename T>
+__global__ void update_kernel(UpdateRule rule, int64_t n, T* p, const T* g, T* m, T* v) {
+  RG_GRID_STRIDE_LOOP(i, n) { math::optimizer_update(rule, p[i], g[i], m ? m + i : nullptr, v ? v + i : nullptr); }
+}
+
+void update(const UpdateRule& rule, Tensor& p, const Tensor& g, Tensor& m, Tensor& v) {
+  DeviceGuard guard(p.device().index);
+  const int64_t n = p.numel();
+  if (n == 0) return;
+  visit_floating(p.dtype(), "update", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    update_kernel<T><<<grid_for(n), 256>>>(rule, n, p.data<T>(), g.data<T>(), m.defined() ? m.data<T>() : nullptr,
+                                           v.defined() ? v.data<T>() : nullptr);
+  });
+  RG_CUDA_CHECK_LAUNCH(update_kernel);
+}
+
 void where(const Tensor& cond, const Tensor& a, const Tensor& b, Tensor& out) {
   DeviceGuard guard(out.device().index);
   const int64_t n = out.numel();

@@ -13,5 +13,6 @@ void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out);
 void where(const Tensor& cond, const Tensor& a, const Tensor& b, Tensor& out);
 void reduce(ReduceOp op, const Tensor& x, Tensor& out);
 void matmul(const Tensor& a, const Tensor& b, Tensor& out);
+void update(const UpdateRule& rule, Tensor& p, const Tensor& g, Tensor& m, Tensor& v);
 
 }  // namespace rg::cuda
