@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -18,15 +19,19 @@
 
 namespace rg::test {
 
+// ../shared/reference/densenet121 beside the checkout, or $ROENTGEN_REFERENCE_DIR (gpu-check.sh
+// sets it to the copy it carries).
 inline std::string reference_dir() {
-  const auto dir = std::filesystem::path(ROENTGEN_SOURCE_DIR) / ".." / "shared" / "reference" / "densenet121";
+  const char* env = std::getenv("ROENTGEN_REFERENCE_DIR");
+  const auto dir = env && *env ? std::filesystem::path(env)
+                               : std::filesystem::path(ROENTGEN_SOURCE_DIR) / ".." / "shared" / "reference" / "densenet121";
   return std::filesystem::exists(dir / "model.safetensors") ? dir.lexically_normal().string() : "";
 }
 
 inline bool skip_without_reference() {
   if (!reference_dir().empty()) return false;
   std::cout << "[skipped] " << doctest::getContextOptions()->currentTest->m_name
-            << ": ../shared/reference/densenet121 is not present on this machine\n";
+            << ": ../shared/reference/densenet121 (or $ROENTGEN_REFERENCE_DIR) is not present on this machine\n";
   return true;
 }
 

@@ -1,5 +1,8 @@
 // Convolution on cuDNN: forward, backward-data and backward-filter through the plan cache.
+#include <cstdio>
+#include <cstdlib>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "layers/cuda/conv_plan.h"
@@ -71,6 +74,15 @@ ConvPlanCache& conv_plan_cache(Device device) {
 
 namespace {
 
+// ROENTGEN_CUDNN_VERBOSE=1: print every algorithm chosen, once per shape and direction.
+bool verbose() {
+  static const bool on = [] {
+    const char* v = std::getenv("ROENTGEN_CUDNN_VERBOSE");
+    return v && *v && std::string(v) != "0";
+  }();
+  return on;
+}
+
 // The first result that succeeded, fits the workspace limit and (when asked) is deterministic.
 // Without TF32, float32 convolutions run with CUDNN_FMA_MATH whatever the result says.
 template <typename Algo, typename Perf>
@@ -81,6 +93,13 @@ ConvAlgo<Algo> pick(const Perf* results, int count, const ConvKey& key, const ch
     if (r.status != CUDNN_STATUS_SUCCESS || r.memory > s.workspace_limit) continue;
     if (key.deterministic && r.determinism != CUDNN_DETERMINISTIC) continue;
     const cudnnMathType_t math = (key.dtype == DType::Float32 && !key.tf32) ? CUDNN_FMA_MATH : r.mathType;
+    if (verbose())
+      std::fprintf(stderr, "cuDNN %s: input [%lld, %lld, %lld, %lld] (batch stride %lld), %lldx%lld filters x%lld, stride %lld, "
+                   "padding %lld, dilation %lld: algorithm %d, math %s, workspace %zu bytes\n", direction,
+                   (long long)key.n, (long long)key.c, (long long)key.h, (long long)key.w, (long long)key.x_batch_stride,
+                   (long long)key.kh, (long long)key.kw, (long long)key.o, (long long)key.sh, (long long)key.ph,
+                   (long long)key.dh, int(r.algo), math == CUDNN_FMA_MATH ? "FMA" : math == CUDNN_DEFAULT_MATH ? "default" : "tensor-op",
+                   size_t(r.memory));
     return {r.algo, math, r.memory};
   }
   throw Error(std::string("cuDNN: no ") + direction + " convolution algorithm for input [" + std::to_string(key.n) +
