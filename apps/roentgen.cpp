@@ -44,6 +44,7 @@ const char* kUsage =
     "  roentgen train --train TRAIN.csv --valid VALID.csv --images DIR --out DIR\n"
     "                 [--epochs N] [--image-size N] [--batch-size N] [--lr X] [--limit N] [--weights FILE]\n"
     "                 [--threads N] [--seed S] [--resume 1] [--device cpu|cuda|cuda:N]\n"
+    "                 [--architecture densenet121|densenet121-se|densenet169|densenet201]\n"
     "      Trains DenseNet121 with the weighted loss, Adam and the notebook's callbacks. Writes\n"
     "      best.safetensors (a model file), last.safetensors (a checkpoint), log.csv, tensorboard/.\n"
     "  roentgen split --labels LABELS.csv[.gz] --out DIR [--fractions 0.8,0.1,0.1] [--seed S]\n"
@@ -77,13 +78,15 @@ std::map<std::string, std::string> parse_flags(int argc, char** argv, int first,
 
 int train_command(int argc, char** argv) {
   auto flags = parse_flags(argc, argv, 2, {"--train", "--valid", "--images", "--out", "--epochs", "--image-size", "--batch-size",
-                                           "--lr", "--limit", "--weights", "--threads", "--seed", "--resume", "--device"});
+                                           "--lr", "--limit", "--weights", "--threads", "--seed", "--resume", "--device",
+                                           "--architecture"});
   for (const char* required : {"--train", "--valid", "--images", "--out"})
     RG_CHECK(flags.count(required), "train: ", required, " is required\n", kUsage);
   const Device device = device_flag(flags);
   auto number = [&](const char* flag, int64_t fallback) { return flags.count(flag) ? positive(flags[flag], flag) : fallback; };
   SessionOptions so{.train_csv = flags["--train"], .valid_csv = flags["--valid"], .image_dir = flags["--images"],
-                    .weights = flags.count("--weights") ? flags["--weights"] : "", .image_size = int(number("--image-size", 224)),
+                    .weights = flags.count("--weights") ? flags["--weights"] : "",
+                    .architecture = flags.count("--architecture") ? flags["--architecture"] : "", .image_size = int(number("--image-size", 224)),
                     .batch_size = int(number("--batch-size", 8)), .threads = int(number("--threads", 2)),
                     .limit = number("--limit", 0), .seed = flags.count("--seed") ? std::stoull(flags["--seed"]) : 0};
   omp_set_num_threads(so.threads);

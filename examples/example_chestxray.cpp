@@ -4,7 +4,7 @@
 //
 //   example_chestxray [--data DIR] [--out DIR] [--epochs N] [--image-size N] [--batch-size N]
 //                     [--limit N] [--weights FILE] [--threads N] [--seed S] [--resume]
-//                     [--device cpu|cuda|cuda:N]
+//                     [--device cpu|cuda|cuda:N] [--architecture densenet121|densenet121-se]
 //
 // --data DIR holds train-small.csv (or train.csv), valid-small.csv (or valid.csv), test.csv and
 // images/. Without --data a synthetic dataset is generated and used.
@@ -44,7 +44,7 @@ const std::map<std::string, double> kCheXNet = {
     {"Pneumonia", 0.7680},    {"Pneumothorax", 0.8887}};
 
 struct Args {
-  std::string data, out = "chestxray-run", weights, device = "cpu";
+  std::string data, out = "chestxray-run", weights, device = "cpu", architecture;
   int epochs = 5, image_size = 224, batch_size = 8, threads = 2;
   int64_t limit = 0;
   uint64_t seed = 0;
@@ -54,7 +54,7 @@ struct Args {
 const char* kUsage =
     "usage: example_chestxray [--data DIR] [--out DIR] [--epochs N] [--image-size N] [--batch-size N]\n"
     "                         [--limit N] [--weights FILE] [--threads N] [--seed S] [--resume]\n"
-    "                         [--device cpu|cuda|cuda:N]\n";
+    "                         [--device cpu|cuda|cuda:N] [--architecture densenet121|densenet121-se]\n";
 
 Args parse(int argc, char** argv) {
   Args a;
@@ -84,6 +84,7 @@ Args parse(int argc, char** argv) {
     else if (flag == "--out") a.out = v;
     else if (flag == "--weights") a.weights = v;
     else if (flag == "--device") a.device = v;
+    else if (flag == "--architecture") a.architecture = v;
     else if (flag == "--epochs") a.epochs = int(integer());
     else if (flag == "--image-size") a.image_size = int(integer());
     else if (flag == "--batch-size") a.batch_size = int(integer());
@@ -146,7 +147,8 @@ int main(int argc, char** argv) {
     }
     SessionOptions so{.train_csv = first_existing(dir, {"train-small.csv", "train.csv"}),
                       .valid_csv = first_existing(dir, {"valid-small.csv", "valid.csv"}),
-                      .image_dir = (dir / "images").string(), .weights = args.weights, .image_size = args.image_size,
+                      .image_dir = (dir / "images").string(), .weights = args.weights,
+                      .architecture = args.architecture, .image_size = args.image_size,
                       .batch_size = args.batch_size, .threads = args.threads, .limit = args.limit, .seed = args.seed};
     const LabelTable test = first_images(read_labels(first_existing(dir, {"test.csv"})), args.limit);
     Session session = prepare_session(so);
@@ -219,7 +221,8 @@ int main(int argc, char** argv) {
 
     // ---- 3.2 DenseNet121 ----------------------------------------------------------------------
     step("3.2 DenseNet121");
-    std::cout << "DenseNet121 -> global average pooling -> dense layer with " << labels.size() << " sigmoid outputs; "
+    std::cout << session.info.architecture << " -> global average pooling -> dense layer with " << labels.size()
+              << " sigmoid outputs; "
               << session.model->num_parameters() << " parameters\n";
     for (const auto& note : session.notes) std::cout << "NOTE: " << note << "\n";
 

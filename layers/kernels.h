@@ -53,6 +53,12 @@ struct LayerKernels {
   // Average: padding counts as zeros (PyTorch's count_include_pad).
   void (*avg_pool_forward)(const Tensor& x, Tensor& y, const WindowGeometry& g);
   void (*avg_pool_backward)(const Tensor& gy, Tensor& gx, const WindowGeometry& g);
+
+  // ---- channel scale (squeeze-and-excitation's last step): x [N, C, H, W], s [N, C] ----
+  // y[n, c, h, w] = x[n, c, h, w] * s[n, c]
+  void (*channel_scale_forward)(const Tensor& x, const Tensor& s, Tensor& y);
+  // gx = gy * s (when gx is not null), gs[n, c] = sum_{h, w} gy * x (when gs is not null).
+  void (*channel_scale_backward)(const Tensor& x, const Tensor& s, const Tensor& gy, Tensor* gx, Tensor* gs);
 };
 
 // How cuDNN convolutions run (no effect on the CPU).

@@ -8,9 +8,10 @@ namespace rg {
 
 DenseNetConfig DenseNetConfig::by_name(const std::string& name, int64_t classes) {
   if (name == "densenet121") return densenet121(classes);
+  if (name == "densenet121-se") return densenet121_se(classes);
   if (name == "densenet169") return densenet169(classes);
   if (name == "densenet201") return densenet201(classes);
-  throw Error("unknown architecture '" + name + "' (expected densenet121, densenet169 or densenet201)");
+  throw Error("unknown architecture '" + name + "' (expected densenet121, densenet121-se, densenet169 or densenet201)");
 }
 
 int64_t DenseNetConfig::num_features() const {
@@ -66,6 +67,8 @@ DenseNetFeatures::DenseNetFeatures(const DenseNetConfig& config, Generator& gen)
     const std::string n = std::to_string(b + 1);
     blocks_.push_back(register_module("denseblock" + n, std::make_shared<DenseBlock>(config.blocks[b], channels, config, gen)));
     channels += config.blocks[b] * config.growth;
+    if (config.se_reduction > 0)
+      squeeze_excites_.push_back(register_module("se" + n, std::make_shared<SqueezeExcite>(channels, config.se_reduction, gen)));
     if (b + 1 < config.blocks.size()) {
       transitions_.push_back(register_module("transition" + n, std::make_shared<Transition>(channels, channels / 2, config.bn_eps, gen)));
       channels /= 2;
@@ -84,6 +87,7 @@ Tensor DenseNetFeatures::forward(const Tensor& x, Taps* taps) {
   h = max_pool2d(relu(h), 3, 2, 1);  // [N, 64, H/4, W/4]
   for (size_t b = 0; b < blocks_.size(); ++b) {
     h = tap("features.denseblock" + std::to_string(b + 1), blocks_[b]->forward(h));
+    if (b < squeeze_excites_.size()) h = tap("features.se" + std::to_string(b + 1), squeeze_excites_[b]->forward(h));
     if (b < transitions_.size()) h = tap("features.transition" + std::to_string(b + 1), transitions_[b]->forward(h));
   }
   return tap("features.norm5", norm5->forward(h));
@@ -93,6 +97,7 @@ std::vector<std::string> DenseNetFeatures::tap_names() const {
   std::vector<std::string> names{"features.conv0", "features.norm0"};
   for (size_t b = 0; b < blocks_.size(); ++b) {
     names.push_back("features.denseblock" + std::to_string(b + 1));
+    if (b < squeeze_excites_.size()) names.push_back("features.se" + std::to_string(b + 1));
     if (b < transitions_.size()) names.push_back("features.transition" + std::to_string(b + 1));
   }
   names.push_back("features.norm5");

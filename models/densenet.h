@@ -8,6 +8,9 @@
 //   features.norm5 -> relu -> global average pool -> classifier (Linear) -> sigmoid
 //
 // DenseNet-121: growth 32, blocks 6-12-24-16, 64 initial features, bn_size 4, 1024 features out.
+// DenseNet-121-SE (ours, the worked example of docs/extending.md): the same, with a
+// squeeze-and-excitation module (layers/squeeze_excite.h, reduction 16) after each dense block,
+// named features.se1 .. features.se4.
 // A dense block keeps its growing concatenation in one ConcatBuffer (layers/concat_buffer.h).
 #pragma once
 
@@ -17,6 +20,7 @@
 #include <vector>
 
 #include "layers/modules.h"
+#include "layers/squeeze_excite.h"
 
 namespace rg {
 
@@ -33,11 +37,15 @@ struct DenseNetConfig {
   double drop_rate = 0.0;
   int64_t num_classes = 14;
   double bn_eps = 1e-5;
+  int64_t se_reduction = 0;  // > 0: a SqueezeExcite of this reduction after each dense block
 
   static DenseNetConfig densenet121(int64_t classes = 14) { return {"densenet121", 32, {6, 12, 24, 16}, 64, 4, 0.0, classes}; }
+  static DenseNetConfig densenet121_se(int64_t classes = 14) {
+    return {"densenet121-se", 32, {6, 12, 24, 16}, 64, 4, 0.0, classes, 1e-5, 16};
+  }
   static DenseNetConfig densenet169(int64_t classes = 14) { return {"densenet169", 32, {6, 12, 32, 32}, 64, 4, 0.0, classes}; }
   static DenseNetConfig densenet201(int64_t classes = 14) { return {"densenet201", 32, {6, 12, 48, 32}, 64, 4, 0.0, classes}; }
-  // The configuration called `name` ("densenet121", ...); throws for an unknown name.
+  // The configuration called `name` ("densenet121", "densenet121-se", ...); throws for an unknown name.
   static DenseNetConfig by_name(const std::string& name, int64_t classes);
   int64_t num_features() const;  // channels entering the classifier
 };
@@ -87,6 +95,7 @@ class DenseNetFeatures : public Module {
   std::shared_ptr<Conv2d> conv0;
   std::shared_ptr<BatchNorm2d> norm0, norm5;
   std::vector<std::shared_ptr<DenseBlock>> blocks_;
+  std::vector<std::shared_ptr<SqueezeExcite>> squeeze_excites_;  // one per block, or none
   std::vector<std::shared_ptr<Transition>> transitions_;
 };
 

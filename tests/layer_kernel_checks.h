@@ -162,4 +162,24 @@ inline void check_pooling(const LayerKernels& kernels, Device device, const Laye
   check_close(gx, gx_ref, tol, tol, "avg pool backward");
 }
 
+// Channel scale forward and backward on x [n, c, h, w] (a channel prefix when `prefix`).
+inline void check_channel_scale(const LayerKernels& kernels, Device device, const LayerKernels& ref, const WindowCase& c,
+                                bool prefix, DType dtype, double tol, Generator& gen) {
+  CAPTURE(c.n); CAPTURE(c.c); CAPTURE(c.h); CAPTURE(c.w); CAPTURE(prefix); CAPTURE(dtype);
+  const Tensor x = sample_input(c, prefix, dtype, Device::cpu(), gen);
+  Tensor x_dev = sample_input(c, prefix, dtype, device, gen);
+  x_dev.copy_(x.to(device));
+  const Tensor s = rand({c.n, c.c}, 0, 1, dtype, Device::cpu(), gen);
+  const Tensor gy = rand({c.n, c.c, c.h, c.w}, -1, 1, dtype, Device::cpu(), gen);
+  Tensor y = empty_on(gy, device), y_ref = empty_on(gy, Device::cpu());
+  kernels.channel_scale_forward(x_dev, on(device, s), y);
+  ref.channel_scale_forward(x, s, y_ref);
+  check_close(y, y_ref, tol, tol, "channel scale forward");
+  Tensor gx = empty_on(gy, device), gx_ref = empty_on(gy, Device::cpu()), gs = empty_on(s, device), gs_ref = empty_on(s, Device::cpu());
+  kernels.channel_scale_backward(x_dev, on(device, s), on(device, gy), &gx, &gs);
+  ref.channel_scale_backward(x, s, gy, &gx_ref, &gs_ref);
+  check_close(gx, gx_ref, tol, tol, "channel scale backward: gx");
+  check_close(gs, gs_ref, tol * 10, tol, "channel scale backward: gs");
+}
+
 }  // namespace rg::test

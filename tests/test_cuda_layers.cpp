@@ -28,6 +28,7 @@ TEST_CASE("cuDNN: every layer kernel equals the CPU reference, forward and backw
       for (const WindowCase& c : conv_cases()) check_conv(cudnn, gpu, ref, c, prefix, dtype, tol, gen);
       for (const WindowCase& c : conv_cases()) check_batch_norm(cudnn, gpu, ref, c, prefix, dtype, tol, gen);
       for (const WindowCase& c : pool_cases()) check_pooling(cudnn, gpu, ref, c, prefix, dtype, tol, gen);
+      for (const WindowCase& c : conv_cases()) check_channel_scale(cudnn, gpu, ref, c, prefix, dtype, tol, gen);
     }
   }
 }

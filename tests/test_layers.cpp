@@ -14,6 +14,7 @@
 #include "layers/conv2d.h"
 #include "layers/functional.h"
 #include "layers/pooling.h"
+#include "layers/squeeze_excite.h"
 #include "tensor/backend.h"
 
 using namespace rg;
@@ -44,6 +45,7 @@ TEST_CASE("layer kernels: the fast CPU kernels equal the reference, forward and 
       for (const test::WindowCase& c : test::conv_cases()) test::check_conv(fast, Device::cpu(), ref, c, prefix, dtype, tol, gen);
       for (const test::WindowCase& c : test::conv_cases()) test::check_batch_norm(fast, Device::cpu(), ref, c, prefix, dtype, tol, gen);
       for (const test::WindowCase& c : test::pool_cases()) test::check_pooling(fast, Device::cpu(), ref, c, prefix, dtype, tol, gen);
+      for (const test::WindowCase& c : test::conv_cases()) test::check_channel_scale(fast, Device::cpu(), ref, c, prefix, dtype, tol, gen);
     }
   }
 }
@@ -131,6 +133,24 @@ TEST_CASE("pooling: max pool's padding is never the maximum; avg pool counts pad
   CHECK(avg_pool2d(x, 2, 2).to_vector<float>() == std::vector<float>{2.5f});
   CHECK(avg_pool2d(x, 3, 2, 1).to_vector<float>()[0] == doctest::Approx(10.0 / 9));
   CHECK_THROWS_WITH_AS(max_pool2d(zeros({1, 1, 2}), 2, 2), doctest::Contains("max_pool2d: expected input [N, C, H, W]"), Error);
+}
+
+TEST_CASE("gradcheck: channel_scale, on a channel prefix too, and the squeeze-and-excitation module") {
+  expect_gradcheck([](V t) { return channel_scale(t[0], t[1]); }, {input({2, 3, 3, 4}, 30), input({2, 3}, 31)});
+  expect_gradcheck([](V t) { return channel_scale(slice(t[0], 1, 0, 2), t[1]); }, {input({2, 4, 3, 3}, 32), input({2, 2}, 33)});
+  Generator gen(34);
+  SqueezeExcite se(8, 4, gen);
+  se.to(DType::Float64);
+  expect_gradcheck([&](V t) { return se.forward(t[0]); }, {input({2, 8, 3, 3}, 35)});
+  expect_gradcheck([&](V t) {  // and through its parameters: fc1's weight stands in for the module's
+    Tensor saved = se.fc1->weight;
+    se.fc1->weight = t[1];
+    Tensor y = se.forward(t[0]);
+    se.fc1->weight = saved;
+    return y;
+  }, {input({2, 8, 2, 2}, 36), input({2, 8}, 37)});
+  CHECK_THROWS_WITH_AS(channel_scale(zeros({2, 3, 4, 4}), zeros({2, 4})),
+                       doctest::Contains("channel_scale: expected scales [2, 3] for x [2, 3, 4, 4], got [2, 4]"), Error);
 }
 
 TEST_CASE("gradcheck: linear and dropout") {

@@ -6,6 +6,9 @@
 #include "helpers.h"
 #include "models/model_file.h"
 #include "tensor/io.h"
+#include "tensor/random.h"
+
+#include <algorithm>
 
 using namespace rg;
 using doctest::Contains;
@@ -95,4 +98,36 @@ TEST_CASE("an ImageNet backbone loads into a 14-class model only when the head m
   CHECK(m.model->classifier->weight.shape() == Shape{14, 1024});
   CHECK(m.model->named_parameters().front().second.to_vector<float>() ==
         imagenet.named_parameters().front().second.to_vector<float>());
+}
+
+TEST_CASE("densenet121-se: SE modules after each dense block, saved and loaded by the model file") {
+  test::TempDir dir;
+  Generator gen(2);
+  DenseNet model(DenseNetConfig::by_name("densenet121-se", 3), gen);
+  const NamedTensors params = model.named_parameters();
+  auto has = [&](const std::string& name) {
+    return std::any_of(params.begin(), params.end(), [&](const auto& p) { return p.first == name; });
+  };
+  CHECK(has("features.se1.fc1.weight"));  // 256 channels after block 1 -> 16
+  CHECK(has("features.se4.fc2.bias"));
+  // DenseNet121's parameters plus the four SE modules' 2 * C * C/16 + C/16 + C, for the channels
+  // after each block: C = 256, 512, 1024, 1024.
+  const int64_t plain = DenseNet(DenseNetConfig::densenet121(3), gen).num_parameters();
+  int64_t se = 0;
+  for (int64_t c : {256, 512, 1024, 1024}) se += 2 * c * (c / 16) + c / 16 + c;
+  CHECK(model.num_parameters() == plain + se);
+  ModelInfo info{.architecture = "densenet121-se", .labels = {"a", "b", "c"}, .image_size = 64};
+  save_model(dir.file("se.safetensors"), model, info);
+  const LoadedModel back = load_model(dir.file("se.safetensors"));
+  CHECK(back.info.architecture == "densenet121-se");
+  CHECK(back.model->num_parameters() == model.num_parameters());
+  model.eval();
+  NoGradGuard no_grad;
+  const Tensor x = rand({1, 3, 64, 64}, -1, 1, DType::Float32, Device::cpu(), gen);
+  test::check_close(back.model->forward(x), model.forward(x), 0, 0, "the same outputs");
+  // A plain densenet121 file does not load as the SE variant: the SE tensors are missing.
+  save_model(dir.file("plain.safetensors"), DenseNet(DenseNetConfig::densenet121(3), gen), ModelInfo{.labels = {"a", "b", "c"}});
+  DenseNet se_model(DenseNetConfig::densenet121_se(3), gen);
+  CHECK_THROWS_WITH_AS(se_model.load_state_dict(read_safetensors(dir.file("plain.safetensors")).tensors),
+                       Contains("features.se1.fc1.weight"), Error);
 }

@@ -22,11 +22,14 @@ Session prepare_session(const SessionOptions& o) {
   s.info.normalization = s.eval_normalization.spec();
   if (o.weights.empty()) {
     Generator gen(o.seed);
-    s.model = std::make_shared<DenseNet>(DenseNetConfig::densenet121(int64_t(s.info.labels.size())), gen);
-    s.notes.push_back("no --weights given: DenseNet121 starts from RANDOM weights, not ImageNet's; expect much "
-                      "lower AUROCs than the notebook (see the README for converting ImageNet weights)");
+    s.info.architecture = o.architecture.empty() ? "densenet121" : o.architecture;
+    s.model = std::make_shared<DenseNet>(DenseNetConfig::by_name(s.info.architecture, int64_t(s.info.labels.size())), gen);
+    s.notes.push_back("no --weights given: " + s.info.architecture + " starts from RANDOM weights, not ImageNet's; expect "
+                      "much lower AUROCs than the notebook (see the README for converting ImageNet weights)");
   } else {
     LoadedModel loaded = load_model(o.weights, HeadPolicy::Reinit, s.info.labels);
+    RG_CHECK(o.architecture.empty() || o.architecture == loaded.info.architecture, "--architecture ", o.architecture,
+             " was asked for, but ", o.weights, " holds a ", loaded.info.architecture);
     s.model = loaded.model;
     s.info.architecture = loaded.info.architecture;
     s.info.bn_eps = loaded.info.bn_eps;

@@ -32,6 +32,8 @@ void max_pool_forward(const Tensor& x, Tensor& y, const WindowGeometry& g);
 void max_pool_backward(const Tensor& x, const Tensor& y, const Tensor& gy, Tensor& gx, const WindowGeometry& g);
 void avg_pool_forward(const Tensor& x, Tensor& y, const WindowGeometry& g);
 void avg_pool_backward(const Tensor& gy, Tensor& gx, const WindowGeometry& g);
+void channel_scale_forward(const Tensor& x, const Tensor& s, Tensor& y);
+void channel_scale_backward(const Tensor& x, const Tensor& s, const Tensor& gy, Tensor* gx, Tensor* gs);
 
 // The plain definitions: reference.cpp.
 namespace reference {
@@ -48,6 +50,8 @@ void max_pool_forward(const Tensor& x, Tensor& y, const WindowGeometry& g);
 void max_pool_backward(const Tensor& x, const Tensor& y, const Tensor& gy, Tensor& gx, const WindowGeometry& g);
 void avg_pool_forward(const Tensor& x, Tensor& y, const WindowGeometry& g);
 void avg_pool_backward(const Tensor& gy, Tensor& gx, const WindowGeometry& g);
+void channel_scale_forward(const Tensor& x, const Tensor& s, Tensor& y);
+void channel_scale_backward(const Tensor& x, const Tensor& s, const Tensor& gy, Tensor* gx, Tensor* gs);
 }  // namespace reference
 
 }  // namespace rg::cpu

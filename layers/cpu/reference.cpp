@@ -265,4 +265,37 @@ void avg_pool_backward(const Tensor& gy, Tensor& gx, const WindowGeometry& g) {
   });
 }
 
+// ---- channel scale --------------------------------------------------------------------------
+
+// y[n, c, h, w] = x[n, c, h, w] * s[n, c]
+void channel_scale_forward(const Tensor& x, const Tensor& s, Tensor& y) {
+  const ChannelLayout l = channel_layout(x);
+  visit_floating(x.dtype(), "channel_scale", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T *px = x.data<T>(), *ps = s.data<T>();
+    T* py = y.data<T>();
+    for (int64_t n = 0; n < l.n; ++n)
+      for (int64_t c = 0; c < l.c; ++c)
+        for (int64_t i = 0; i < l.s; ++i) py[(n * l.c + c) * l.s + i] = px[n * l.batch_stride + c * l.s + i] * ps[n * l.c + c];
+  });
+}
+
+// gx = gy * s,   gs[n, c] = sum over the plane of gy * x
+void channel_scale_backward(const Tensor& x, const Tensor& s, const Tensor& gy, Tensor* gx, Tensor* gs) {
+  const ChannelLayout l = channel_layout(x);
+  visit_floating(x.dtype(), "channel_scale", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T *px = x.data<T>(), *ps = s.data<T>(), *pg = gy.data<T>();
+    std::vector<double> ds(size_t(l.n * l.c));
+    for (int64_t n = 0; n < l.n; ++n)
+      for (int64_t c = 0; c < l.c; ++c)
+        for (int64_t i = 0; i < l.s; ++i) {
+          const int64_t at = (n * l.c + c) * l.s + i;
+          if (gx) gx->data<T>()[at] = pg[at] * ps[n * l.c + c];
+          ds[n * l.c + c] += double(pg[at]) * double(px[n * l.batch_stride + c * l.s + i]);
+        }
+    if (gs) store<T>(*gs, ds);
+  });
+}
+
 }  // namespace rg::cpu::reference

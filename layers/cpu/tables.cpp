@@ -14,7 +14,9 @@ const LayerKernels& layer_kernels() {
                                   max_pool_forward,
                                   max_pool_backward,
                                   avg_pool_forward,
-                                  avg_pool_backward};
+                                  avg_pool_backward,
+                                  channel_scale_forward,
+                                  channel_scale_backward};
   return table;
 }
 
@@ -30,7 +32,9 @@ const LayerKernels& reference_layer_kernels() {
                                   r::max_pool_forward,
                                   r::max_pool_backward,
                                   r::avg_pool_forward,
-                                  r::avg_pool_backward};
+                                  r::avg_pool_backward,
+                                  r::channel_scale_forward,
+                                  r::channel_scale_backward};
   return table;
 }
 

@@ -14,7 +14,9 @@ const LayerKernels& layer_kernels() {
                                   max_pool_forward,
                                   max_pool_backward,
                                   avg_pool_forward,
-                                  avg_pool_backward};
+                                  avg_pool_backward,
+                                  channel_scale_forward,
+                                  channel_scale_backward};
   return table;
 }
 
