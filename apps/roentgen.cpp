@@ -1,6 +1,7 @@
 // roentgen: the command-line tool.
 //
 //   roentgen train --train TRAIN.csv --valid VALID.csv --images DIR --out DIR [options]
+//   roentgen synthetic --out DIR [--patients N] [--size N] [--seed S]
 //   roentgen split --labels Data_Entry_2017_v2020.csv --out DIR [--fractions 0.8,0.1,0.1] [--seed S]
 //   roentgen predict --model M.safetensors --csv LIST.csv --images DIR --out preds.csv
 //                    [--image-size N] [--normalize sample|imagenet|dataset:<mean>,<std>]
@@ -24,6 +25,7 @@
 #include "data/csv.h"
 #include "data/leakage.h"
 #include "data/loader.h"
+#include "data/synthetic.h"
 #include "explain/gradcam.h"
 #include "metrics/evaluate.h"
 #include "models/model_file.h"
@@ -50,6 +52,9 @@ const char* kUsage =
     "  roentgen split --labels LABELS.csv[.gz] --out DIR [--fractions 0.8,0.1,0.1] [--seed S]\n"
     "      A patient-level train/valid/test split (no patient on two sides, every label in every\n"
     "      split when possible), written as DIR/train.csv, valid.csv, test.csv in the notebook's format.\n"
+    "  roentgen synthetic --out DIR [--patients N] [--size N] [--seed S]\n"
+    "      Generates synthetic chest X-rays with planted findings (DIR/images/*.png) and their\n"
+    "      labels, split by patient into DIR/train.csv, valid.csv, test.csv: data for trying things out.\n"
     "  roentgen predict --model M.safetensors --csv LIST.csv --images DIR --out preds.csv\n"
     "                   [--image-size N] [--normalize sample|imagenet|dataset:<mean>,<std>]\n"
     "                   [--batch-size N] [--threads N] [--device cpu|cuda|cuda:N]\n"
@@ -131,6 +136,20 @@ int split(int argc, char** argv) {
     write_labels(flags["--out"] + "/" + name, *part);
     std::cout << flags["--out"] << "/" << name << ": " << part->size() << " images\n";
   }
+  return 0;
+}
+
+int synthetic(int argc, char** argv) {
+  auto flags = parse_flags(argc, argv, 2, {"--out", "--patients", "--size", "--seed"});
+  RG_CHECK(flags.count("--out"), "synthetic: --out is required\n", kUsage);
+  SyntheticOptions options;
+  if (flags.count("--patients")) options.patients = positive(flags["--patients"], "--patients");
+  if (flags.count("--size")) options.size = int(positive(flags["--size"], "--size"));
+  if (flags.count("--seed")) options.seed = std::stoull(flags["--seed"]);
+  RG_CHECK(options.size >= 32 && options.size <= 4096, "synthetic: --size must be in [32, 4096], got ", options.size);
+  const SyntheticSummary summary = write_synthetic_dataset(flags["--out"], options);
+  std::cout << flags["--out"] << ": " << summary.images << " images of " << summary.patients
+            << " patients, with train.csv, valid.csv, test.csv (patient-level) and boxes.csv\n";
   return 0;
 }
 
@@ -261,6 +280,7 @@ int main(int argc, char** argv) {
     const std::string command = argc > 1 ? argv[1] : "";
     if (command == "train") return train_command(argc, argv);
     if (command == "split") return split(argc, argv);
+    if (command == "synthetic") return synthetic(argc, argv);
     if (command == "predict") return predict(argc, argv);
     if (command == "eval") return eval(argc, argv);
     if (command == "gradcam") return gradcam(argc, argv);

@@ -29,6 +29,7 @@ Tensor pow(const Tensor& x, double exponent);
 Tensor clamp(const Tensor& x, double low, double high);
 Tensor relu(const Tensor& x);
 Tensor sigmoid(const Tensor& x);  // 1 / (1 + e^-x), stable for large |x|
+Tensor silu(const Tensor& x);     // x * sigmoid(x)
 // cond != 0 ? a : b, broadcasting all three; cond is not differentiated.
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
 

@@ -110,6 +110,14 @@ Tensor sigmoid(const Tensor& x) {
                 [y = y.detach()](const Tensor& g) -> Grads { return {g * y * (1.0 - y)}; });
 }
 
+// silu(x) = x sigmoid(x) (also called swish);  d silu = (s + x s (1 - s)) dx with s = sigmoid(x)
+Tensor silu(const Tensor& x) {
+  return record("silu", unary_kernel(UnaryOp::Silu, x), {x}, [x = x.detach()](const Tensor& g) -> Grads {
+    const Tensor s = sigmoid(x);
+    return {g * (s + x * s * (1.0 - s))};
+  });
+}
+
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   check_same_kind(a, b, "where");
   check_same_kind(cond, a, "where (condition)");

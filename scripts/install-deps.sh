@@ -14,6 +14,7 @@ packages=(
   nlohmann-json3-dev # JSON metadata
   doctest-dev        # unit tests
   libbenchmark-dev   # Google Benchmark, for bench/
+  python3            # tests/check_docs.py keeps docs/ true; tools/ (the converters)
   ccache             # faster rebuilds
 )
 

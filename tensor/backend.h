@@ -17,7 +17,7 @@
 
 namespace rg {
 
-enum class UnaryOp { Neg, Exp, Log, Sqrt, Relu, Sigmoid, Pow, Clamp };
+enum class UnaryOp { Neg, Exp, Log, Sqrt, Relu, Sigmoid, Silu, Pow, Clamp };
 enum class BinaryOp { Add, Sub, Mul, Div, Eq, Gt, Ge, Lt, Le };  // comparisons give 1 or 0
 enum class ReduceOp { Sum, Max };
 

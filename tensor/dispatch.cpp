@@ -11,7 +11,7 @@ namespace rg {
 Allocator& cpu_allocator();  // tensor/cpu/cpu_allocator.cpp
 
 const char* op_name(UnaryOp op) {
-  static const char* names[] = {"neg", "exp", "log", "sqrt", "relu", "sigmoid", "pow", "clamp"};
+  static const char* names[] = {"neg", "exp", "log", "sqrt", "relu", "sigmoid", "silu", "pow", "clamp"};
   return names[static_cast<int>(op)];
 }
 const char* op_name(BinaryOp op) {

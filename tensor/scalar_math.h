@@ -42,6 +42,7 @@ RG_HOST_DEVICE inline T unary(T x, T p0, T p1) {
   else if constexpr (Op == UnaryOp::Sqrt) return sqrt_(x);
   else if constexpr (Op == UnaryOp::Relu) return x < T(0) ? T(0) : x;  // NaN passes through, as in PyTorch
   else if constexpr (Op == UnaryOp::Sigmoid) return sigmoid(x);
+  else if constexpr (Op == UnaryOp::Silu) return x * sigmoid(x);
   else if constexpr (Op == UnaryOp::Pow) return pow_(x, p0);
   else return x < p0 ? p0 : (x > p1 ? p1 : x);  // Clamp (NaN passes through)
 }
@@ -70,6 +71,7 @@ void with_unary(UnaryOp op, Fn&& fn) {
     case U::Sqrt: return fn(std::integral_constant<U, U::Sqrt>{});
     case U::Relu: return fn(std::integral_constant<U, U::Relu>{});
     case U::Sigmoid: return fn(std::integral_constant<U, U::Sigmoid>{});
+    case U::Silu: return fn(std::integral_constant<U, U::Silu>{});
     case U::Pow: return fn(std::integral_constant<U, U::Pow>{});
     case U::Clamp: return fn(std::integral_constant<U, U::Clamp>{});
   }

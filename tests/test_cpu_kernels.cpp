@@ -49,7 +49,7 @@ TEST_CASE("fill and copy (with dtype conversion) match the reference in every la
 TEST_CASE("unary kernels match the reference in every layout and dtype") {
   Generator gen(2);
   const UnaryOp ops[] = {UnaryOp::Neg, UnaryOp::Exp,  UnaryOp::Log, UnaryOp::Sqrt,
-                         UnaryOp::Relu, UnaryOp::Sigmoid, UnaryOp::Pow, UnaryOp::Clamp};
+                         UnaryOp::Relu, UnaryOp::Sigmoid, UnaryOp::Silu, UnaryOp::Pow, UnaryOp::Clamp};
   for (DType dtype : {DType::Float32, DType::Float64})
     for (const Shape& shape : kShapes)
       for (Layout layout : kAllLayouts)

@@ -53,6 +53,7 @@ TEST_CASE("CUDA: elementwise ops, reductions and matmul equal the CPU results") 
         check_close(clamp(ga, -0.5, 0.5).to(Device::cpu()), clamp(a, -0.5, 0.5), 0, 0, "clamp");
         check_close(relu(ga).to(Device::cpu()), relu(a), 0, 0, "relu");
         check_close(sigmoid(ga).to(Device::cpu()), sigmoid(a), tol, tol, "sigmoid");
+        check_close(silu(ga).to(Device::cpu()), silu(a), tol, tol, "silu");
         check_close(where(gt(ga, gb), ga, gb).to(Device::cpu()), where(gt(a, b), a, b), 0, 0, "where");
         // Broadcasting: [4, 33, 65] with [65] and with [4, 1, 65].
         Tensor row = random_tensor({65}, la, gen, dtype);

@@ -55,6 +55,7 @@ TEST_CASE("gradcheck: unary ops") {
   expect_gradcheck([](V t) { return clamp(t[0], -0.5, 0.7); }, {x});
   expect_gradcheck([](V t) { return relu(t[0]); }, {x});
   expect_gradcheck([](V t) { return sigmoid(t[0]); }, {input({3, 4}, 6, -8, 8)});
+  expect_gradcheck([](V t) { return silu(t[0]); }, {input({3, 4}, 7, -8, 8)});
 }
 
 TEST_CASE("gradcheck skips kinks instead of failing on them") {
