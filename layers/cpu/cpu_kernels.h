@@ -18,7 +18,18 @@ inline ChannelLayout channel_layout(const Tensor& x) {
   return {x.size(0), x.size(1), x.dim() == 4 ? x.size(2) * x.size(3) : 1, x.strides()[0]};
 }
 
-// Fast: conv.cpp, batch_norm.cpp, pooling.cpp.
+// Calls fn(p, q, yy, xx) for each position (p, q) of output (i, j)'s window that lies inside the
+// image, at input row yy and column xx.
+template <typename Fn>
+inline void for_window(const WindowGeometry& g, int64_t i, int64_t j, Fn fn) {
+  for (int64_t p = 0; p < g.kh; ++p)
+    for (int64_t q = 0; q < g.kw; ++q) {
+      const int64_t yy = i * g.sh + p * g.dh - g.ph, xx = j * g.sw + q * g.dw - g.pw;
+      if (yy >= 0 && yy < g.h && xx >= 0 && xx < g.w) fn(p, q, yy, xx);
+    }
+}
+
+// Fast: conv.cpp, batch_norm.cpp, pooling.cpp, channel_scale.cpp.
 void conv_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& y, const WindowGeometry& g);
 void conv_backward_data(const Tensor& weight, const Tensor& gy, Tensor& gx, const WindowGeometry& g);
 void conv_backward_filter(const Tensor& x, const Tensor& gy, Tensor& gw, Tensor* gb, const WindowGeometry& g);

@@ -21,17 +21,16 @@ template <typename T>
 int64_t first_max(const T* in, int64_t i, int64_t j, const WindowGeometry& g) {
   T best = -std::numeric_limits<T>::infinity();
   int64_t at = -1;
-  for (int64_t p = 0; p < g.kh; ++p)
-    for (int64_t q = 0; q < g.kw; ++q) {
-      const int64_t yy = i * g.sh + p * g.dh - g.ph, xx = j * g.sw + q * g.dw - g.pw;
-      if (yy < 0 || yy >= g.h || xx < 0 || xx >= g.w) continue;
-      const T v = in[yy * g.w + xx];
-      if (v != v) return yy * g.w + xx;  // NaN wins, as in PyTorch
-      if (at < 0 || v > best) {
-        best = v;
-        at = yy * g.w + xx;
-      }
+  bool nan = false;
+  for_window(g, i, j, [&](int64_t, int64_t, int64_t yy, int64_t xx) {
+    const T v = in[yy * g.w + xx];
+    if (nan) return;
+    if (v != v) nan = true;  // NaN wins, as in PyTorch
+    if (nan || at < 0 || v > best) {
+      best = v;
+      at = yy * g.w + xx;
     }
+  });
   return at;
 }
 
@@ -83,11 +82,7 @@ void avg_pool_forward(const Tensor& x, Tensor& y, const WindowGeometry& g) {
       for (int64_t i = 0; i < g.oh; ++i)
         for (int64_t j = 0; j < g.ow; ++j) {
           double sum = 0;
-          for (int64_t p = 0; p < g.kh; ++p)
-            for (int64_t q = 0; q < g.kw; ++q) {
-              const int64_t yy = i * g.sh + p * g.dh - g.ph, xx = j * g.sw + q * g.dw - g.pw;
-              if (yy >= 0 && yy < g.h && xx >= 0 && xx < g.w) sum += in[yy * g.w + xx];
-            }
+          for_window(g, i, j, [&](int64_t, int64_t, int64_t yy, int64_t xx) { sum += in[yy * g.w + xx]; });
           py[(plane * g.oh + i) * g.ow + j] = T(sum / area);
         }
     }
@@ -106,11 +101,7 @@ void avg_pool_backward(const Tensor& gy, Tensor& gx, const WindowGeometry& g) {
       for (int64_t i = 0; i < g.oh; ++i)
         for (int64_t j = 0; j < g.ow; ++j) {
           const T share = T(pg[(plane * g.oh + i) * g.ow + j] / area);
-          for (int64_t p = 0; p < g.kh; ++p)
-            for (int64_t q = 0; q < g.kw; ++q) {
-              const int64_t yy = i * g.sh + p * g.dh - g.ph, xx = j * g.sw + q * g.dw - g.pw;
-              if (yy >= 0 && yy < g.h && xx >= 0 && xx < g.w) out[(plane * g.h + yy) * g.w + xx] += share;
-            }
+          for_window(g, i, j, [&](int64_t, int64_t, int64_t yy, int64_t xx) { out[(plane * g.h + yy) * g.w + xx] += share; });
         }
   });
 }

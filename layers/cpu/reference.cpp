@@ -17,16 +17,6 @@ void store(Tensor& t, const std::vector<double>& values) {
   std::transform(values.begin(), values.end(), t.data<T>(), [](double v) { return T(v); });
 }
 
-// Calls fn(yy, xx) for each input position of output (i, j)'s window that lies inside the image.
-template <typename Fn>
-void for_window(const WindowGeometry& g, int64_t i, int64_t j, Fn fn) {
-  for (int64_t p = 0; p < g.kh; ++p)
-    for (int64_t q = 0; q < g.kw; ++q) {
-      const int64_t yy = i * g.sh + p * g.dh - g.ph, xx = j * g.sw + q * g.dw - g.pw;
-      if (yy >= 0 && yy < g.h && xx >= 0 && xx < g.w) fn(p, q, yy, xx);
-    }
-}
-
 }  // namespace
 
 // ---- convolution ----------------------------------------------------------------------------
