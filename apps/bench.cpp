@@ -67,7 +67,8 @@ bool on_off(const std::map<std::string, std::string>& flags, const char* flag) {
 
 int bench_command(int argc, char** argv, const char* usage) {
   auto flags = parse_flags(argc, argv, 2, {"--model", "--mode", "--batch-size", "--image-size", "--iters", "--warmup",
-                                           "--threads", "--device", "--tf32", "--cudnn-benchmark"}, usage);
+                                           "--threads", "--device", "--tf32", "--cudnn-benchmark",
+                                           "--memory-efficient"}, usage);
   for (const char* required : {"--mode", "--batch-size", "--image-size", "--iters"})
     RG_CHECK(flags.count(required), "bench: ", required, " is required\n", usage);
   const std::string mode = flags["--mode"];
@@ -83,7 +84,9 @@ int bench_command(int argc, char** argv, const char* usage) {
 
   const DenseNetConfig config = DenseNetConfig::by_name(flags.count("--model") ? flags["--model"] : "densenet121", 14);
   Generator gen(0);
+  const bool memory_efficient = !flags.count("--memory-efficient") || on_off(flags, "--memory-efficient");
   DenseNet model(config, gen);
+  model.set_memory_efficient(memory_efficient);
   model.to(device);
   const Tensor images = rand({batch, 3, size, size}, -2, 2, DType::Float32, Device::cpu(), gen).to(device);
   const Tensor labels = gt(rand({batch, 14}, 0, 1, DType::Float32, Device::cpu(), gen), scalar_like(images, 0.9)).to(device);
@@ -120,7 +123,7 @@ int bench_command(int argc, char** argv, const char* usage) {
 
   const nlohmann::json line = {
       {"model", config.name}, {"mode", mode}, {"device", device.str()}, {"batch_size", batch}, {"image_size", size},
-      {"iters", iters}, {"warmup", warmup}, {"threads", omp_get_max_threads()}, {"tf32", conv_settings().tf32},
+      {"iters", iters}, {"warmup", warmup}, {"threads", omp_get_max_threads()}, {"tf32", conv_settings().tf32}, {"memory_efficient", memory_efficient},
       {"images_per_s", double(batch) / median},
       {"step_s", {{"median", median}, {"min", sorted.front()}, {"max", sorted.back()}}},
       {"gflop_per_image", flops / 1e9}, {"tflops", flops * double(batch) / median / 1e12},

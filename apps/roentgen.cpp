@@ -72,6 +72,7 @@ const char* kUsage =
     "      with --overlay, the image with the map over it (default layer: features.norm5).\n"
     "  roentgen bench --model densenet121 --mode train|infer --batch-size N --image-size N --iters N\n"
     "                 [--warmup N] [--threads N] [--device cpu|cuda|cuda:N] [--tf32 on|off] [--cudnn-benchmark on|off]\n"
+    "                 [--memory-efficient on|off]\n"
     "      Times training steps (forward, weighted loss, backward, Adam) or inference on random\n"
     "      images and prints one JSON line: images/s, seconds per step, peak memory, backends.\n"
     "  roentgen inspect M.safetensors\n"

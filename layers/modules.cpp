@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "autograd/checkpoint.h"
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
 #include "tensor/factory.h"
@@ -33,7 +34,9 @@ BatchNorm2d::BatchNorm2d(int64_t channels, double eps_, double momentum_) : eps(
 
 Tensor BatchNorm2d::forward(const Tensor& x) {
   BatchNormOutput out = batch_norm(x, weight, bias, running_mean, running_var, is_training(), eps);
-  if (is_training()) {  // on the statistics' device: no copy to the host
+  // Once per forward, on the statistics' device (no copy to the host); not again when a checkpoint
+  // recomputes this forward for the backward (autograd/checkpoint.h).
+  if (is_training() && !autograd::is_recomputing()) {
     NoGradGuard no_grad;
     running_mean.copy_(running_mean * (1 - momentum) + out.batch_mean * momentum);
     running_var.copy_(running_var * (1 - momentum) + out.batch_var * momentum);

@@ -1,5 +1,6 @@
 #include "models/densenet.h"
 
+#include "autograd/checkpoint.h"
 #include "autograd/ops.h"
 #include "layers/concat_buffer.h"
 #include "layers/pooling.h"
@@ -23,7 +24,8 @@ int64_t DenseNetConfig::num_features() const {
   return c;
 }
 
-DenseLayer::DenseLayer(int64_t in, const DenseNetConfig& config, Generator& gen) : drop_rate(config.drop_rate) {
+DenseLayer::DenseLayer(int64_t in, const DenseNetConfig& config, Generator& gen)
+    : memory_efficient(config.memory_efficient), drop_rate(config.drop_rate) {
   const int64_t mid = config.bn_size * config.growth;
   norm1 = register_module("norm1", std::make_shared<BatchNorm2d>(in, config.bn_eps));
   conv1 = register_module("conv1", std::make_shared<Conv2d>(in, mid, 1, Conv2dOptions{}, false, gen));
@@ -31,8 +33,13 @@ DenseLayer::DenseLayer(int64_t in, const DenseNetConfig& config, Generator& gen)
   conv2 = register_module("conv2", std::make_shared<Conv2d>(mid, config.growth, 3, Conv2dOptions{.padding = 1}, false, gen));
 }
 
+Tensor DenseLayer::bottleneck(const Tensor& x) { return conv1->forward(relu(norm1->forward(x))); }
+
 Tensor DenseLayer::forward(const Tensor& x) {
-  Tensor h = conv1->forward(relu(norm1->forward(x)));  // bottleneck: [N, bn_size * growth, H, W]
+  // The bottleneck's two intermediate results are as wide as all the block's features so far:
+  // with memory_efficient, the backward recomputes them instead of keeping them.
+  Tensor h = memory_efficient ? autograd::checkpoint([this](const std::vector<Tensor>& in) { return bottleneck(in[0]); }, {x})
+                              : bottleneck(x);                // [N, bn_size * growth, H, W]
   Tensor y = conv2->forward(relu(norm2->forward(h)));  // [N, growth, H, W]
   return dropout(y, drop_rate, is_training());
 }
@@ -91,6 +98,11 @@ Tensor DenseNetFeatures::forward(const Tensor& x, Taps* taps) {
     if (b < transitions_.size()) h = tap("features.transition" + std::to_string(b + 1), transitions_[b]->forward(h));
   }
   return tap("features.norm5", norm5->forward(h));
+}
+
+void DenseNetFeatures::set_memory_efficient(bool on) {
+  for (auto& block : blocks_)
+    for (auto& layer : block->layers()) layer->memory_efficient = on;
 }
 
 std::vector<std::string> DenseNetFeatures::tap_names() const {
