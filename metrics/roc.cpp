@@ -15,7 +15,7 @@ namespace {
 // Distinct scores from high to low, with the positives and negatives at each.
 struct Steps {
   std::vector<double> score;
-  std::vector<double> pos, neg;  // counts (or bootstrap weights) at that score
+  std::vector<double> pos, neg;  // counts at that score
   double total_pos = 0, total_neg = 0;
 };
 
@@ -26,23 +26,19 @@ std::vector<size_t> order_by_score(const std::vector<float>& score) {
   return order;
 }
 
-// weights: how many times each example counts (all 1 without bootstrap).
-Steps steps(const std::vector<float>& y, const std::vector<float>& score, const std::vector<size_t>& order,
-            const std::vector<double>* weights = nullptr) {
+Steps steps(const std::vector<float>& y, const std::vector<float>& score, const std::vector<size_t>& order) {
   RG_CHECK(y.size() == score.size(), "metrics: ", y.size(), " labels but ", score.size(), " scores");
   Steps s;
   for (size_t k = 0; k < order.size(); ++k) {
     const size_t i = order[k];
     RG_CHECK(!std::isnan(score[i]), "metrics: score ", i, " is NaN");
-    const double w = weights ? (*weights)[i] : 1.0;
-    if (w == 0) continue;
     if (s.score.empty() || score[i] != s.score.back()) {
       s.score.push_back(score[i]);
       s.pos.push_back(0);
       s.neg.push_back(0);
     }
-    (y[i] > 0.5f ? s.pos.back() : s.neg.back()) += w;
-    (y[i] > 0.5f ? s.total_pos : s.total_neg) += w;
+    (y[i] > 0.5f ? s.pos.back() : s.neg.back()) += 1;
+    (y[i] > 0.5f ? s.total_pos : s.total_neg) += 1;
   }
   return s;
 }
@@ -105,19 +101,51 @@ std::optional<double> average_precision(const std::vector<float>& y, const std::
   return ap;
 }
 
+// Resampling reweights the examples but never reorders them: the scores are sorted once, and each
+// resample draws n positions in that order (uniform, with replacement: the same as drawing
+// examples), counts them, and walks the order once, folding tied scores together as area() does.
+// The resamples are independent (resample r uses counters r*n .. r*n + n - 1 of the generator), so
+// they run in parallel and give the same intervals on any number of threads.
 std::optional<Interval> auroc_ci95(const std::vector<float>& y, const std::vector<float>& score, int resamples,
                                    uint64_t seed) {
-  const std::vector<size_t> order = order_by_score(score);  // sorted once; resamples only reweight
+  const std::vector<size_t> order = order_by_score(score);
   if (!area(steps(y, score, order))) return std::nullopt;
   const size_t n = y.size();
-  Generator gen(seed);
-  std::vector<double> aucs, weights(n);
-  for (int r = 0; r < resamples; ++r) {
-    std::fill(weights.begin(), weights.end(), 0.0);
-    const uint64_t first = gen.advance(n);
-    for (size_t i = 0; i < n; ++i) weights[gen.bits(first + i) % n] += 1;
-    if (auto a = area(steps(y, score, order, &weights))) aucs.push_back(*a);
+  RG_CHECK(n < (size_t(1) << 32), "auroc_ci95: at most 2^32 examples, got ", n);
+  // new_group[k]: order[k] starts a new run of tied scores.
+  std::vector<char> new_group(n), positive(n);
+  for (size_t k = 0; k < n; ++k) {
+    new_group[k] = k == 0 || score[order[k]] != score[order[k - 1]];
+    positive[k] = y[order[k]] > 0.5f;
   }
+  const Generator gen(seed);
+  std::vector<double> aucs(size_t(resamples), std::nan(""));
+#pragma omp parallel
+  {
+    std::vector<uint32_t> count(n);  // how often each sorted position was drawn in this resample
+#pragma omp for schedule(dynamic, 8)
+    for (int r = 0; r < resamples; ++r) {
+      std::fill(count.begin(), count.end(), 0);
+      const uint64_t first = uint64_t(r) * n;
+      // A uniform position in [0, n) from the top 32 random bits: (bits * n) / 2^32 (no division).
+      for (size_t i = 0; i < n; ++i) ++count[((gen.bits(first + i) >> 32) * n) >> 32];
+      double tp = 0, fp = 0, sum = 0, group_pos = 0, group_neg = 0;
+      for (size_t k = 0; k < n; ++k) {
+        if (new_group[k]) {  // close the previous run of ties: its negatives are outranked by tp
+          sum += group_neg * (tp + group_pos / 2);
+          tp += group_pos;
+          fp += group_neg;
+          group_pos = group_neg = 0;
+        }
+        (positive[k] ? group_pos : group_neg) += count[k];
+      }
+      sum += group_neg * (tp + group_pos / 2);
+      tp += group_pos;
+      fp += group_neg;
+      if (tp > 0 && fp > 0) aucs[size_t(r)] = sum / (tp * fp);
+    }
+  }
+  aucs.erase(std::remove_if(aucs.begin(), aucs.end(), [](double a) { return std::isnan(a); }), aucs.end());
   if (aucs.empty()) return std::nullopt;
   std::sort(aucs.begin(), aucs.end());
   auto percentile = [&](double q) {  // linear interpolation, as numpy.percentile
