@@ -2,6 +2,7 @@
 // evaluation of a prediction file — against scikit-learn's documented results and a real
 // DenseNet121's predictions when ../shared/data is present.
 #include <doctest/doctest.h>
+#include <omp.h>
 
 #include <chrono>
 #include <cmath>
@@ -70,6 +71,15 @@ TEST_CASE("bootstrap intervals are seeded and contain the AUROC") {
   REQUIRE(a);
   CHECK(a->low == b->low);
   CHECK(a->high == b->high);
+  // The resamples run in parallel: one thread gives the same interval, another seed another one.
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(1);
+  const auto single = auroc_ci95(y, s, 200, 7);
+  omp_set_num_threads(threads);
+  CHECK(single->low == a->low);
+  CHECK(single->high == a->high);
+  const auto other = auroc_ci95(y, s, 200, 8);
+  CHECK((other->low != a->low || other->high != a->high));
   CHECK(a->low < *auroc(y, s));
   CHECK(a->high > *auroc(y, s));
   CHECK(a->high - a->low < 0.2);
