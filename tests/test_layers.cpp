@@ -67,7 +67,7 @@ TEST_CASE("conv2d: an input that needs no gradient gets none, and its backward-d
   CHECK(grads[1].defined());
 }
 
-TEST_CASE("layers allocate on their input's device and refuse a device they cannot reach") {
+TEST_CASE("the layer kernels of a CUDA device that cannot be used are a clear error") {
   if (cuda_is_available()) return;  // the CUDA suite covers the GPU side
   INFO(cuda_unavailable_reason());
   CHECK_THROWS_WITH_AS(layer_kernels_for(Device::cuda(0)), doctest::Contains("CUDA device cuda:0 requested, but"), Error);
