@@ -74,11 +74,10 @@ int bench_command(int argc, char** argv, const char* usage) {
   const std::string mode = flags["--mode"];
   RG_CHECK(mode == "train" || mode == "infer", "bench: --mode expects train or infer, got '", mode, "'");
   const Device device = device_flag(flags);
-  const int64_t batch = positive(flags["--batch-size"], "--batch-size"), size = positive(flags["--image-size"], "--image-size");
-  const int64_t iters = positive(flags["--iters"], "--iters");
-  const int64_t warmup = flags.count("--warmup") ? (flags["--warmup"] == "0" ? 0 : positive(flags["--warmup"], "--warmup")) : 2;
-  RG_CHECK(size >= 32 && size <= 4096, "bench: --image-size must be in [32, 4096], got ", size);
-  if (flags.count("--threads")) omp_set_num_threads(int(positive(flags["--threads"], "--threads")));
+  const int64_t batch = integer(flags, "--batch-size", 0, mode == "train" ? 2 : 1, 4096);
+  const int64_t size = integer(flags, "--image-size", 0, 32, 4096);
+  const int64_t iters = integer(flags, "--iters", 0, 1, 1000000), warmup = integer(flags, "--warmup", 2, 0, 1000000);
+  omp_set_num_threads(threads(flags, omp_get_max_threads()));
   conv_settings().tf32 = on_off(flags, "--tf32");
   conv_settings().benchmark = on_off(flags, "--cudnn-benchmark");
 

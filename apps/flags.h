@@ -1,9 +1,19 @@
-// The roentgen command's flag parsing, shared by its subcommands.
+// The roentgen command's flag parsing, shared by its subcommands: every value is checked (a
+// number must be a whole number in its range, an output path writable) before any work starts.
 #pragma once
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <limits>
 #include <map>
 #include <string>
+#include <system_error>
+#include <thread>
 #include <vector>
 
 #include "tensor/backend.h"
@@ -11,12 +21,18 @@
 
 namespace rg::app {
 
-// --flag value pairs after the subcommand; an unknown flag is an error showing `usage`.
-inline std::map<std::string, std::string> parse_flags(int argc, char** argv, int first,
-                                                      const std::vector<std::string>& known, const char* usage) {
-  std::map<std::string, std::string> flags;
+using Flags = std::map<std::string, std::string>;
+
+// --flag value pairs after the subcommand. An unknown flag is an error showing `usage`;
+// --help (or -h) prints `usage` and exits with 0.
+inline Flags parse_flags(int argc, char** argv, int first, const std::vector<std::string>& known, const char* usage) {
+  Flags flags;
   for (int i = first; i < argc; ++i) {
     const std::string flag = argv[i];
+    if (flag == "--help" || flag == "-h") {
+      std::cout << usage;
+      std::exit(0);
+    }
     RG_CHECK(std::find(known.begin(), known.end(), flag) != known.end(), "unknown option '", flag, "'\n", usage);
     RG_CHECK(i + 1 < argc, "option ", flag, " needs a value");
     flags[flag] = argv[++i];
@@ -24,24 +40,74 @@ inline std::map<std::string, std::string> parse_flags(int argc, char** argv, int
   return flags;
 }
 
-inline int64_t positive(const std::string& text, const char* what) {
+// The whole number given for `flag` (`fallback` when absent), which must lie in [low, high].
+inline int64_t integer(const Flags& flags, const char* flag, int64_t fallback, int64_t low, int64_t high) {
+  const auto it = flags.find(flag);
+  if (it == flags.end()) return fallback;
   size_t used = 0;
-  int64_t v = 0;
+  long long v = 0;
+  bool ok = !it->second.empty() && it->second.find_first_not_of("0123456789+-") == std::string::npos;
   try {
-    v = std::stoll(text, &used);
+    v = std::stoll(it->second, &used);
   } catch (const std::exception&) {
+    ok = false;
   }
-  RG_CHECK(used == text.size() && v > 0, what, " must be a positive integer, got '", text, "'");
+  RG_CHECK(ok && used == it->second.size() && v >= low && v <= high, flag, " must be a whole number from ", low, " to ",
+           high, ", got '", it->second, "'");
   return v;
+}
+
+// The decimal number given for `flag` (`fallback` when absent), which must lie in [low, high].
+inline double real(const Flags& flags, const char* flag, double fallback, double low, double high) {
+  const auto it = flags.find(flag);
+  if (it == flags.end()) return fallback;
+  size_t used = 0;
+  double v = std::nan("");
+  bool ok = !it->second.empty() && it->second.find_first_not_of("0123456789+-.eE") == std::string::npos;
+  try {
+    v = std::stod(it->second, &used);
+  } catch (const std::exception&) {
+    ok = false;
+  }
+  RG_CHECK(ok && used == it->second.size() && v >= low && v <= high, flag, " must be a number from ", low, " to ", high,
+           ", got '", it->second, "'");
+  return v;
+}
+
+inline uint64_t seed(const Flags& flags) {
+  return uint64_t(integer(flags, "--seed", 0, 0, std::numeric_limits<int64_t>::max()));
+}
+
+// --threads: at most four per core.
+inline int threads(const Flags& flags, int fallback) {
+  const int64_t cores = std::max(1u, std::thread::hardware_concurrency());
+  return int(integer(flags, "--threads", fallback, 1, 4 * cores));
 }
 
 // --device cpu|cuda|cuda:N (default cpu), checked usable before any work: without a GPU, or in a
 // CPU-only build, this is the one error that says which.
-inline Device device_flag(const std::map<std::string, std::string>& flags) {
+inline Device device_flag(const Flags& flags) {
   const auto it = flags.find("--device");
   const Device device = it == flags.end() ? Device::cpu() : parse_device(it->second);
   check_device(device);
   return device;
+}
+
+// An output file: its folder must exist and be writable, checked before the work that fills it.
+inline void check_writable_file(const std::string& path) {
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  const std::string folder = parent.empty() ? "." : parent.string();
+  RG_CHECK(std::filesystem::is_directory(folder) && ::access(folder.c_str(), W_OK) == 0, path, ": cannot write there (",
+           folder, " is not a writable folder)");
+  RG_CHECK(!std::filesystem::is_directory(path), path, ": is a folder, expected a file name");
+}
+
+// An output folder, created (with its parents) before any work.
+inline void make_output_folder(const std::string& path) {
+  std::error_code error;
+  std::filesystem::create_directories(path, error);
+  RG_CHECK(!error && std::filesystem::is_directory(path) && ::access(path.c_str(), W_OK) == 0, path,
+           ": cannot create or write this folder", error ? ": " + error.message() : std::string());
 }
 
 }  // namespace rg::app

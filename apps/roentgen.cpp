@@ -37,69 +37,91 @@
 using namespace rg;
 using namespace rg::data;
 using rg::app::device_flag;
-using rg::app::positive;
 
 namespace {
 
-const char* kUsage =
-    "usage:\n"
+// Each command's usage; `roentgen` alone prints them all.
+const std::map<std::string, std::string> kCommandUsage = {
+    {"train",
     "  roentgen train --train TRAIN.csv --valid VALID.csv --images DIR --out DIR\n"
     "                 [--epochs N] [--image-size N] [--batch-size N] [--lr X] [--limit N] [--weights FILE]\n"
     "                 [--threads N] [--seed S] [--resume 1] [--device cpu|cuda|cuda:N]\n"
     "                 [--architecture densenet121|densenet121-se|densenet169|densenet201]\n"
     "      Trains DenseNet121 with the weighted loss, Adam and the notebook's callbacks. Writes\n"
-    "      best.safetensors (a model file), last.safetensors (a checkpoint), log.csv, tensorboard/.\n"
+    "      best.safetensors (a model file), last.safetensors (a checkpoint), log.csv, tensorboard/.\n"},
+    {"split",
     "  roentgen split --labels LABELS.csv[.gz] --out DIR [--fractions 0.8,0.1,0.1] [--seed S]\n"
     "      A patient-level train/valid/test split (no patient on two sides, every label in every\n"
-    "      split when possible), written as DIR/train.csv, valid.csv, test.csv in the notebook's format.\n"
+    "      split when possible), written as DIR/train.csv, valid.csv, test.csv in the notebook's format.\n"},
+    {"synthetic",
     "  roentgen synthetic --out DIR [--patients N] [--size N] [--seed S]\n"
     "      Generates synthetic chest X-rays with planted findings (DIR/images/*.png) and their\n"
-    "      labels, split by patient into DIR/train.csv, valid.csv, test.csv: data for trying things out.\n"
+    "      labels, split by patient into DIR/train.csv, valid.csv, test.csv: data for trying things out.\n"},
+    {"predict",
     "  roentgen predict --model M.safetensors --csv LIST.csv --images DIR --out preds.csv\n"
     "                   [--image-size N] [--normalize sample|imagenet|dataset:<mean>,<std>]\n"
     "                   [--batch-size N] [--threads N] [--device cpu|cuda|cuda:N]\n"
     "      Writes Image,<label>... with one probability per label for every image listed in the\n"
     "      CSV's Image (or Image Index) column. Labels, image size and normalization come from\n"
-    "      the model file unless given here.\n"
+    "      the model file unless given here.\n"},
+    {"eval",
     "  roentgen eval --labels LABELS.csv[.gz] --preds PREDS.csv[.gz] --out metrics.json [--bootstrap N]\n"
     "      AUROC (with a bootstrap 95% interval; N resamples, default 1000, 0 for none), average\n"
     "      precision and Youden's threshold per label. Labels in the notebook's or NIH's format;\n"
     "      predictions with an Image (or Image Index) column and one column per label, named\n"
-    "      <label> or prob_<label>; rows matched by image name.\n"
+    "      <label> or prob_<label>; rows matched by image name.\n"},
+    {"gradcam",
     "  roentgen gradcam --model M.safetensors --image X.png --label NAME [--layer NAME] --out heat.npy\n"
     "                   [--overlay out.png] [--device cpu|cuda|cuda:N]\n"
     "      Grad-CAM for one label: writes the H x W float32 heat map as a NumPy .npy file and,\n"
-    "      with --overlay, the image with the map over it (default layer: features.norm5).\n"
+    "      with --overlay, the image with the map over it (default layer: features.norm5).\n"},
+    {"bench",
     "  roentgen bench --model densenet121 --mode train|infer --batch-size N --image-size N --iters N\n"
     "                 [--warmup N] [--threads N] [--device cpu|cuda|cuda:N] [--tf32 on|off] [--cudnn-benchmark on|off]\n"
     "                 [--memory-efficient on|off]\n"
     "      Times training steps (forward, weighted loss, backward, Adam) or inference on random\n"
-    "      images and prints one JSON line: images/s, seconds per step, peak memory, backends.\n"
+    "      images and prints one JSON line: images/s, seconds per step, peak memory, backends.\n"},
+    {"inspect",
     "  roentgen inspect M.safetensors\n"
-    "      Prints the model file's metadata, tensor and parameter counts, and any problems.\n";
+    "      Prints the model file's metadata, tensor and parameter counts, and any problems.\n"},
+};
 
-std::map<std::string, std::string> parse_flags(int argc, char** argv, int first, const std::vector<std::string>& known) {
-  return app::parse_flags(argc, argv, first, known, kUsage);
+std::string all_usage() {
+  std::string text = "usage:\n";
+  for (const char* c : {"train", "split", "synthetic", "predict", "eval", "gradcam", "bench", "inspect"}) text += kCommandUsage.at(c);
+  return text;
+}
+
+// The flags of `command` (argv[1]); --help prints the command's usage.
+app::Flags parse_flags(int argc, char** argv, const std::vector<std::string>& known) {
+  const std::string usage = "usage:\n" + kCommandUsage.at(argv[1]);
+  return app::parse_flags(argc, argv, 2, known, usage.c_str());
+}
+
+void require(const app::Flags& flags, const char* command, std::initializer_list<const char*> names) {
+  for (const char* name : names)
+    RG_CHECK(flags.count(name), command, ": ", name, " is required\n", "usage:\n" + kCommandUsage.at(command));
 }
 
 int train_command(int argc, char** argv) {
-  auto flags = parse_flags(argc, argv, 2, {"--train", "--valid", "--images", "--out", "--epochs", "--image-size", "--batch-size",
-                                           "--lr", "--limit", "--weights", "--threads", "--seed", "--resume", "--device",
-                                           "--architecture"});
-  for (const char* required : {"--train", "--valid", "--images", "--out"})
-    RG_CHECK(flags.count(required), "train: ", required, " is required\n", kUsage);
+  auto flags = parse_flags(argc, argv, {"--train", "--valid", "--images", "--out", "--epochs", "--image-size", "--batch-size",
+                                        "--lr", "--limit", "--weights", "--threads", "--seed", "--resume", "--device",
+                                        "--architecture"});
+  require(flags, "train", {"--train", "--valid", "--images", "--out"});
   const Device device = device_flag(flags);
-  auto number = [&](const char* flag, int64_t fallback) { return flags.count(flag) ? positive(flags[flag], flag) : fallback; };
   SessionOptions so{.train_csv = flags["--train"], .valid_csv = flags["--valid"], .image_dir = flags["--images"],
                     .weights = flags.count("--weights") ? flags["--weights"] : "",
-                    .architecture = flags.count("--architecture") ? flags["--architecture"] : "", .image_size = int(number("--image-size", 224)),
-                    .batch_size = int(number("--batch-size", 8)), .threads = int(number("--threads", 2)),
-                    .limit = number("--limit", 0), .seed = flags.count("--seed") ? std::stoull(flags["--seed"]) : 0};
+                    .architecture = flags.count("--architecture") ? flags["--architecture"] : "",
+                    .image_size = int(app::integer(flags, "--image-size", 224, 32, 4096)),
+                    .batch_size = int(app::integer(flags, "--batch-size", 8, 2, 4096)), .threads = app::threads(flags, 2),
+                    .limit = app::integer(flags, "--limit", 0, 0, int64_t(1) << 40), .seed = app::seed(flags)};
+  if (!so.architecture.empty()) DenseNetConfig::by_name(so.architecture, 1);  // an unknown name fails here
+  TrainOptions to{.epochs = int(app::integer(flags, "--epochs", 5, 1, 100000)), .out_dir = flags["--out"],
+                  .resume = flags.count("--resume") && flags["--resume"] != "0", .device = device};
+  to.adam.lr = app::real(flags, "--lr", to.adam.lr, 1e-12, 10);
+  app::make_output_folder(to.out_dir);
   omp_set_num_threads(so.threads);
   manual_seed(so.seed);
-  TrainOptions to{.epochs = int(number("--epochs", 5)), .out_dir = flags["--out"],
-                  .resume = flags.count("--resume") && flags["--resume"] != "0", .device = device};
-  if (flags.count("--lr")) to.adam.lr = std::stod(flags["--lr"]);
   Session session = prepare_session(so);
   std::cerr << "roentgen train: " << session.train.size() << " training and " << session.valid.size() << " validation images, "
             << session.info.labels.size() << " labels, " << so.image_size << " px, on " << device << "\n";
@@ -112,8 +134,8 @@ int train_command(int argc, char** argv) {
 }
 
 int split(int argc, char** argv) {
-  auto flags = parse_flags(argc, argv, 2, {"--labels", "--out", "--fractions", "--seed"});
-  for (const char* required : {"--labels", "--out"}) RG_CHECK(flags.count(required), "split: ", required, " is required\n", kUsage);
+  auto flags = parse_flags(argc, argv, {"--labels", "--out", "--fractions", "--seed"});
+  require(flags, "split", {"--labels", "--out"});
   SplitOptions options;
   if (flags.count("--fractions")) {
     double f[3];
@@ -121,7 +143,8 @@ int split(int argc, char** argv) {
              "--fractions expects three numbers like 0.8,0.1,0.1, got '", flags["--fractions"], "'");
     options.train = f[0], options.valid = f[1], options.test = f[2];
   }
-  options.seed = flags.count("--seed") ? std::stoull(flags["--seed"]) : 0;
+  options.seed = app::seed(flags);
+  app::make_output_folder(flags["--out"]);
   const LabelTable all = read_labels(flags["--labels"]);
   options.every_label_in_every_split = true;
   Split parts;
@@ -132,7 +155,6 @@ int split(int argc, char** argv) {
     options.every_label_in_every_split = false;
     parts = split_by_patient(all, options);
   }
-  std::filesystem::create_directories(flags["--out"]);
   for (const auto& [name, part] : {std::pair{"train.csv", &parts.train}, {"valid.csv", &parts.valid}, {"test.csv", &parts.test}}) {
     write_labels(flags["--out"] + "/" + name, *part);
     std::cout << flags["--out"] << "/" << name << ": " << part->size() << " images\n";
@@ -141,13 +163,13 @@ int split(int argc, char** argv) {
 }
 
 int synthetic(int argc, char** argv) {
-  auto flags = parse_flags(argc, argv, 2, {"--out", "--patients", "--size", "--seed"});
-  RG_CHECK(flags.count("--out"), "synthetic: --out is required\n", kUsage);
+  auto flags = parse_flags(argc, argv, {"--out", "--patients", "--size", "--seed"});
+  require(flags, "synthetic", {"--out"});
   SyntheticOptions options;
-  if (flags.count("--patients")) options.patients = positive(flags["--patients"], "--patients");
-  if (flags.count("--size")) options.size = int(positive(flags["--size"], "--size"));
-  if (flags.count("--seed")) options.seed = std::stoull(flags["--seed"]);
-  RG_CHECK(options.size >= 32 && options.size <= 4096, "synthetic: --size must be in [32, 4096], got ", options.size);
+  options.patients = app::integer(flags, "--patients", options.patients, 1, 1000000);
+  options.size = int(app::integer(flags, "--size", options.size, 32, 4096));
+  options.seed = app::seed(flags);
+  app::make_output_folder(flags["--out"]);
   const SyntheticSummary summary = write_synthetic_dataset(flags["--out"], options);
   std::cout << flags["--out"] << ": " << summary.images << " images of " << summary.patients
             << " patients, with train.csv, valid.csv, test.csv (patient-level) and boxes.csv\n";
@@ -155,15 +177,20 @@ int synthetic(int argc, char** argv) {
 }
 
 int predict(int argc, char** argv) {
-  auto flags = parse_flags(argc, argv, 2, {"--model", "--csv", "--images", "--out", "--image-size", "--normalize",
-                                           "--batch-size", "--threads", "--device"});
-  for (const char* required : {"--model", "--csv", "--images", "--out"})
-    RG_CHECK(flags.count(required), "predict: ", required, " is required\n", kUsage);
+  auto flags = parse_flags(argc, argv, {"--model", "--csv", "--images", "--out", "--image-size", "--normalize",
+                                        "--batch-size", "--threads", "--device"});
+  require(flags, "predict", {"--model", "--csv", "--images", "--out"});
   const Device device = device_flag(flags);
+  const int64_t size_flag = app::integer(flags, "--image-size", 0, 32, 4096);  // 0: the model file's
+  LoaderOptions options;
+  options.batch_size = int(app::integer(flags, "--batch-size", 8, 1, 4096));
+  options.threads = app::threads(flags, 2);
+  if (flags.count("--normalize")) Normalization::from_spec(flags["--normalize"]);  // a bad spec fails here
+  app::check_writable_file(flags["--out"]);
 
   const LoadedModel loaded = load_model(flags["--model"]);
   const ModelInfo& info = loaded.info;
-  const int64_t size = flags.count("--image-size") ? positive(flags["--image-size"], "--image-size") : info.image_size;
+  const int64_t size = size_flag ? size_flag : info.image_size;
   const Normalization norm = Normalization::from_spec(flags.count("--normalize") ? flags["--normalize"] : info.normalization);
 
   // The images to score: any CSV with an Image or Image Index column.
@@ -179,9 +206,6 @@ int predict(int argc, char** argv) {
   }
   RG_CHECK(!list.images.empty(), flags["--csv"], ": lists no images");
 
-  LoaderOptions options;
-  options.batch_size = int(flags.count("--batch-size") ? positive(flags["--batch-size"], "--batch-size") : 8);
-  options.threads = int(flags.count("--threads") ? positive(flags["--threads"], "--threads") : 2);
   options.width = options.height = int(size);
   options.shuffle = false;
   options.normalization = norm;
@@ -209,11 +233,10 @@ int predict(int argc, char** argv) {
 }
 
 int eval(int argc, char** argv) {
-  auto flags = parse_flags(argc, argv, 2, {"--labels", "--preds", "--out", "--bootstrap"});
-  for (const char* required : {"--labels", "--preds", "--out"})
-    RG_CHECK(flags.count(required), "eval: ", required, " is required\n", kUsage);
-  int bootstrap = 1000;
-  if (flags.count("--bootstrap")) bootstrap = flags["--bootstrap"] == "0" ? 0 : int(positive(flags["--bootstrap"], "--bootstrap"));
+  auto flags = parse_flags(argc, argv, {"--labels", "--preds", "--out", "--bootstrap"});
+  require(flags, "eval", {"--labels", "--preds", "--out"});
+  const int bootstrap = int(app::integer(flags, "--bootstrap", 1000, 0, 100000));
+  app::check_writable_file(flags["--out"]);
   const LabelTable truth = read_labels(flags["--labels"]);
   const CsvTable preds = read_csv(flags["--preds"]);
   std::cerr << "roentgen eval: " << preds.rows.size() << " predictions, " << truth.label_names.size() << " labels"
@@ -226,10 +249,11 @@ int eval(int argc, char** argv) {
 }
 
 int gradcam(int argc, char** argv) {
-  auto flags = parse_flags(argc, argv, 2, {"--model", "--image", "--label", "--layer", "--out", "--overlay", "--device"});
-  for (const char* required : {"--model", "--image", "--label", "--out"})
-    RG_CHECK(flags.count(required), "gradcam: ", required, " is required\n", kUsage);
+  auto flags = parse_flags(argc, argv, {"--model", "--image", "--label", "--layer", "--out", "--overlay", "--device"});
+  require(flags, "gradcam", {"--model", "--image", "--label", "--out"});
   const Device device = device_flag(flags);
+  app::check_writable_file(flags["--out"]);
+  if (flags.count("--overlay")) app::check_writable_file(flags["--overlay"]);
   const LoadedModel loaded = load_model(flags["--model"]);
   loaded.model->to(device);
   const auto& labels = loaded.info.labels;
@@ -255,7 +279,11 @@ int gradcam(int argc, char** argv) {
 }
 
 int inspect(int argc, char** argv) {
-  RG_CHECK(argc == 3, "inspect: expected one model file\n", kUsage);
+  if (argc == 3 && (std::string(argv[2]) == "--help" || std::string(argv[2]) == "-h")) {
+    std::cout << "usage:\n" << kCommandUsage.at("inspect");
+    return 0;
+  }
+  RG_CHECK(argc == 3, "inspect: expected one model file\n", "usage:\n" + kCommandUsage.at("inspect"));
   const std::string path = argv[2];
   const SafeTensors file = read_safetensors(path);
   std::cout << path << "\n  metadata:\n";
@@ -286,10 +314,15 @@ int main(int argc, char** argv) {
     if (command == "eval") return eval(argc, argv);
     if (command == "gradcam") return gradcam(argc, argv);
     if (command == "inspect") return inspect(argc, argv);
-    if (command == "bench") return app::bench_command(argc, argv, kUsage);
-    std::cerr << kUsage;
-    return command == "--help" || command == "-h" ? 0 : 2;
-  } catch (const Error& e) {
+    if (command == "bench") return app::bench_command(argc, argv, ("usage:\n" + kCommandUsage.at("bench")).c_str());
+    if (command == "--help" || command == "-h") {
+      std::cout << all_usage();
+      return 0;
+    }
+    if (!command.empty()) std::cerr << "roentgen: unknown command '" << command << "'\n";
+    std::cerr << all_usage();
+    return 2;
+  } catch (const std::exception& e) {  // rg::Error, and anything else (out of memory, the file system)
     std::cerr << "roentgen: error: " << e.what() << "\n";
     return 1;
   }

@@ -17,6 +17,7 @@
 #include <iostream>
 #include <map>
 #include <numeric>
+#include <thread>
 
 #include "data/csv.h"
 #include "data/leakage.h"
@@ -77,7 +78,7 @@ Args parse(int argc, char** argv) {
         n = std::stoll(v, &used);
       } catch (const std::exception&) {
       }
-      RG_CHECK(used == v.size() && n >= 0, flag, " expects a non-negative integer, got '", v, "'");
+      RG_CHECK(used == v.size() && n >= 0 && n <= (1ll << 40), flag, " expects a non-negative integer, got '", v, "'");
       return n;
     };
     if (flag == "--data") a.data = v;
@@ -93,12 +94,16 @@ Args parse(int argc, char** argv) {
     else if (flag == "--seed") a.seed = uint64_t(integer());
     else throw Error("unknown option '" + flag + "'\n" + kUsage);
   }
-  RG_CHECK(a.image_size >= 32 && a.batch_size > 0 && a.threads > 0 && a.epochs > 0,
-           "need --image-size >= 32 and positive --batch-size, --threads and --epochs");
+  const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
+  RG_CHECK(a.image_size >= 32 && a.image_size <= 4096, "--image-size must be from 32 to 4096, got ", a.image_size);
+  RG_CHECK(a.batch_size >= 2 && a.batch_size <= 4096, "--batch-size must be from 2 to 4096, got ", a.batch_size);
+  RG_CHECK(a.threads >= 1 && a.threads <= 4 * cores, "--threads must be from 1 to ", 4 * cores, ", got ", a.threads);
+  RG_CHECK(a.epochs >= 1 && a.epochs <= 100000, "--epochs must be from 1 to 100000, got ", a.epochs);
   return a;
 }
 
-void step(const std::string& title) { std::cout << "\n=== " << title << " ===\n"; }
+// A section of the notebook; flushed, so that `example_chestxray | tee log` shows it as it happens.
+void step(const std::string& title) { std::cout << "\n=== " << title << " ===" << std::endl; }
 
 std::string first_existing(const fs::path& dir, std::initializer_list<const char*> names) {
   for (const char* n : names)
@@ -374,7 +379,7 @@ int main(int argc, char** argv) {
     std::cout << "wrote " << (out / "report.html").string() << " (open it in a browser), metrics.json, preds.csv, "
               << "best.safetensors, last.safetensors, log.csv, tensorboard/, *.svg, batch.png, gradcam/*.png\n";
     return 0;
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {  // rg::Error, and anything else (out of memory, the file system)
     std::cerr << "error: " << e.what() << "\n";
     return 1;
   }

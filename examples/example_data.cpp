@@ -114,7 +114,7 @@ int main(int argc, char** argv) {
     write_png("batch.png", report::batch_sheet(batch.images));
     std::cout << "wrote batch.png (the batch's first 16 images, as the model sees them)\n";
     return 0;
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;
   }

@@ -172,7 +172,7 @@ int main(int argc, char** argv) {
     std::printf("\nloss %.4f -> %.4f in %.2f s\n", first_loss, loss_value, seconds);
     draw_map(model, points, labels, args.device);
     return 0;
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;
   }
