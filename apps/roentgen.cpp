@@ -92,6 +92,15 @@ std::string all_usage() {
   return text;
 }
 
+// The normalization a model file asks for; a bad one is an error naming the file and the key.
+Normalization model_normalization(const ModelInfo& info, const std::string& path) {
+  try {
+    return Normalization::from_spec(info.normalization);
+  } catch (const Error& e) {
+    throw Error(path + ": metadata normalization: " + e.what());
+  }
+}
+
 // The flags of `command` (argv[1]); --help prints the command's usage.
 app::Flags parse_flags(int argc, char** argv, const std::vector<std::string>& known) {
   const std::string usage = "usage:\n" + kCommandUsage.at(argv[1]);
@@ -191,7 +200,8 @@ int predict(int argc, char** argv) {
   const LoadedModel loaded = load_model(flags["--model"]);
   const ModelInfo& info = loaded.info;
   const int64_t size = size_flag ? size_flag : info.image_size;
-  const Normalization norm = Normalization::from_spec(flags.count("--normalize") ? flags["--normalize"] : info.normalization);
+  const Normalization norm =
+      flags.count("--normalize") ? Normalization::from_spec(flags["--normalize"]) : model_normalization(info, flags["--model"]);
 
   // The images to score: any CSV with an Image or Image Index column.
   const CsvTable csv = read_csv(flags["--csv"]);
@@ -265,7 +275,7 @@ int gradcam(int argc, char** argv) {
   }(), ")");
   const int size = int(loaded.info.image_size);
   const GrayImage image = resize(decode_image(flags["--image"]), size, size);
-  const Tensor input = image_tensor(image, Normalization::from_spec(loaded.info.normalization));
+  const Tensor input = image_tensor(image, model_normalization(loaded.info, flags["--model"]));
   const explain::GradCam cam = explain::gradcam(*loaded.model, input, it - labels.begin(),
                                                 flags.count("--layer") ? flags["--layer"] : "features.norm5");
   explain::write_npy(flags["--out"], cam.heat);
@@ -294,6 +304,7 @@ int inspect(int argc, char** argv) {
   std::cout << "  tensors: " << file.tensors.size() << "\n  parameters: " << params << "\n";
   try {
     const LoadedModel m = load_model(path);
+    model_normalization(m.info, path);
     std::cout << "  loads as " << m.info.architecture << " with " << m.info.labels.size() << " outputs: ok\n";
     return 0;
   } catch (const Error& e) {

@@ -35,8 +35,8 @@ const char* kind_name(Normalization::Kind kind) {
 }  // namespace
 
 Normalization Normalization::dataset(double mean, double std) {
-  RG_CHECK(std::isfinite(mean) && std::isfinite(std) && std >= 0, "Normalization::dataset: invalid mean ",
-           mean, " / std ", std);
+  RG_CHECK(std::isfinite(mean) && std::isfinite(std) && std > 0, "Normalization::dataset: invalid mean ", mean,
+           " / std ", std, " (the standard deviation must be positive)");
   Normalization n;
   n.kind = Kind::Dataset;
   n.mean = mean;
@@ -91,7 +91,7 @@ Normalization Normalization::from_spec(const std::string& spec) {
     RG_CHECK(used_mean == m.size() && used_std == s.size(), "trailing characters");
     return dataset(mean, std_dev);
   } catch (const std::exception&) {
-    throw Error("normalization '" + spec + "': expected dataset:<mean>,<std> with two numbers");
+    throw Error("normalization '" + spec + "': expected dataset:<mean>,<std> with two numbers, the std positive");
   }
 }
 

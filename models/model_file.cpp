@@ -24,6 +24,8 @@ std::map<std::string, std::string> ModelInfo::to_metadata() const {
           {"normalization", normalization}, {"bn_eps", eps.str()}, {"format", "roentgen"}};
 }
 
+// Each value is parsed whole and checked: a file that says image_size "64abc" or bn_eps "1e999"
+// is an error naming the file and the key, never a silently different model.
 ModelInfo ModelInfo::from_metadata(const std::map<std::string, std::string>& m, const std::string& path) {
   auto get = [&](const char* key) {
     auto it = m.find(key);
@@ -31,18 +33,38 @@ ModelInfo ModelInfo::from_metadata(const std::map<std::string, std::string>& m, 
              "' in its metadata (convert torchvision/Keras weights with tools/convert_*.py)");
     return it->second;
   };
+  auto bad = [&](const char* key, const std::string& why) {
+    return Error(path + ": metadata " + key + " '" + get(key) + "': " + why);
+  };
+  auto number = [&](const char* key) {
+    const std::string text = get(key);
+    size_t used = 0;
+    double v = std::nan("");
+    try {
+      v = std::stod(text, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (text.empty() || used != text.size() || !std::isfinite(v)) throw bad(key, "expected a finite number");
+    return v;
+  };
   ModelInfo info;
   info.architecture = get("architecture");
-  info.labels = split_labels(get("labels"));
   try {
-    info.image_size = std::stoll(get("image_size"));
-    info.bn_eps = std::stod(get("bn_eps"));
-  } catch (const std::invalid_argument&) {
-    throw Error(path + ": metadata image_size / bn_eps are not numbers");
+    DenseNetConfig::by_name(info.architecture, 1);
+  } catch (const Error& e) {
+    throw bad("architecture", e.what());
   }
-  info.normalization = get("normalization");
-  RG_CHECK(info.image_size > 0 && info.bn_eps > 0 && std::isfinite(info.bn_eps), path,
-           ": metadata image_size and bn_eps must be positive");
+  info.labels = split_labels(get("labels"));
+  if (info.labels.empty()) throw bad("labels", "expected comma-separated label names");
+  const std::string size = get("image_size");
+  if (size.empty() || size.size() > 4 || size.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(size) < 1 || std::stoi(size) > 4096)
+    throw bad("image_size", "expected a whole number of pixels from 1 to 4096");
+  info.image_size = std::stoi(size);
+  info.bn_eps = number("bn_eps");
+  if (!(info.bn_eps > 0 && info.bn_eps < 1)) throw bad("bn_eps", "expected a number between 0 and 1");
+  info.normalization = get("normalization");  // its spelling is checked where it is used (data/normalize.h)
   return info;
 }
 

@@ -217,3 +217,12 @@ TEST_CASE("real data: the loader turns train-small.csv into correct batches") {
   CHECK(images == 400);
   CHECK(loader.skipped_images() == 0);
 }
+
+TEST_CASE("normalization specs are parsed whole; a dataset's standard deviation must be positive") {
+  CHECK(Normalization::from_spec("sample").kind == Normalization::Kind::Sample);
+  CHECK(Normalization::from_spec("dataset:120.5,60.25").std == 60.25);
+  for (const char* bad : {"bogus", "dataset:0,0", "dataset:1,-2", "dataset:1,2x", "dataset:1", "dataset:nan,1"}) {
+    CAPTURE(bad);
+    CHECK_THROWS_WITH_AS(Normalization::from_spec(bad), doctest::Contains((std::string("normalization '") + bad + "'").c_str()), Error);
+  }
+}

@@ -131,3 +131,30 @@ TEST_CASE("densenet121-se: SE modules after each dense block, saved and loaded b
   CHECK_THROWS_WITH_AS(se_model.load_state_dict(read_safetensors(dir.file("plain.safetensors")).tensors),
                        Contains("features.se1.fc1.weight"), Error);
 }
+
+TEST_CASE("model metadata is parsed strictly: each bad value is an error naming the file and the key") {
+  test::TempDir dir;
+  Generator gen(3);
+  DenseNet model(DenseNetConfig::densenet121(2), gen);
+  const ModelInfo good{.labels = {"a", "b"}, .image_size = 224};
+  struct Case { const char* key; const char* value; const char* message; };
+  const Case cases[] = {{"image_size", "64abc", "expected a whole number of pixels from 1 to 4096"},
+                        {"image_size", "4294967360", "expected a whole number of pixels from 1 to 4096"},
+                        {"image_size", "99999999999999999999", "expected a whole number of pixels from 1 to 4096"},
+                        {"image_size", "100000", "expected a whole number of pixels from 1 to 4096"},
+                        {"image_size", "-3", "expected a whole number of pixels from 1 to 4096"},
+                        {"bn_eps", "1e999", "expected a finite number"},
+                        {"bn_eps", "abc", "expected a finite number"},
+                        {"bn_eps", "0", "expected a number between 0 and 1"},
+                        {"architecture", "bogus", "unknown architecture 'bogus'"},
+                        {"labels", ",", "expected comma-separated label names"}};
+  for (const Case& c : cases) {
+    CAPTURE(c.key);
+    CAPTURE(c.value);
+    auto metadata = good.to_metadata();
+    metadata[c.key] = c.value;
+    const std::string path = dir.file("bad.safetensors");
+    write_safetensors(path, model.state_dict(), metadata);
+    CHECK_THROWS_WITH_AS(load_model(path), Contains((path + ": metadata " + c.key + " '" + c.value + "': " + c.message).c_str()), Error);
+  }
+}
