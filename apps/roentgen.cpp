@@ -9,6 +9,7 @@
 //   roentgen eval --labels LABELS.csv[.gz] --preds PREDS.csv[.gz] --out metrics.json [--bootstrap N]
 //   roentgen gradcam --model M --image X.png --label NAME [--layer NAME] --out heat.npy [--overlay out.png]
 //   roentgen bench --model densenet121 --mode train|infer --batch-size N --image-size N --iters N [...]
+//   roentgen export --checkpoint last.safetensors --out model.safetensors
 //   roentgen inspect M.safetensors
 #include <omp.h>
 
@@ -81,6 +82,9 @@ const std::map<std::string, std::string> kCommandUsage = {
     "                 [--memory-efficient on|off]\n"
     "      Times training steps (forward, weighted loss, backward, Adam) or inference on random\n"
     "      images and prints one JSON line: images/s, seconds per step, peak memory, backends.\n"},
+    {"export",
+    "  roentgen export --checkpoint last.safetensors --out model.safetensors\n"
+    "      The model file inside a training checkpoint (weights and metadata, without Adam's state).\n"},
     {"inspect",
     "  roentgen inspect M.safetensors\n"
     "      Prints the model file's metadata, tensor and parameter counts, and any problems.\n"},
@@ -88,7 +92,7 @@ const std::map<std::string, std::string> kCommandUsage = {
 
 std::string all_usage() {
   std::string text = "usage:\n";
-  for (const char* c : {"train", "split", "synthetic", "predict", "eval", "gradcam", "bench", "inspect"}) text += kCommandUsage.at(c);
+  for (const char* c : {"train", "split", "synthetic", "predict", "eval", "gradcam", "bench", "export", "inspect"}) text += kCommandUsage.at(c);
   return text;
 }
 
@@ -288,6 +292,15 @@ int gradcam(int argc, char** argv) {
   return 0;
 }
 
+int export_command(int argc, char** argv) {
+  auto flags = parse_flags(argc, argv, {"--checkpoint", "--out"});
+  require(flags, "export", {"--checkpoint", "--out"});
+  app::check_writable_file(flags["--out"]);
+  export_checkpoint(flags["--checkpoint"], flags["--out"]);
+  std::cerr << "wrote " << flags["--out"] << "\n";
+  return 0;
+}
+
 int inspect(int argc, char** argv) {
   if (argc == 3 && (std::string(argv[2]) == "--help" || std::string(argv[2]) == "-h")) {
     std::cout << "usage:\n" << kCommandUsage.at("inspect");
@@ -325,6 +338,7 @@ int main(int argc, char** argv) {
     if (command == "eval") return eval(argc, argv);
     if (command == "gradcam") return gradcam(argc, argv);
     if (command == "inspect") return inspect(argc, argv);
+    if (command == "export") return export_command(argc, argv);
     if (command == "bench") return app::bench_command(argc, argv, ("usage:\n" + kCommandUsage.at("bench")).c_str());
     if (command == "--help" || command == "-h") {
       std::cout << all_usage();

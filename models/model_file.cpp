@@ -68,6 +68,18 @@ ModelInfo ModelInfo::from_metadata(const std::map<std::string, std::string>& m, 
   return info;
 }
 
+void export_checkpoint(const std::string& checkpoint, const std::string& path) {
+  const SafeTensors file = read_safetensors(checkpoint);
+  RG_CHECK(file.metadata.count("training_state"), checkpoint, ": not a training checkpoint (no training_state)");
+  std::vector<std::pair<std::string, Tensor>> weights;
+  for (const auto& [name, t] : file.tensors)
+    if (name.rfind("model.", 0) == 0) weights.emplace_back(name.substr(6), t);
+  std::map<std::string, std::string> metadata = file.metadata;
+  metadata.erase("training_state");
+  ModelInfo::from_metadata(metadata, checkpoint);  // the same checks as any model file
+  write_safetensors(path, weights, metadata);
+}
+
 void save_model(const std::string& path, const DenseNet& model, const ModelInfo& info) {
   RG_CHECK(int64_t(info.labels.size()) == model.config().num_classes, "save_model: ", info.labels.size(),
            " labels for a model with ", model.config().num_classes, " outputs");
@@ -76,6 +88,8 @@ void save_model(const std::string& path, const DenseNet& model, const ModelInfo&
 
 LoadedModel load_model(const std::string& path, HeadPolicy head, const std::vector<std::string>& labels) {
   const SafeTensors file = read_safetensors(path);
+  RG_CHECK(!file.metadata.count("training_state"), path, ": this is a training checkpoint, not a model file; "
+           "`roentgen export --checkpoint ", path, " --out model.safetensors` makes a model file of it");
   LoadedModel out;
   out.info = ModelInfo::from_metadata(file.metadata, path);
   const Tensor file_head = file.find("classifier.weight");

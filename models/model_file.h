@@ -31,6 +31,10 @@ struct ModelInfo {
 // Writes model + info atomically.
 void save_model(const std::string& path, const DenseNet& model, const ModelInfo& info);
 
+// The model file inside a training checkpoint (train/trainer.h's last.safetensors): its weights and
+// metadata without the optimizer's state. Given a checkpoint, load_model says to use this.
+void export_checkpoint(const std::string& checkpoint, const std::string& path);
+
 enum class HeadPolicy {
   Strict,  // the file's classifier must match the labels
   Reinit,  // a classifier of another size (e.g. ImageNet's 1000 classes) is dropped and re-initialized

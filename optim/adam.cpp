@@ -37,6 +37,9 @@ void Adam::load_state(int64_t steps, const std::vector<Tensor>& m, const std::ve
   RG_CHECK(m.size() == m_.size() && v.size() == v_.size(), "Adam::load_state: ", m.size(), " moments for ", m_.size(),
            " parameters");
   for (size_t i = 0; i < m_.size(); ++i) {
+    RG_CHECK(m[i].shape() == m_[i].shape() && v[i].shape() == v_[i].shape(), "Adam::load_state: the moments of parameter ",
+             i, " are ", shape_str(m[i].shape()), " and ", shape_str(v[i].shape()), ", the parameter is ",
+             shape_str(m_[i].shape()));
     m_[i].copy_(m[i]);
     v_[i].copy_(v[i]);
   }

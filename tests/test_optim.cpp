@@ -144,3 +144,12 @@ TEST_CASE("Adam's fused step equals the composed formula (m, v, bias correction,
     test::check_close(w, expected, 1e-14, 1e-12, "step " + std::to_string(step));
   }
 }
+
+TEST_CASE("Adam::load_state refuses moments of the wrong shape") {
+  Tensor w = zeros({3, 2}).set_requires_grad(true);
+  Adam adam({w}, AdamOptions{});
+  CHECK_THROWS_WITH_AS(adam.load_state(1, {zeros({2, 3})}, {zeros({3, 2})}),
+                       doctest::Contains("Adam::load_state: the moments of parameter 0 are [2, 3] and [3, 2], the parameter is [3, 2]"),
+                       Error);
+  CHECK_THROWS_WITH_AS(adam.load_state(1, {zeros({1})}, {zeros({1})}), doctest::Contains("are [1] and [1]"), Error);
+}

@@ -82,6 +82,20 @@ TEST_CASE("training writes logs, TensorBoard events and the best model, and rest
   const SafeTensors best = read_safetensors(out.file("best.safetensors"));
   CHECK(ModelInfo::from_metadata(best.metadata, "best").labels.size() == 14);
   for (const auto& [name, t] : model->state_dict()) REQUIRE(best.find(name).to_vector<double>() == t.to_vector<double>());
+  // last.safetensors is a checkpoint: given where a model file is expected, the error says how to
+  // make one, and export_checkpoint does (the last epoch's weights, the same metadata).
+  CHECK_THROWS_WITH_AS(load_model(out.file("last.safetensors")),
+                       doctest::Contains("is a training checkpoint, not a model file; `roentgen export --checkpoint"), Error);
+  export_checkpoint(out.file("last.safetensors"), out.file("exported.safetensors"));
+  const SafeTensors exported = read_safetensors(out.file("exported.safetensors"));
+  CHECK(ModelInfo::from_metadata(exported.metadata, "exported").labels == s.info.labels);
+  CHECK_FALSE(exported.metadata.count("training_state"));
+  const SafeTensors last = read_safetensors(out.file("last.safetensors"));
+  REQUIRE(exported.tensors.size() == model->state_dict().size());
+  for (const auto& [name, t] : exported.tensors) REQUIRE(t.to_vector<double>() == last.find("model." + name).to_vector<double>());
+  model->load_state_dict(exported.tensors);  // every name of the model, nothing else
+  CHECK_THROWS_WITH_AS(export_checkpoint(out.file("best.safetensors"), out.file("x.safetensors")),
+                       doctest::Contains("not a training checkpoint"), Error);
 }
 
 TEST_CASE("an interrupted run, resumed, ends with exactly the weights of an uninterrupted one") {
