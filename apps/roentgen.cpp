@@ -143,7 +143,7 @@ int train_command(int argc, char** argv) {
   if (!result.stop_reason.empty()) std::cerr << "training stopped: " << result.stop_reason << "\n";
   if (result.best_epoch > 0)
     std::cerr << "best epoch " << result.best_epoch << ": " << flags["--out"] << "/best.safetensors\n";
-  return result.stop_reason.empty() || result.stop_reason.rfind("early stopping", 0) == 0 ? 0 : 1;
+  return result.stop == StopReason::Completed || result.stop == StopReason::EarlyStopping ? 0 : 1;
 }
 
 int split(int argc, char** argv) {

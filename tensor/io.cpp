@@ -1,13 +1,16 @@
 #include "tensor/io.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 
 #include "tensor/error.h"
 
@@ -36,29 +39,64 @@ std::string read_file(const std::string& path) {
   return bytes;
 }
 
+namespace {
+
+// Removes `path.tmp-PID-N` files left by a process that died while writing `path` (PID no longer
+// running): a run killed mid-write leaves one, and a checkpoint's is as large as the checkpoint.
+void remove_stale_temporaries(const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path target(path);
+  const fs::path folder = target.parent_path().empty() ? fs::path(".") : target.parent_path();
+  const std::string prefix = target.filename().string() + ".tmp-";
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(folder, error)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    const std::string rest = name.substr(prefix.size());  // PID-N
+    const size_t dash = rest.find('-');
+    if (dash == 0 || dash == std::string::npos || rest.find_first_not_of("0123456789-") != std::string::npos) continue;
+    const long pid = std::strtol(rest.substr(0, dash).c_str(), nullptr, 10);
+    if (pid > 0 && ::kill(pid_t(pid), 0) != 0 && errno == ESRCH) fs::remove(entry.path(), error);
+  }
+}
+
+}  // namespace
+
 void write_file_atomic(const std::string& path, std::string_view bytes) {
   static std::atomic<int> counter{0};
+  remove_stale_temporaries(path);
   const std::string tmp = path + ".tmp-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   RG_CHECK(fd >= 0, path, ": cannot create ", tmp, ": ", std::strerror(errno));
+  auto fail = [&](const char* what, int error) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    throw Error(path + ": " + what + ": " + std::strerror(error));
+  };
   size_t written = 0;
   while (written < bytes.size()) {
     const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const std::string why = std::strerror(errno);
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      throw Error(path + ": write failed: " + why);
-    }
+    if (n < 0) fail("write failed", errno);
     written += size_t(n);
   }
-  const bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  if (!synced || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
+  if (::fsync(fd) != 0) fail("could not be written (fsync)", errno);
+  if (::close(fd) != 0) {
+    const int error = errno;  // kept before unlink can change it
     ::unlink(tmp.c_str());
-    throw Error(path + ": could not be written: " + why);
+    throw Error(path + ": could not be written (close): " + std::strerror(error));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int error = errno;
+    ::unlink(tmp.c_str());
+    throw Error(path + ": could not be written (rename): " + std::strerror(error));
+  }
+  // The rename lives in the folder's entry: sync the folder too, so a crash cannot undo it.
+  const std::string folder = std::filesystem::path(path).parent_path().empty() ? "." : std::filesystem::path(path).parent_path().string();
+  const int dir = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY);
+  if (dir >= 0) {
+    ::fsync(dir);
+    ::close(dir);
   }
 }
 

@@ -1,7 +1,12 @@
 // The safetensors reader and writer, and every way a file can be broken.
 #include <doctest/doctest.h>
 
+#include <signal.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include "data_helpers.h"
 #include "helpers.h"
@@ -71,4 +76,28 @@ TEST_CASE("safetensors: broken files are errors that say what is wrong") {
   CHECK_THROWS_WITH_AS(parse_safetensors(file_of(R"({"__metadata__":{"k":1}})", ""), "m"),
                        Contains("__metadata__ value of 'k' is not a string"), Error);
   CHECK_THROWS_WITH_AS(read_safetensors("/nonexistent/model.safetensors"), Contains("/nonexistent/model.safetensors: cannot open"), Error);
+}
+
+TEST_CASE("atomic writes: temporaries of dead writers are removed, failures name the file and leave nothing") {
+  test::TempDir dir;
+  const std::string path = dir.file("last.safetensors");
+  // A process id that is not running: a writer killed mid-write left its temporary behind.
+  pid_t dead = 4194000;
+  while (::kill(dead, 0) == 0 || errno != ESRCH) --dead;
+  const std::string stale = path + ".tmp-" + std::to_string(dead) + "-3";
+  const std::string alive = path + ".tmp-" + std::to_string(getpid()) + "-999";  // ours: still writing
+  const std::string other = dir.file("best.safetensors.tmp-" + std::to_string(dead) + "-0");  // another file's
+  for (const std::string& f : {stale, alive, other}) write_file_atomic(f, "x");
+  write_file_atomic(path, "bytes");
+  CHECK(read_file(path) == "bytes");
+  CHECK_FALSE(std::filesystem::exists(stale));
+  CHECK(std::filesystem::exists(alive));
+  CHECK(std::filesystem::exists(other));
+  // Writing into a folder that does not exist: an error naming the file, no temporary left.
+  CHECK_THROWS_WITH_AS(write_file_atomic(dir.file("missing/x.bin"), "b"), doctest::Contains("missing/x.bin: cannot create"), Error);
+  std::filesystem::remove(alive);
+  std::vector<std::string> left;
+  for (const auto& e : std::filesystem::directory_iterator(dir.str())) left.push_back(e.path().filename().string());
+  std::sort(left.begin(), left.end());
+  CHECK(left == std::vector<std::string>{"best.safetensors.tmp-" + std::to_string(dead) + "-0", "last.safetensors"});
 }

@@ -56,6 +56,7 @@ TEST_CASE("training writes logs, TensorBoard events and the best model, and rest
       rg::train(*model, s.info, train, valid, s.weights, {.epochs = 3, .adam = {.lr = 1e-3}, .out_dir = out.str(), .progress = false});
   REQUIRE(r.history.size() == 3);
   CHECK(r.stop_reason.empty());
+  CHECK(r.stop == StopReason::Completed);
   for (const auto& e : r.history) {
     CHECK(std::isfinite(e.train_loss));
     CHECK(std::isfinite(e.val_loss));
@@ -117,6 +118,7 @@ TEST_CASE("an interrupted run, resumed, ends with exactly the weights of an unin
   const auto [whole, whole_result] = run(straight.str(), -1, false, 1);
   const auto [part, part_result] = run(broken.str(), 2, false, 1);  // interrupted inside epoch 1
   CHECK(part_result.interrupted);
+  CHECK(part_result.stop == StopReason::Interrupted);
   const auto [resumed, resumed_result] = run(broken.str(), -1, true, 99);  // another init: the checkpoint decides
   REQUIRE(resumed_result.history.size() == 2);
   CHECK(resumed_result.history[1].val_loss == whole_result.history[1].val_loss);
@@ -141,6 +143,7 @@ TEST_CASE("a NaN loss stops training with a clear message and leaves the last ch
   data::DataLoader train(s.train, s.data.file("images"), s.loader_options());
   data::DataLoader valid(s.valid, s.data.file("images"), {.batch_size = 8, .width = 32, .height = 32, .threads = 1});
   const TrainResult r = rg::train(*model, s.info, train, valid, s.weights, {.epochs = 1, .out_dir = out.str(), .progress = false});
+  CHECK(r.stop == StopReason::NonFiniteLoss);
   CHECK(r.stop_reason.find("the loss is NaN at epoch 1, batch 1") != std::string::npos);
   CHECK(r.stop_reason.find("last.safetensors") != std::string::npos);
   CHECK_FALSE(fs::exists(out.file("last.safetensors")));

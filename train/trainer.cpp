@@ -228,6 +228,7 @@ TrainResult train(DenseNet& model, const ModelInfo& info, data::DataLoader& trai
       const Tensor loss = weighted_loss_with_logits(model.logits(batch.images.to(o.device)), batch.labels.to(o.device), w_pos, w_neg);
       const double value = loss.item();
       if (!std::isfinite(value)) {
+        result.stop = StopReason::NonFiniteLoss;
         result.stop_reason = std::string("the loss is ") + (std::isnan(value) ? "NaN" : value > 0 ? "+inf" : "-inf") + " at epoch " + std::to_string(s.epoch + 1) + ", batch " +
                              std::to_string(s.batch + 1) + ": training stopped (try a smaller learning rate); the last good "
                              "checkpoint is " + checkpoint_path(o);
@@ -248,6 +249,7 @@ TrainResult train(DenseNet& model, const ModelInfo& info, data::DataLoader& trai
       if (o.checkpoint_every > 0 && s.batch % o.checkpoint_every == 0) save_checkpoint(o, model, info, adam, plateau, s);
       if (batches_left >= 0 && --batches_left < 0) {
         result.interrupted = true;
+        result.stop = StopReason::Interrupted;
         result.stop_reason = "stopped after the requested number of batches";
         return result;
       }
@@ -295,6 +297,7 @@ TrainResult train(DenseNet& model, const ModelInfo& info, data::DataLoader& trai
     next.epoch = s.epoch + 1;
     save_checkpoint(o, model, info, adam, plateau, next);
     if (stop) {
+      result.stop = StopReason::EarlyStopping;
       result.stop_reason = "early stopping: no improvement for " + std::to_string(s.epochs_without_improvement) + " epochs";
       break;
     }

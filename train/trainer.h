@@ -46,11 +46,20 @@ struct EpochLog {
   std::vector<std::optional<double>> val_auc;  // per label
 };
 
+// Why training ended.
+enum class StopReason {
+  Completed,      // every epoch ran
+  EarlyStopping,  // no improvement for early_stopping_patience epochs
+  NonFiniteLoss,  // a NaN or infinite loss: the last checkpoint is kept as it was
+  Interrupted,    // stop_after_batches was reached
+};
+
 struct TrainResult {
   std::vector<EpochLog> history;
   int best_epoch = 0;         // 1-based; 0 before any validation
-  std::string stop_reason;    // empty when all epochs ran
-  bool interrupted = false;   // stop_after_batches was reached
+  StopReason stop = StopReason::Completed;
+  std::string stop_reason;    // what happened, in words; empty when every epoch ran
+  bool interrupted = false;   // stop == StopReason::Interrupted
 };
 
 // Trains `model` (whose labels, image size and normalization `info` describes) on options.device;
