@@ -16,7 +16,7 @@ ConvSettings& conv_settings() {
 
 const LayerKernels& layer_kernels_for(Device device) {
   if (device.is_cpu()) return cpu::layer_kernels();
-  backend_for(device);  // an rg::Error saying why when there is no such GPU or no CUDA build
+  check_device(device);  // an rg::Error saying why when there is no such GPU or no CUDA build
 #if ROENTGEN_WITH_CUDA
   return cuda::layer_kernels();
 #else

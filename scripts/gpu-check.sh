@@ -8,7 +8,8 @@
 #   4. compute-sanitizer memcheck on the cuDNN layer tests, when it is installed
 #   5. roentgen bench: DenseNet121 training and inference at 224 (batch 32, 64) and 320 (batch 16,
 #      32), TF32 off and on — a table, printed last and written to $OUT/gpu-bench.md
-# Everything printed also goes to ${OUT:-.}/gpu-check.log. Meant to finish in under 8 minutes on an H100.
+# Everything printed also goes to ${OUT:-.}/gpu-check.log. Sized to finish in under 8 minutes on an
+# H100 (an estimate: it has not yet run on a GPU).
 #   device run: command "bash scripts/gpu-check.sh", carry [".gpu-carry"]
 set -uo pipefail
 cd "$(dirname "$0")/.."

@@ -68,11 +68,12 @@ TEST_CASE("the convolution plan cache: one plan per distinct key, each direction
   cuda::ConvPlanCache cache;
   const WindowGeometry g = geometry_of({2, 64, 56, 56, 128, 1, 1, 0, 1}, false);
   const cuda::ConvKey base = cuda::conv_key(g, 64 * 56 * 56, DType::Float32);
+  auto make = [&] { return stand_in; };
   auto run = [&](const cuda::ConvKey& key) {
     cuda::ConvPlan& plan = cache.plan(key);
-    CHECK(cache.fwd(key, plan, stand_in).workspace == 128);
-    cache.data(key, plan, stand_in);
-    cache.filter(key, plan, stand_in);
+    CHECK(cache.fwd(key, plan, make).workspace == 128);
+    cache.data(key, plan, make);
+    cache.filter(key, plan, make);
   };
   run(base);
   run(base);

@@ -179,11 +179,12 @@ std::vector<std::vector<float>> predict_all(DenseNet& model, data::DataLoader& l
   NoGradGuard no_grad;
   std::vector<std::vector<float>> out(loader.table().size());
   Progress bar("predict", loader.batches_per_epoch());
+  const Device device = model.device();
   int64_t done = 0, images = 0;
   loader.start_epoch(0);
   data::Batch batch;
   while (loader.next(batch)) {
-    const auto probs = model.forward(batch.images.to(model.device())).to_vector<float>();
+    const auto probs = model.forward(batch.images.to(device)).to_vector<float>();
     const size_t labels = probs.size() / batch.indices.size();
     for (size_t i = 0; i < batch.indices.size(); ++i)
       out[batch.indices[i]].assign(probs.begin() + int64_t(i * labels), probs.begin() + int64_t((i + 1) * labels));

@@ -40,23 +40,26 @@ ConvPlan& ConvPlanCache::plan(const ConvKey& key) {
   return plans_.emplace(key, make_conv_plan(key)).first->second;
 }
 
-const FwdAlgo& ConvPlanCache::fwd(const ConvKey& key, ConvPlan& plan, const ConvChooser& chooser) {
+const FwdAlgo& ConvPlanCache::fwd(const ConvKey& key, ConvPlan& plan, const MakeChooser& make_chooser) {
   if (!plan.fwd) {
-    plan.fwd = chooser.fwd(key, plan);
+    plan.fwd = make_chooser().fwd(key, plan);
+    RG_CUDNN_CHECK(cudnnSetConvolutionMathType(plan.fwd_conv.get(), plan.fwd->math));
     ++choices_;
   }
   return *plan.fwd;
 }
-const DataAlgo& ConvPlanCache::data(const ConvKey& key, ConvPlan& plan, const ConvChooser& chooser) {
+const DataAlgo& ConvPlanCache::data(const ConvKey& key, ConvPlan& plan, const MakeChooser& make_chooser) {
   if (!plan.data) {
-    plan.data = chooser.data(key, plan);
+    plan.data = make_chooser().data(key, plan);
+    RG_CUDNN_CHECK(cudnnSetConvolutionMathType(plan.data_conv.get(), plan.data->math));
     ++choices_;
   }
   return *plan.data;
 }
-const FilterAlgo& ConvPlanCache::filter(const ConvKey& key, ConvPlan& plan, const ConvChooser& chooser) {
+const FilterAlgo& ConvPlanCache::filter(const ConvKey& key, ConvPlan& plan, const MakeChooser& make_chooser) {
   if (!plan.filter) {
-    plan.filter = chooser.filter(key, plan);
+    plan.filter = make_chooser().filter(key, plan);
+    RG_CUDNN_CHECK(cudnnSetConvolutionMathType(plan.filter_conv.get(), plan.filter->math));
     ++choices_;
   }
   return *plan.filter;
@@ -181,8 +184,7 @@ void conv_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
   const ConvKey key = conv_key(g, x.strides()[0], x.dtype());
   ConvPlanCache& cache = conv_plan_cache(x.device());
   ConvPlan& plan = cache.plan(key);
-  const FwdAlgo& a = cache.fwd(key, plan, cudnn_chooser(x.device()));
-  RG_CUDNN_CHECK(cudnnSetConvolutionMathType(plan.fwd_conv.get(), a.math));
+  const FwdAlgo& a = cache.fwd(key, plan, [&] { return cudnn_chooser(x.device()); });
   const Tensor ws = workspace(a.workspace, x.device());
   cudnnHandle_t h = cudnn_handle(x.device());
   RG_CUDNN_CHECK(cudnnConvolutionForward(h, kOne.of(x.dtype()), plan.x.get(), x.data_ptr(), plan.w.get(),
@@ -199,8 +201,7 @@ void conv_backward_data(const Tensor& weight, const Tensor& gy, Tensor& gx, cons
   const ConvKey key = conv_key(g, g.c * g.h * g.w, gy.dtype());  // gx is contiguous
   ConvPlanCache& cache = conv_plan_cache(gy.device());
   ConvPlan& plan = cache.plan(key);
-  const DataAlgo& a = cache.data(key, plan, cudnn_chooser(gy.device()));
-  RG_CUDNN_CHECK(cudnnSetConvolutionMathType(plan.data_conv.get(), a.math));
+  const DataAlgo& a = cache.data(key, plan, [&] { return cudnn_chooser(gy.device()); });
   const Tensor ws = workspace(a.workspace, gy.device());
   RG_CUDNN_CHECK(cudnnConvolutionBackwardData(cudnn_handle(gy.device()), kOne.of(gy.dtype()), plan.w.get(),
                                               weight.data_ptr(), plan.y.get(), gy.data_ptr(), plan.data_conv.get(),
@@ -213,8 +214,7 @@ void conv_backward_filter(const Tensor& x, const Tensor& gy, Tensor& gw, Tensor*
   const ConvKey key = conv_key(g, x.strides()[0], x.dtype());
   ConvPlanCache& cache = conv_plan_cache(x.device());
   ConvPlan& plan = cache.plan(key);
-  const FilterAlgo& a = cache.filter(key, plan, cudnn_chooser(x.device()));
-  RG_CUDNN_CHECK(cudnnSetConvolutionMathType(plan.filter_conv.get(), a.math));
+  const FilterAlgo& a = cache.filter(key, plan, [&] { return cudnn_chooser(x.device()); });
   const Tensor ws = workspace(a.workspace, x.device());
   cudnnHandle_t h = cudnn_handle(x.device());
   RG_CUDNN_CHECK(cudnnConvolutionBackwardFilter(h, kOne.of(x.dtype()), plan.x.get(), x.data_ptr(), plan.y.get(),

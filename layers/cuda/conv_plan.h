@@ -65,10 +65,12 @@ class ConvPlanCache {
  public:
   // The plan for `key`, its descriptors made on first use (a miss), afterwards found (a hit).
   ConvPlan& plan(const ConvKey& key);
-  // The plan with the `direction`'s algorithm chosen (once per plan and direction).
-  const FwdAlgo& fwd(const ConvKey& key, ConvPlan& plan, const ConvChooser& chooser);
-  const DataAlgo& data(const ConvKey& key, ConvPlan& plan, const ConvChooser& chooser);
-  const FilterAlgo& filter(const ConvKey& key, ConvPlan& plan, const ConvChooser& chooser);
+  // The algorithm of one direction, chosen on its first use by the chooser that `make_chooser`
+  // returns (so a hit costs nothing) and set into that direction's descriptor with its math type.
+  using MakeChooser = std::function<ConvChooser()>;
+  const FwdAlgo& fwd(const ConvKey& key, ConvPlan& plan, const MakeChooser& make_chooser);
+  const DataAlgo& data(const ConvKey& key, ConvPlan& plan, const MakeChooser& make_chooser);
+  const FilterAlgo& filter(const ConvKey& key, ConvPlan& plan, const MakeChooser& make_chooser);
 
   int64_t hits() const { return hits_; }
   int64_t misses() const { return misses_; }
