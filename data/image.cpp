@@ -1,7 +1,8 @@
 #include "data/image.h"
 
-#include <stb_image.h>
+#include <spng.h>
 #include <stb_image_write.h>
+#include <turbojpeg.h>
 
 #include <algorithm>
 #include <cmath>
@@ -12,26 +13,95 @@
 
 namespace rg::data {
 
-namespace {
-
-// JPEG decoders (stb's included) fill a cut-off file with gray instead of failing, so a JPEG
-// must end with its End-Of-Image marker (FF D9), allowing a little padding after it.
-bool jpeg_has_end_marker(const std::string& bytes) {
-  const size_t from = bytes.size() > 64 ? bytes.size() - 64 : 0;
-  for (size_t i = bytes.size(); i-- > from + 1;)
-    if (uint8_t(bytes[i - 1]) == 0xFF && uint8_t(bytes[i]) == 0xD9) return true;
-  return false;
+ImageLimits& image_limits() {
+  static ImageLimits limits;
+  return limits;
 }
+
+namespace {
 
 bool is_jpeg(const std::string& bytes) {
   return bytes.size() >= 3 && uint8_t(bytes[0]) == 0xFF && uint8_t(bytes[1]) == 0xD8 && uint8_t(bytes[2]) == 0xFF;
 }
-
-// A PNG ends with an IEND chunk; stb_image stops once it has the pixels and would accept a file
-// cut off after the image data, so we check the end is there.
 bool is_png(const std::string& bytes) { return bytes.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0; }
-bool png_has_end(const std::string& bytes) {
-  return bytes.size() >= 12 && bytes.compare(bytes.size() - 8, 4, "IEND") == 0;
+
+// The size a file's header declares, refused before any pixel is decoded when it is over the
+// limit: a small file can declare 30000x30000 pixels (a "decompression bomb").
+void check_declared_size(uint64_t width, uint64_t height, const std::string& name) {
+  RG_CHECK(width > 0 && height > 0, name, ": the header declares an empty image (", width, "x", height, ")");
+  const uint64_t limit = image_limits().max_pixels;
+  RG_CHECK(width * height <= limit, name, ": the header declares ", width, "x", height, " = ", width * height,
+           " pixels, more than the limit of ", limit, " (raise it with --max-image-pixels)");
+}
+
+// One gray channel from interleaved samples (color: ITU-R 601 luma, as PIL's convert("L")).
+template <typename Sample>
+GrayImage to_gray(const Sample* samples, int width, int height, int channels, float scale) {
+  GrayImage image(width, height);
+  for (size_t i = 0; i < image.pixels.size(); ++i) {
+    const Sample* p = samples + i * channels;
+    const float v = channels >= 3 ? 0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2] : float(p[0]);
+    image.pixels[i] = v * scale;
+  }
+  return image;
+}
+
+// PNG through libspng: every layout (gray/RGB/palette, with or without alpha, 1-16 bits). A CRC or zlib error, or a file
+// cut off before its IEND chunk, is an error; bytes after the IEND chunk are ignored.
+GrayImage decode_png(const std::string& bytes, const std::string& name) {
+  std::unique_ptr<spng_ctx, void (*)(spng_ctx*)> ctx(spng_ctx_new(0), spng_ctx_free);
+  RG_CHECK(ctx != nullptr, name, ": out of memory starting the PNG decoder");
+  auto check = [&](int status, const char* what) {
+    RG_CHECK(status != SPNG_IO_EOF && status != SPNG_EIO && status != SPNG_EOF, name, ": truncated PNG (the file ends inside the ", what, ")");
+    RG_CHECK(status == 0, name, ": corrupt PNG (", what, ": ", spng_strerror(status), ")");
+  };
+  check(spng_set_png_buffer(ctx.get(), bytes.data(), bytes.size()), "reading");
+  // Ancillary chunks (text, ICC profiles) are capped at 8 MB each and 64 MB in all.
+  check(spng_set_chunk_limits(ctx.get(), size_t(8) << 20, size_t(64) << 20), "chunk limits");
+  spng_ihdr header{};
+  check(spng_get_ihdr(ctx.get(), &header), "header");
+  check_declared_size(header.width, header.height, name);
+
+  // 8- and 16-bit gray, gray+alpha, RGB and RGBA decode as they are stored (fastest); palette and
+  // 1/2/4-bit files are expanded to 8-bit RGBA.
+  int format = SPNG_FMT_PNG, channels = 0;
+  switch (header.color_type) {
+    case SPNG_COLOR_TYPE_GRAYSCALE: channels = 1; break;
+    case SPNG_COLOR_TYPE_GRAYSCALE_ALPHA: channels = 2; break;
+    case SPNG_COLOR_TYPE_TRUECOLOR: channels = 3; break;
+    case SPNG_COLOR_TYPE_TRUECOLOR_ALPHA: channels = 4; break;
+    default: break;
+  }
+  const bool wide = header.bit_depth == 16;
+  if (channels == 0 || header.bit_depth < 8) format = SPNG_FMT_RGBA8, channels = 4;
+  size_t size = 0;
+  check(spng_decoded_image_size(ctx.get(), format, &size), "image size");
+  std::vector<uint8_t> samples(size);
+  check(spng_decode_image(ctx.get(), samples.data(), size, format, 0), "image data");
+  check(spng_decode_chunks(ctx.get()), "chunks after the image data");  // up to IEND, CRCs checked
+  const int width = int(header.width), height = int(header.height);
+  if (wide) return to_gray(reinterpret_cast<const uint16_t*>(samples.data()), width, height, channels, 1.0f / 257.0f);
+  return to_gray(samples.data(), width, height, channels, 1.0f);
+}
+
+// JPEG through TurboJPEG: gray files decode to one channel, color ones to RGB. Warnings (a file
+// cut off early, corrupt data that libjpeg would fill with gray) are errors, and a progressive
+// file may have at most 500 scans.
+GrayImage decode_jpeg(const std::string& bytes, const std::string& name) {
+  std::unique_ptr<void, int (*)(tjhandle)> tj(tjInitDecompress(), tjDestroy);
+  RG_CHECK(tj != nullptr, name, ": cannot start the JPEG decoder: ", tjGetErrorStr2(nullptr));
+  const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
+  int width = 0, height = 0, subsampling = 0, colorspace = 0;
+  RG_CHECK(tjDecompressHeader3(tj.get(), data, bytes.size(), &width, &height, &subsampling, &colorspace) == 0, name,
+           ": corrupt JPEG (header: ", tjGetErrorStr2(tj.get()), ")");
+  check_declared_size(uint64_t(width), uint64_t(height), name);
+  const bool gray = colorspace == TJCS_GRAY;
+  const int channels = gray ? 1 : 3;
+  std::vector<uint8_t> samples(size_t(width) * height * channels);
+  RG_CHECK(tjDecompress2(tj.get(), data, bytes.size(), samples.data(), width, 0, height, gray ? TJPF_GRAY : TJPF_RGB,
+                         TJFLAG_ACCURATEDCT | TJFLAG_STOPONWARNING | TJFLAG_LIMITSCANS) == 0,
+           name, ": corrupt JPEG (", tjGetErrorStr2(tj.get()), ")");
+  return to_gray(samples.data(), width, height, channels, 1.0f);
 }
 
 void append_bytes(void* context, void* data, int size) {
@@ -78,35 +148,9 @@ std::vector<Taps> axis_taps(int in, int out) {
 
 GrayImage decode_image_bytes(const std::string& bytes, const std::string& name) {
   RG_CHECK(!bytes.empty(), name, ": empty file (expected a PNG or JPEG image)");
-  const bool jpeg = is_jpeg(bytes), png = is_png(bytes);
-  RG_CHECK(jpeg || png, name, ": not a PNG or JPEG file (unrecognized first bytes)");
-  RG_CHECK(!jpeg || jpeg_has_end_marker(bytes), name, ": truncated JPEG (no end-of-image marker)");
-  RG_CHECK(!png || png_has_end(bytes), name, ": truncated PNG (no IEND chunk at the end)");
-
-  const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
-  const int size = int(bytes.size());
-  int w = 0, h = 0, channels = 0;
-  GrayImage image;
-  auto to_gray = [&](const auto* samples, float scale) {
-    image = GrayImage(w, h);
-    for (size_t i = 0; i < image.pixels.size(); ++i) {
-      const auto* p = samples + i * channels;
-      const float v = channels >= 3 ? 0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2] : float(p[0]);
-      image.pixels[i] = v * scale;
-    }
-  };
-  if (stbi_is_16_bit_from_memory(data, size)) {
-    std::unique_ptr<stbi_us, void (*)(void*)> samples(stbi_load_16_from_memory(data, size, &w, &h, &channels, 0),
-                                                     stbi_image_free);
-    RG_CHECK(samples != nullptr, name, ": corrupt image: ", stbi_failure_reason());
-    to_gray(samples.get(), 1.0f / 257.0f);
-  } else {
-    std::unique_ptr<stbi_uc, void (*)(void*)> samples(stbi_load_from_memory(data, size, &w, &h, &channels, 0),
-                                                     stbi_image_free);
-    RG_CHECK(samples != nullptr, name, ": corrupt image: ", stbi_failure_reason());
-    to_gray(samples.get(), 1.0f);
-  }
-  return image;
+  if (is_png(bytes)) return decode_png(bytes, name);
+  if (is_jpeg(bytes)) return decode_jpeg(bytes, name);
+  throw Error(name + ": not a PNG or JPEG file (unrecognized first bytes)");
 }
 
 GrayImage decode_image(const std::string& path) {

@@ -1,4 +1,5 @@
-// Gray images: decoding PNG/JPEG (stb_image), resizing, and writing PNG (stb_image_write).
+// Gray images: decoding PNG (libspng) and JPEG (TurboJPEG), resizing, and writing PNG
+// (stb_image_write).
 #pragma once
 
 #include <cstdint>
@@ -19,10 +20,17 @@ struct GrayImage {
   float at(int x, int y) const { return pixels[size_t(y) * width + x]; }
 };
 
+// What a decoder accepts: an image whose header declares more pixels than `max_pixels` is refused
+// before decoding (the CLI's --max-image-pixels sets it). Set once at start-up, before threads.
+struct ImageLimits {
+  uint64_t max_pixels = uint64_t(1) << 28;
+};
+ImageLimits& image_limits();
+
 // Decodes a PNG or JPEG file of any of the layouts NIH uses — 8/16-bit gray, gray+alpha, RGB,
 // RGBA — into one gray channel (color: ITU-R 601 luma 0.299 R + 0.587 G + 0.114 B, as PIL's
 // convert("L"); alpha is ignored). Throws rg::Error naming the file when it is missing,
-// unreadable, truncated or corrupt.
+// unreadable, truncated, corrupt or over the size limit.
 GrayImage decode_image(const std::string& path);
 GrayImage decode_image_bytes(const std::string& bytes, const std::string& name);
 

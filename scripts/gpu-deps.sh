@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 mkdir -p .gpu-carry/debs
 (cd .gpu-carry/debs && apt-get download \
   libopenblas-openmp-dev libopenblas0-openmp libopenblas-dev libgfortran5 libquadmath0 \
-  libstb-dev libstb0 nlohmann-json3-dev doctest-dev zlib1g-dev 2>&1 | grep -v "unsandboxed" || true)
+  libstb-dev libstb0 libspng-dev libspng0 libturbojpeg0-dev libturbojpeg0 \
+  nlohmann-json3-dev doctest-dev zlib1g-dev 2>&1 | grep -v "unsandboxed" || true)
 if [ -f ../shared/reference/densenet121/model.safetensors ]; then
   mkdir -p .gpu-carry/reference
   cp -r ../shared/reference/densenet121 .gpu-carry/reference/

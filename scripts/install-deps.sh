@@ -9,7 +9,9 @@ packages=(
   cmake
   pkg-config
   libopenblas-openmp-dev  # CPU GEMM (cblas_sgemm / cblas_dgemm), sharing our OpenMP threads
-  libstb-dev         # stb_image / stb_image_write: PNG and JPEG
+  libspng-dev        # PNG decoding
+  libturbojpeg0-dev  # JPEG decoding (libjpeg-turbo)
+  libstb-dev         # stb_image_write: PNG and JPEG encoding
   zlib1g-dev         # gzip-compressed label files
   nlohmann-json3-dev # JSON metadata
   doctest-dev        # unit tests

@@ -19,14 +19,26 @@ using doctest::Contains;
 
 namespace {
 
-// A 16-bit grayscale PNG, written by hand (stb_image_write only writes 8-bit): signature,
-// IHDR (bit depth 16, color type 0), one zlib-compressed IDAT, IEND.
-std::string png16(const std::vector<uint16_t>& values, int width, int height) {
+// A PNG written by hand, chunk by chunk (stb_image_write only writes 8-bit, and never a broken
+// file): signature, IHDR, IDAT (`raw` rows, each with its filter byte, zlib-compressed), IEND.
+std::string png_chunk(const std::string& type, const std::string& data) {
   auto be32 = [](uint32_t v) { return std::string{char(v >> 24), char(v >> 16), char(v >> 8), char(v)}; };
-  auto chunk = [&](const std::string& type, const std::string& data) {
-    const std::string body = type + data;
-    return be32(uint32_t(data.size())) + body + be32(uint32_t(crc32(0, reinterpret_cast<const Bytef*>(body.data()), uInt(body.size()))));
-  };
+  const std::string body = type + data;
+  return be32(uint32_t(data.size())) + body + be32(uint32_t(crc32(0, reinterpret_cast<const Bytef*>(body.data()), uInt(body.size()))));
+}
+std::string png_file(uint32_t width, uint32_t height, int bit_depth, const std::string& raw, bool with_idat = true) {
+  auto be32 = [](uint32_t v) { return std::string{char(v >> 24), char(v >> 16), char(v >> 8), char(v)}; };
+  uLongf size = compressBound(uLong(raw.size()));
+  std::string packed(size, '\0');
+  compress(reinterpret_cast<Bytef*>(packed.data()), &size, reinterpret_cast<const Bytef*>(raw.data()), uLong(raw.size()));
+  packed.resize(size);
+  const std::string ihdr = be32(width) + be32(height) + std::string{char(bit_depth), 0, 0, 0, 0};
+  return std::string("\x89PNG\r\n\x1a\n", 8) + png_chunk("IHDR", ihdr) + png_chunk("IDAT", with_idat ? packed : "") +
+         png_chunk("IEND", "");
+}
+
+// A 16-bit grayscale PNG.
+std::string png16(const std::vector<uint16_t>& values, int width, int height) {
   std::string raw;
   for (int y = 0; y < height; ++y) {
     raw += '\0';  // filter: none
@@ -36,12 +48,7 @@ std::string png16(const std::vector<uint16_t>& values, int width, int height) {
       raw += char(v & 0xFF);
     }
   }
-  uLongf size = compressBound(uLong(raw.size()));
-  std::string packed(size, '\0');
-  compress(reinterpret_cast<Bytef*>(packed.data()), &size, reinterpret_cast<const Bytef*>(raw.data()), uLong(raw.size()));
-  packed.resize(size);
-  const std::string ihdr = be32(uint32_t(width)) + be32(uint32_t(height)) + std::string{16, 0, 0, 0, 0};
-  return std::string("\x89PNG\r\n\x1a\n", 8) + chunk("IHDR", ihdr) + chunk("IDAT", packed) + chunk("IEND", "");
+  return png_file(uint32_t(width), uint32_t(height), 16, raw);
 }
 
 GrayImage ramp(int w, int h) {
@@ -103,8 +110,45 @@ TEST_CASE("missing, empty, foreign, truncated and corrupt images are errors nami
   CHECK_THROWS_WITH_AS(decode_image(dir.file("empty.png")), Contains("empty.png: empty file"), Error);
   CHECK_THROWS_WITH_AS(decode_image(dir.file("text.png")), Contains("text.png: not a PNG or JPEG file"), Error);
   CHECK_THROWS_WITH_AS(decode_image(dir.file("cut.png")), Contains("cut.png: truncated PNG"), Error);
-  CHECK_THROWS_WITH_AS(decode_image(dir.file("cut.jpg")), Contains("cut.jpg: truncated JPEG"), Error);
-  CHECK_THROWS_WITH_AS(decode_image(dir.file("corrupt.png")), Contains("corrupt.png: corrupt image"), Error);
+  CHECK_THROWS_WITH_AS(decode_image(dir.file("cut.jpg")), Contains("cut.jpg: corrupt JPEG"), Error);
+  CHECK_THROWS_WITH_AS(decode_image(dir.file("corrupt.png")), Contains("corrupt.png: corrupt PNG"), Error);
+}
+
+TEST_CASE("an image whose header declares more pixels than the limit is refused before decoding") {
+  // 30000x30000 declared, one tiny IDAT: refused from the header alone.
+  const std::string bomb = png_file(30000, 30000, 8, std::string(100, '\0'));
+  CHECK_THROWS_WITH_AS(decode_image_bytes(bomb, "bomb.png"),
+                       Contains("bomb.png: the header declares 30000x30000 = 900000000 pixels, more than the limit of 268435456"),
+                       Error);
+  const std::string jpeg = encode_jpeg(ramp(64, 48));
+  const uint64_t saved = image_limits().max_pixels;
+  image_limits().max_pixels = 64 * 48 - 1;
+  CHECK_THROWS_WITH_AS(decode_image_bytes(jpeg, "big.jpg"), Contains("big.jpg: the header declares 64x48"), Error);
+  image_limits().max_pixels = 64 * 48;
+  CHECK(decode_image_bytes(jpeg, "big.jpg").width == 64);
+  image_limits().max_pixels = saved;
+}
+
+TEST_CASE("inputs that crashed or misled stb_image are clean errors") {
+  // A huffman table header without its counts (stb 2.27 wrote out of bounds on it).
+  const std::string huffman("\xFF\xD8\xFF\xC4\x01\xA2\x00\xFF\xD9", 9);
+  CHECK_THROWS_WITH_AS(decode_image_bytes(huffman, "huffman.jpg"), Contains("huffman.jpg: corrupt JPEG"), Error);
+  // A JPEG's error names JPEG, never a PNG message left over from an earlier file.
+  try {
+    decode_image_bytes(huffman, "huffman.jpg");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).find("png") == std::string::npos);
+  }
+  // An empty IDAT chunk (stb 2.27 called memcpy with a null pointer on it).
+  const std::string empty_idat = png_file(2, 2, 8, "", false);
+  CHECK_THROWS_WITH_AS(decode_image_bytes(empty_idat, "empty_idat.png"), Contains("empty_idat.png: "), Error);
+  // Bytes after IEND are not a truncation: the image decodes.
+  const std::string png = encode_png({10, 200}, 2, 1, 1);
+  CHECK(decode_image_bytes(png + "trailing bytes", "trailing.png").pixels == std::vector<float>{10, 200});
+  // A wrong CRC in the image data is an error.
+  std::string bad_crc = png16({1, 2, 3, 4}, 2, 2);
+  bad_crc[bad_crc.size() - 13] ^= 1;  // the IDAT's CRC, just before IEND
+  CHECK_THROWS_WITH_AS(decode_image_bytes(bad_crc, "crc.png"), Contains("crc.png: corrupt PNG"), Error);
 }
 
 TEST_CASE("resize: area averaging when shrinking, bilinear with half-pixel centres when enlarging") {
