@@ -79,7 +79,7 @@ CsvTable parse_csv(const std::string& text, const std::string& path) {
   return table;
 }
 
-CsvTable read_csv(const std::string& path) { return parse_csv(read_file(path), path); }
+CsvTable read_csv(const std::string& path) { return parse_csv(read_file_gunzip(path), path); }
 
 std::string csv_line(const std::vector<std::string>& fields) {
   std::string out;

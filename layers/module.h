@@ -49,8 +49,8 @@ class Module {
   Device device() const;
 
   // Copies values from `state` into this module's tensors. Every name must exist on both sides
-  // with the same shape, except names listed in `skip`; dtypes are converted only between float
-  // types. Throws one rg::Error listing every missing, unexpected or mismatched tensor.
+  // with the same shape and dtype (nothing is converted: call to(dtype) first), except names
+  // listed in `skip`. Throws one rg::Error listing every missing, unexpected or mismatched tensor.
   void load_state_dict(const NamedTensors& state, const std::vector<std::string>& skip = {});
 
  protected:

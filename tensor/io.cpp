@@ -17,6 +17,20 @@
 namespace rg {
 
 std::string read_file(const std::string& path) {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  RG_CHECK(file != nullptr, path, ": cannot open: ", std::strerror(errno));
+  std::string bytes;
+  char buffer[1 << 16];
+  size_t n = 0;
+  while ((n = std::fread(buffer, 1, sizeof(buffer), file)) > 0) bytes.append(buffer, n);
+  const bool failed = std::ferror(file) != 0;
+  const int error = errno;
+  std::fclose(file);
+  RG_CHECK(!failed, path, ": read error: ", std::strerror(error));
+  return bytes;
+}
+
+std::string read_file_gunzip(const std::string& path, size_t max_bytes) {
   // zlib's gz* functions read gzip files and pass plain files through unchanged.
   gzFile file = gzopen(path.c_str(), "rb");
   RG_CHECK(file != nullptr, path, ": cannot open: ", std::strerror(errno));
@@ -31,6 +45,10 @@ std::string read_file(const std::string& path) {
       throw Error(path + ": read error: " + why);
     }
     if (n == 0) break;
+    if (bytes.size() + size_t(n) > max_bytes) {
+      gzclose(file);
+      throw Error(path + ": more than " + std::to_string(max_bytes) + " bytes once decompressed (the limit for this file)");
+    }
     bytes.append(buffer, size_t(n));
   }
   // A gzip stream cut short reads as a clean end of data; gzclose_r reports it.

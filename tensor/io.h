@@ -1,4 +1,4 @@
-// Reading whole files (plain or gzip-compressed, told apart by their first bytes) and writing
+// Reading whole files (as they are, or gzip-decompressed when they are gzip) and writing
 // files atomically: the bytes go to a temporary file beside the target, which is then renamed
 // over it, so a reader never sees half a file and a crash never leaves one behind.
 #pragma once
@@ -8,8 +8,11 @@
 
 namespace rg {
 
-// The file's bytes; gzip files (.gz or not) are decompressed. Throws rg::Error naming the file.
+// The file's bytes as they are. Throws rg::Error naming the file.
 std::string read_file(const std::string& path);
+// The same, decompressed when the file is gzip (.gz or not, told apart by its first bytes): for
+// label and prediction CSVs. More than `max_bytes` once decompressed is an error (a gzip bomb).
+std::string read_file_gunzip(const std::string& path, size_t max_bytes = size_t(1) << 30);
 
 // Replaces `path` with `bytes` atomically: write "path.tmp-<pid>-<n>", fsync it, rename it over
 // `path`, fsync the folder. On failure the temporary is removed and the error names `path`.

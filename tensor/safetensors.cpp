@@ -17,6 +17,9 @@ namespace {
 const std::pair<const char*, DType> kDTypes[] = {
     {"F32", DType::Float32}, {"F64", DType::Float64}, {"U8", DType::UInt8}, {"I64", DType::Int64}};
 
+// safetensors' own rule: a header over 100 MB is refused before it is parsed.
+constexpr uint64_t kMaxHeaderBytes = 100'000'000;
+
 const char* dtype_code(DType t) {
   for (const auto& [code, dtype] : kDTypes)
     if (dtype == t) return code;
@@ -33,8 +36,12 @@ Tensor SafeTensors::find(const std::string& name) const {
 
 SafeTensors parse_safetensors(const std::string& bytes, const std::string& name) {
   RG_CHECK(bytes.size() >= 8, name, ": truncated safetensors file (", bytes.size(), " bytes, no header length)");
+  RG_CHECK(!(uint8_t(bytes[0]) == 0x1F && uint8_t(bytes[1]) == 0x8B), name,
+           ": is gzip-compressed; safetensors files are read as they are (gunzip it first)");
   uint64_t header_len = 0;
   std::memcpy(&header_len, bytes.data(), 8);
+  RG_CHECK(header_len <= kMaxHeaderBytes, name, ": safetensors header of ", header_len, " bytes announced, more than the ",
+           kMaxHeaderBytes, " bytes the format allows");
   RG_CHECK(header_len <= bytes.size() - 8, name, ": truncated safetensors file: header of ", header_len,
            " bytes announced, ", bytes.size() - 8, " present");
   nlohmann::json header;
@@ -69,11 +76,17 @@ SafeTensors parse_safetensors(const std::string& bytes, const std::string& name)
     const std::string code = entry["dtype"];
     const auto known = std::find_if(std::begin(kDTypes), std::end(kDTypes), [&](const auto& d) { return code == d.first; });
     RG_CHECK(known != std::end(kDTypes), where, ": unsupported dtype ", code, " (supported: F32, F64, U8, I64)");
+    // The shape's byte size is computed without overflow and must fit the data section, before
+    // anything is allocated.
     Shape shape;
     RG_CHECK(entry["shape"].is_array(), where, ": shape is not a list");
+    uint64_t expected = dtype_size(known->second);
     for (const auto& s : entry["shape"]) {
-      RG_CHECK(s.is_number_integer() && s.get<int64_t>() >= 0, where, ": bad shape entry ", s.dump());
+      RG_CHECK(s.is_number_unsigned() && s.get<uint64_t>() <= uint64_t(INT64_MAX), where, ": bad shape entry ", s.dump());
       shape.push_back(s.get<int64_t>());
+      RG_CHECK(!__builtin_mul_overflow(expected, s.get<uint64_t>(), &expected) && expected <= data_len, where,
+               ": shape ", entry["shape"].dump(), " ", code, " needs more bytes than the file's data section has (",
+               data_len, ")");
     }
     const auto& offsets = entry["data_offsets"];
     RG_CHECK(offsets.is_array() && offsets.size() == 2 && offsets[0].is_number_unsigned() && offsets[1].is_number_unsigned(),
@@ -81,7 +94,6 @@ SafeTensors parse_safetensors(const std::string& bytes, const std::string& name)
     const uint64_t begin = offsets[0], end = offsets[1];
     RG_CHECK(begin <= end && end <= data_len, where, ": data_offsets [", begin, ", ", end,
              "] out of range (the data section has ", data_len, " bytes)");
-    const uint64_t expected = uint64_t(numel(shape)) * dtype_size(known->second);
     RG_CHECK(end - begin == expected, where, ": ", end - begin, " bytes for shape ", shape_str(shape), " ", code,
              ", expected ", expected);
     Tensor t = Tensor::empty(shape, known->second);

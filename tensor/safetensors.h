@@ -5,9 +5,9 @@
 //                    ..., "__metadata__": {"<key>": "<string value>", ...}}
 //   the rest  raw little-endian tensor data; offsets count from its start
 //
-// Reading is strict: a truncated file, a header that is not such JSON, an unknown dtype, a size
-// that does not match the shape, offsets out of range, overlapping or leaving holes — each is an
-// rg::Error naming the file and the tensor. Supported dtypes: F32, F64, U8, I64.
+// Reading is strict: a truncated file, a header over 100 MB or not such JSON, an unknown dtype, a
+// shape whose size overflows or does not match its span, offsets out of range, overlapping or
+// leaving holes — each is an rg::Error naming the file and the tensor. Supported dtypes: F32, F64, U8, I64.
 #pragma once
 
 #include <map>

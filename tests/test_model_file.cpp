@@ -56,6 +56,7 @@ TEST_CASE("loading is strict: missing, unexpected, wrong-shape and wrong-dtype t
     if (name == "features.norm0.running_mean") continue;                               // missing
     if (name == "features.conv0.weight") broken.emplace_back(name, zeros({64, 3, 5, 5}));  // wrong shape
     else if (name == "features.norm5.weight") broken.emplace_back(name, zeros({1024}, DType::Int64));  // wrong dtype
+    else if (name == "features.norm5.bias") broken.emplace_back(name, zeros({1024}, DType::Float64));  // no silent float conversion
     else broken.emplace_back(name, t);
   }
   broken.emplace_back("features.extra.weight", zeros({2}));  // unexpected
@@ -65,10 +66,11 @@ TEST_CASE("loading is strict: missing, unexpected, wrong-shape and wrong-dtype t
     FAIL("expected an error");
   } catch (const Error& e) {
     const std::string m = e.what();
-    CHECK(m.find("4 problems") != std::string::npos);
+    CHECK(m.find("5 problems") != std::string::npos);
     CHECK(m.find("missing: features.norm0.running_mean [64]") != std::string::npos);
     CHECK(m.find("wrong shape: features.conv0.weight is [64, 3, 5, 5] in the file, [64, 3, 7, 7] in the model") != std::string::npos);
     CHECK(m.find("wrong dtype: features.norm5.weight is int64 in the file, float32 in the model") != std::string::npos);
+    CHECK(m.find("wrong dtype: features.norm5.bias is float64 in the file, float32 in the model") != std::string::npos);
     CHECK(m.find("unexpected: features.extra.weight [2]") != std::string::npos);
   }
   // Files without our metadata, or with bad metadata.

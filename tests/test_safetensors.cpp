@@ -62,10 +62,27 @@ TEST_CASE("safetensors: broken files are errors that say what is wrong") {
   CHECK_THROWS_WITH_AS(parse_safetensors(file_of("{not json", ""), "m"), Contains("m: bad safetensors header (not JSON)"), Error);
   CHECK_THROWS_WITH_AS(parse_safetensors(file_of(R"({"a":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}})", "1234"), "m"),
                        Contains("m: tensor 'a': unsupported dtype F16"), Error);
-  CHECK_THROWS_WITH_AS(parse_safetensors(file_of(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", eight), "m"),
-                       Contains("m: tensor 'a': 8 bytes for shape [3] F32, expected 12"), Error);
-  CHECK_THROWS_WITH_AS(parse_safetensors(file_of(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", eight), "m"),
-                       Contains("m: tensor 'a': data_offsets [0, 16] out of range (the data section has 8 bytes)"), Error);
+  CHECK_THROWS_WITH_AS(parse_safetensors(file_of(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,8]}})", eight), "m"),
+                       Contains("m: tensor 'a': 8 bytes for shape [1] F32, expected 4"), Error);
+  CHECK_THROWS_WITH_AS(parse_safetensors(file_of(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})", eight), "m"),
+                       Contains("m: tensor 'a': data_offsets [8, 16] out of range (the data section has 8 bytes)"), Error);
+  // Shapes whose byte size overflows or exceeds the data are refused before any allocation.
+  CHECK_THROWS_WITH_AS(parse_safetensors(file_of(R"({"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,0]}})", ""), "m"),
+                       Contains("m: tensor 'a': shape [4294967296,4294967296] F32 needs more bytes than the file's data section has (0)"), Error);
+  CHECK_THROWS_WITH_AS(parse_safetensors(file_of(R"({"a":{"dtype":"F64","shape":[4611686018427387904,4],"data_offsets":[0,8]}})", eight), "m"),
+                       Contains("needs more bytes than the file's data section has (8)"), Error);
+  CHECK_THROWS_WITH_AS(parse_safetensors(file_of(R"({"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,0]}})", ""), "m"),
+                       Contains("m: tensor 'a': bad shape entry -1"), Error);
+  CHECK_THROWS_WITH_AS(parse_safetensors(file_of(R"({"a":{"dtype":"F32","shape":[1.5],"data_offsets":[0,0]}})", ""), "m"),
+                       Contains("m: tensor 'a': bad shape entry 1.5"), Error);
+  // A header over safetensors' 100 MB limit is refused before it is read.
+  std::string huge(16, '\0');
+  const uint64_t announced = 100'000'001;
+  std::memcpy(huge.data(), &announced, 8);
+  CHECK_THROWS_WITH_AS(parse_safetensors(huge, "m"), Contains("m: safetensors header of 100000001 bytes announced, more than the 100000000"), Error);
+  // Model files are read as they are, never gunzipped.
+  CHECK_THROWS_WITH_AS(parse_safetensors(std::string("\x1f\x8b\x08\0\0\0\0\0\0\0", 10), "m.gz"),
+                       Contains("m.gz: is gzip-compressed; safetensors files are read as they are"), Error);
   CHECK_THROWS_WITH_AS(parse_safetensors(file_of(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
                                                  R"("b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", eight), "m"),
                        Contains("overlaps the data of another tensor"), Error);
