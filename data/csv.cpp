@@ -11,6 +11,10 @@ int CsvTable::column(const std::string& name) const {
   return -1;
 }
 
+std::string CsvTable::where(const CsvRow& row, int column) const {
+  return path + ":" + std::to_string(row.line) + ":" + std::to_string(column + 1) + ": column '" + header[column] + "'";
+}
+
 int CsvTable::require_column(const std::string& name) const {
   const int i = column(name);
   if (i < 0) {

@@ -1,6 +1,6 @@
 // A small, strict CSV reader (RFC 4180): quoted fields with "" escapes and embedded commas or
 // newlines, LF or CRLF line ends, an optional UTF-8 byte order mark, gzip-compressed files.
-// Rows remember the line they started on, so later checks can say "file:line: column ...".
+// Rows remember the line they started on, so later checks can say "file:line:column: ...".
 #pragma once
 
 #include <string>
@@ -22,6 +22,8 @@ struct CsvTable {
   int column(const std::string& name) const;
   // Index of the header column `name`; throws rg::Error naming the file and the columns it has.
   int require_column(const std::string& name) const;
+  // "path:line:column: column 'name'" for messages about one field (column is 1-based).
+  std::string where(const CsvRow& row, int column) const;
 };
 
 // Parses CSV text; `path` is only used in messages. Throws on an unterminated quote, or on a

@@ -1,5 +1,7 @@
 #include "data/labels.h"
 
+#include <unordered_map>
+
 #include "data/csv.h"
 #include "tensor/io.h"
 #include "tensor/error.h"
@@ -8,13 +10,18 @@ namespace rg::data {
 
 namespace {
 
-std::string where(const CsvTable& csv, const CsvRow& row, int column) {
-  return csv.path + ":" + std::to_string(row.line) + ": column '" + csv.header[column] + "'";
-}
-
 std::string trim(const std::string& s) {
   const size_t b = s.find_first_not_of(" \t"), e = s.find_last_not_of(" \t");
   return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+}
+
+// Each image may appear once: a second row would silently replace the first in every later lookup.
+void check_unique_images(const CsvTable& csv, int image_col) {
+  std::unordered_map<std::string, int> first_line;
+  for (const CsvRow& row : csv.rows) {
+    const auto [it, fresh] = first_line.emplace(trim(row.fields[image_col]), row.line);
+    RG_CHECK(fresh, csv.where(row, image_col), ": image ", it->first, " appears again (first on line ", it->second, ")");
+  }
 }
 
 // The image name and patient id of a row; both must be present.
@@ -22,8 +29,8 @@ LabeledImage identity(const CsvTable& csv, const CsvRow& row, int image_col, int
   LabeledImage item;
   item.image = trim(row.fields[image_col]);
   item.patient_id = trim(row.fields[patient_col]);
-  RG_CHECK(!item.image.empty(), where(csv, row, image_col), ": missing image name");
-  RG_CHECK(!item.patient_id.empty(), where(csv, row, patient_col), ": missing patient id");
+  RG_CHECK(!item.image.empty(), csv.where(row, image_col), ": missing image name");
+  RG_CHECK(!item.patient_id.empty(), csv.where(row, patient_col), ": missing patient id");
   return item;
 }
 
@@ -38,6 +45,7 @@ LabelTable read_notebook_format(const CsvTable& csv) {
       table.label_names.push_back(csv.header[c]);
     }
   RG_CHECK(!label_cols.empty(), csv.path, ": no label columns besides Image and PatientId");
+  check_unique_images(csv, image_col);
   for (const CsvRow& row : csv.rows) {
     LabeledImage item = identity(csv, row, image_col, patient_col);
     for (int c : label_cols) {
@@ -45,7 +53,7 @@ LabelTable read_notebook_format(const CsvTable& csv) {
       // Accept 0/1 and the float spellings pandas writes (0.0/1.0).
       if (v == "1" || v == "1.0") item.labels.push_back(1.0f);
       else if (v == "0" || v == "0.0") item.labels.push_back(0.0f);
-      else throw Error(where(csv, row, c) + ": expected a label 0 or 1, found '" + v + "'");
+      else throw Error(csv.where(row, c) + ": expected a label 0 or 1, found '" + v + "'");
     }
     table.images.push_back(std::move(item));
   }
@@ -59,11 +67,12 @@ LabelTable read_nih_format(const CsvTable& csv) {
   const int image_col = csv.require_column("Image Index");
   const int findings_col = csv.require_column("Finding Labels");
   const int patient_col = csv.require_column("Patient ID");
+  check_unique_images(csv, image_col);
   for (const CsvRow& row : csv.rows) {
     LabeledImage item = identity(csv, row, image_col, patient_col);
     item.labels.assign(kPathologies.size(), 0.0f);
     const std::string findings = trim(row.fields[findings_col]);
-    RG_CHECK(!findings.empty(), where(csv, row, findings_col), ": empty (expected findings like "
+    RG_CHECK(!findings.empty(), csv.where(row, findings_col), ": empty (expected findings like "
                                 "'Effusion|Mass' or 'No Finding')");
     if (findings != "No Finding") {
       size_t start = 0;
@@ -72,7 +81,7 @@ LabelTable read_nih_format(const CsvTable& csv) {
         const std::string name = trim(findings.substr(start, bar - start));
         size_t k = 0;
         while (k < kPathologies.size() && kPathologies[k] != name) ++k;
-        RG_CHECK(k < kPathologies.size(), where(csv, row, findings_col), ": unknown finding '", name,
+        RG_CHECK(k < kPathologies.size(), csv.where(row, findings_col), ": unknown finding '", name,
                  "' (expected one of the 14 ChestX-ray14 pathologies or 'No Finding')");
         item.labels[k] = 1.0f;
         start = bar + 1;

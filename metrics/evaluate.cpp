@@ -2,12 +2,32 @@
 
 #include <nlohmann/json.hpp>
 
+#include <charconv>
+#include <cmath>
 #include <cstdio>
-#include <map>
+#include <unordered_map>
 
 #include "tensor/error.h"
 
 namespace rg::metrics {
+
+namespace {
+
+// A predicted probability: a plain decimal number (no hex, inf or nan) from 0 to 1.
+float probability(const data::CsvTable& preds, const data::CsvRow& row, int column) {
+  const std::string& text = row.fields[column];
+  double v = std::nan("");
+  const bool plain = !text.empty() && text.find_first_not_of("0123456789+-.eE") == std::string::npos;
+  if (plain) {
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (error != std::errc() || end != text.data() + text.size()) v = std::nan("");
+  }
+  RG_CHECK(!std::isnan(v), preds.where(row, column), ": expected a probability from 0 to 1, found '", text, "'");
+  RG_CHECK(v >= 0 && v <= 1, preds.where(row, column), ": probability ", text, " is outside 0..1");
+  return float(v);
+}
+
+}  // namespace
 
 Evaluation evaluate(const std::vector<std::string>& labels, const std::vector<std::vector<float>>& y,
                     const std::vector<std::vector<float>>& score, int bootstrap, uint64_t seed) {
@@ -41,28 +61,21 @@ Evaluation evaluate(const data::LabelTable& truth, const data::CsvTable& preds, 
     RG_CHECK(c >= 0, preds.path, ": no column '", label, "' or 'prob_", label, "' for label ", label, " of ", truth.source);
     columns.push_back(c);
   }
-  std::map<std::string, size_t> row_of;
+  std::unordered_map<std::string, size_t> row_of;
   for (size_t i = 0; i < truth.images.size(); ++i) row_of[truth.images[i].image] = i;
 
   const size_t L = truth.label_names.size();
   std::vector<std::vector<float>> y(L), score(L);
+  std::unordered_map<std::string, int> predicted_on;  // image -> line, to refuse a second prediction
   for (const auto& row : preds.rows) {
     const std::string& image = row.fields[image_col];
     auto it = row_of.find(image);
-    RG_CHECK(it != row_of.end(), preds.path, ":", row.line, ": image ", image, " has no labels in ", truth.source);
+    RG_CHECK(it != row_of.end(), preds.where(row, image_col), ": image ", image, " has no labels in ", truth.source);
+    const auto [seen, fresh] = predicted_on.emplace(image, row.line);
+    RG_CHECK(fresh, preds.where(row, image_col), ": image ", image, " is predicted again (first on line ", seen->second, ")");
     for (size_t k = 0; k < L; ++k) {
-      const std::string& text = row.fields[columns[k]];
-      float v = 0;
-      try {
-        size_t used = 0;
-        v = std::stof(text, &used);
-        RG_CHECK(used == text.size(), "");
-      } catch (const std::exception&) {
-        throw Error(preds.path + ":" + std::to_string(row.line) + ": column '" + preds.header[columns[k]] +
-                    "': expected a number, found '" + text + "'");
-      }
       y[k].push_back(truth.images[it->second].labels[k]);
-      score[k].push_back(v);
+      score[k].push_back(probability(preds, row, columns[k]));
     }
   }
   RG_CHECK(!preds.rows.empty(), preds.path, ": no predictions");

@@ -31,8 +31,9 @@ struct Evaluation {
 
 // Matches prediction rows to label rows by image name (the preds' "Image" or "Image Index"
 // column; one column per label, named "<label>" or "prob_<label>"). Labels without a prediction
-// are ignored; a prediction without a label, or a label column missing from the predictions, is
-// an error naming the file and the line. bootstrap = 0 skips the confidence intervals.
+// are ignored. A prediction without a label, an image predicted twice, a probability that is not
+// a plain decimal number from 0 to 1, or a label column missing from the predictions, is an error
+// naming the file, line and column. bootstrap = 0 skips the confidence intervals.
 Evaluation evaluate(const data::LabelTable& truth, const data::CsvTable& preds, int bootstrap = 0, uint64_t seed = 0);
 
 // From in-memory columns: y[k], score[k] for label k.

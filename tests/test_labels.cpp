@@ -76,16 +76,22 @@ TEST_CASE("malformed label rows are errors naming file, line and column") {
   test::TempDir dir;
   write_text(dir.file("bad_label.csv"), "Image,Mass,PatientId\nx.png,0,1\ny.png,2,2\n");
   CHECK_THROWS_WITH_AS(read_labels(dir.file("bad_label.csv")),
-                       Contains("bad_label.csv:3: column 'Mass': expected a label 0 or 1, found '2'"), Error);
+                       Contains("bad_label.csv:3:2: column 'Mass': expected a label 0 or 1, found '2'"), Error);
   write_text(dir.file("no_patient.csv"), "Image,Mass,PatientId\nx.png,0,\n");
   CHECK_THROWS_WITH_AS(read_labels(dir.file("no_patient.csv")),
-                       Contains("no_patient.csv:2: column 'PatientId': missing patient id"), Error);
+                       Contains("no_patient.csv:2:3: column 'PatientId': missing patient id"), Error);
   write_text(dir.file("short.csv"), "Image,Mass,PatientId\nx.png,0\n");
   CHECK_THROWS_WITH_AS(read_labels(dir.file("short.csv")), Contains("short.csv:2: expected 3 columns as in the header, found 2"), Error);
   write_text(dir.file("other.csv"), "name,value\na,1\n");
   CHECK_THROWS_WITH_AS(read_labels(dir.file("other.csv")), Contains("other.csv: unrecognized label file"), Error);
   write_text(dir.file("nih.csv"), "Image Index,Finding Labels,Patient ID\nx.png,Mass|Flu,3\n");
-  CHECK_THROWS_WITH_AS(read_labels(dir.file("nih.csv")), Contains("nih.csv:2: column 'Finding Labels': unknown finding 'Flu'"), Error);
+  CHECK_THROWS_WITH_AS(read_labels(dir.file("nih.csv")), Contains("nih.csv:2:2: column 'Finding Labels': unknown finding 'Flu'"), Error);
+  // An image listed twice.
+  write_text(dir.file("twice.csv"), "Image,Mass,PatientId\nx.png,0,1\ny.png,1,2\nx.png,1,1\n");
+  CHECK_THROWS_WITH_AS(read_labels(dir.file("twice.csv")),
+                       Contains("twice.csv:4:1: column 'Image': image x.png appears again (first on line 2)"), Error);
+  write_text(dir.file("nih_twice.csv"), "Image Index,Finding Labels,Patient ID\nx.png,Mass,3\nx.png,No Finding,3\n");
+  CHECK_THROWS_WITH_AS(read_labels(dir.file("nih_twice.csv")), Contains("nih_twice.csv:3:1: column 'Image Index': image x.png appears again"), Error);
   // A gzip file cut short.
   std::string big;
   for (int i = 0; i < 20000; ++i) big.append(csv_line({std::to_string(i) + ".png", "0", std::to_string(i)}));

@@ -2,6 +2,8 @@
 // evaluation of a prediction file — against scikit-learn's documented results and a real
 // DenseNet121's predictions when ../shared/data is present.
 #include <doctest/doctest.h>
+
+#include <algorithm>
 #include <omp.h>
 
 #include <chrono>
@@ -101,11 +103,22 @@ TEST_CASE("evaluate: rows matched by image name; a prediction without labels is 
   CHECK(json.find("\"mean_auc\": 0.5") != std::string::npos);
   CHECK(e.table().find("undefined") != std::string::npos);
   CHECK_THROWS_WITH_AS(evaluate(truth, data::parse_csv("Image,Mass,Hernia\nz.png,0.5,0.5\n", "p.csv")),
-                       doctest::Contains("p.csv:2: image z.png has no labels in labels.csv"), Error);
+                       doctest::Contains("p.csv:2:1: column 'Image': image z.png has no labels in labels.csv"), Error);
   CHECK_THROWS_WITH_AS(evaluate(truth, data::parse_csv("Image,Mass\na.png,0.5\n", "p.csv")),
                        doctest::Contains("p.csv: no column 'Hernia' or 'prob_Hernia'"), Error);
   CHECK_THROWS_WITH_AS(evaluate(truth, data::parse_csv("Image,Mass,Hernia\na.png,high,0.5\n", "p.csv")),
-                       doctest::Contains("p.csv:2: column 'Mass': expected a number, found 'high'"), Error);
+                       doctest::Contains("p.csv:2:2: column 'Mass': expected a probability from 0 to 1, found 'high'"), Error);
+  // Each image is predicted once: a second row would silently replace the first.
+  CHECK_THROWS_WITH_AS(evaluate(truth, data::parse_csv("Image,Mass,Hernia\na.png,0.5,0.5\nb.png,0.1,0.1\na.png,0.9,0.5\n", "p.csv")),
+                       doctest::Contains("p.csv:4:1: column 'Image': image a.png is predicted again (first on line 2)"), Error);
+  // Probabilities are plain decimals from 0 to 1: no NaN, infinities, hex floats, or values outside.
+  for (const std::string bad : {"nan", "NaN", "inf", "-inf", "0x1p-1", "", " 0.5"})
+    CHECK_THROWS_WITH_AS(evaluate(truth, data::parse_csv("Image,Mass,Hernia\na.png,0.5," + bad + "\n", "p.csv")),
+                         doctest::Contains(("p.csv:2:3: column 'Hernia': expected a probability from 0 to 1, found '" + bad + "'").c_str()), Error);
+  for (const std::string bad : {"-0.1", "1.5", "1e3"})
+    CHECK_THROWS_WITH_AS(evaluate(truth, data::parse_csv("Image,Mass,Hernia\na.png," + bad + ",0.5\n", "p.csv")),
+                         doctest::Contains(("p.csv:2:2: column 'Mass': probability " + bad + " is outside 0..1").c_str()), Error);
+  CHECK(evaluate(truth, data::parse_csv("Image,Mass,Hernia\na.png,1,0\nb.png,1e-3,0.0\n", "p.csv")).n == 2);
 }
 
 TEST_CASE("real data: a trained DenseNet121's 22,433 test predictions reproduce NIH's published AUROCs") {
@@ -119,9 +132,12 @@ TEST_CASE("real data: a trained DenseNet121's 22,433 test predictions reproduce 
   MESSAGE("evaluated 22,433 x 14 predictions in " << seconds << " s");
   CHECK(e.n == 22433);
   const data::CsvTable expected = data::read_csv(dir + "/chexnet-preds/aucs.csv");
-  for (const auto& row : expected.rows)
-    for (const auto& m : e.per_label)
-      if (m.label == row.fields[0]) CHECK(*m.auc == doctest::Approx(std::stod(row.fields[1])).epsilon(1e-6));
+  REQUIRE(expected.rows.size() == 14);
+  for (const auto& row : expected.rows) {
+    const auto m = std::find_if(e.per_label.begin(), e.per_label.end(), [&](const auto& l) { return l.label == row.fields[0]; });
+    REQUIRE_MESSAGE(m != e.per_label.end(), "no AUROC for ", row.fields[0]);
+    CHECK(*m->auc == doctest::Approx(std::stod(row.fields[1])).epsilon(1e-6));
+  }
 }
 
 TEST_CASE("real data: the same predictions score mean AUROC 0.810 on the NIH sample's test.csv") {
