@@ -60,7 +60,8 @@ std::optional<double> area(const Steps& s) {
 std::optional<RocCurve> roc_curve(const std::vector<float>& y, const std::vector<float>& score) {
   const Steps s = steps(y, score, order_by_score(score));
   if (s.total_pos == 0 || s.total_neg == 0) return std::nullopt;
-  std::vector<double> fps{0}, tps{0}, th{std::numeric_limits<double>::infinity()};
+  // One point per distinct score, from the highest down.
+  std::vector<double> fps, tps, th;
   double tp = 0, fp = 0;
   for (size_t k = 0; k < s.score.size(); ++k) {
     tp += s.pos[k];
@@ -69,11 +70,12 @@ std::optional<RocCurve> roc_curve(const std::vector<float>& y, const std::vector
     fps.push_back(fp);
     th.push_back(s.score[k]);
   }
-  // drop_intermediate: keep a point only where the curve changes direction (scikit-learn keeps
-  // the first and last points and those with a nonzero second difference).
-  RocCurve curve;
+  // drop_intermediate, as scikit-learn does it: when there are more than two points, keep the
+  // first, the last and those where the curve changes direction (a nonzero second difference);
+  // then prepend (0, 0) at threshold +inf.
+  RocCurve curve{{0}, {0}, {std::numeric_limits<double>::infinity()}};
   for (size_t k = 0; k < fps.size(); ++k) {
-    const bool keep = k == 0 || k + 1 == fps.size() ||
+    const bool keep = fps.size() <= 2 || k == 0 || k + 1 == fps.size() ||
                       (fps[k - 1] - 2 * fps[k] + fps[k + 1]) != 0 || (tps[k - 1] - 2 * tps[k] + tps[k + 1]) != 0;
     if (!keep) continue;
     curve.fpr.push_back(fps[k] / s.total_neg);

@@ -12,8 +12,8 @@
 namespace rg::metrics {
 
 struct RocCurve {
-  // scikit-learn's roc_curve(y, score) with drop_intermediate=True: the first point is (0, 0)
-  // at threshold +inf; collinear points in between are dropped.
+  // scikit-learn's roc_curve(y, score) with drop_intermediate=True: collinear points between the
+  // first and last distinct scores are dropped, then (0, 0) at threshold +inf is prepended.
   std::vector<double> fpr, tpr, thresholds;
 };
 

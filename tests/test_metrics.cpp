@@ -11,12 +11,15 @@
 #include <limits>
 #include <set>
 
+#include <nlohmann/json.hpp>
+
 #include "data/csv.h"
 #include "data/labels.h"
 #include "data_helpers.h"
 #include "metrics/evaluate.h"
 #include "metrics/roc.h"
 #include "tensor/error.h"
+#include "tensor/io.h"
 #include "tensor/random.h"
 
 using namespace rg;
@@ -36,14 +39,38 @@ TEST_CASE("roc_curve and AUROC: scikit-learn's documented example") {
   CHECK(*average_precision(y, s) == doctest::Approx(0.8333333333));
 }
 
+TEST_CASE("roc_curve and AUROC equal scikit-learn's on committed cases, ties included") {
+  // tests/fixtures/roc/sklearn.json is written by tools/make_roc_fixture.py.
+  const auto fixture = nlohmann::json::parse(read_file(std::string(ROENTGEN_SOURCE_DIR) + "/tests/fixtures/roc/sklearn.json"));
+  REQUIRE(fixture["cases"].size() >= 10);
+  for (const auto& c : fixture["cases"]) {
+    INFO(c["name"].get<std::string>());
+    const auto y = c["y"].get<std::vector<float>>(), score = c["score"].get<std::vector<float>>();
+    const auto curve = roc_curve(y, score);
+    REQUIRE(curve);
+    const auto fpr = c["fpr"].get<std::vector<double>>(), tpr = c["tpr"].get<std::vector<double>>();
+    REQUIRE(curve->fpr.size() == fpr.size());
+    for (size_t i = 0; i < fpr.size(); ++i) {
+      CHECK(curve->fpr[i] == doctest::Approx(fpr[i]).epsilon(1e-12));
+      CHECK(curve->tpr[i] == doctest::Approx(tpr[i]).epsilon(1e-12));
+      const auto& t = c["thresholds"][i];
+      if (t.is_string()) CHECK(std::isinf(curve->thresholds[i]));
+      else CHECK(curve->thresholds[i] == t.get<double>());
+    }
+    CHECK(*auroc(y, score) == doctest::Approx(c["auc"].get<double>()).epsilon(1e-12));
+  }
+}
+
 TEST_CASE("ties count half, collinear points are dropped, and one-class labels are undefined") {
   CHECK(*auroc({0, 1, 0, 1}, {0.5f, 0.5f, 0.5f, 0.5f}) == doctest::Approx(0.5));
   // Positives at 0.9, 0.5; negatives at 0.5, 0.1: the tie at 0.5 counts half -> (1 + 1 + 0.5 + 1) / 4.
   CHECK(*auroc({1, 1, 0, 0}, {0.9f, 0.5f, 0.5f, 0.1f}) == doctest::Approx(0.875));
   const auto flat = roc_curve({1, 1, 1, 0, 0, 0}, {0.9f, 0.8f, 0.7f, 0.3f, 0.2f, 0.1f});
   REQUIRE(flat);
-  CHECK(flat->fpr == std::vector<double>{0, 0, 1});  // the perfect ranking: (0,0), (0,1), (1,1)
-  CHECK(flat->tpr == std::vector<double>{0, 1, 1});
+  // The perfect ranking: scikit-learn keeps the first distinct score's point (0, 1/3) and drops
+  // only (0, 2/3) and the points between (0, 1) and (1, 1).
+  CHECK(flat->fpr == std::vector<double>{0, 0, 0, 1});
+  CHECK(flat->tpr == std::vector<double>{0, 1.0 / 3, 1, 1});
   CHECK_FALSE(auroc({0, 0, 0}, {0.1f, 0.2f, 0.3f}).has_value());
   CHECK_FALSE(auroc({1, 1}, {0.1f, 0.2f}).has_value());
   CHECK_FALSE(auroc_ci95({1, 1}, {0.1f, 0.2f}, 100, 0).has_value());
