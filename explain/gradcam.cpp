@@ -23,11 +23,12 @@ data::GrayImage gradcam_map(const Tensor& activations, const Tensor& gradients, 
     weight /= double(h * w);
     for (int64_t i = 0; i < h * w; ++i) cam.pixels[i] += float(weight * av[k * h * w + i]);
   }
-  for (float& v : cam.pixels) v = std::max(v, 0.0f);
+  // The notebook's order: resize the signed map, then ReLU, then scale to a maximum of 1.
   data::GrayImage out = data::resize(cam, width, height);
+  for (float& v : out.pixels) v = std::max(v, 0.0f);
   const float top = *std::max_element(out.pixels.begin(), out.pixels.end());
   if (top > 0)
-    for (float& v : out.pixels) v = std::max(v, 0.0f) / top;
+    for (float& v : out.pixels) v /= top;
   return out;
 }
 

@@ -4,8 +4,8 @@
 //   A = the activations of a layer (default features.norm5, before its ReLU)   [C, h, w]
 //   G = d p_class / d A, with the model in inference mode (running BN statistics)
 //   w_c = mean over (i, j) of G[c, i, j]                    (how much channel c matters)
-//   cam = ReLU(sum_c w_c A[c]), resized to the image (bilinear, half-pixel centres),
-//         divided by its maximum (an all-zero map stays zero)
+//   cam = sum_c w_c A[c], resized to the image (bilinear, half-pixel centres), then ReLU,
+//         then divided by its maximum (an all-zero map stays zero) — in this order
 #pragma once
 
 #include <string>

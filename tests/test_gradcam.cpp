@@ -8,6 +8,7 @@
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
 #include "data_helpers.h"
+#include "densenet_reference.h"
 #include "explain/gradcam.h"
 #include "helpers.h"
 #include "tensor/io.h"
@@ -60,6 +61,21 @@ TEST_CASE("gradcam on a DenseNet: the gradient at norm5 is p (1 - p) W_c [A > 0]
   CHECK_THROWS_WITH_AS(explain::gradcam(model, image, 3), doctest::Contains("class 3 is out of range"), Error);
   // Another layer works too.
   CHECK(explain::gradcam(model, image, k, "features.denseblock2").heat.width == 64);
+}
+
+TEST_CASE("gradcam equals PyTorch's notebook-order map (resize, then ReLU, then scale) on the tiny DenseNet") {
+  // tests/fixtures/tiny_densenet/gradcam_class<k>.f64.bin: tools/make_gradcam_fixture.py.
+  auto model = test::tiny_model();
+  const Tensor image = slice(test::fixture("input.f64.bin", {2, 3, 32, 32}), 0, 0, 1);
+  for (int64_t k = 0; k < 3; ++k) {
+    INFO("class ", k);
+    const auto expected = test::fixture("gradcam_class" + std::to_string(k) + ".f64.bin", {32, 32}).to_vector<double>();
+    const explain::GradCam cam = explain::gradcam(*model, image, k);
+    REQUIRE(cam.heat.pixels.size() == expected.size());
+    double worst = 0;
+    for (size_t i = 0; i < expected.size(); ++i) worst = std::max(worst, std::abs(double(cam.heat.pixels[i]) - expected[i]));
+    CHECK(worst < 1e-5);
+  }
 }
 
 TEST_CASE("the heat map is written as a float32 .npy file and as an overlay PNG") {
