@@ -103,9 +103,15 @@ TEST_CASE("an interrupted run, resumed, ends with exactly the weights of an unin
   Setup s;
   test::TempDir straight, broken;
   const TrainOptions base{.epochs = 2, .adam = {.lr = 1e-3}, .checkpoint_every = 1, .progress = false};
-  auto run = [&](const std::string& dir, int64_t stop_after, bool resume, uint64_t init_seed) {
-    auto model = fresh_model(init_seed);
-    data::DataLoader train(s.train, s.data.file("images"), s.loader_options());
+  // Dropout draws from the random generator in every step: its state must be saved and restored.
+  DenseNetConfig with_dropout = kTiny;
+  with_dropout.drop_rate = 0.2;
+  auto run = [&](const std::string& dir, int64_t stop_after, bool resume, uint64_t init_seed,
+                 data::LoaderOptions loader_options) {
+    Generator gen(init_seed);
+    auto model = std::make_shared<DenseNet>(with_dropout, gen);
+    manual_seed(5);  // dropout's generator, seeded as roentgen train seeds it; a resume restores its state
+    data::DataLoader train(s.train, s.data.file("images"), loader_options);
     data::DataLoader valid(s.valid, s.data.file("images"), {.batch_size = 8, .width = 32, .height = 32, .shuffle = false, .threads = 1});
     TrainOptions o = base;
     o.out_dir = dir;
@@ -115,18 +121,30 @@ TEST_CASE("an interrupted run, resumed, ends with exactly the weights of an unin
     const TrainResult r = rg::train(*model, s.info, train, valid, s.weights, o);
     return std::make_pair(model, r);
   };
-  const auto [whole, whole_result] = run(straight.str(), -1, false, 1);
-  const auto [part, part_result] = run(broken.str(), 2, false, 1);  // interrupted inside epoch 1
+  const data::LoaderOptions lo = s.loader_options();
+  const auto [whole, whole_result] = run(straight.str(), -1, false, 1, lo);
+  const auto [part, part_result] = run(broken.str(), 2, false, 1, lo);  // interrupted inside epoch 1
   CHECK(part_result.interrupted);
   CHECK(part_result.stop == StopReason::Interrupted);
-  const auto [resumed, resumed_result] = run(broken.str(), -1, true, 99);  // another init: the checkpoint decides
+  // Resuming with a setting the run depends on changed is refused, naming the setting and both values.
+  data::LoaderOptions other_batch = lo;
+  other_batch.batch_size = 2;
+  CHECK_THROWS_WITH_AS(run(broken.str(), -1, true, 1, other_batch),
+                       doctest::Contains(("resume: --batch-size was 4 when " + broken.file("last.safetensors") + " was written, and is 2 now").c_str()), Error);
+  data::LoaderOptions other_seed = lo;
+  other_seed.seed = 7;
+  CHECK_THROWS_WITH_AS(run(broken.str(), -1, true, 1, other_seed), doctest::Contains("resume: --seed was 1"), Error);
+  data::LoaderOptions no_flips = lo;
+  no_flips.augment = false;
+  CHECK_THROWS_WITH_AS(run(broken.str(), -1, true, 1, no_flips), doctest::Contains("resume: augmentation was flip on"), Error);
+  const auto [resumed, resumed_result] = run(broken.str(), -1, true, 99, lo);  // another init: the checkpoint decides
   REQUIRE(resumed_result.history.size() == 2);
   CHECK(resumed_result.history[1].val_loss == whole_result.history[1].val_loss);
   // A checkpoint whose training state is damaged is refused by name.
   SafeTensors damaged = read_safetensors(broken.file("last.safetensors"));
   damaged.metadata["training_state"] = "{\"epoch\": \"one\"}";
   write_safetensors(broken.file("last.safetensors"), damaged.tensors, damaged.metadata);
-  CHECK_THROWS_WITH_AS(run(broken.str(), -1, true, 1), doctest::Contains("damaged training_state"), Error);
+  CHECK_THROWS_WITH_AS(run(broken.str(), -1, true, 1, lo), doctest::Contains("damaged training_state"), Error);
   const auto a = whole->state_dict(), b = resumed->state_dict();
   REQUIRE(a.size() == b.size());
   for (size_t i = 0; i < a.size(); ++i) REQUIRE_MESSAGE(a[i].second.to_vector<double>() == b[i].second.to_vector<double>(), a[i].first);

@@ -3,8 +3,10 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 
 #include "autograd/engine.h"
 #include "autograd/grad_mode.h"
@@ -58,10 +60,58 @@ EpochLog epoch_from_json(const json& j) {
   return e;
 }
 
+// 64-bit FNV-1a over a label table (image names, labels, patient ids): tells two tables apart when
+// a label file or --limit changed.
+std::string fingerprint(const data::LabelTable& table) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  auto mix = [&](const void* data, size_t n) {
+    for (size_t i = 0; i < n; ++i) h = (h ^ static_cast<const uint8_t*>(data)[i]) * 0x100000001b3ull;
+  };
+  for (const std::string& name : table.label_names) mix(name.data(), name.size() + 1);
+  for (const auto& item : table.images) {
+    mix(item.image.data(), item.image.size() + 1);
+    mix(item.labels.data(), item.labels.size() * sizeof(float));
+    mix(item.patient_id.data(), item.patient_id.size() + 1);
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));
+  return std::to_string(table.size()) + " images, fingerprint " + hex;
+}
+
+// What a run depends on besides the model and the training state: a checkpoint records it, and a
+// resume with any of it changed would continue a different run, so it is refused.
+json run_settings(const data::DataLoader& train, const data::DataLoader& valid) {
+  const data::LoaderOptions& t = train.options();
+  const data::AugmentOptions& a = t.augmentation;
+  std::ostringstream augmentation;
+  if (!t.augment || !a.any()) augmentation << "off";
+  else augmentation << "flip " << (a.horizontal_flip ? "on" : "off") << ", rotation " << a.max_rotation_deg << ", translation "
+                    << a.max_translation << ", zoom " << a.max_zoom << ", brightness " << a.max_brightness
+                    << ", contrast " << a.max_contrast;
+  return {{"--batch-size", std::to_string(t.batch_size)},
+          {"--image-size", std::to_string(t.width) + "x" + std::to_string(t.height)},
+          {"--seed", std::to_string(t.seed)},
+          {"shuffling", t.shuffle ? "on" : "off"},
+          {"augmentation", augmentation.str()},
+          {"training normalization", t.normalization.to_json()},
+          {"validation normalization", valid.options().normalization.to_json()},
+          {"training images (--train, --limit)", fingerprint(train.table())},
+          {"validation images (--valid, --limit)", fingerprint(valid.table())}};
+}
+
+void check_run_settings(const std::string& path, const json& recorded, const json& now) {
+  auto text = [](const json& j) { return j.is_string() ? j.get<std::string>() : j.dump(); };
+  for (const auto& [name, value] : now.items()) {
+    const json was = recorded.is_object() && recorded.contains(name) ? recorded[name] : json("not recorded");
+    RG_CHECK(was == value, "resume: ", name, " was ", text(was), " when ", path, " was written, and is ", text(value),
+             " now; resume with the same settings, or train into a new --out folder");
+  }
+}
+
 std::string checkpoint_path(const TrainOptions& o) { return (fs::path(o.out_dir) / "last.safetensors").string(); }
 
 void save_checkpoint(const TrainOptions& o, const DenseNet& model, const ModelInfo& info, const Adam& adam,
-                     const PlateauSchedule& plateau, const LoopState& s) {
+                     const PlateauSchedule& plateau, const LoopState& s, const json& settings) {
   NamedTensors tensors;
   for (const auto& [name, t] : model.state_dict()) tensors.emplace_back("model." + name, t);
   const NamedTensors params = model.named_parameters();
@@ -80,14 +130,25 @@ void save_checkpoint(const TrainOptions& o, const DenseNet& model, const ModelIn
                       {"history", history}};
   auto metadata = info.to_metadata();
   metadata["training_state"] = state.dump();
+  metadata["run_settings"] = settings.dump();
   write_safetensors(checkpoint_path(o), tensors, metadata);
 }
 
-LoopState load_checkpoint(const TrainOptions& o, DenseNet& model, Adam& adam, PlateauSchedule& plateau) {
+LoopState load_checkpoint(const TrainOptions& o, DenseNet& model, Adam& adam, PlateauSchedule& plateau,
+                          const json& settings) {
   const std::string path = checkpoint_path(o);
   RG_CHECK(fs::exists(path), "resume: no checkpoint ", path, " to resume from");
   const SafeTensors file = read_safetensors(path);
   RG_CHECK(file.metadata.count("training_state"), path, ": not a training checkpoint (no training_state)");
+  RG_CHECK(file.metadata.count("run_settings"), path, ": cannot be resumed: it records no run_settings (written by an "
+           "older roentgen)");
+  json recorded;
+  try {
+    recorded = json::parse(file.metadata.at("run_settings"));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path + ": damaged run_settings in the checkpoint: " + e.what());
+  }
+  check_run_settings(path, recorded, settings);
   NamedTensors weights;
   std::map<std::string, Tensor> rest;
   for (const auto& [name, t] : file.tensors) {
@@ -206,8 +267,9 @@ TrainResult train(DenseNet& model, const ModelInfo& info, data::DataLoader& trai
   PlateauSchedule plateau(plateau_options);
   LoopState s;
   s.lr = o.adam.lr;
+  const json settings = run_settings(train_loader, valid_loader);
   if (o.resume) {
-    s = load_checkpoint(o, model, adam, plateau);
+    s = load_checkpoint(o, model, adam, plateau, settings);
     std::cerr << "resuming from " << checkpoint_path(o) << " at epoch " << s.epoch + 1 << ", batch " << s.batch << "\n";
   }
   adam.options().lr = s.lr;
@@ -247,7 +309,7 @@ TrainResult train(DenseNet& model, const ModelInfo& info, data::DataLoader& trai
         bar.update(s.batch, images, status);
       }
       board.scalar("train/batch_loss", value, adam.steps());
-      if (o.checkpoint_every > 0 && s.batch % o.checkpoint_every == 0) save_checkpoint(o, model, info, adam, plateau, s);
+      if (o.checkpoint_every > 0 && s.batch % o.checkpoint_every == 0) save_checkpoint(o, model, info, adam, plateau, s, settings);
       if (batches_left >= 0 && --batches_left < 0) {
         result.interrupted = true;
         result.stop = StopReason::Interrupted;
@@ -296,7 +358,7 @@ TrainResult train(DenseNet& model, const ModelInfo& info, data::DataLoader& trai
     const bool stop = o.early_stopping_patience > 0 && s.epochs_without_improvement >= o.early_stopping_patience;
     LoopState next = s;
     next.epoch = s.epoch + 1;
-    save_checkpoint(o, model, info, adam, plateau, next);
+    save_checkpoint(o, model, info, adam, plateau, next, settings);
     if (stop) {
       result.stop = StopReason::EarlyStopping;
       result.stop_reason = "early stopping: no improvement for " + std::to_string(s.epochs_without_improvement) + " epochs";

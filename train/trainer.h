@@ -9,6 +9,9 @@
 //     norm statistics, Adam's moments, the schedules, the random generator, the epoch and the
 //     position inside it. Written atomically after every epoch (and every `checkpoint_every`
 //     batches); `resume` continues from it, ending with the same weights as an uninterrupted run.
+//     It also records what the run depends on (batch size, image size, seed, shuffling,
+//     augmentation, normalization, and a fingerprint of the training and validation tables, which
+//     changes with a label file or --limit); resuming with any of these changed is an error.
 // A NaN or infinite loss stops training with a message; the last checkpoint stays as it was.
 #pragma once
 
