@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "data/image.h"
 #include "tensor/backend.h"
 #include "tensor/error.h"
 
@@ -23,15 +24,20 @@ namespace rg::app {
 
 using Flags = std::map<std::string, std::string>;
 
-// --flag value pairs after the subcommand. An unknown flag is an error showing `usage`;
-// --help (or -h) prints `usage` and exits with 0.
-inline Flags parse_flags(int argc, char** argv, int first, const std::vector<std::string>& known, const char* usage) {
+// --flag value pairs after the subcommand, and `switches`: flags that take no value (stored as
+// "1"). An unknown flag is an error showing `usage`; --help (or -h) prints `usage` and exits with 0.
+inline Flags parse_flags(int argc, char** argv, int first, const std::vector<std::string>& known, const char* usage,
+                         const std::vector<std::string>& switches = {}) {
   Flags flags;
   for (int i = first; i < argc; ++i) {
     const std::string flag = argv[i];
     if (flag == "--help" || flag == "-h") {
       std::cout << usage;
       std::exit(0);
+    }
+    if (std::find(switches.begin(), switches.end(), flag) != switches.end()) {
+      flags[flag] = "1";
+      continue;
     }
     RG_CHECK(std::find(known.begin(), known.end(), flag) != known.end(), "unknown option '", flag, "'\n", usage);
     RG_CHECK(i + 1 < argc, "option ", flag, " needs a value");
@@ -91,6 +97,13 @@ inline Device device_flag(const Flags& flags) {
   const Device device = it == flags.end() ? Device::cpu() : parse_device(it->second);
   check_device(device);
   return device;
+}
+
+// --max-image-pixels N: the largest image (width x height, as its header declares) that is decoded;
+// a larger one is refused before decoding (default 2^28).
+inline void image_limit_flag(const Flags& flags) {
+  data::image_limits().max_pixels =
+      uint64_t(integer(flags, "--max-image-pixels", int64_t(data::image_limits().max_pixels), 1, int64_t(1) << 40));
 }
 
 // An output file: its folder must exist and be writable, checked before the work that fills it.

@@ -47,7 +47,7 @@ const std::map<std::string, std::string> kCommandUsage = {
     "  roentgen train --train TRAIN.csv --valid VALID.csv --images DIR --out DIR\n"
     "                 [--epochs N] [--image-size N] [--batch-size N] [--lr X] [--limit N] [--weights FILE]\n"
     "                 [--threads N] [--seed S] [--resume 1] [--device cpu|cuda|cuda:N]\n"
-    "                 [--architecture densenet121|densenet121-se|densenet169|densenet201]\n"
+    "                 [--architecture densenet121|densenet121-se|densenet169|densenet201] [--max-image-pixels N]\n"
     "      Trains DenseNet121 with the weighted loss, Adam and the notebook's callbacks. Writes\n"
     "      best.safetensors (a model file), last.safetensors (a checkpoint), log.csv, tensorboard/.\n"},
     {"split",
@@ -61,7 +61,7 @@ const std::map<std::string, std::string> kCommandUsage = {
     {"predict",
     "  roentgen predict --model M.safetensors --csv LIST.csv --images DIR --out preds.csv\n"
     "                   [--image-size N] [--normalize sample|imagenet|dataset:<mean>,<std>]\n"
-    "                   [--batch-size N] [--threads N] [--device cpu|cuda|cuda:N]\n"
+    "                   [--batch-size N] [--threads N] [--device cpu|cuda|cuda:N] [--max-image-pixels N]\n"
     "      Writes Image,<label>... with one probability per label for every image listed in the\n"
     "      CSV's Image (or Image Index) column. Labels, image size and normalization come from\n"
     "      the model file unless given here.\n"},
@@ -73,7 +73,7 @@ const std::map<std::string, std::string> kCommandUsage = {
     "      <label> or prob_<label>; rows matched by image name.\n"},
     {"gradcam",
     "  roentgen gradcam --model M.safetensors --image X.png --label NAME [--layer NAME] --out heat.npy\n"
-    "                   [--overlay out.png] [--device cpu|cuda|cuda:N]\n"
+    "                   [--overlay out.png] [--device cpu|cuda|cuda:N] [--max-image-pixels N]\n"
     "      Grad-CAM for one label: writes the H x W float32 heat map as a NumPy .npy file and,\n"
     "      with --overlay, the image with the map over it (default layer: features.norm5).\n"},
     {"bench",
@@ -119,9 +119,10 @@ void require(const app::Flags& flags, const char* command, std::initializer_list
 int train_command(int argc, char** argv) {
   auto flags = parse_flags(argc, argv, {"--train", "--valid", "--images", "--out", "--epochs", "--image-size", "--batch-size",
                                         "--lr", "--limit", "--weights", "--threads", "--seed", "--resume", "--device",
-                                        "--architecture"});
+                                        "--architecture", "--max-image-pixels"});
   require(flags, "train", {"--train", "--valid", "--images", "--out"});
   const Device device = device_flag(flags);
+  app::image_limit_flag(flags);
   SessionOptions so{.train_csv = flags["--train"], .valid_csv = flags["--valid"], .image_dir = flags["--images"],
                     .weights = flags.count("--weights") ? flags["--weights"] : "",
                     .architecture = flags.count("--architecture") ? flags["--architecture"] : "",
@@ -191,9 +192,10 @@ int synthetic(int argc, char** argv) {
 
 int predict(int argc, char** argv) {
   auto flags = parse_flags(argc, argv, {"--model", "--csv", "--images", "--out", "--image-size", "--normalize",
-                                        "--batch-size", "--threads", "--device"});
+                                        "--batch-size", "--threads", "--device", "--max-image-pixels"});
   require(flags, "predict", {"--model", "--csv", "--images", "--out"});
   const Device device = device_flag(flags);
+  app::image_limit_flag(flags);
   const int64_t size_flag = app::integer(flags, "--image-size", 0, 32, 4096);  // 0: the model file's
   LoaderOptions options;
   options.batch_size = int(app::integer(flags, "--batch-size", 8, 1, 4096));
@@ -263,9 +265,11 @@ int eval(int argc, char** argv) {
 }
 
 int gradcam(int argc, char** argv) {
-  auto flags = parse_flags(argc, argv, {"--model", "--image", "--label", "--layer", "--out", "--overlay", "--device"});
+  auto flags = parse_flags(argc, argv, {"--model", "--image", "--label", "--layer", "--out", "--overlay", "--device",
+                                        "--max-image-pixels"});
   require(flags, "gradcam", {"--model", "--image", "--label", "--out"});
   const Device device = device_flag(flags);
+  app::image_limit_flag(flags);
   app::check_writable_file(flags["--out"]);
   if (flags.count("--overlay")) app::check_writable_file(flags["--overlay"]);
   const LoadedModel loaded = load_model(flags["--model"]);

@@ -17,8 +17,8 @@
 #include <iostream>
 #include <map>
 #include <numeric>
-#include <thread>
 
+#include "apps/flags.h"
 #include "data/csv.h"
 #include "data/leakage.h"
 #include "data/synthetic.h"
@@ -44,62 +44,35 @@ const std::map<std::string, double> kCheXNet = {
     {"Infiltration", 0.7345}, {"Mass", 0.8676},        {"Nodule", 0.7802},        {"Pleural_Thickening", 0.8062},
     {"Pneumonia", 0.7680},    {"Pneumothorax", 0.8887}};
 
-struct Args {
-  std::string data, out = "chestxray-run", weights, device = "cpu", architecture;
-  int epochs = 5, image_size = 224, batch_size = 8, threads = 2;
-  int64_t limit = 0;
-  uint64_t seed = 0;
-  bool resume = false;
-};
-
 const char* kUsage =
     "usage: example_chestxray [--data DIR] [--out DIR] [--epochs N] [--image-size N] [--batch-size N]\n"
     "                         [--limit N] [--weights FILE] [--threads N] [--seed S] [--resume]\n"
-    "                         [--device cpu|cuda|cuda:N] [--architecture densenet121|densenet121-se]\n";
+    "                         [--device cpu|cuda|cuda:N] [--architecture densenet121|densenet121-se]\n"
+    "                         [--max-image-pixels N]\n";
 
+struct Args {
+  std::string data, out, weights, architecture;
+  Device device;
+  int epochs, image_size, batch_size, threads;
+  int64_t limit;
+  uint64_t seed;
+  bool resume;
+};
+
+// Every flag checked (apps/flags.h) before any work: no GPU, or a CPU-only build, is a clear
+// error here.
 Args parse(int argc, char** argv) {
-  Args a;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (flag == "--resume") {
-      a.resume = true;
-      continue;
-    }
-    if (flag == "--help" || flag == "-h") {
-      std::cout << kUsage;
-      std::exit(0);
-    }
-    RG_CHECK(i + 1 < argc, "option ", flag, " needs a value\n", kUsage);
-    const std::string v = argv[++i];
-    auto integer = [&]() {
-      size_t used = 0;
-      long long n = -1;
-      try {
-        n = std::stoll(v, &used);
-      } catch (const std::exception&) {
-      }
-      RG_CHECK(used == v.size() && n >= 0 && n <= (1ll << 40), flag, " expects a non-negative integer, got '", v, "'");
-      return n;
-    };
-    if (flag == "--data") a.data = v;
-    else if (flag == "--out") a.out = v;
-    else if (flag == "--weights") a.weights = v;
-    else if (flag == "--device") a.device = v;
-    else if (flag == "--architecture") a.architecture = v;
-    else if (flag == "--epochs") a.epochs = int(integer());
-    else if (flag == "--image-size") a.image_size = int(integer());
-    else if (flag == "--batch-size") a.batch_size = int(integer());
-    else if (flag == "--threads") a.threads = int(integer());
-    else if (flag == "--limit") a.limit = integer();
-    else if (flag == "--seed") a.seed = uint64_t(integer());
-    else throw Error("unknown option '" + flag + "'\n" + kUsage);
-  }
-  const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
-  RG_CHECK(a.image_size >= 32 && a.image_size <= 4096, "--image-size must be from 32 to 4096, got ", a.image_size);
-  RG_CHECK(a.batch_size >= 2 && a.batch_size <= 4096, "--batch-size must be from 2 to 4096, got ", a.batch_size);
-  RG_CHECK(a.threads >= 1 && a.threads <= 4 * cores, "--threads must be from 1 to ", 4 * cores, ", got ", a.threads);
-  RG_CHECK(a.epochs >= 1 && a.epochs <= 100000, "--epochs must be from 1 to 100000, got ", a.epochs);
-  return a;
+  app::Flags f = app::parse_flags(argc, argv, 1, {"--data", "--out", "--epochs", "--image-size", "--batch-size", "--limit",
+                                                   "--weights", "--threads", "--seed", "--device", "--architecture",
+                                                   "--max-image-pixels"},
+                                  kUsage, {"--resume"});
+  app::image_limit_flag(f);
+  return {.data = f["--data"], .out = f.count("--out") ? f["--out"] : "chestxray-run", .weights = f["--weights"],
+          .architecture = f["--architecture"], .device = app::device_flag(f),
+          .epochs = int(app::integer(f, "--epochs", 5, 1, 100000)),
+          .image_size = int(app::integer(f, "--image-size", 224, 32, 4096)),
+          .batch_size = int(app::integer(f, "--batch-size", 8, 2, 4096)), .threads = app::threads(f, 2),
+          .limit = app::integer(f, "--limit", 0, 0, int64_t(1) << 40), .seed = app::seed(f), .resume = f.count("--resume") > 0};
 }
 
 // A section of the notebook; flushed, so that `example_chestxray | tee log` shows it as it happens.
@@ -130,8 +103,7 @@ std::string interval(double low, double high) {
 int main(int argc, char** argv) {
   try {
     const Args args = parse(argc, argv);
-    const Device device = parse_device(args.device);
-    check_device(device);  // before any work: no GPU, or a CPU-only build, is a clear error here
+    const Device device = args.device;
     omp_set_num_threads(args.threads);
     manual_seed(args.seed);
     fs::create_directories(fs::path(args.out) / "gradcam");
