@@ -54,6 +54,7 @@ TEST_CASE("gradcheck: the losses") {
     const GradcheckResult r = gradcheck(fn, {leaf({2, 3}, 0.1, 0.9)});
     INFO(name << ": " << r.message);
     CHECK(r.ok);
+    CHECK(r.kinks == 0);
   }
   for (const auto& [name, fn] : std::vector<std::pair<const char*, GradcheckFn>>{
            {"bce logits", [&](const std::vector<Tensor>& t) { return binary_cross_entropy_with_logits(t[0], y); }},
@@ -61,5 +62,6 @@ TEST_CASE("gradcheck: the losses") {
     const GradcheckResult r = gradcheck(fn, {leaf({2, 3}, -3, 3)});
     INFO(name << ": " << r.message);
     CHECK(r.ok);
+    CHECK(r.kinks == 0);
   }
 }

@@ -16,11 +16,14 @@ Tensor input(const Shape& shape, uint64_t seed, double low = -1.5, double high =
   return rand(shape, low, high, DType::Float64, Device::cpu(), gen).set_requires_grad(true);
 }
 
+// Passes gradcheck, and at random inputs no point may look like a kink: a jump in a smooth op's
+// forward would otherwise be skipped instead of failing.
 void expect_gradcheck(const GradcheckFn& fn, const std::vector<Tensor>& inputs) {
   const GradcheckResult r = gradcheck(fn, inputs);
   INFO(r.message);
   CHECK(r.ok);
   CHECK(r.compared > 0);
+  CHECK(r.kinks == 0);
 }
 
 using V = const std::vector<Tensor>&;
@@ -62,6 +65,19 @@ TEST_CASE("gradcheck skips kinks instead of failing on them") {
   Tensor x = from_vector({-1.0, 0.0, 2.0}, {3}, DType::Float64).set_requires_grad(true);
   const GradcheckResult r = gradcheck([](V t) { return relu(t[0]); }, {x});
   CHECK(r.ok);
+  CHECK(r.kinks == 1);
+}
+
+TEST_CASE("a jump in a forward shows as a kink, which expect_gradcheck fails on for smooth ops") {
+  // A deliberately broken "smooth" op: x + 1 where x > 0.25, with the backward of x + c. At the
+  // jump the one-sided differences disagree (0 and 1 / eps): skipped as a kink, never passed silently.
+  auto jump = [](V t) {
+    const Tensor x = t[0].detach();
+    return autograd::record("jump", x + gt(x, x * 0.0 + 0.25), {t[0]},
+                            [](const Tensor& g) -> std::vector<Tensor> { return {g}; });
+  };
+  Tensor x = from_vector({-1.0, 0.25, 2.0}, {3}, DType::Float64).set_requires_grad(true);
+  const GradcheckResult r = gradcheck(jump, {x});
   CHECK(r.kinks == 1);
 }
 

@@ -119,11 +119,21 @@ TEST_CASE("the loader yields every image once per epoch in batches, last one par
   }
   CHECK(seen.size() == table.size());
   CHECK(std::set<size_t>(seen.begin(), seen.end()).size() == table.size());
-  // Sample normalization: each image has mean 0 and std 1.
-  const auto first = batches[0].images.to_vector<float>();
-  double mean = 0;
-  for (int i = 0; i < 32 * 24; ++i) mean += first[i];
-  CHECK(mean / (32 * 24) == doctest::Approx(0).epsilon(1e-4));
+  // Sample normalization: every image of every batch, in each of its 3 channels, has mean 0 and
+  // standard deviation 1.
+  const int64_t plane = 32 * 24;
+  int64_t planes = 0;
+  for (const Batch& batch : batches) {
+    const auto pixels = batch.images.to_vector<double>();
+    for (size_t p = 0; p < pixels.size() / size_t(plane); ++p, ++planes) {
+      double sum = 0, sq = 0;
+      for (int64_t i = 0; i < plane; ++i) sum += pixels[p * plane + i], sq += pixels[p * plane + i] * pixels[p * plane + i];
+      const double mean = sum / double(plane);
+      CHECK(mean == doctest::Approx(0).scale(1).epsilon(1e-5));
+      CHECK(std::sqrt(sq / double(plane) - mean * mean) == doctest::Approx(1).epsilon(1e-3));
+    }
+  }
+  CHECK(planes == 3 * int64_t(table.size()));
 }
 
 TEST_CASE("the loader's batches depend on seed and epoch only, not on the number of threads") {

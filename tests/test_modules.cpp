@@ -32,6 +32,7 @@ TEST_CASE("gradcheck: ConcatBuffer's views are differentiable like cat") {
       {a, b});
   INFO(r.message);
   CHECK(r.ok);
+  CHECK(r.kinks == 0);
   // The view equals cat() and shares the buffer's storage.
   ConcatBuffer buffer(2, 3, 3, 3, DType::Float64, Device::cpu());
   buffer.append(a);
@@ -148,5 +149,6 @@ TEST_CASE("checkpoint: gradients equal the plain graph's, and no graph is kept i
                                         {a.detach().set_requires_grad(true), b.detach().set_requires_grad(true)});
     INFO(r.message);
     CHECK(r.ok);
+    CHECK(r.kinks == 0);
   }
 }

@@ -81,6 +81,16 @@ TEST_CASE("Adam minimizes a quadratic; weight decay pulls towards zero") {
     opt.step();
   }
   test::check_close(x, target, 1e-2, 0);
+  // With weight decay wd the gradient is 2 (x - target) + wd x, so Adam settles where it is zero:
+  // x = 2 target / (2 + wd) — pulled towards zero from the target.
+  Tensor y = zeros({3}).set_requires_grad(true);
+  Adam decayed({y}, {.lr = 0.05, .weight_decay = 1.0});
+  for (int i = 0; i < 2000; ++i) {
+    decayed.zero_grad();
+    backward(sum(pow(y - target, 2)));
+    decayed.step();
+  }
+  test::check_close(y, target * (2.0 / 3.0), 2e-3, 0);
   CHECK_THROWS_WITH_AS(Adam({x}, {.beta1 = 1.0}), doctest::Contains("betas must be in [0, 1)"), Error);
 }
 
