@@ -108,11 +108,12 @@ Tensor LabelTable::label_matrix() const {
   return out;
 }
 
-LabelTable read_labels(const std::string& path) {
-  const CsvTable csv = read_csv(path);
+LabelTable read_labels(const std::string& path) { return parse_labels(read_csv(path)); }
+
+LabelTable parse_labels(const CsvTable& csv) {
   if (csv.column("Image") >= 0 && csv.column("PatientId") >= 0) return read_notebook_format(csv);
   if (csv.column("Image Index") >= 0 && csv.column("Finding Labels") >= 0) return read_nih_format(csv);
-  throw Error(path + ": unrecognized label file: expected the notebook's columns (Image, <labels>, "
+  throw Error(csv.path + ": unrecognized label file: expected the notebook's columns (Image, <labels>, "
               "PatientId) or NIH's (Image Index, Finding Labels, Patient ID, ...)");
 }
 

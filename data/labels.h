@@ -42,6 +42,9 @@ struct LabelTable {
 
 // Reads either format (see above).
 LabelTable read_labels(const std::string& path);
+// The same, from a parsed CSV.
+struct CsvTable;
+LabelTable parse_labels(const CsvTable& csv);
 
 // Writes the notebook's format (Image, labels..., PatientId), atomically.
 void write_labels(const std::string& path, const LabelTable& table);

@@ -30,32 +30,40 @@ std::string read_file(const std::string& path) {
   return bytes;
 }
 
-std::string read_file_gunzip(const std::string& path, size_t max_bytes) {
-  // zlib's gz* functions read gzip files and pass plain files through unchanged.
-  gzFile file = gzopen(path.c_str(), "rb");
-  RG_CHECK(file != nullptr, path, ": cannot open: ", std::strerror(errno));
-  std::string bytes;
+std::string gunzip(const std::string& bytes, const std::string& name, size_t max_bytes) {
+  auto is_gzip = [&](size_t at) { return bytes.size() >= at + 2 && uint8_t(bytes[at]) == 0x1F && uint8_t(bytes[at + 1]) == 0x8B; };
+  if (!is_gzip(0)) return bytes;
+  std::string out;
+  z_stream z{};
+  RG_CHECK(inflateInit2(&z, 16 + MAX_WBITS) == Z_OK, name, ": cannot start zlib");  // 16: gzip wrapper
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
+  z.avail_in = uInt(bytes.size());  // label files are far below 4 GB; a larger input is cut short and reported
   char buffer[1 << 16];
-  while (true) {
-    const int n = gzread(file, buffer, sizeof(buffer));
-    if (n < 0) {
-      int code = 0;
-      const std::string why = gzerror(file, &code);
-      gzclose(file);
-      throw Error(path + ": read error: " + why);
+  int status = Z_OK;
+  std::string error;
+  while (error.empty()) {
+    z.next_out = reinterpret_cast<Bytef*>(buffer);
+    z.avail_out = sizeof(buffer);
+    status = inflate(&z, Z_NO_FLUSH);
+    const size_t produced = sizeof(buffer) - z.avail_out;
+    if (out.size() + produced > max_bytes) error = "more than " + std::to_string(max_bytes) + " bytes once decompressed (the limit)";
+    else out.append(buffer, produced);
+    if (status == Z_STREAM_END) {
+      // gzip files may hold several members one after another (as `cat a.gz b.gz`).
+      const size_t at = bytes.size() - z.avail_in;
+      if (z.avail_in == 0) break;
+      if (!is_gzip(at)) error = std::to_string(z.avail_in) + " bytes after the end of the gzip data";
+      else inflateReset(&z);
+    } else if (status != Z_OK) {
+      error = std::string("truncated or corrupt gzip data (zlib: ") + (z.msg ? z.msg : status == Z_BUF_ERROR ? "unexpected end" : "error") + ")";
     }
-    if (n == 0) break;
-    if (bytes.size() + size_t(n) > max_bytes) {
-      gzclose(file);
-      throw Error(path + ": more than " + std::to_string(max_bytes) + " bytes once decompressed (the limit for this file)");
-    }
-    bytes.append(buffer, size_t(n));
   }
-  // A gzip stream cut short reads as a clean end of data; gzclose_r reports it.
-  const int closed = gzclose(file);
-  RG_CHECK(closed == Z_OK, path, ": truncated or corrupt gzip data (zlib error ", closed, ")");
-  return bytes;
+  inflateEnd(&z);
+  RG_CHECK(error.empty(), name, ": ", error);
+  return out;
 }
+
+std::string read_file_gunzip(const std::string& path, size_t max_bytes) { return gunzip(read_file(path), path, max_bytes); }
 
 namespace {
 

@@ -13,6 +13,9 @@ std::string read_file(const std::string& path);
 // The same, decompressed when the file is gzip (.gz or not, told apart by its first bytes): for
 // label and prediction CSVs. More than `max_bytes` once decompressed is an error (a gzip bomb).
 std::string read_file_gunzip(const std::string& path, size_t max_bytes = size_t(1) << 30);
+// The bytes decompressed when they are gzip (one member or several), else as they are; `name`
+// is used in messages.
+std::string gunzip(const std::string& bytes, const std::string& name, size_t max_bytes = size_t(1) << 30);
 
 // Replaces `path` with `bytes` atomically: write "path.tmp-<pid>-<n>", fsync it, rename it over
 // `path`, fsync the folder. On failure the temporary is removed and the error names `path`.

@@ -100,6 +100,15 @@ TEST_CASE("malformed label rows are errors naming file, line and column") {
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   write_text(dir.file("cut.csv.gz"), bytes.substr(0, bytes.size() / 2));
   CHECK_THROWS_WITH_AS(read_labels(dir.file("cut.csv.gz")), Contains("cut.csv.gz: truncated or corrupt gzip data"), Error);
+  // Several gzip members read as one text (as `cat a.gz b.gz`); anything else after the data is an
+  // error; a decompressed size over the limit (a gzip bomb) is an error before it fills the memory.
+  write_gzip(dir.file("a.gz"), "Image,Mass,PatientId\n");
+  write_gzip(dir.file("b.gz"), "x.png,1,7\n");
+  const std::string a = read_file(dir.file("a.gz")), b = read_file(dir.file("b.gz"));
+  CHECK(gunzip(a + b, "ab.gz") == "Image,Mass,PatientId\nx.png,1,7\n");
+  CHECK_THROWS_WITH_AS(gunzip(a + "junk", "junk.gz"), Contains("junk.gz: 4 bytes after the end of the gzip data"), Error);
+  CHECK_THROWS_WITH_AS(gunzip(bytes, "bomb.gz", 1000), Contains("bomb.gz: more than 1000 bytes once decompressed"), Error);
+  CHECK(gunzip("plain text", "plain.csv") == "plain text");
 }
 
 TEST_CASE("NIH's format maps 'A|B' and 'No Finding' onto the 14 pathologies") {
