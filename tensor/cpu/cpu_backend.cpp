@@ -126,9 +126,10 @@ void where_kernel(const Tensor& cond, const Tensor& a, const Tensor& b, Tensor& 
 void reduce_kernel(ReduceOp op, const Tensor& x, Tensor& out) {
   visit_floating(x.dtype(), op_name(op), [&](auto tag) {
     using T = typename decltype(tag)::type;
-    const auto [kept_shape, red_shape, kept_strides, red_strides] =
-        split_reduction(x.shape(), x.strides(), out.shape());
-    const auto red = coalesce<1>(red_shape, {&red_strides});
+    const ReductionLayout layout = split_reduction(x.shape(), x.strides(), out.shape());
+    const Shape& kept_shape = layout.kept_shape;
+    const Strides& kept_strides = layout.kept_strides;
+    const auto red = coalesce<1>(layout.reduced_shape, {&layout.reduced_strides});
     const int64_t n_out = numel(kept_shape), n_red = numel(red.shape);
     const int64_t inner_stride = red.strides[0].back();
     const T* in = x.data<T>();
