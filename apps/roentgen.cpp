@@ -16,7 +16,6 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <cstdio>
 #include <iostream>
 #include <map>
 #include <string>
@@ -333,6 +332,7 @@ int inspect(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // each line appears as it is printed, also through a pipe (| tee log)
   try {
     const std::string command = argc > 1 ? argv[1] : "";
     if (command == "train") return train_command(argc, argv);

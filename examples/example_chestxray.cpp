@@ -101,6 +101,7 @@ std::string interval(double low, double high) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // each line appears as it is printed, also through a pipe (| tee log)
   try {
     const Args args = parse(argc, argv);
     const Device device = args.device;
