@@ -106,6 +106,15 @@ inline void image_limit_flag(const Flags& flags) {
       uint64_t(integer(flags, "--max-image-pixels", int64_t(data::image_limits().max_pixels), 1, int64_t(1) << 40));
 }
 
+// --normalization sample|notebook (default sample): true for the notebook's mix of per-image
+// normalization in training and a dataset mean/std in evaluation.
+inline bool normalization_flag(const Flags& flags) {
+  const auto it = flags.find("--normalization");
+  if (it == flags.end() || it->second == "sample") return false;
+  RG_CHECK(it->second == "notebook", "--normalization must be sample or notebook, got '", it->second, "'");
+  return true;
+}
+
 // An output file: its folder must exist and be writable, checked before the work that fills it.
 inline void check_writable_file(const std::string& path) {
   const std::filesystem::path parent = std::filesystem::path(path).parent_path();

@@ -47,8 +47,12 @@ const std::map<std::string, std::string> kCommandUsage = {
     "                 [--epochs N] [--image-size N] [--batch-size N] [--lr X] [--limit N] [--weights FILE]\n"
     "                 [--threads N] [--seed S] [--resume 1] [--device cpu|cuda|cuda:N]\n"
     "                 [--architecture densenet121|densenet121-se|densenet169|densenet201] [--max-image-pixels N]\n"
+    "                 [--no-augment] [--no-shuffle] [--normalization sample|notebook]\n"
     "      Trains DenseNet121 with the weighted loss, Adam and the notebook's callbacks. Writes\n"
-    "      best.safetensors (a model file), last.safetensors (a checkpoint), log.csv, tensorboard/.\n"},
+    "      best.safetensors (a model file), last.safetensors (a checkpoint), log.csv, tensorboard/.\n"
+    "      --normalization: sample (default) normalizes every image by its own mean and std, in\n"
+    "      training and in evaluation alike; notebook is the notebook's mix (a dataset mean/std for\n"
+    "      validation, test and the saved model).\n"},
     {"split",
     "  roentgen split --labels LABELS.csv[.gz] --out DIR [--fractions 0.8,0.1,0.1] [--seed S]\n"
     "      A patient-level train/valid/test split (no patient on two sides, every label in every\n"
@@ -105,9 +109,10 @@ Normalization model_normalization(const ModelInfo& info, const std::string& path
 }
 
 // The flags of `command` (argv[1]); --help prints the command's usage.
-app::Flags parse_flags(int argc, char** argv, const std::vector<std::string>& known) {
+app::Flags parse_flags(int argc, char** argv, const std::vector<std::string>& known,
+                       const std::vector<std::string>& switches = {}) {
   const std::string usage = "usage:\n" + kCommandUsage.at(argv[1]);
-  return app::parse_flags(argc, argv, 2, known, usage.c_str());
+  return app::parse_flags(argc, argv, 2, known, usage.c_str(), switches);
 }
 
 void require(const app::Flags& flags, const char* command, std::initializer_list<const char*> names) {
@@ -118,7 +123,8 @@ void require(const app::Flags& flags, const char* command, std::initializer_list
 int train_command(int argc, char** argv) {
   auto flags = parse_flags(argc, argv, {"--train", "--valid", "--images", "--out", "--epochs", "--image-size", "--batch-size",
                                         "--lr", "--limit", "--weights", "--threads", "--seed", "--resume", "--device",
-                                        "--architecture", "--max-image-pixels"});
+                                        "--architecture", "--max-image-pixels", "--normalization"},
+                           {"--no-augment", "--no-shuffle"});
   require(flags, "train", {"--train", "--valid", "--images", "--out"});
   const Device device = device_flag(flags);
   app::image_limit_flag(flags);
@@ -127,7 +133,9 @@ int train_command(int argc, char** argv) {
                     .architecture = flags.count("--architecture") ? flags["--architecture"] : "",
                     .image_size = int(app::integer(flags, "--image-size", 224, 32, 4096)),
                     .batch_size = int(app::integer(flags, "--batch-size", 8, 2, 4096)), .threads = app::threads(flags, 2),
-                    .limit = app::integer(flags, "--limit", 0, 0, int64_t(1) << 40), .seed = app::seed(flags)};
+                    .limit = app::integer(flags, "--limit", 0, 0, int64_t(1) << 40), .seed = app::seed(flags),
+                    .augment = !flags.count("--no-augment"), .shuffle = !flags.count("--no-shuffle"),
+                    .notebook_normalization = app::normalization_flag(flags)};
   if (!so.architecture.empty()) DenseNetConfig::by_name(so.architecture, 1);  // an unknown name fails here
   TrainOptions to{.epochs = int(app::integer(flags, "--epochs", 5, 1, 100000)), .out_dir = flags["--out"],
                   .resume = flags.count("--resume") && flags["--resume"] != "0", .device = device};

@@ -48,7 +48,8 @@ const char* kUsage =
     "usage: example_chestxray [--data DIR] [--out DIR] [--epochs N] [--image-size N] [--batch-size N]\n"
     "                         [--limit N] [--weights FILE] [--threads N] [--seed S] [--resume]\n"
     "                         [--device cpu|cuda|cuda:N] [--architecture densenet121|densenet121-se]\n"
-    "                         [--max-image-pixels N]\n";
+    "                         [--max-image-pixels N] [--no-augment] [--no-shuffle]\n"
+    "                         [--normalization sample|notebook]\n";
 
 struct Args {
   std::string data, out, weights, architecture;
@@ -56,7 +57,7 @@ struct Args {
   int epochs, image_size, batch_size, threads;
   int64_t limit;
   uint64_t seed;
-  bool resume;
+  bool resume, augment, shuffle, notebook_normalization;
 };
 
 // Every flag checked (apps/flags.h) before any work: no GPU, or a CPU-only build, is a clear
@@ -64,15 +65,17 @@ struct Args {
 Args parse(int argc, char** argv) {
   app::Flags f = app::parse_flags(argc, argv, 1, {"--data", "--out", "--epochs", "--image-size", "--batch-size", "--limit",
                                                    "--weights", "--threads", "--seed", "--device", "--architecture",
-                                                   "--max-image-pixels"},
-                                  kUsage, {"--resume"});
+                                                   "--max-image-pixels", "--normalization"},
+                                  kUsage, {"--resume", "--no-augment", "--no-shuffle"});
   app::image_limit_flag(f);
   return {.data = f["--data"], .out = f.count("--out") ? f["--out"] : "chestxray-run", .weights = f["--weights"],
           .architecture = f["--architecture"], .device = app::device_flag(f),
           .epochs = int(app::integer(f, "--epochs", 5, 1, 100000)),
           .image_size = int(app::integer(f, "--image-size", 224, 32, 4096)),
           .batch_size = int(app::integer(f, "--batch-size", 8, 2, 4096)), .threads = app::threads(f, 2),
-          .limit = app::integer(f, "--limit", 0, 0, int64_t(1) << 40), .seed = app::seed(f), .resume = f.count("--resume") > 0};
+          .limit = app::integer(f, "--limit", 0, 0, int64_t(1) << 40), .seed = app::seed(f), .resume = f.count("--resume") > 0,
+          .augment = !f.count("--no-augment"), .shuffle = !f.count("--no-shuffle"),
+          .notebook_normalization = app::normalization_flag(f)};
 }
 
 // A section of the notebook; flushed, so that `example_chestxray | tee log` shows it as it happens.
@@ -127,7 +130,9 @@ int main(int argc, char** argv) {
                       .valid_csv = first_existing(dir, {"valid-small.csv", "valid.csv"}),
                       .image_dir = (dir / "images").string(), .weights = args.weights,
                       .architecture = args.architecture, .image_size = args.image_size,
-                      .batch_size = args.batch_size, .threads = args.threads, .limit = args.limit, .seed = args.seed};
+                      .batch_size = args.batch_size, .threads = args.threads, .limit = args.limit, .seed = args.seed,
+                      .augment = args.augment, .shuffle = args.shuffle,
+                      .notebook_normalization = args.notebook_normalization};
     const LabelTable test = first_images(read_labels(first_existing(dir, {"test.csv"})), args.limit);
     Session session = prepare_session(so);
     const auto& labels = session.info.labels;
@@ -163,13 +168,20 @@ int main(int argc, char** argv) {
 
     // ---- 2.3 Preparing images -----------------------------------------------------------------
     step("2.3 Preparing images");
-    std::cout << "training: per-image normalization (the notebook's generator), random horizontal flips; "
-              << args.image_size << "x" << args.image_size << ", 3 channels\nvalid/test: " << session.eval_normalization.describe()
-              << "\n";
+    std::cout << "training: per-image normalization (the notebook's generator), "
+              << (args.augment ? "random horizontal flips" : "no augmentation") << "; " << args.image_size << "x"
+              << args.image_size << ", 3 channels\nvalid/test: " << session.eval_normalization.describe() << "\n";
+    if (args.notebook_normalization)
+      std::cout << "(--normalization notebook: as in the notebook, validation and test images are normalized with the\n"
+                   " dataset mean/std above while training used each image's own; the model sees differently scaled\n"
+                   " inputs at evaluation. Section 5.1 prints the test AUROC both ways.)\n";
+    else
+      std::cout << "(each image is normalized by its own mean and std in training and evaluation alike; the notebook\n"
+                   " instead uses a dataset mean/std for validation and test: --normalization notebook)\n";
     {
       DataLoader preview(session.train, so.image_dir,
                          {.batch_size = 16, .width = args.image_size, .height = args.image_size, .seed = args.seed, .threads = 1,
-                          .augment = true});
+                          .augment = args.augment});
       preview.start_epoch(0);
       Batch batch;
       preview.next(batch);
@@ -222,6 +234,20 @@ int main(int argc, char** argv) {
                                                 .shuffle = false, .threads = args.threads,
                                                 .normalization = session.eval_normalization});
     const auto probs = predict_all(*session.model, test_loader, true);
+    if (args.notebook_normalization) {
+      // The other way: test images normalized per image, as in training.
+      DataLoader per_image(test, so.image_dir, {.batch_size = args.batch_size, .width = args.image_size,
+                                                .height = args.image_size, .shuffle = false, .threads = args.threads});
+      const auto other = predict_all(*session.model, per_image);
+      std::vector<std::vector<float>> ty(labels.size()), tp(labels.size()), op(labels.size());
+      for (size_t i = 0; i < test.size(); ++i)
+        for (size_t k = 0; k < labels.size(); ++k)
+          ty[k].push_back(test.images[i].labels[k]), tp[k].push_back(probs[i][k]), op[k].push_back(other[i][k]);
+      const auto notebook = metrics::evaluate(labels, ty, tp).mean_auc, sample = metrics::evaluate(labels, ty, op).mean_auc;
+      std::cout << "test mean AUROC with the dataset mean/std (the notebook's way): " << (notebook ? fmt(*notebook) : "undefined")
+                << "\ntest mean AUROC with per-image normalization (as in training):  " << (sample ? fmt(*sample) : "undefined")
+                << "\n";
+    }
     std::vector<std::vector<float>> y(labels.size()), p(labels.size());
     std::vector<std::string> pred_header{"Image"};
     pred_header.insert(pred_header.end(), labels.begin(), labels.end());

@@ -14,13 +14,17 @@ std::vector<std::string> split_labels(const std::string& text) {
   return out;
 }
 
-std::map<std::string, std::string> ModelInfo::to_metadata() const {
+std::string join(const std::vector<std::string>& labels) {
   std::string joined;
   for (const auto& l : labels) joined += (joined.empty() ? "" : ",") + l;
+  return joined;
+}
+
+std::map<std::string, std::string> ModelInfo::to_metadata() const {
   std::ostringstream eps;
   eps.precision(17);
   eps << bn_eps;
-  return {{"architecture", architecture}, {"labels", joined}, {"image_size", std::to_string(image_size)},
+  return {{"architecture", architecture}, {"labels", join(labels)}, {"image_size", std::to_string(image_size)},
           {"normalization", normalization}, {"bn_eps", eps.str()}, {"format", "roentgen"}};
 }
 
@@ -95,6 +99,7 @@ LoadedModel load_model(const std::string& path, HeadPolicy head, const std::vect
   const Tensor file_head = file.find("classifier.weight");
   RG_CHECK(file_head.defined() && file_head.dim() == 2, path, ": no classifier.weight [classes, features] in the file");
   const int64_t file_classes = file_head.size(0);
+  const std::vector<std::string> file_labels = out.info.labels;
   if (!labels.empty()) out.info.labels = labels;
   const int64_t classes = int64_t(out.info.labels.size());
   RG_CHECK(classes > 0, path, ": no labels (give them in the metadata or on the command line)");
@@ -102,13 +107,21 @@ LoadedModel load_model(const std::string& path, HeadPolicy head, const std::vect
   DenseNetConfig config = DenseNetConfig::by_name(out.info.architecture, classes);
   config.bn_eps = out.info.bn_eps;
   out.model = std::make_shared<DenseNet>(config);
+  // The classifier is kept only when its outputs are the labels wanted, in the same order: with
+  // other names (or another order) output k would score a different finding.
   std::vector<std::string> skip;
-  if (file_classes != classes) {
-    RG_CHECK(head == HeadPolicy::Reinit, path, ": the file's classifier has ", file_classes, " outputs but ", classes,
-             " labels are wanted; to keep the features and start a new classifier, load with HeadPolicy::Reinit");
+  if (file_classes != classes || file_labels != out.info.labels) {
+    const std::string why = file_classes != classes
+                                ? "the file's classifier has " + std::to_string(file_classes) + " outputs, " +
+                                      std::to_string(classes) + " labels are wanted"
+                                : "the file's labels (" + join(file_labels) + ") are not the ones wanted (" +
+                                      join(out.info.labels) + ")";
+    RG_CHECK(head == HeadPolicy::Reinit, path, ": ", why,
+             "; to keep the features and start a new classifier, load with HeadPolicy::Reinit");
     skip = {"classifier.weight", "classifier.bias"};
-    out.notes.push_back("classifier re-initialized: the file has " + std::to_string(file_classes) + " outputs, the model " +
-                        std::to_string(classes) + " (features loaded from " + path + ")");
+    out.notes.push_back("classifier re-initialized: " + why + " (features loaded from " + path + ")");
+  } else if (!labels.empty()) {
+    out.notes.push_back("classifier kept: the file's labels are the ones wanted");
   }
   try {
     out.model->load_state_dict(file.tensors, skip);

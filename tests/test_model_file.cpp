@@ -93,13 +93,29 @@ TEST_CASE("an ImageNet backbone loads into a 14-class model only when the head m
   save_model(dir.file("imagenet.safetensors"), imagenet, {.labels = names(1000), .image_size = 224, .normalization = "imagenet"});
   const std::vector<std::string> labels = names(14);
   CHECK_THROWS_WITH_AS(load_model(dir.file("imagenet.safetensors"), HeadPolicy::Strict, labels),
-                       Contains("the file's classifier has 1000 outputs but 14 labels are wanted; to keep the features and start a new classifier"), Error);
+                       Contains("the file's classifier has 1000 outputs, 14 labels are wanted; to keep the features and start a new classifier"), Error);
   const LoadedModel m = load_model(dir.file("imagenet.safetensors"), HeadPolicy::Reinit, labels);
   REQUIRE(m.notes.size() == 1);
-  CHECK(m.notes[0].find("classifier re-initialized: the file has 1000 outputs, the model 14") != std::string::npos);
+  CHECK(m.notes[0].find("classifier re-initialized: the file's classifier has 1000 outputs, 14 labels are wanted") != std::string::npos);
   CHECK(m.model->classifier->weight.shape() == Shape{14, 1024});
   CHECK(m.model->named_parameters().front().second.to_vector<float>() ==
         imagenet.named_parameters().front().second.to_vector<float>());
+}
+
+TEST_CASE("a model file whose labels are the ones wanted keeps its classifier; other labels re-initialize it") {
+  test::TempDir dir;
+  Generator gen(4);
+  DenseNet model(DenseNetConfig::densenet121(3), gen);
+  save_model(dir.file("abc.safetensors"), model, {.labels = {"a", "b", "c"}, .image_size = 64});
+  const auto kept = load_model(dir.file("abc.safetensors"), HeadPolicy::Reinit, {"a", "b", "c"});
+  CHECK(kept.model->classifier->weight.to_vector<float>() == model.classifier->weight.to_vector<float>());
+  CHECK(kept.notes == std::vector<std::string>{"classifier kept: the file's labels are the ones wanted"});
+  // Same count, another order: output 0 would score "a" while "c" is wanted.
+  CHECK_THROWS_WITH_AS(load_model(dir.file("abc.safetensors"), HeadPolicy::Strict, {"c", "b", "a"}),
+                       Contains("the file's labels (a,b,c) are not the ones wanted (c,b,a)"), Error);
+  const auto reordered = load_model(dir.file("abc.safetensors"), HeadPolicy::Reinit, {"c", "b", "a"});
+  CHECK(reordered.model->classifier->weight.to_vector<float>() != model.classifier->weight.to_vector<float>());
+  CHECK(reordered.notes[0].find("classifier re-initialized: the file's labels (a,b,c)") != std::string::npos);
 }
 
 TEST_CASE("densenet121-se: SE modules after each dense block, saved and loaded by the model file") {

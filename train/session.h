@@ -22,12 +22,18 @@ struct SessionOptions {
   int threads = 2;           // decoding threads
   int64_t limit = 0;         // at most this many images per split (0: all)
   uint64_t seed = 0;
+  bool augment = true;       // random horizontal flips in training; false: the images as they are
+  bool shuffle = true;       // a new seeded order every epoch; false: batches in file order
+  // How validation, test and the saved model normalize images. false (the default): per image, as
+  // training does. true: the notebook's mix — per image in training, but a dataset mean/std
+  // measured on 100 training images for validation, test and prediction.
+  bool notebook_normalization = false;
 };
 
 struct Session {
   data::LabelTable train, valid;
   data::Normalization train_normalization = data::Normalization::sample();  // the notebook's training generator
-  data::Normalization eval_normalization;  // measured on 100 training images (its valid/test generator)
+  data::Normalization eval_normalization;  // validation/test/prediction: see notebook_normalization
   ClassWeights weights;
   ModelInfo info;
   std::shared_ptr<DenseNet> model;
@@ -37,7 +43,8 @@ struct Session {
 // Reads the data and prepares the model; no training yet.
 Session prepare_session(const SessionOptions& options);
 
-// Loaders for training (shuffled, augmented: random flips) and validation, then train().
+// Loaders for training (shuffled and augmented with random flips, unless turned off) and
+// validation, then train().
 TrainResult run_session(Session& session, const SessionOptions& options, const TrainOptions& train_options);
 
 // The first `limit` images of a table (all when limit is 0).
