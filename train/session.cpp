@@ -21,7 +21,14 @@ Session prepare_session(const SessionOptions& o) {
   s.info.labels = s.train.label_names;
   s.info.image_size = o.image_size;
   s.info.normalization = s.eval_normalization.spec();
-  if (o.weights.empty()) {
+  if (o.model) {
+    RG_CHECK(o.weights.empty(), "prepare_session: give a model or a weights file, not both");
+    RG_CHECK(o.model->config().num_classes == int64_t(s.info.labels.size()), "prepare_session: the model has ",
+             o.model->config().num_classes, " outputs for ", s.info.labels.size(), " labels in ", o.train_csv);
+    s.model = o.model;
+    s.info.architecture = o.model->config().name;
+    s.info.bn_eps = o.model->config().bn_eps;
+  } else if (o.weights.empty()) {
     Generator gen(o.seed);
     s.info.architecture = o.architecture.empty() ? "densenet121" : o.architecture;
     s.model = std::make_shared<DenseNet>(DenseNetConfig::by_name(s.info.architecture, int64_t(s.info.labels.size())), gen);

@@ -16,6 +16,7 @@ namespace rg {
 struct SessionOptions {
   std::string train_csv, valid_csv, image_dir;
   std::string weights;       // a model file to start from (e.g. converted ImageNet weights); empty: random init
+  std::shared_ptr<DenseNet> model;  // or a model built by the caller (another configuration, weights of any origin)
   std::string architecture;  // densenet121 (the default), densenet121-se, ...; with weights: the file's
   int image_size = 224;
   int batch_size = 8;

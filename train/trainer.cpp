@@ -300,6 +300,7 @@ TrainResult train(DenseNet& model, const ModelInfo& info, data::DataLoader& trai
       backward(loss);
       adam.step();
       s.loss_sum += value;
+      result.batch_losses.push_back(value);
       ++s.loss_batches;
       ++s.batch;
       images += int64_t(batch.indices.size());
@@ -310,7 +311,7 @@ TrainResult train(DenseNet& model, const ModelInfo& info, data::DataLoader& trai
       }
       board.scalar("train/batch_loss", value, adam.steps());
       if (o.checkpoint_every > 0 && s.batch % o.checkpoint_every == 0) save_checkpoint(o, model, info, adam, plateau, s, settings);
-      if (batches_left >= 0 && --batches_left < 0) {
+      if (batches_left > 0 && --batches_left == 0) {
         result.interrupted = true;
         result.stop = StopReason::Interrupted;
         result.stop_reason = "stopped after the requested number of batches";

@@ -59,6 +59,7 @@ enum class StopReason {
 
 struct TrainResult {
   std::vector<EpochLog> history;
+  std::vector<double> batch_losses;  // the training loss of each batch this call ran, in order
   int best_epoch = 0;         // 1-based; 0 before any validation
   StopReason stop = StopReason::Completed;
   std::string stop_reason;    // what happened, in words; empty when every epoch ran
