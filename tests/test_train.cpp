@@ -99,6 +99,30 @@ TEST_CASE("training writes logs, TensorBoard events and the best model, and rest
                        doctest::Contains("not a training checkpoint"), Error);
 }
 
+TEST_CASE("min_epochs: earlier epochs are never the best and never count towards early stopping") {
+  Setup s;
+  // Training on the validation images with every label inverted makes the validation loss worse
+  // with every epoch: epoch 1 is the best, and early stopping (patience 1) ends the run after 2.
+  data::LabelTable inverted = s.valid;
+  for (auto& item : inverted.images)
+    for (float& y : item.labels) y = 1.0f - y;
+  const ClassWeights weights = class_weights(compute_class_freqs(inverted.label_matrix()));
+  for (const int min_epochs : {1, 3, 9}) {  // 9 > epochs: the last epoch is the first candidate
+    test::TempDir out;
+    auto model = fresh_model(1);
+    data::DataLoader train(inverted, s.data.file("images"), s.loader_options());
+    data::DataLoader valid(s.valid, s.data.file("images"), {.batch_size = 8, .width = 32, .height = 32, .shuffle = false, .threads = 1});
+    const TrainResult r = rg::train(*model, s.info, train, valid, weights,
+                                    {.epochs = 3, .adam = {.lr = 1e-1}, .out_dir = out.str(), .early_stopping_patience = 1,
+                                     .min_epochs = min_epochs, .progress = false});
+    CAPTURE(min_epochs);
+    REQUIRE(r.history.size() >= 2);
+    CHECK(r.history[1].val_loss > r.history[0].val_loss);
+    CHECK(r.history.size() == (min_epochs == 1 ? 2 : 3));
+    CHECK(r.best_epoch == (min_epochs == 1 ? 1 : 3));
+  }
+}
+
 TEST_CASE("an interrupted run, resumed, ends with exactly the weights of an uninterrupted one") {
   Setup s;
   test::TempDir straight, broken;

@@ -337,15 +337,18 @@ TrainResult train(DenseNet& model, const ModelInfo& info, data::DataLoader& trai
     if (log.val_mean_auc) board.scalar("auroc/valid_mean", *log.val_mean_auc, log.epoch);
     board.scalar("learning_rate", log.lr, log.epoch);
 
-    // The monitored metric: checkpoint the best, schedule the rate, maybe stop.
+    // The monitored metric: checkpoint the best, schedule the rate, maybe stop. Epochs before
+    // min_epochs are never the best, nor count towards early stopping: on a small validation set
+    // the first epoch's loss (a model still predicting the label frequencies) often wins by noise.
     const double metric = o.monitor_auc ? log.val_mean_auc.value_or(0.0) : log.val_loss;
-    const bool improved = std::isnan(s.best) || (o.monitor_auc ? metric > s.best : metric < s.best);
+    const bool candidate = log.epoch >= std::min(o.min_epochs, o.epochs);
+    const bool improved = candidate && (std::isnan(s.best) || (o.monitor_auc ? metric > s.best : metric < s.best));
     if (improved) {
       s.best = metric;
       s.best_epoch = log.epoch;
       s.epochs_without_improvement = 0;
       save_model((fs::path(o.out_dir) / "best.safetensors").string(), model, info);
-    } else {
+    } else if (candidate) {
       ++s.epochs_without_improvement;
     }
     result.best_epoch = s.best_epoch;
