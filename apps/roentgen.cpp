@@ -47,12 +47,13 @@ const std::map<std::string, std::string> kCommandUsage = {
     "                 [--epochs N] [--image-size N] [--batch-size N] [--lr X] [--limit N] [--weights FILE]\n"
     "                 [--threads N] [--seed S] [--resume 1] [--device cpu|cuda|cuda:N]\n"
     "                 [--architecture densenet121|densenet121-se|densenet169|densenet201] [--max-image-pixels N]\n"
-    "                 [--no-augment] [--no-shuffle] [--normalization sample|notebook]\n"
+    "                 [--no-augment] [--no-shuffle] [--normalization sample|notebook] [--min-epochs N]\n"
     "      Trains DenseNet121 with the weighted loss, Adam and the notebook's callbacks. Writes\n"
     "      best.safetensors (a model file), last.safetensors (a checkpoint), log.csv, tensorboard/.\n"
     "      --normalization: sample (default) normalizes every image by its own mean and std, in\n"
     "      training and in evaluation alike; notebook is the notebook's mix (a dataset mean/std for\n"
-    "      validation, test and the saved model).\n"},
+    "      validation, test and the saved model). --min-epochs N: the best epoch is chosen, and early\n"
+    "      stopping may stop, only from epoch N on.\n"},
     {"split",
     "  roentgen split --labels LABELS.csv[.gz] --out DIR [--fractions 0.8,0.1,0.1] [--seed S]\n"
     "      A patient-level train/valid/test split (no patient on two sides, every label in every\n"
@@ -123,7 +124,7 @@ void require(const app::Flags& flags, const char* command, std::initializer_list
 int train_command(int argc, char** argv) {
   auto flags = parse_flags(argc, argv, {"--train", "--valid", "--images", "--out", "--epochs", "--image-size", "--batch-size",
                                         "--lr", "--limit", "--weights", "--threads", "--seed", "--resume", "--device",
-                                        "--architecture", "--max-image-pixels", "--normalization"},
+                                        "--architecture", "--max-image-pixels", "--normalization", "--min-epochs"},
                            {"--no-augment", "--no-shuffle"});
   require(flags, "train", {"--train", "--valid", "--images", "--out"});
   const Device device = device_flag(flags);
@@ -138,6 +139,7 @@ int train_command(int argc, char** argv) {
                     .notebook_normalization = app::normalization_flag(flags)};
   if (!so.architecture.empty()) DenseNetConfig::by_name(so.architecture, 1);  // an unknown name fails here
   TrainOptions to{.epochs = int(app::integer(flags, "--epochs", 5, 1, 100000)), .out_dir = flags["--out"],
+                  .min_epochs = int(app::integer(flags, "--min-epochs", 1, 1, 100000)),
                   .resume = flags.count("--resume") && flags["--resume"] != "0", .device = device};
   to.adam.lr = app::real(flags, "--lr", to.adam.lr, 1e-12, 10);
   app::make_output_folder(to.out_dir);
