@@ -46,13 +46,14 @@ GrayImage to_gray(const Sample* samples, int width, int height, int channels, fl
   return image;
 }
 
-// PNG through libspng: every layout (gray/RGB/palette, with or without alpha, 1-16 bits). A CRC or zlib error, or a file
-// cut off before its IEND chunk, is an error; bytes after the IEND chunk are ignored.
+// PNG through libspng: every layout (gray/RGB/palette, with or without alpha, 1-16 bits). A CRC or
+// zlib error, or a file cut off before its IEND chunk, is an error; bytes after IEND are ignored.
 GrayImage decode_png(const std::string& bytes, const std::string& name) {
   std::unique_ptr<spng_ctx, void (*)(spng_ctx*)> ctx(spng_ctx_new(0), spng_ctx_free);
   RG_CHECK(ctx != nullptr, name, ": out of memory starting the PNG decoder");
   auto check = [&](int status, const char* what) {
-    RG_CHECK(status != SPNG_IO_EOF && status != SPNG_EIO && status != SPNG_EOF, name, ": truncated PNG (the file ends inside the ", what, ")");
+    const bool cut = status == SPNG_IO_EOF || status == SPNG_EIO || status == SPNG_EOF;
+    RG_CHECK(!cut, name, ": truncated PNG (the file ends inside the ", what, ")");
     RG_CHECK(status == 0, name, ": corrupt PNG (", what, ": ", spng_strerror(status), ")");
   };
   check(spng_set_png_buffer(ctx.get(), bytes.data(), bytes.size()), "reading");

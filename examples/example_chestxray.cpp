@@ -49,7 +49,7 @@ const std::map<std::string, double> kCheXNet = {
 // (bench/compare_training.py; bench/RESULTS.md). min_epochs keeps the first epochs, whose
 // validation loss on 71 images often wins by noise, from being chosen.
 struct Recipe {
-  int epochs = 6, min_epochs = 3, batch_size = 16;
+  int epochs = 5, min_epochs = 3, batch_size = 16;
   double lr = 1e-3;
 };
 constexpr Recipe kRecipe;

@@ -72,7 +72,8 @@ Evaluation evaluate(const data::LabelTable& truth, const data::CsvTable& preds, 
     auto it = row_of.find(image);
     RG_CHECK(it != row_of.end(), preds.where(row, image_col), ": image ", image, " has no labels in ", truth.source);
     const auto [seen, fresh] = predicted_on.emplace(image, row.line);
-    RG_CHECK(fresh, preds.where(row, image_col), ": image ", image, " is predicted again (first on line ", seen->second, ")");
+    RG_CHECK(fresh, preds.where(row, image_col), ": image ", image, " is predicted again (first on line ", seen->second,
+             ")");
     for (size_t k = 0; k < L; ++k) {
       y[k].push_back(truth.images[it->second].labels[k]);
       score[k].push_back(probability(preds, row, columns[k]));

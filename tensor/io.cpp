@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -31,13 +32,16 @@ std::string read_file(const std::string& path) {
 }
 
 std::string gunzip(const std::string& bytes, const std::string& name, size_t max_bytes) {
-  auto is_gzip = [&](size_t at) { return bytes.size() >= at + 2 && uint8_t(bytes[at]) == 0x1F && uint8_t(bytes[at + 1]) == 0x8B; };
+  auto is_gzip = [&](size_t at) {
+    return bytes.size() >= at + 2 && uint8_t(bytes[at]) == 0x1F && uint8_t(bytes[at + 1]) == 0x8B;
+  };
   if (!is_gzip(0)) return bytes;
+  RG_CHECK(bytes.size() <= UINT32_MAX, name, ": a gzip file over 4 GB is not read");  // zlib counts input in uInt
   std::string out;
   z_stream z{};
   RG_CHECK(inflateInit2(&z, 16 + MAX_WBITS) == Z_OK, name, ": cannot start zlib");  // 16: gzip wrapper
   z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
-  z.avail_in = uInt(bytes.size());  // label files are far below 4 GB; a larger input is cut short and reported
+  z.avail_in = uInt(bytes.size());
   char buffer[1 << 16];
   int status = Z_OK;
   std::string error;
@@ -46,8 +50,10 @@ std::string gunzip(const std::string& bytes, const std::string& name, size_t max
     z.avail_out = sizeof(buffer);
     status = inflate(&z, Z_NO_FLUSH);
     const size_t produced = sizeof(buffer) - z.avail_out;
-    if (out.size() + produced > max_bytes) error = "more than " + std::to_string(max_bytes) + " bytes once decompressed (the limit)";
-    else out.append(buffer, produced);
+    if (out.size() + produced > max_bytes)
+      error = "more than " + std::to_string(max_bytes) + " bytes once decompressed (the limit)";
+    else
+      out.append(buffer, produced);
     if (status == Z_STREAM_END) {
       // gzip files may hold several members one after another (as `cat a.gz b.gz`).
       const size_t at = bytes.size() - z.avail_in;
@@ -55,7 +61,8 @@ std::string gunzip(const std::string& bytes, const std::string& name, size_t max
       if (!is_gzip(at)) error = std::to_string(z.avail_in) + " bytes after the end of the gzip data";
       else inflateReset(&z);
     } else if (status != Z_OK) {
-      error = std::string("truncated or corrupt gzip data (zlib: ") + (z.msg ? z.msg : status == Z_BUF_ERROR ? "unexpected end" : "error") + ")";
+      const char* why = z.msg ? z.msg : status == Z_BUF_ERROR ? "unexpected end" : "error";
+      error = std::string("truncated or corrupt gzip data (zlib: ") + why + ")";
     }
   }
   inflateEnd(&z);
@@ -63,7 +70,9 @@ std::string gunzip(const std::string& bytes, const std::string& name, size_t max
   return out;
 }
 
-std::string read_file_gunzip(const std::string& path, size_t max_bytes) { return gunzip(read_file(path), path, max_bytes); }
+std::string read_file_gunzip(const std::string& path, size_t max_bytes) {
+  return gunzip(read_file(path), path, max_bytes);
+}
 
 namespace {
 

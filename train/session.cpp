@@ -14,9 +14,9 @@ Session prepare_session(const SessionOptions& o) {
   s.train = first_images(data::read_labels(o.train_csv), o.limit);
   s.valid = first_images(data::read_labels(o.valid_csv), o.limit);
   RG_CHECK(s.train.label_names == s.valid.label_names, o.train_csv, " and ", o.valid_csv, " have different label columns");
-  s.eval_normalization = o.notebook_normalization ? data::measure_dataset_normalization(s.train, o.image_dir, o.image_size,
-                                                                                        o.image_size, 100, o.seed)
-                                                 : data::Normalization::sample();
+  s.eval_normalization = data::Normalization::sample();
+  if (o.notebook_normalization)
+    s.eval_normalization = data::measure_dataset_normalization(s.train, o.image_dir, o.image_size, o.image_size, 100, o.seed);
   s.weights = class_weights(compute_class_freqs(s.train.label_matrix()));
   s.info.labels = s.train.label_names;
   s.info.image_size = o.image_size;
@@ -49,8 +49,9 @@ Session prepare_session(const SessionOptions& o) {
 
 TrainResult run_session(Session& s, const SessionOptions& o, const TrainOptions& t) {
   data::DataLoader train_loader(s.train, o.image_dir,
-                         {.batch_size = o.batch_size, .width = o.image_size, .height = o.image_size, .shuffle = o.shuffle,
-                          .seed = o.seed, .threads = o.threads, .augment = o.augment, .normalization = s.train_normalization});
+                         {.batch_size = o.batch_size, .width = o.image_size, .height = o.image_size,
+                          .shuffle = o.shuffle, .seed = o.seed, .threads = o.threads, .augment = o.augment,
+                          .normalization = s.train_normalization});
   data::DataLoader valid_loader(s.valid, o.image_dir,
                          {.batch_size = o.batch_size, .width = o.image_size, .height = o.image_size, .shuffle = false,
                           .threads = o.threads, .normalization = s.eval_normalization});

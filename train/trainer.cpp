@@ -84,10 +84,13 @@ json run_settings(const data::DataLoader& train, const data::DataLoader& valid) 
   const data::LoaderOptions& t = train.options();
   const data::AugmentOptions& a = t.augmentation;
   std::ostringstream augmentation;
-  if (!t.augment || !a.any()) augmentation << "off";
-  else augmentation << "flip " << (a.horizontal_flip ? "on" : "off") << ", rotation " << a.max_rotation_deg << ", translation "
-                    << a.max_translation << ", zoom " << a.max_zoom << ", brightness " << a.max_brightness
-                    << ", contrast " << a.max_contrast;
+  if (!t.augment || !a.any()) {
+    augmentation << "off";
+  } else {
+    augmentation << "flip " << (a.horizontal_flip ? "on" : "off") << ", rotation " << a.max_rotation_deg
+                 << ", translation " << a.max_translation << ", zoom " << a.max_zoom << ", brightness "
+                 << a.max_brightness << ", contrast " << a.max_contrast;
+  }
   return {{"--batch-size", std::to_string(t.batch_size)},
           {"--image-size", std::to_string(t.width) + "x" + std::to_string(t.height)},
           {"--seed", std::to_string(t.seed)},
@@ -310,7 +313,8 @@ TrainResult train(DenseNet& model, const ModelInfo& info, data::DataLoader& trai
         bar.update(s.batch, images, status);
       }
       board.scalar("train/batch_loss", value, adam.steps());
-      if (o.checkpoint_every > 0 && s.batch % o.checkpoint_every == 0) save_checkpoint(o, model, info, adam, plateau, s, settings);
+      if (o.checkpoint_every > 0 && s.batch % o.checkpoint_every == 0)
+        save_checkpoint(o, model, info, adam, plateau, s, settings);
       if (batches_left > 0 && --batches_left == 0) {
         result.interrupted = true;
         result.stop = StopReason::Interrupted;
