@@ -46,11 +46,10 @@ Steps steps(const std::vector<float>& y, const std::vector<float>& score, const 
 // Area under the step-wise ROC curve: trapezoids between consecutive distinct thresholds.
 std::optional<double> area(const Steps& s) {
   if (s.total_pos == 0 || s.total_neg == 0) return std::nullopt;
-  double tp = 0, fp = 0, sum = 0;
+  double tp = 0, sum = 0;
   for (size_t k = 0; k < s.score.size(); ++k) {
     sum += s.neg[k] * (tp + s.pos[k] / 2);  // each new negative is outranked by tp positives, tied with half of these
     tp += s.pos[k];
-    fp += s.neg[k];
   }
   return sum / (s.total_pos * s.total_neg);
 }
