@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The trajectory test on DenseNet121: PyTorch's first training step from the reference weights
-# (../shared/reference/densenet121) on 16 NIH sample images at 224 (tools/make_trajectory_fixture.py),
+# (../shared/reference/densenet121) on 8 NIH sample images at 224 (one batch) (tools/make_trajectory_fixture.py),
 # then the same steps through roentgen's trainer (train_tests, test "trajectory*").
 # Skipped (exit 77, with the reason) without ../shared or Debian's python3-torch.
 #   tests/trajectory_densenet121.sh PYTHON build/bin/train_tests
