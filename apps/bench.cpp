@@ -3,7 +3,6 @@
 // the host, so a GPU step is timed to its end.
 #include "apps/bench.h"
 
-#include <omp.h>
 #include <sys/resource.h>
 
 #include <nlohmann/json.hpp>
@@ -23,6 +22,7 @@
 #include "tensor/allocator.h"
 #include "tensor/factory.h"
 #include "tensor/random.h"
+#include "tensor/parallel.h"
 
 namespace rg::app {
 
@@ -77,7 +77,7 @@ int bench_command(int argc, char** argv, const char* usage) {
   const int64_t batch = integer(flags, "--batch-size", 0, mode == "train" ? 2 : 1, 4096);
   const int64_t size = integer(flags, "--image-size", 0, 32, 4096);
   const int64_t iters = integer(flags, "--iters", 0, 1, 1000000), warmup = integer(flags, "--warmup", 2, 0, 1000000);
-  omp_set_num_threads(threads(flags, omp_get_max_threads()));
+  rg::set_num_threads(threads(flags, rg::num_threads()));
   conv_settings().tf32 = on_off(flags, "--tf32");
   conv_settings().benchmark = on_off(flags, "--cudnn-benchmark");
 
@@ -122,7 +122,7 @@ int bench_command(int argc, char** argv, const char* usage) {
 
   const nlohmann::json line = {
       {"model", config.name}, {"mode", mode}, {"device", device.str()}, {"batch_size", batch}, {"image_size", size},
-      {"iters", iters}, {"warmup", warmup}, {"threads", omp_get_max_threads()}, {"tf32", conv_settings().tf32}, {"memory_efficient", memory_efficient},
+      {"iters", iters}, {"warmup", warmup}, {"threads", rg::num_threads()}, {"tf32", conv_settings().tf32}, {"memory_efficient", memory_efficient},
       {"images_per_s", double(batch) / median},
       {"step_s", {{"median", median}, {"min", sorted.front()}, {"max", sorted.back()}}},
       {"gflop_per_image", flops / 1e9}, {"tflops", flops * double(batch) / median / 1e12},

@@ -11,7 +11,6 @@
 //   roentgen bench --model densenet121 --mode train|infer --batch-size N --image-size N --iters N [...]
 //   roentgen export --checkpoint last.safetensors --out model.safetensors
 //   roentgen inspect M.safetensors
-#include <omp.h>
 
 #include <chrono>
 #include <cstdio>
@@ -33,6 +32,7 @@
 #include "train/session.h"
 #include "apps/bench.h"
 #include "apps/flags.h"
+#include "tensor/parallel.h"
 
 using namespace rg;
 using namespace rg::data;
@@ -143,7 +143,7 @@ int train_command(int argc, char** argv) {
                   .resume = flags.count("--resume") && flags["--resume"] != "0", .device = device};
   to.adam.lr = app::real(flags, "--lr", to.adam.lr, 1e-12, 10);
   app::make_output_folder(to.out_dir);
-  omp_set_num_threads(so.threads);
+  rg::set_num_threads(so.threads);
   manual_seed(so.seed);
   Session session = prepare_session(so);
   std::cerr << "roentgen train: " << session.train.size() << " training and " << session.valid.size() << " validation images, "

@@ -10,6 +10,7 @@
 #include "tensor/io.h"
 #include "data/image.h"
 #include "tensor/error.h"
+#include "tensor/parallel.h"
 #include "tensor/random.h"
 
 namespace rg::data {
@@ -307,38 +308,39 @@ SyntheticSummary write_synthetic_dataset(const std::string& dir, const Synthetic
     std::string boxes;
   };
   std::vector<PatientOutput> outputs(options.patients);
-#pragma omp parallel for schedule(dynamic)
-  for (int64_t p = 0; p < options.patients; ++p) {
-    Dice patient_dice(Generator(options.seed).bits(uint64_t(p)));
-    const Anatomy anatomy = Anatomy::draw(patient_dice);
-    const int images = 1 + int(patient_dice.uniform() * options.max_images_per_patient);
-    const std::string patient_id = std::to_string(p + 1);
-    std::vector<bool> previous(14, false);
-    for (int k = 0; k < images; ++k) {
-      Dice d(patient_dice.gen.bits(1000 + uint64_t(k)));
-      std::vector<bool> has(14);
-      for (int f = 0; f < 14; ++f) {
-        const double prevalence = std::min(0.5, kNihPrevalence[f] * options.prevalence_scale);
-        has[f] = (previous[f] && d.chance(0.6)) || d.chance(prevalence);
+parallel_for(options.patients, 1, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      Dice patient_dice(Generator(options.seed).bits(uint64_t(p)));
+      const Anatomy anatomy = Anatomy::draw(patient_dice);
+      const int images = 1 + int(patient_dice.uniform() * options.max_images_per_patient);
+      const std::string patient_id = std::to_string(p + 1);
+      std::vector<bool> previous(14, false);
+      for (int k = 0; k < images; ++k) {
+        Dice d(patient_dice.gen.bits(1000 + uint64_t(k)));
+        std::vector<bool> has(14);
+        for (int f = 0; f < 14; ++f) {
+          const double prevalence = std::min(0.5, kNihPrevalence[f] * options.prevalence_scale);
+          has[f] = (previous[f] && d.chance(0.6)) || d.chance(prevalence);
+        }
+        previous = has;
+        Film film(n);
+        const std::vector<Planted> planted = render(film, anatomy, has, d);
+  
+        char name[64];
+        std::snprintf(name, sizeof(name), "%08lld_%03d.png", static_cast<long long>(p + 1), k);
+        GrayImage image(n, n);
+        image.pixels = std::move(film.density);
+        write_png((fs::path(dir) / "images" / name).string(), image);
+  
+        LabeledImage item{name, std::vector<float>(14, 0.0f), patient_id};
+        for (int f = 0; f < 14; ++f) item.labels[f] = has[f] ? 1.0f : 0.0f;
+        outputs[p].images.push_back(item);
+        for (const Planted& pl : planted)
+          outputs[p].boxes += csv_line({name, kPathologies[pl.finding], number(pl.box.x0 * n), number(pl.box.y0 * n),
+                                        number((pl.box.x1 - pl.box.x0) * n), number((pl.box.y1 - pl.box.y0) * n)});
       }
-      previous = has;
-      Film film(n);
-      const std::vector<Planted> planted = render(film, anatomy, has, d);
-
-      char name[64];
-      std::snprintf(name, sizeof(name), "%08lld_%03d.png", static_cast<long long>(p + 1), k);
-      GrayImage image(n, n);
-      image.pixels = std::move(film.density);
-      write_png((fs::path(dir) / "images" / name).string(), image);
-
-      LabeledImage item{name, std::vector<float>(14, 0.0f), patient_id};
-      for (int f = 0; f < 14; ++f) item.labels[f] = has[f] ? 1.0f : 0.0f;
-      outputs[p].images.push_back(item);
-      for (const Planted& pl : planted)
-        outputs[p].boxes += csv_line({name, kPathologies[pl.finding], number(pl.box.x0 * n), number(pl.box.y0 * n),
-                                      number((pl.box.x1 - pl.box.x0) * n), number((pl.box.y1 - pl.box.y0) * n)});
     }
-  }
+  });
   for (const PatientOutput& out : outputs) {
     summary.all.images.insert(summary.all.images.end(), out.images.begin(), out.images.end());
     boxes += out.boxes;

@@ -8,7 +8,6 @@
 //
 // --data DIR holds train-small.csv (or train.csv), valid-small.csv (or valid.csv), test.csv and
 // images/. Without --data a synthetic dataset is generated and used.
-#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -30,6 +29,7 @@
 #include "tensor/backend.h"
 #include "tensor/io.h"
 #include "train/session.h"
+#include "tensor/parallel.h"
 
 using namespace rg;
 using namespace rg::data;
@@ -122,7 +122,7 @@ int main(int argc, char** argv) {
   try {
     const Args args = parse(argc, argv);
     const Device device = args.device;
-    omp_set_num_threads(args.threads);
+    rg::set_num_threads(args.threads);
     manual_seed(args.seed);
     fs::create_directories(fs::path(args.out) / "gradcam");
     const fs::path out(args.out);

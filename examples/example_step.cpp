@@ -6,7 +6,6 @@
 // --data DIR holds train-small.csv (or train.csv) and images/; by default ../shared/data/nih-sample
 // when it exists, else a small synthetic dataset generated into a temporary folder. Without
 // --trace only the loss and the step's time are printed.
-#include <omp.h>
 
 #include <chrono>
 #include <cmath>
@@ -28,6 +27,7 @@
 #include "optim/adam.h"
 #include "tensor/backend.h"
 #include "tensor/io.h"
+#include "tensor/parallel.h"
 
 using namespace rg;
 using namespace rg::data;
@@ -132,7 +132,7 @@ int main(int argc, char** argv) {
     const Args args = parse(argc, argv);
     const Device device = parse_device(args.device);
     check_device(device);
-    omp_set_num_threads(2);
+    rg::set_num_threads(2);
     Tracer tr(args.trace);
 
     // The data: the NIH sample beside the checkout, or a few synthetic images.

@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "tensor/error.h"
+#include "tensor/parallel.h"
 #include "tensor/random.h"
 
 namespace rg::metrics {
@@ -121,11 +122,9 @@ std::optional<Interval> auroc_ci95(const std::vector<float>& y, const std::vecto
   }
   const Generator gen(seed);
   std::vector<double> aucs(size_t(resamples), std::nan(""));
-#pragma omp parallel
-  {
+  parallel_for(resamples, 1, [&](int64_t r0, int64_t r1) {
     std::vector<uint32_t> count(n);  // how often each sorted position was drawn in this resample
-#pragma omp for schedule(dynamic, 8)
-    for (int r = 0; r < resamples; ++r) {
+    for (int64_t r = r0; r < r1; ++r) {
       std::fill(count.begin(), count.end(), 0);
       const uint64_t first = uint64_t(r) * n;
       // A uniform position in [0, n) from the top 32 random bits: (bits * n) / 2^32 (no division).
@@ -145,7 +144,7 @@ std::optional<Interval> auroc_ci95(const std::vector<float>& y, const std::vecto
       fp += group_neg;
       if (tp > 0 && fp > 0) aucs[size_t(r)] = sum / (tp * fp);
     }
-  }
+  });
   aucs.erase(std::remove_if(aucs.begin(), aucs.end(), [](double a) { return std::isnan(a); }), aucs.end());
   if (aucs.empty()) return std::nullopt;
   std::sort(aucs.begin(), aucs.end());

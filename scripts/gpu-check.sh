@@ -37,7 +37,7 @@ if [ -d .gpu-carry/debs ]; then
     system_z=$(ldconfig -p | awk '/libz\.so\.1 .*x86-64/ {print $NF; exit}')
     [ -n "$system_z" ] && ln -sf "$system_z" "$lib/libz.so"
   fi
-  export LD_LIBRARY_PATH=$lib:$lib/openblas-openmp:${LD_LIBRARY_PATH:-}
+  export LD_LIBRARY_PATH=$lib:$lib/openblas-pthread:${LD_LIBRARY_PATH:-}
   cmake_args+=(-DROENTGEN_DEPS_PREFIX="$prefix")
   echo "Debian libraries from .gpu-carry/debs, unpacked in $prefix"
 fi

@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .gpu-carry/debs
 (cd .gpu-carry/debs && apt-get download \
-  libopenblas-openmp-dev libopenblas0-openmp libopenblas-dev libgfortran5 libquadmath0 \
+  libopenblas-pthread-dev libopenblas0-pthread libopenblas-dev libgfortran5 libquadmath0 \
   libstb-dev libstb0 libspng-dev libspng0 libturbojpeg0-dev libturbojpeg0 \
   nlohmann-json3-dev doctest-dev zlib1g-dev 2>&1 | grep -v "unsandboxed" || true)
 if [ -f ../shared/reference/densenet121/model.safetensors ]; then

@@ -8,7 +8,7 @@ packages=(
   build-essential    # g++, make
   cmake
   pkg-config
-  libopenblas-openmp-dev  # CPU GEMM (cblas_sgemm / cblas_dgemm), sharing our OpenMP threads
+  libopenblas-pthread-dev  # CPU GEMM (cblas_sgemm / cblas_dgemm), one thread per call, called from our pool
   libspng-dev        # PNG decoding
   libturbojpeg0-dev  # JPEG decoding (libjpeg-turbo)
   libstb-dev         # stb_image_write: PNG and JPEG encoding

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <numbers>
 
+#include "tensor/parallel.h"
+
 namespace rg {
 
 uint64_t Generator::bits(uint64_t counter) const {
@@ -33,8 +35,9 @@ Tensor generate(const Shape& shape, DType dtype, Device device, ValueOf&& value_
   visit_floating(dtype, "random", [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* out = host.data<T>();
-#pragma omp parallel for schedule(static) if (n > 65536)
-    for (int64_t i = 0; i < n; ++i) out[i] = static_cast<T>(value_of(i));
+    parallel_for(n, 65536, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) out[i] = static_cast<T>(value_of(i));
+    });
   });
   return device.is_cpu() ? host : host.to(device);
 }

@@ -4,7 +4,6 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
-#include <omp.h>
 
 #include <chrono>
 #include <cmath>
@@ -21,6 +20,7 @@
 #include "tensor/error.h"
 #include "tensor/io.h"
 #include "tensor/random.h"
+#include "tensor/parallel.h"
 
 using namespace rg;
 using namespace rg::metrics;
@@ -101,10 +101,10 @@ TEST_CASE("bootstrap intervals are seeded and contain the AUROC") {
   CHECK(a->low == b->low);
   CHECK(a->high == b->high);
   // The resamples run in parallel: one thread gives the same interval, another seed another one.
-  const int threads = omp_get_max_threads();
-  omp_set_num_threads(1);
+  const int threads = rg::num_threads();
+  rg::set_num_threads(1);
   const auto single = auroc_ci95(y, s, 200, 7);
-  omp_set_num_threads(threads);
+  rg::set_num_threads(threads);
   CHECK(single->low == a->low);
   CHECK(single->high == a->high);
   const auto other = auroc_ci95(y, s, 200, 8);

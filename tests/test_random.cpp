@@ -1,10 +1,10 @@
 // Seeded random tensors: reproducible across runs and thread counts, with the right moments.
 #include <doctest/doctest.h>
-#include <omp.h>
 
 #include <cmath>
 
 #include "helpers.h"
+#include "tensor/parallel.h"
 
 using namespace rg;
 
@@ -28,14 +28,14 @@ TEST_CASE("consecutive draws differ, and manual_seed restarts the sequence") {
 }
 
 TEST_CASE("random tensors do not depend on the number of threads") {
-  const int saved = omp_get_max_threads();
+  const int saved = rg::num_threads();
   std::vector<std::vector<double>> results;
   for (int threads : {1, 2, 3, 8}) {
-    omp_set_num_threads(threads);
+    rg::set_num_threads(threads);
     Generator gen(5);
     results.push_back(randn({300000}, 0, 1, DType::Float64, Device::cpu(), gen).to_vector<double>());
   }
-  omp_set_num_threads(saved);
+  rg::set_num_threads(saved);
   for (size_t i = 1; i < results.size(); ++i) CHECK(results[i] == results[0]);
 }
 

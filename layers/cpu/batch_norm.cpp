@@ -1,5 +1,8 @@
-// Batch norm on the CPU, the fast path: OpenMP over channels, one pass per channel for the
-// statistics and one for the output. (The definitions are in reference.cpp.)
+// Batch norm on the CPU, the fast path: the channels in parallel; per channel one pass for the
+// statistics (sum and sum of squares, shifted by the channel's first element so the difference of
+// the two stays accurate) and one for the output; the backward one pass for its two sums and one
+// for gx. Sums run in double over eight independent lanes, which the compiler vectorizes.
+// (The definitions are in reference.cpp.)
 #include <cmath>
 #include <vector>
 
@@ -9,26 +12,37 @@ namespace rg::cpu {
 
 namespace {
 
-// y = x * scale[c] + shift[c], with scale = invstd * weight and shift = bias - mean * scale.
-template <typename T>
-void affine(const T* px, const ChannelLayout& l, const std::vector<double>& scale, const std::vector<double>& shift,
-            T* py) {
-#pragma omp parallel for
-  for (int64_t c = 0; c < l.c; ++c)
-    for (int64_t n = 0; n < l.n; ++n)
-      for (int64_t s = 0; s < l.s; ++s) py[(n * l.c + c) * l.s + s] = T(px[n * l.batch_stride + c * l.s + s] * scale[c] + shift[c]);
+// sum over j < count of term(j), in double, eight lanes at a time.
+template <typename Term>
+double lane_sum(int64_t count, Term term) {
+  double lanes[8] = {};
+  int64_t j = 0;
+  for (; j + 8 <= count; j += 8)
+    for (int l = 0; l < 8; ++l) lanes[l] += term(j + l);
+  for (; j < count; ++j) lanes[0] += term(j);
+  return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
 }
 
+// y = x * scale[c] + shift[c] for the channels [c0, c1).
 template <typename T>
-void scale_shift(const Tensor& weight, const Tensor& bias, const std::vector<double>& mean,
-                 const std::vector<double>& invstd, std::vector<double>& scale, std::vector<double>& shift) {
-  const size_t channels = mean.size();
-  scale.resize(channels);
-  shift.resize(channels);
-  for (size_t c = 0; c < channels; ++c) {
-    scale[c] = invstd[c] * (weight.defined() ? double(weight.data<T>()[c]) : 1.0);
-    shift[c] = (bias.defined() ? double(bias.data<T>()[c]) : 0.0) - mean[c] * scale[c];
-  }
+void affine(const T* px, const ChannelLayout& l, const std::vector<T>& scale, const std::vector<T>& shift, T* py,
+            int64_t c0, int64_t c1) {
+  for (int64_t c = c0; c < c1; ++c)
+    for (int64_t n = 0; n < l.n; ++n) {
+      const T* in = px + n * l.batch_stride + c * l.s;
+      T* out = py + (n * l.c + c) * l.s;
+      const T a = scale[c], b = shift[c];
+      for (int64_t s = 0; s < l.s; ++s) out[s] = in[s] * a + b;
+    }
+}
+
+// scale = invstd * weight, shift = bias - mean * scale (weight 1 and bias 0 when undefined).
+template <typename T>
+void scale_shift(const Tensor& weight, const Tensor& bias, int64_t c, double mean, double invstd, std::vector<T>& scale,
+                 std::vector<T>& shift) {
+  const double a = invstd * (weight.defined() ? double(weight.data<T>()[c]) : 1.0);
+  scale[c] = T(a);
+  shift[c] = T((bias.defined() ? double(bias.data<T>()[c]) : 0.0) - mean * a);
 }
 
 }  // namespace
@@ -40,26 +54,27 @@ void batch_norm_train(const Tensor& x, const Tensor& weight, const Tensor& bias,
   visit_floating(x.dtype(), "batch_norm", [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* px = x.data<T>();
-    std::vector<double> mu(size_t(l.c)), inv(size_t(l.c)), scale, shift;
-#pragma omp parallel for
-    for (int64_t c = 0; c < l.c; ++c) {
-      double sum = 0;
-      for (int64_t n = 0; n < l.n; ++n)
-        for (int64_t s = 0; s < l.s; ++s) sum += px[n * l.batch_stride + c * l.s + s];
-      mu[c] = sum / m;
-      double sq = 0;
-      for (int64_t n = 0; n < l.n; ++n)
-        for (int64_t s = 0; s < l.s; ++s) {
-          const double d = px[n * l.batch_stride + c * l.s + s] - mu[c];
-          sq += d * d;
+    std::vector<T> scale(size_t(l.c)), shift(size_t(l.c));
+    parallel_for(l.c, grain_for(l.n * l.s), [&](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; ++c) {
+        const double k = px[c * l.s];  // the shift
+        double sum = 0, sq = 0;
+        for (int64_t n = 0; n < l.n; ++n) {
+          const T* row = px + n * l.batch_stride + c * l.s;
+          sum += lane_sum(l.s, [&](int64_t s) { return double(row[s]) - k; });
+          sq += lane_sum(l.s, [&](int64_t s) {
+            const double d = double(row[s]) - k;
+            return d * d;
+          });
         }
-      inv[c] = 1.0 / std::sqrt(sq / m + eps);
-      mean.data<T>()[c] = T(mu[c]);
-      invstd.data<T>()[c] = T(inv[c]);
-      unbiased_var.data<T>()[c] = T(sq / (m - 1));
-    }
-    scale_shift<T>(weight, bias, mu, inv, scale, shift);
-    affine(px, l, scale, shift, y.data<T>());
+        const double mu = sum / m, var = std::max(sq / m - mu * mu, 0.0), inv = 1.0 / std::sqrt(var + eps);
+        mean.data<T>()[c] = T(mu + k);
+        invstd.data<T>()[c] = T(inv);
+        unbiased_var.data<T>()[c] = T(var * m / (m - 1));
+        scale_shift<T>(weight, bias, c, mu + k, inv, scale, shift);
+      }
+      affine(px, l, scale, shift, y.data<T>(), c0, c1);
+    });
   });
 }
 
@@ -68,13 +83,12 @@ void batch_norm_eval(const Tensor& x, const Tensor& weight, const Tensor& bias, 
   const ChannelLayout l = channel_layout(x);
   visit_floating(x.dtype(), "batch_norm", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    std::vector<double> mu(size_t(l.c)), inv(size_t(l.c)), scale, shift;
-    for (int64_t c = 0; c < l.c; ++c) {
-      mu[c] = mean.data<T>()[c];
-      inv[c] = 1.0 / std::sqrt(double(var.data<T>()[c]) + eps);
-    }
-    scale_shift<T>(weight, bias, mu, inv, scale, shift);
-    affine(x.data<T>(), l, scale, shift, y.data<T>());
+    std::vector<T> scale(size_t(l.c)), shift(size_t(l.c));
+    parallel_for(l.c, grain_for(l.n * l.s), [&](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; ++c)
+        scale_shift<T>(weight, bias, c, mean.data<T>()[c], 1.0 / std::sqrt(double(var.data<T>()[c]) + eps), scale, shift);
+      affine(x.data<T>(), l, scale, shift, y.data<T>(), c0, c1);
+    });
   });
 }
 
@@ -86,26 +100,31 @@ void batch_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& gy
     using T = typename decltype(tag)::type;
     const T *px = x.data<T>(), *pg = gy.data<T>(), *pm = mean.data<T>(), *pi = invstd.data<T>();
     T* out = gx.data<T>();
-#pragma omp parallel for
-    for (int64_t c = 0; c < l.c; ++c) {
-      // gbias = sum(gy), gweight = sum(gy * xhat)
-      double sum_g = 0, sum_gx = 0;
-      for (int64_t n = 0; n < l.n; ++n)
-        for (int64_t s = 0; s < l.s; ++s) {
-          const double g = pg[(n * l.c + c) * l.s + s];
-          sum_g += g;
-          sum_gx += g * (px[n * l.batch_stride + c * l.s + s] - pm[c]) * pi[c];
+    parallel_for(l.c, grain_for(l.n * l.s), [&](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; ++c) {
+        // gbias = sum(gy), gweight = sum(gy * xhat) = invstd * sum(gy * (x - mean))
+        const double mu = pm[c], inv = pi[c];
+        double sum_g = 0, sum_gd = 0;
+        for (int64_t n = 0; n < l.n; ++n) {
+          const T* xr = px + n * l.batch_stride + c * l.s;
+          const T* gr = pg + (n * l.c + c) * l.s;
+          sum_g += lane_sum(l.s, [&](int64_t s) { return double(gr[s]); });
+          sum_gd += lane_sum(l.s, [&](int64_t s) { return double(gr[s]) * (double(xr[s]) - mu); });
         }
-      if (gw) gw->data<T>()[c] = T(sum_gx);
-      if (gb) gb->data<T>()[c] = T(sum_g);
-      const double scale = pi[c] * (weight.defined() ? double(weight.data<T>()[c]) : 1.0);
-      for (int64_t n = 0; n < l.n; ++n)
-        for (int64_t s = 0; s < l.s; ++s) {
-          const int64_t i = (n * l.c + c) * l.s + s;
-          const double xhat = (px[n * l.batch_stride + c * l.s + s] - pm[c]) * pi[c];
-          out[i] = T(scale * (pg[i] - sum_g / m - xhat * sum_gx / m));
+        const double sum_gx = sum_gd * inv;
+        if (gw) gw->data<T>()[c] = T(sum_gx);
+        if (gb) gb->data<T>()[c] = T(sum_g);
+        // gx = scale * (gy - sum_g / m - xhat * sum_gx / m) = a * gy + b * (x - mean) + d
+        const double scale = inv * (weight.defined() ? double(weight.data<T>()[c]) : 1.0);
+        const T ta = T(scale), tb = T(-scale * inv * sum_gx / m), td = T(-scale * sum_g / m), tmu = T(mu);
+        for (int64_t n = 0; n < l.n; ++n) {
+          const T* xr = px + n * l.batch_stride + c * l.s;
+          const T* gr = pg + (n * l.c + c) * l.s;
+          T* o = out + (n * l.c + c) * l.s;
+          for (int64_t s = 0; s < l.s; ++s) o[s] = ta * gr[s] + tb * (xr[s] - tmu) + td;
         }
-    }
+      }
+    });
   });
 }
 

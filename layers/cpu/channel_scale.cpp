@@ -1,4 +1,4 @@
-// Channel scale on the CPU, the fast path: OpenMP over the [H, W] planes, each plane one
+// Channel scale on the CPU, the fast path: the [H, W] planes in parallel, each plane one
 // multiply (forward) or one multiply and one dot product (backward). (The definitions are in
 // reference.cpp.)
 #include "layers/cpu/cpu_kernels.h"
@@ -11,13 +11,14 @@ void channel_scale_forward(const Tensor& x, const Tensor& s, Tensor& y) {
     using T = typename decltype(tag)::type;
     const T *px = x.data<T>(), *ps = s.data<T>();
     T* py = y.data<T>();
-#pragma omp parallel for if (l.n * l.c * l.s > 32768)
-    for (int64_t plane = 0; plane < l.n * l.c; ++plane) {
-      const T* in = px + (plane / l.c) * l.batch_stride + (plane % l.c) * l.s;
-      T* out = py + plane * l.s;
-      const T scale = ps[plane];
-      for (int64_t i = 0; i < l.s; ++i) out[i] = in[i] * scale;
-    }
+    parallel_for(l.n * l.c, grain_for(l.s), [&](int64_t plane0, int64_t plane1) {
+      for (int64_t plane = plane0; plane < plane1; ++plane) {
+        const T* in = px + (plane / l.c) * l.batch_stride + (plane % l.c) * l.s;
+        T* out = py + plane * l.s;
+        const T scale = ps[plane];
+        for (int64_t i = 0; i < l.s; ++i) out[i] = in[i] * scale;
+      }
+    });
   });
 }
 
@@ -26,21 +27,22 @@ void channel_scale_backward(const Tensor& x, const Tensor& s, const Tensor& gy, 
   visit_floating(x.dtype(), "channel_scale", [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T *px = x.data<T>(), *ps = s.data<T>(), *pg = gy.data<T>();
-#pragma omp parallel for if (l.n * l.c * l.s > 32768)
-    for (int64_t plane = 0; plane < l.n * l.c; ++plane) {
-      const T* in = px + (plane / l.c) * l.batch_stride + (plane % l.c) * l.s;
-      const T* g = pg + plane * l.s;
-      if (gx) {
-        T* out = gx->data<T>() + plane * l.s;
-        const T scale = ps[plane];
-        for (int64_t i = 0; i < l.s; ++i) out[i] = g[i] * scale;
+    parallel_for(l.n * l.c, grain_for(l.s), [&](int64_t plane0, int64_t plane1) {
+      for (int64_t plane = plane0; plane < plane1; ++plane) {
+        const T* in = px + (plane / l.c) * l.batch_stride + (plane % l.c) * l.s;
+        const T* g = pg + plane * l.s;
+        if (gx) {
+          T* out = gx->data<T>() + plane * l.s;
+          const T scale = ps[plane];
+          for (int64_t i = 0; i < l.s; ++i) out[i] = g[i] * scale;
+        }
+        if (gs) {
+          double dot = 0;
+          for (int64_t i = 0; i < l.s; ++i) dot += double(g[i]) * double(in[i]);
+          gs->data<T>()[plane] = T(dot);
+        }
       }
-      if (gs) {
-        double dot = 0;
-        for (int64_t i = 0; i < l.s; ++i) dot += double(g[i]) * double(in[i]);
-        gs->data<T>()[plane] = T(dot);
-      }
-    }
+    });
   });
 }
 

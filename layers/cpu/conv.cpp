@@ -1,30 +1,40 @@
-// Convolution on the CPU, the fast path: GEMM on OpenBLAS. Per sample n (W viewed as a
-// [O, C*KH*KW] matrix):
-//   cols = im2col(x[n])            [C*KH*KW, OH*OW]   (for a 1x1, stride-1, unpadded conv: x[n] itself)
-//   y[n] = W @ cols                [O, OH*OW]
-//   backward:  gW += gy[n] @ cols^T,   gcols = W^T @ gy[n],   gx[n] = col2im(gcols)
-#include <cblas.h>
-
+// Convolution on the CPU, the fast path: GEMM on OpenBLAS (tensor/cpu/gemm.h). W is viewed as a
+// [O, K] matrix, K = C*KH*KW. Samples are taken in groups of G, side by side in one matrix of
+// columns, so that one GEMM serves the whole group:
+//   cols = im2col(x[group])        [K, G*S]   (S = OH*OW; sample g's columns at g*S)
+//   y[group] = W @ cols            [O, G*S]
+//   backward:  gW += gy[group] @ cols^T,   gcols = W^T @ gy[group],   gx[group] = col2im(gcols)
+// G is chosen so a group has about kGroupColumns columns: 1 for the 56x56 maps of DenseNet's first
+// block (3136 columns each), the whole batch for the 7x7 maps of its last (49 each), where one GEMM
+// per sample would be too thin to run near the machine's peak. A 1x1, stride-1, unpadded conv of
+// one sample needs no columns at all: the GEMM reads x[n] and writes y[n] directly.
+// The column matrices live in per-thread scratch buffers that are reused from call to call.
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
 #include "layers/cpu/cpu_kernels.h"
+#include "tensor/cpu/gemm.h"
 
 namespace rg::cpu {
 
 namespace {
 
-template <typename T>
-void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
-          int64_t ldb, T beta, T* c, int64_t ldc) {
-  const auto ta = trans_a ? CblasTrans : CblasNoTrans, tb = trans_b ? CblasTrans : CblasNoTrans;
-  if constexpr (std::is_same_v<T, float>) cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-  else cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-}
+constexpr int64_t kGroupColumns = 2048;
 
 bool is_pointwise(const WindowGeometry& g) {
   return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0;
+}
+
+int64_t group_size(const WindowGeometry& g) { return std::clamp<int64_t>(kGroupColumns / (g.oh * g.ow), 1, g.n); }
+
+// A per-thread buffer of at least `count` elements (slot 0 or 1), kept for the next call.
+template <typename T>
+T* scratch(int slot, int64_t count) {
+  thread_local std::vector<T> buffers[2];
+  std::vector<T>& b = buffers[slot];
+  if (int64_t(b.size()) < count) b.resize(size_t(count));
+  return b.data();
 }
 
 // The output columns j whose input column j*sw + offset falls inside [0, w): [lo, hi).
@@ -38,123 +48,179 @@ ColumnRange inside_columns(int64_t offset, int64_t sw, int64_t w, int64_t ow) {
   return {std::min(lo, ow), std::clamp(hi, std::min(lo, ow), ow)};
 }
 
-// cols[(c, p, q), (i, j)] = x[c, i*sh + p*dh - ph, j*sw + q*dw - pw], 0 outside.
-// Per row, the columns that read inside the image are one run: copied (memcpy when sw = 1),
-// the padding on either side zero-filled — no bounds test per element.
+// cols[(c, p, q), (i, j)] = x[c, i*sh + p*dh - ph, j*sw + q*dw - pw], 0 outside; row r of cols
+// starts at cols + r * ld. Per row, the columns that read inside the image are one run: copied
+// (memcpy when sw = 1), the padding on either side zero-filled — no bounds test per element.
 template <typename T>
-void im2col(const T* x, T* cols, const WindowGeometry& g) {
-#pragma omp parallel for collapse(2) if (g.c * g.kh * g.kw * g.oh * g.ow > 65536)
-  for (int64_t c = 0; c < g.c; ++c)
-    for (int64_t p = 0; p < g.kh; ++p)
-      for (int64_t q = 0; q < g.kw; ++q) {
-        T* row = cols + ((c * g.kh + p) * g.kw + q) * g.oh * g.ow;
-        const int64_t offset = q * g.dw - g.pw;
-        const ColumnRange in = inside_columns(offset, g.sw, g.w, g.ow);
-        for (int64_t i = 0; i < g.oh; ++i) {
-          const int64_t y = i * g.sh + p * g.dh - g.ph;
-          T* out = row + i * g.ow;
-          if (y < 0 || y >= g.h) {
-            std::fill(out, out + g.ow, T(0));
-            continue;
-          }
-          const T* in_row = x + (c * g.h + y) * g.w;
-          std::fill(out, out + in.lo, T(0));
-          if (g.sw == 1) {
-            if (in.hi > in.lo) std::memcpy(out + in.lo, in_row + in.lo + offset, size_t(in.hi - in.lo) * sizeof(T));
-          } else {
-            for (int64_t j = in.lo; j < in.hi; ++j) out[j] = in_row[j * g.sw + offset];
-          }
-          std::fill(out + in.hi, out + g.ow, T(0));
+void im2col(const T* x, T* cols, int64_t ld, const WindowGeometry& g) {
+  const int64_t rows = g.c * g.kh * g.kw;
+  parallel_for(rows, grain_for(g.oh * g.ow), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t c = r / (g.kh * g.kw), p = r / g.kw % g.kh, q = r % g.kw;
+      T* row = cols + r * ld;
+      const int64_t offset = q * g.dw - g.pw;
+      const ColumnRange in = inside_columns(offset, g.sw, g.w, g.ow);
+      for (int64_t i = 0; i < g.oh; ++i) {
+        const int64_t y = i * g.sh + p * g.dh - g.ph;
+        T* out = row + i * g.ow;
+        if (y < 0 || y >= g.h) {
+          std::fill(out, out + g.ow, T(0));
+          continue;
         }
+        const T* in_row = x + (c * g.h + y) * g.w;
+        std::fill(out, out + in.lo, T(0));
+        if (g.sw == 1) {
+          if (in.hi > in.lo) std::memcpy(out + in.lo, in_row + in.lo + offset, size_t(in.hi - in.lo) * sizeof(T));
+        } else {
+          for (int64_t j = in.lo; j < in.hi; ++j) out[j] = in_row[j * g.sw + offset];
+        }
+        std::fill(out + in.hi, out + g.ow, T(0));
       }
+    }
+  });
 }
 
-// The adjoint of im2col: gx[c, y, x] += gcols[(c, p, q), (i, j)] for every (p, q, i, j) that read it.
+// The adjoint of im2col: gx[c, y, x] = sum of gcols[(c, p, q), (i, j)] over every (p, q, i, j)
+// that read it.
 template <typename T>
-void col2im(const T* cols, T* gx, const WindowGeometry& g) {
-  std::fill(gx, gx + g.c * g.h * g.w, T(0));
-#pragma omp parallel for if (g.c * g.kh * g.kw * g.oh * g.ow > 65536)
-  for (int64_t c = 0; c < g.c; ++c)  // each thread owns whole channels: no two write one element
-    for (int64_t p = 0; p < g.kh; ++p)
-      for (int64_t q = 0; q < g.kw; ++q) {
-        const T* row = cols + ((c * g.kh + p) * g.kw + q) * g.oh * g.ow;
-        const int64_t offset = q * g.dw - g.pw;
-        const ColumnRange in = inside_columns(offset, g.sw, g.w, g.ow);
-        for (int64_t i = 0; i < g.oh; ++i) {
-          const int64_t y = i * g.sh + p * g.dh - g.ph;
-          if (y < 0 || y >= g.h) continue;
-          T* out = gx + (c * g.h + y) * g.w;
-          const T* src = row + i * g.ow;
-          for (int64_t j = in.lo; j < in.hi; ++j) out[j * g.sw + offset] += src[j];
+void col2im(const T* cols, int64_t ld, T* gx, const WindowGeometry& g) {
+  parallel_for(g.c, grain_for(g.kh * g.kw * g.oh * g.ow), [&](int64_t c0, int64_t c1) {
+    std::fill(gx + c0 * g.h * g.w, gx + c1 * g.h * g.w, T(0));
+    for (int64_t c = c0; c < c1; ++c)  // each chunk owns whole channels: no two write one element
+      for (int64_t p = 0; p < g.kh; ++p)
+        for (int64_t q = 0; q < g.kw; ++q) {
+          const T* row = cols + ((c * g.kh + p) * g.kw + q) * ld;
+          const int64_t offset = q * g.dw - g.pw;
+          const ColumnRange in = inside_columns(offset, g.sw, g.w, g.ow);
+          for (int64_t i = 0; i < g.oh; ++i) {
+            const int64_t y = i * g.sh + p * g.dh - g.ph;
+            if (y < 0 || y >= g.h) continue;
+            T* out = gx + (c * g.h + y) * g.w;
+            const T* src = row + i * g.ow;
+            for (int64_t j = in.lo; j < in.hi; ++j) out[j * g.sw + offset] += src[j];
+          }
         }
-      }
+  });
+}
+
+// Copies `samples` samples [rows, s] (stride `stride` apart) side by side: to[r, k*s + j] = from[k][r, j].
+template <typename T>
+void gather(const T* from, int64_t stride, int64_t samples, int64_t rows, int64_t s, T* to) {
+  parallel_for(rows, grain_for(samples * s), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r)
+      for (int64_t k = 0; k < samples; ++k) std::memcpy(to + (r * samples + k) * s, from + k * stride + r * s, size_t(s) * sizeof(T));
+  });
+}
+
+// The inverse: to[k][r, j] = from[r, k*s + j].
+template <typename T>
+void scatter(const T* from, int64_t samples, int64_t rows, int64_t s, T* to, int64_t stride) {
+  parallel_for(rows, grain_for(samples * s), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r)
+      for (int64_t k = 0; k < samples; ++k) std::memcpy(to + k * stride + r * s, from + (r * samples + k) * s, size_t(s) * sizeof(T));
+  });
+}
+
+// The columns of samples [n0, n0 + count) of x: x[n0] itself for one sample of a pointwise conv,
+// else written into scratch slot 0. Returns the matrix and sets its row stride.
+template <typename T>
+const T* columns(const Tensor& x, int64_t n0, int64_t count, const WindowGeometry& g, int64_t& ld) {
+  const int64_t k = g.c * g.kh * g.kw, s = g.oh * g.ow;
+  const T* x0 = x.data<T>() + n0 * sample_stride(x);
+  ld = count * s;
+  if (is_pointwise(g) && count == 1) return x0;
+  T* cols = scratch<T>(0, k * count * s);
+  if (is_pointwise(g)) {
+    gather(x0, sample_stride(x), count, k, s, cols);
+  } else {
+    for (int64_t i = 0; i < count; ++i) im2col(x0 + i * sample_stride(x), cols + i * s, ld, g);
+  }
+  return cols;
+}
+
+// gy's samples [n0, n0 + count) side by side [O, count*S]: gy[n0] itself for one sample, else
+// gathered into scratch slot 1.
+template <typename T>
+const T* output_columns(const Tensor& gy, int64_t n0, int64_t count, const WindowGeometry& g) {
+  const int64_t s = g.oh * g.ow;
+  const T* gy0 = gy.data<T>() + n0 * sample_stride(gy);
+  if (count == 1) return gy0;
+  T* to = scratch<T>(1, g.o * count * s);
+  gather(gy0, sample_stride(gy), count, g.o, s, to);
+  return to;
 }
 
 template <typename T>
 void forward_fast(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& y, const WindowGeometry& g) {
-  const int64_t k = g.c * g.kh * g.kw, spatial = g.oh * g.ow;
-  std::vector<T> cols(is_pointwise(g) ? 0 : size_t(k * spatial));
+  const int64_t k = g.c * g.kh * g.kw, s = g.oh * g.ow, group = group_size(g);
   const T* w = weight.data<T>();
-  for (int64_t n = 0; n < g.n; ++n) {
-    const T* xn = x.data<T>() + n * sample_stride(x);
-    T* yn = y.data<T>() + n * g.o * spatial;
-    const T* b = xn;
-    if (!is_pointwise(g)) {
-      im2col(xn, cols.data(), g);
-      b = cols.data();
+  for (int64_t n0 = 0; n0 < g.n; n0 += group) {
+    const int64_t count = std::min(group, g.n - n0);
+    int64_t ld = 0;
+    const T* cols = columns<T>(x, n0, count, g, ld);
+    T* y0 = y.data<T>() + n0 * g.o * s;
+    if (count == 1) {
+      gemm<T>(false, false, g.o, s, k, T(1), w, k, cols, ld, T(0), y0, s);
+    } else {
+      T* out = scratch<T>(1, g.o * count * s);
+      gemm<T>(false, false, g.o, count * s, k, T(1), w, k, cols, ld, T(0), out, count * s);
+      scatter(out, count, g.o, s, y0, g.o * s);
     }
-    gemm<T>(false, false, g.o, spatial, k, T(1), w, k, b, spatial, T(0), yn, spatial);
-    if (bias.defined()) {
-      const T* pb = bias.data<T>();
-      for (int64_t o = 0; o < g.o; ++o)
-        for (int64_t s = 0; s < spatial; ++s) yn[o * spatial + s] += pb[o];
-    }
+  }
+  if (bias.defined()) {
+    const T* pb = bias.data<T>();
+    T* py = y.data<T>();
+    parallel_for(g.n * g.o, grain_for(s), [&](int64_t p0, int64_t p1) {
+      for (int64_t plane = p0; plane < p1; ++plane)
+        for (int64_t i = 0; i < s; ++i) py[plane * s + i] += pb[plane % g.o];
+    });
   }
 }
 
 template <typename T>
 void backward_data_fast(const Tensor& weight, const Tensor& gy, Tensor& gx, const WindowGeometry& g) {
-  const int64_t k = g.c * g.kh * g.kw, spatial = g.oh * g.ow;
-  const bool pointwise = is_pointwise(g);
-  std::vector<T> gcols(pointwise ? 0 : size_t(k * spatial));
+  const int64_t k = g.c * g.kh * g.kw, s = g.oh * g.ow, group = group_size(g), sample = g.c * g.h * g.w;
   const T* w = weight.data<T>();
-  for (int64_t n = 0; n < g.n; ++n) {
-    const T* gyn = gy.data<T>() + n * sample_stride(gy);
-    T* gxn = gx.data<T>() + n * g.c * g.h * g.w;
-    if (pointwise) {
-      gemm<T>(true, false, k, spatial, g.o, T(1), w, k, gyn, spatial, T(0), gxn, spatial);
+  for (int64_t n0 = 0; n0 < g.n; n0 += group) {
+    const int64_t count = std::min(group, g.n - n0);
+    const T* gyg = output_columns<T>(gy, n0, count, g);
+    T* gx0 = gx.data<T>() + n0 * sample;
+    if (is_pointwise(g) && count == 1) {
+      gemm<T>(true, false, k, s, g.o, T(1), w, k, gyg, s, T(0), gx0, s);
+      continue;
+    }
+    T* gcols = scratch<T>(0, k * count * s);
+    gemm<T>(true, false, k, count * s, g.o, T(1), w, k, gyg, count * s, T(0), gcols, count * s);
+    if (is_pointwise(g)) {
+      scatter(gcols, count, k, s, gx0, sample);
     } else {
-      gemm<T>(true, false, k, spatial, g.o, T(1), w, k, gyn, spatial, T(0), gcols.data(), spatial);
-      col2im(gcols.data(), gxn, g);
+      for (int64_t i = 0; i < count; ++i) col2im(gcols + i * s, count * s, gx0 + i * sample, g);
     }
   }
 }
 
 template <typename T>
 void backward_filter_fast(const Tensor& x, const Tensor& gy, Tensor& gw, Tensor* gb, const WindowGeometry& g) {
-  const int64_t k = g.c * g.kh * g.kw, spatial = g.oh * g.ow;
-  const bool pointwise = is_pointwise(g);
-  std::vector<T> cols(pointwise ? 0 : size_t(k * spatial));
+  const int64_t k = g.c * g.kh * g.kw, s = g.oh * g.ow, group = group_size(g);
   gw.fill_(0.0);
-  for (int64_t n = 0; n < g.n; ++n) {
-    const T* xn = x.data<T>() + n * sample_stride(x);
-    const T* gyn = gy.data<T>() + n * sample_stride(gy);
-    const T* b = xn;
-    if (!pointwise) {
-      im2col(xn, cols.data(), g);
-      b = cols.data();
-    }
-    gemm<T>(false, true, g.o, k, spatial, T(1), gyn, spatial, b, spatial, T(1), gw.data<T>(), k);
+  for (int64_t n0 = 0; n0 < g.n; n0 += group) {
+    const int64_t count = std::min(group, g.n - n0);
+    int64_t ld = 0;
+    const T* cols = columns<T>(x, n0, count, g, ld);
+    const T* gyg = output_columns<T>(gy, n0, count, g);
+    gemm<T>(false, true, g.o, k, count * s, T(1), gyg, count * s, cols, ld, T(1), gw.data<T>(), k);
   }
   if (gb) {
     T* pb = gb->data<T>();
-#pragma omp parallel for
-    for (int64_t o = 0; o < g.o; ++o) {
-      double acc = 0;
-      for (int64_t n = 0; n < g.n; ++n)
-        for (int64_t s = 0; s < spatial; ++s) acc += gy.data<T>()[n * sample_stride(gy) + o * spatial + s];
-      pb[o] = T(acc);
-    }
+    const T* pg = gy.data<T>();
+    parallel_for(g.o, grain_for(g.n * s), [&](int64_t o0, int64_t o1) {
+      for (int64_t o = o0; o < o1; ++o) {
+        double acc = 0;
+        for (int64_t n = 0; n < g.n; ++n)
+          for (int64_t i = 0; i < s; ++i) acc += pg[n * sample_stride(gy) + o * s + i];
+        pb[o] = T(acc);
+      }
+    });
   }
 }
 

@@ -1,4 +1,4 @@
-// Pooling on the CPU, the fast path: OpenMP over the [H, W] planes. (The definitions are in
+// Pooling on the CPU, the fast path: the [H, W] planes in parallel. (The definitions are in
 // reference.cpp.)
 #include <cmath>
 #include <limits>
@@ -40,15 +40,16 @@ void max_pool_forward(const Tensor& x, Tensor& y, const WindowGeometry& g) {
   visit_floating(x.dtype(), "max_pool2d", [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* py = y.data<T>();
-#pragma omp parallel for
-    for (int64_t plane = 0; plane < g.n * g.c; ++plane) {
-      const T* in = plane_of<T>(x, plane, g);
-      for (int64_t i = 0; i < g.oh; ++i)
-        for (int64_t j = 0; j < g.ow; ++j) {
-          const int64_t at = first_max(in, i, j, g);
-          py[(plane * g.oh + i) * g.ow + j] = at < 0 ? -std::numeric_limits<T>::infinity() : in[at];
-        }
-    }
+    parallel_for(g.n * g.c, grain_for(g.oh * g.ow * g.kh * g.kw), [&](int64_t plane0, int64_t plane1) {
+      for (int64_t plane = plane0; plane < plane1; ++plane) {
+        const T* in = plane_of<T>(x, plane, g);
+        for (int64_t i = 0; i < g.oh; ++i)
+          for (int64_t j = 0; j < g.ow; ++j) {
+            const int64_t at = first_max(in, i, j, g);
+            py[(plane * g.oh + i) * g.ow + j] = at < 0 ? -std::numeric_limits<T>::infinity() : in[at];
+          }
+      }
+    });
   });
 }
 
@@ -59,15 +60,16 @@ void max_pool_backward(const Tensor& x, const Tensor&, const Tensor& gy, Tensor&
     using T = typename decltype(tag)::type;
     const T* pg = gy.data<T>();
     T* out = gx.data<T>();
-#pragma omp parallel for
-    for (int64_t plane = 0; plane < g.n * g.c; ++plane) {
-      const T* in = plane_of<T>(x, plane, g);
-      for (int64_t i = 0; i < g.oh; ++i)
-        for (int64_t j = 0; j < g.ow; ++j) {
-          const int64_t at = first_max(in, i, j, g);
-          if (at >= 0) out[plane * g.h * g.w + at] += pg[(plane * g.oh + i) * g.ow + j];
-        }
-    }
+    parallel_for(g.n * g.c, grain_for(g.oh * g.ow * g.kh * g.kw), [&](int64_t plane0, int64_t plane1) {
+      for (int64_t plane = plane0; plane < plane1; ++plane) {
+        const T* in = plane_of<T>(x, plane, g);
+        for (int64_t i = 0; i < g.oh; ++i)
+          for (int64_t j = 0; j < g.ow; ++j) {
+            const int64_t at = first_max(in, i, j, g);
+            if (at >= 0) out[plane * g.h * g.w + at] += pg[(plane * g.oh + i) * g.ow + j];
+          }
+      }
+    });
   });
 }
 
@@ -76,16 +78,17 @@ void avg_pool_forward(const Tensor& x, Tensor& y, const WindowGeometry& g) {
   visit_floating(x.dtype(), "avg_pool2d", [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* py = y.data<T>();
-#pragma omp parallel for
-    for (int64_t plane = 0; plane < g.n * g.c; ++plane) {
-      const T* in = plane_of<T>(x, plane, g);
-      for (int64_t i = 0; i < g.oh; ++i)
-        for (int64_t j = 0; j < g.ow; ++j) {
-          double sum = 0;
-          for_window(g, i, j, [&](int64_t, int64_t, int64_t yy, int64_t xx) { sum += in[yy * g.w + xx]; });
-          py[(plane * g.oh + i) * g.ow + j] = T(sum / area);
-        }
-    }
+    parallel_for(g.n * g.c, grain_for(g.oh * g.ow * g.kh * g.kw), [&](int64_t plane0, int64_t plane1) {
+      for (int64_t plane = plane0; plane < plane1; ++plane) {
+        const T* in = plane_of<T>(x, plane, g);
+        for (int64_t i = 0; i < g.oh; ++i)
+          for (int64_t j = 0; j < g.ow; ++j) {
+            double sum = 0;
+            for_window(g, i, j, [&](int64_t, int64_t, int64_t yy, int64_t xx) { sum += in[yy * g.w + xx]; });
+            py[(plane * g.oh + i) * g.ow + j] = T(sum / area);
+          }
+      }
+    });
   });
 }
 
@@ -96,13 +99,14 @@ void avg_pool_backward(const Tensor& gy, Tensor& gx, const WindowGeometry& g) {
     using T = typename decltype(tag)::type;
     const T* pg = gy.data<T>();
     T* out = gx.data<T>();
-#pragma omp parallel for
-    for (int64_t plane = 0; plane < g.n * g.c; ++plane)
-      for (int64_t i = 0; i < g.oh; ++i)
-        for (int64_t j = 0; j < g.ow; ++j) {
-          const T share = T(pg[(plane * g.oh + i) * g.ow + j] / area);
-          for_window(g, i, j, [&](int64_t, int64_t, int64_t yy, int64_t xx) { out[(plane * g.h + yy) * g.w + xx] += share; });
-        }
+    parallel_for(g.n * g.c, grain_for(g.oh * g.ow * g.kh * g.kw), [&](int64_t plane0, int64_t plane1) {
+      for (int64_t plane = plane0; plane < plane1; ++plane)
+        for (int64_t i = 0; i < g.oh; ++i)
+          for (int64_t j = 0; j < g.ow; ++j) {
+            const T share = T(pg[(plane * g.oh + i) * g.ow + j] / area);
+            for_window(g, i, j, [&](int64_t, int64_t, int64_t yy, int64_t xx) { out[(plane * g.h + yy) * g.w + xx] += share; });
+          }
+    });
   });
 }
 

@@ -1,10 +1,9 @@
 #include "tensor/cpu/cpu_backend.h"
 
-#include <cblas.h>
-
 #include <limits>
 #include <vector>
 
+#include "tensor/cpu/gemm.h"
 #include "tensor/cpu/strided_loop.h"
 #include "tensor/scalar_math.h"
 
@@ -175,24 +174,23 @@ void reduce_kernel(ReduceOp op, const Tensor& x, Tensor& out) {
       return base;
     };
 
-    const int64_t threads = omp_get_max_threads();
-    if (n_out >= threads || n_out * n_red < kParallelGrain) {
-#pragma omp parallel for schedule(static) if (n_out * n_red >= kParallelGrain)
-      for (int64_t i = 0; i < n_out; ++i) o[i] = static_cast<T>(fold(base_of(i), 0, n_red));
+    if (n_out >= num_threads() || n_out * n_red < kParallelGrain) {
+      // Chunks of at least kParallelGrain input elements.
+      parallel_for(n_out, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(n_red, 1)), [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) o[i] = static_cast<T>(fold(base_of(i), 0, n_red));
+      });
     } else {
-      // Few outputs, long reductions: split each reduction over the threads and add the
-      // partial results in thread order (deterministic for a given thread count).
+      // Few outputs, long reductions: split each reduction into one part per thread and add the
+      // partial results in part order (deterministic for a given thread count).
+      const int64_t parts = num_threads();
       for (int64_t i = 0; i < n_out; ++i) {
         const int64_t base = base_of(i);
-        std::vector<double> parts(threads, op == ReduceOp::Sum ? 0.0 : -std::numeric_limits<double>::infinity());
-#pragma omp parallel num_threads(threads)
-        {
-          const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
-          const int64_t begin = n_red * t / nt, end = n_red * (t + 1) / nt;
-          if (begin < end) parts[t] = fold(base, begin, end);
-        }
-        double acc = parts[0];
-        for (int64_t t = 1; t < threads; ++t) acc = combine(acc, parts[t]);
+        std::vector<double> partial(static_cast<size_t>(parts));
+        parallel_for(parts, 1, [&](int64_t p0, int64_t p1) {
+          for (int64_t p = p0; p < p1; ++p) partial[p] = fold(base, n_red * p / parts, n_red * (p + 1) / parts);
+        });
+        double acc = partial[0];
+        for (int64_t p = 1; p < parts; ++p) acc = combine(acc, partial[p]);
         o[i] = static_cast<T>(acc);
       }
     }
@@ -202,13 +200,13 @@ void reduce_kernel(ReduceOp op, const Tensor& x, Tensor& out) {
 // How BLAS should read one [rows, cols] matrix with strides (s_row, s_col), if it can at all.
 struct BlasView {
   bool ok = false;
-  CBLAS_TRANSPOSE trans = CblasNoTrans;
+  bool trans = false;
   int64_t ld = 0;
 };
 
 BlasView blas_view(int64_t rows, int64_t cols, int64_t s_row, int64_t s_col) {
-  if (s_col == 1 && s_row >= std::max<int64_t>(cols, 1)) return {true, CblasNoTrans, s_row};
-  if (s_row == 1 && s_col >= std::max<int64_t>(rows, 1)) return {true, CblasTrans, s_col};
+  if (s_col == 1 && s_row >= std::max<int64_t>(cols, 1)) return {true, false, s_row};
+  if (s_row == 1 && s_col >= std::max<int64_t>(rows, 1)) return {true, true, s_col};
   return {};
 }
 
@@ -239,24 +237,22 @@ void matmul_kernel(const Tensor& a_in, const Tensor& b_in, Tensor& out) {
       const T* pa = a.data<T>() + i * a.strides()[0];
       const T* pb = b.data<T>() + i * b.strides()[0];
       T* po = out.data<T>() + i * m * n;
-      if constexpr (std::is_same_v<T, float>) {
-        cblas_sgemm(CblasRowMajor, va.trans, vb.trans, m, n, k, 1.0f, pa, va.ld, pb, vb.ld, 0.0f, po, n);
-      } else {
-        cblas_dgemm(CblasRowMajor, va.trans, vb.trans, m, n, k, 1.0, pa, va.ld, pb, vb.ld, 0.0, po, n);
-      }
+      gemm<T>(va.trans, vb.trans, m, n, k, T(1), pa, va.ld, pb, vb.ld, T(0), po, n);
     }
   });
 }
 
-// One pass, OpenMP over the elements.
+// One pass over the elements, in parallel.
 void update_kernel(const UpdateRule& rule, Tensor& p, const Tensor& g, Tensor& m, Tensor& v) {
   visit_floating(p.dtype(), "update", [&](auto tag) {
     using T = typename decltype(tag)::type;
     T *pp = p.data<T>(), *pm = m.defined() ? m.data<T>() : nullptr, *pv = v.defined() ? v.data<T>() : nullptr;
     const T* pg = g.data<T>();
     const int64_t n = p.numel();
-#pragma omp parallel for if (n > 32768)
-    for (int64_t i = 0; i < n; ++i) math::optimizer_update(rule, pp[i], pg[i], pm ? pm + i : nullptr, pv ? pv + i : nullptr);
+    parallel_for(n, kParallelGrain, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i)
+        math::optimizer_update(rule, pp[i], pg[i], pm ? pm + i : nullptr, pv ? pv + i : nullptr);
+    });
   });
 }
 

@@ -4,16 +4,15 @@
 // 2. for_each_run(): visit a range of row-major indices as runs along the last dim, handing
 //    the body each operand's offset at the start of the run. The body then runs a tight loop,
 //    which the compiler vectorizes when the inner strides are 1.
-// 3. parallel_runs(): split the whole index range over OpenMP threads, each thread taking one
-//    contiguous range, so the work is the same whatever the thread count.
+// 3. parallel_runs(): split the whole index range into contiguous chunks over the thread pool
+//    (tensor/parallel.h).
 #pragma once
-
-#include <omp.h>
 
 #include <array>
 #include <cstdint>
 
 #include "tensor/layout.h"
+#include "tensor/parallel.h"
 
 namespace rg::cpu {
 
@@ -57,17 +56,8 @@ constexpr int64_t kParallelGrain = 32768;
 
 template <size_t N, typename Body>
 void parallel_runs(const Layout<N>& layout, Body&& body) {
-  const int64_t total = numel(layout.shape);
-  if (total < kParallelGrain) {
-    for_each_run(layout, 0, total, body);
-    return;
-  }
-#pragma omp parallel
-  {
-    const int64_t threads = omp_get_num_threads(), t = omp_get_thread_num();
-    const int64_t begin = total * t / threads, end = total * (t + 1) / threads;
-    if (begin < end) for_each_run(layout, begin, end, body);
-  }
+  parallel_for(numel(layout.shape), kParallelGrain,
+               [&](int64_t begin, int64_t end) { for_each_run(layout, begin, end, body); });
 }
 
 }  // namespace rg::cpu
