@@ -60,6 +60,21 @@ TEST_CASE("layer kernels: DenseNet121's convolution shapes (batch 1, 64 px) on t
                      1e-4, gen);
 }
 
+TEST_CASE("layer kernels: the fast convolution's sample groups (several samples per GEMM, a partial last group)") {
+  // layers/cpu/conv.cpp takes about 2048 output columns per GEMM: maps of 48x48 (2304) one sample
+  // at a time, of 30x30 (900) two at a time (5 samples: groups of 2, 2, 1), of 16x16 and 8x8 the
+  // whole batch; 1x1 convolutions included, on channel prefixes too.
+  Generator gen(3);
+  const std::vector<test::WindowCase> cases{{3, 4, 48, 48, 5, 3, 1, 1, 1}, {3, 6, 48, 48, 4, 1, 1, 0, 1},
+                                            {5, 4, 30, 30, 3, 3, 1, 1, 1}, {5, 6, 30, 30, 4, 1, 1, 0, 1},
+                                            {5, 3, 31, 31, 4, 3, 2, 1, 1}, {4, 8, 16, 16, 6, 1, 1, 0, 1},
+                                            {4, 8, 8, 8, 6, 3, 1, 1, 1}};
+  for (bool prefix : {false, true})
+    for (const test::WindowCase& c : cases)
+      test::check_conv(cpu::layer_kernels(), Device::cpu(), cpu::reference_layer_kernels(), c, prefix, DType::Float32,
+                       1e-5, gen);
+}
+
 TEST_CASE("conv2d: an input that needs no gradient gets none, and its backward-data kernel does not run") {
   Tensor x = rand({1, 2, 5, 5}), w = rand({3, 2, 3, 3}).set_requires_grad(true);
   Tensor y = conv2d(x, w, Tensor(), {.padding = 1});

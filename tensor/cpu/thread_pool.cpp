@@ -56,8 +56,7 @@ class ThreadPool {
   }
 
   void run(int64_t n, int64_t grain, detail::ChunkFn fn, void* body) {
-    const int64_t chunks = std::min({(n + std::max<int64_t>(grain, 1) - 1) / std::max<int64_t>(grain, 1),
-                                     int64_t(threads()) * kChunksPerThread, int64_t(0xffff)});
+    const int64_t chunks = std::min({n / std::max<int64_t>(grain, 1), int64_t(threads()) * kChunksPerThread, int64_t(0xffff)});
     std::unique_lock<std::mutex> job(job_mutex_, std::defer_lock);
     if (chunks <= 1 || tls_in_job || workers_.empty() || !job.try_lock()) {
       fn(body, 0, n);
