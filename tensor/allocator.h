@@ -1,8 +1,9 @@
 // Allocators: every tensor's bytes come from the allocator of its device.
 //
-// CPU: 64-byte aligned blocks (one cache line, and what AVX-512 loads like).
-// CUDA: a caching allocator (tensor/cuda/caching_allocator.cpp) — cudaMalloc is far too slow
-// to call once per op, so freed blocks are kept and handed out again.
+// Both keep freed blocks and hand them out again (the bookkeeping: tensor/block_pool.h).
+// CPU (tensor/cpu/cpu_allocator.cpp): 64-byte aligned blocks (one cache line, and what AVX-512
+// loads like); cached because fresh large blocks cost a page fault and a zero-fill per page.
+// CUDA (tensor/cuda/caching_allocator.cpp): cudaMalloc is far too slow to call once per op.
 // Both count the bytes currently handed out and the peak since the last reset.
 #pragma once
 

@@ -93,19 +93,39 @@ TEST_CASE("printing shows dtype, shape, device and values; large tensors are eli
   CHECK(large.str().find("[0, 1, 2, ..., 4997, 4998, 4999]") != std::string::npos);
 }
 
-TEST_CASE("the CPU allocator aligns to 64 bytes and tracks current and peak bytes") {
+TEST_CASE("the CPU allocator aligns to 64 bytes and tracks requested, current and peak bytes") {
   Allocator& cpu = allocator_for(Device::cpu());
   cpu.reset_peak();
   const MemoryStats before = cpu.stats();
   {
-    Tensor a = Tensor::empty({1000});  // 4000 bytes
-    Tensor b = Tensor::empty({3});
+    Tensor a = Tensor::empty({1000});  // 4000 bytes: a block of 4096
+    Tensor b = Tensor::empty({3});     // 12 bytes: a block of 512
     CHECK(reinterpret_cast<uintptr_t>(a.data<float>()) % 64 == 0);
     CHECK(reinterpret_cast<uintptr_t>(b.data<float>()) % 64 == 0);
-    CHECK(cpu.stats().current_bytes == before.current_bytes + 4012);
+    CHECK(cpu.stats().requested_bytes == before.requested_bytes + 4012);
+    CHECK(cpu.stats().current_bytes == before.current_bytes + 4608);
   }
   CHECK(cpu.stats().current_bytes == before.current_bytes);
-  CHECK(cpu.stats().peak_bytes >= before.current_bytes + 4012);
+  CHECK(cpu.stats().peak_bytes >= before.current_bytes + 4608);
+}
+
+TEST_CASE("the CPU allocator keeps freed blocks for the next request, aligned, until empty_cache()") {
+  Allocator& cpu = allocator_for(Device::cpu());
+  const size_t bytes = 10u << 20;
+  void* a = cpu.allocate(bytes);
+  const size_t reserved = cpu.stats().reserved_bytes;
+  cpu.deallocate(a, bytes);
+  void* b = cpu.allocate(bytes);  // the same block again, no new segment
+  CHECK(b == a);
+  CHECK(cpu.stats().reserved_bytes == reserved);
+  for (size_t size : {size_t(1), size_t(63), size_t(100), size_t(5000), size_t(3) << 20}) {
+    void* p = cpu.allocate(size);
+    CHECK(reinterpret_cast<uintptr_t>(p) % 64 == 0);
+    cpu.deallocate(p, size);
+  }
+  cpu.deallocate(b, bytes);
+  cpu.empty_cache();
+  CHECK(cpu.stats().reserved_bytes < reserved);
 }
 
 TEST_CASE("item() reads single-element tensors") {

@@ -11,7 +11,7 @@
 #include <mutex>
 #include <vector>
 
-#include "tensor/cuda/block_pool.h"
+#include "tensor/block_pool.h"
 #include "tensor/cuda/cuda_backend.h"
 #include "tensor/cuda/cuda_check.h"
 

@@ -1,10 +1,10 @@
-#include "tensor/cuda/block_pool.h"
+#include "tensor/block_pool.h"
 
 #include <algorithm>
 
 #include "tensor/error.h"
 
-namespace rg::cuda {
+namespace rg {
 
 BlockPool::~BlockPool() {
   for (auto& [ptr, block] : in_use_) delete block;
@@ -87,4 +87,4 @@ BlockPool::Block* BlockPool::merge(Block* block, Block* neighbour) {
   return first;
 }
 
-}  // namespace rg::cuda
+}  // namespace rg

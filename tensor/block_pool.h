@@ -1,5 +1,5 @@
-// The bookkeeping of the CUDA caching allocator, kept apart from CUDA so that it is tested on any
-// machine (tests/test_cuda_host.cpp runs it over host memory).
+// The bookkeeping of the caching allocators, on any device: the CPU's (tensor/cpu/cpu_allocator.cpp,
+// over aligned_alloc) and CUDA's (tensor/cuda/caching_allocator.cpp, over cudaMalloc).
 //
 // Memory comes from the system in segments that are kept. A request takes the smallest free block
 // that fits, split in two when the rest is worth keeping; a freed block goes back to the free set,
@@ -15,7 +15,7 @@
 
 #include "tensor/allocator.h"
 
-namespace rg::cuda {
+namespace rg {
 
 class BlockPool {
  public:
@@ -60,4 +60,4 @@ class BlockPool {
   MemoryStats stats_;
 };
 
-}  // namespace rg::cuda
+}  // namespace rg
