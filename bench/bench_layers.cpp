@@ -4,11 +4,20 @@
 //
 //   build/bin/bench_layers                               all of them
 //   build/bin/bench_layers --benchmark_filter=Conv       one family
-// Rates: convolutions in GFLOP/s (2 per multiply-add), the rest in GB/s of tensor data moved.
+// Rates: convolutions in GFLOP/s (2 per multiply-add) and, on the CPU, as a fraction of the
+// machine's measured sgemm peak (`of_sgemm_peak`: a 1024^3 sgemm on all threads, best of 5, printed
+// at the start); the rest in GB/s of tensor data moved.
 #include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <vector>
 
 #include "layers/kernels.h"
 #include "tensor/backend.h"
+#include "tensor/cpu/gemm.h"
+#include "tensor/parallel.h"
 #include "tensor/random.h"
 
 using namespace rg;
@@ -42,21 +51,57 @@ void rate(benchmark::State& state, const char* name, double per_iteration) {
                                             benchmark::Counter::kIs1000);
 }
 
-// Convolution forward: args engine, batch, channels in, size, channels out, kernel (padding k/2).
-void BM_ConvForward(benchmark::State& state) {
+// The sgemm rate of this machine, GFLOP/s: 1024^3 on all threads through tensor/cpu/gemm.h.
+double sgemm_peak() {
+  static const double peak = [] {
+    const int64_t n = 1024;
+    std::vector<float> a(size_t(n * n), 0.5f), b(size_t(n * n), 0.25f), c(size_t(n * n));
+    double best = 0;
+    for (int r = 0; r < 5; ++r) {
+      const auto start = std::chrono::steady_clock::now();
+      cpu::gemm<float>(false, false, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      best = std::max(best, 2.0 * double(n * n * n) / s / 1e9);
+    }
+    std::printf("sgemm peak: %.1f GFLOP/s (1024^3, %d threads)\n", best, num_threads());
+    return best;
+  }();
+  return peak;
+}
+
+// Convolutions: args engine, batch, channels in, size, channels out, kernel (padding k/2).
+enum class ConvPass { Forward, BackwardData, BackwardFilter };
+
+void conv_bench(benchmark::State& state, ConvPass pass) {
   const int engine = int(state.range(0));
   const int64_t n = state.range(1), c = state.range(2), s = state.range(3), o = state.range(4), k = state.range(5);
   const LayerKernels* kernels = engine_kernels(state, engine);
   if (!kernels) return;
   const Tensor x = random({n, c, s, s}, engine, 1), w = random({o, c, k, k}, engine, 2);
   const WindowGeometry g = window_geometry(x, o, k, k, 1, k / 2, 1, "bench");
+  const Tensor gy = random({n, o, g.oh, g.ow}, engine, 10);
   Tensor y = Tensor::empty({n, o, g.oh, g.ow}, DType::Float32, engine_device(engine));
+  Tensor gx = Tensor::empty(x.shape(), DType::Float32, engine_device(engine));
+  Tensor gw = Tensor::empty(w.shape(), DType::Float32, engine_device(engine));
+  const double gflop = 2.0 * double(n * o * g.oh * g.ow * c * k * k) / 1e9;  // the same for all three
+  if (engine != kCuda) sgemm_peak();  // measured before the timing starts
   for (auto _ : state) {
-    kernels->conv_forward(x, w, Tensor(), y, g);
-    sync(y);
+    if (pass == ConvPass::Forward) kernels->conv_forward(x, w, Tensor(), y, g);
+    if (pass == ConvPass::BackwardData) kernels->conv_backward_data(w, gy, gx, g);
+    if (pass == ConvPass::BackwardFilter) kernels->conv_backward_filter(x, gy, gw, nullptr, g);
+    sync(pass == ConvPass::Forward ? y : pass == ConvPass::BackwardData ? gx : gw);
   }
-  rate(state, "GFLOP/s", 2.0 * double(n * o * g.oh * g.ow * c * k * k) / 1e9);
+  rate(state, "GFLOP/s", gflop);
+  if (engine != kCuda) {
+    // GFLOP per second over the peak: a rate counter divides by the elapsed time.
+    state.counters["of_sgemm_peak"] =
+        benchmark::Counter(gflop * double(state.iterations()) / sgemm_peak(), benchmark::Counter::kIsRate);
+  }
 }
+
+void BM_ConvForward(benchmark::State& state) { conv_bench(state, ConvPass::Forward); }
+void BM_ConvBackwardData(benchmark::State& state) { conv_bench(state, ConvPass::BackwardData); }
+void BM_ConvBackwardFilter(benchmark::State& state) { conv_bench(state, ConvPass::BackwardFilter); }
 
 // Batch norm in training mode over [batch, channels, size, size]: reads x twice, writes y.
 void BM_BatchNormTrain(benchmark::State& state) {
@@ -136,6 +181,8 @@ void plane_shapes(benchmark::internal::Benchmark* b) {
 }  // namespace
 
 BENCHMARK(BM_ConvForward)->Apply(conv_shapes);
+BENCHMARK(BM_ConvBackwardData)->Apply(conv_shapes);
+BENCHMARK(BM_ConvBackwardFilter)->Apply(conv_shapes);
 BENCHMARK(BM_BatchNormTrain)->Apply(plane_shapes);
 BENCHMARK(BM_MaxPool)->Apply(plane_shapes);
 BENCHMARK(BM_ChannelScale)->Apply(plane_shapes);

@@ -150,22 +150,27 @@ const T* output_columns(const Tensor& gy, int64_t n0, int64_t count, const Windo
 }
 
 // y [N, O, OH, OW] (contiguous) = conv(x, w) for x's samples `x_stride` apart, w [O, K].
+// With at least two groups per thread, the groups run in parallel, each on one thread (its own
+// scratch, one GEMM that packs W once); with fewer, one group at a time, each GEMM split.
 template <typename T>
 void convolve(const T* x, int64_t x_stride, const T* w, T* y, const WindowGeometry& g) {
   const int64_t k = g.c * g.kh * g.kw, s = g.oh * g.ow, group = group_size(g);
-  for (int64_t n0 = 0; n0 < g.n; n0 += group) {
-    const int64_t count = std::min(group, g.n - n0);
-    int64_t ld = 0;
-    const T* cols = columns<T>(x + n0 * x_stride, x_stride, count, g, ld);
-    T* y0 = y + n0 * g.o * s;
-    if (count == 1) {
-      gemm<T>(false, false, g.o, s, k, T(1), w, k, cols, ld, T(0), y0, s);
-    } else {
-      T* out = scratch<T>(1, g.o * count * s);
-      gemm<T>(false, false, g.o, count * s, k, T(1), w, k, cols, ld, T(0), out, count * s);
-      scatter(out, count, g.o, s, y0, g.o * s);
+  const int64_t groups = (g.n + group - 1) / group;
+  parallel_for(groups, groups >= 2 * num_threads() ? 1 : groups, [&](int64_t first, int64_t last) {
+    for (int64_t n0 = first * group; n0 < std::min(last * group, g.n); n0 += group) {
+      const int64_t count = std::min(group, g.n - n0);
+      int64_t ld = 0;
+      const T* cols = columns<T>(x + n0 * x_stride, x_stride, count, g, ld);
+      T* y0 = y + n0 * g.o * s;
+      if (count == 1) {
+        gemm<T>(false, false, g.o, s, k, T(1), w, k, cols, ld, T(0), y0, s);
+      } else {
+        T* out = scratch<T>(1, g.o * count * s);
+        gemm<T>(false, false, g.o, count * s, k, T(1), w, k, cols, ld, T(0), out, count * s);
+        scatter(out, count, g.o, s, y0, g.o * s);
+      }
     }
-  }
+  });
 }
 
 template <typename T>

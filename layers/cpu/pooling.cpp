@@ -1,5 +1,6 @@
 // Pooling on the CPU, the fast path: the [H, W] planes in parallel. (The definitions are in
 // reference.cpp.)
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -15,22 +16,35 @@ const T* plane_of(const Tensor& x, int64_t plane, const WindowGeometry& g) {
   return x.data<T>() + (plane / g.c) * sample_stride(x) + (plane % g.c) * g.h * g.w;
 }
 
+// The window taps t in [0, k) whose input position start + t*dilation lies in [0, extent): [lo, hi).
+struct TapRange {
+  int64_t lo, hi;
+};
+TapRange inside_taps(int64_t start, int64_t dilation, int64_t extent, int64_t k) {
+  const int64_t lo = start >= 0 ? 0 : (-start + dilation - 1) / dilation;
+  const int64_t hi = extent - 1 - start < 0 ? 0 : std::min(k, (extent - 1 - start) / dilation + 1);
+  return {std::min(lo, hi), hi};
+}
+
 // The input index (yy * w + xx) of the first maximum of output (i, j)'s window — the first NaN if
-// there is one — or -1 for a window entirely in the padding.
+// there is one — or -1 for a window entirely in the padding. The window is clipped to the image
+// once, so the loop over it tests nothing but the values.
 template <typename T>
 int64_t first_max(const T* in, int64_t i, int64_t j, const WindowGeometry& g) {
+  const int64_t y0 = i * g.sh - g.ph, x0 = j * g.sw - g.pw;
+  const TapRange rows = inside_taps(y0, g.dh, g.h, g.kh), cols = inside_taps(x0, g.dw, g.w, g.kw);
   T best = -std::numeric_limits<T>::infinity();
   int64_t at = -1;
-  bool nan = false;
-  for_window(g, i, j, [&](int64_t, int64_t, int64_t yy, int64_t xx) {
-    const T v = in[yy * g.w + xx];
-    if (nan) return;
-    if (v != v) nan = true;  // NaN wins, as in PyTorch
-    if (nan || at < 0 || v > best) {
-      best = v;
-      at = yy * g.w + xx;
+  for (int64_t p = rows.lo; p < rows.hi; ++p) {
+    const int64_t row = (y0 + p * g.dh) * g.w + x0;
+    for (int64_t q = cols.lo; q < cols.hi; ++q) {
+      const T v = in[row + q * g.dw];
+      if (v != v) return row + q * g.dw;  // NaN wins, as in PyTorch
+      const bool better = at < 0 || v > best;  // selects, not branches: random data mispredicts
+      best = better ? v : best;
+      at = better ? row + q * g.dw : at;
     }
-  });
+  }
   return at;
 }
 
