@@ -114,7 +114,7 @@ void BM_BatchNormTrain(benchmark::State& state) {
   Tensor mean = Tensor::empty({c}, DType::Float32, engine_device(engine)), invstd = mean.to(mean.device()),
          var = mean.to(mean.device());
   for (auto _ : state) {
-    kernels->batch_norm_train(x, w, b, 1e-5, y, mean, invstd, var);
+    kernels->batch_norm_train(x, w, b, 1e-5, false, y, mean, invstd, var);
     sync(y);
   }
   rate(state, "GB/s", 3.0 * double(x.numel()) * 4 / 1e9);

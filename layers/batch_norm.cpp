@@ -9,7 +9,7 @@ namespace rg {
 using namespace layers_detail;
 
 BatchNormOutput batch_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
-                           const Tensor& running_var, bool training, double eps) {
+                           const Tensor& running_var, bool training, double eps, bool relu) {
   RG_CHECK(x_in.dim() == 4 || x_in.dim() == 2, "batch_norm: expected input [N, C, H, W] or [N, C], got ",
            shape_str(x_in.shape()));
   const int64_t channels = x_in.size(1);
@@ -32,11 +32,13 @@ BatchNormOutput batch_norm(const Tensor& x_in, const Tensor& weight, const Tenso
 
   if (!training) {
     const Tensor rm = as_contiguous(running_mean), rv = as_contiguous(running_var);
-    kernels.batch_norm_eval(x, w, b, rm, rv, eps, out.y);
+    kernels.batch_norm_eval(x, w, b, rm, rv, eps, relu, out.y);
     // The statistics are constants: y = x * scale + shift with scale = weight / sqrt(var + eps), so
     // gx = gy * scale, gweight = sum(gy * xhat), gbias = sum(gy). Composed from tensor ops (any device).
-    out.y = record("batch_norm", out.y, {x_in, weight, bias},
-                   [x = x.detach(), w = w.defined() ? w.detach() : w, rm, rv, eps](const Tensor& gy, const NeedsGrad& needs) {
+    out.y = record(relu ? "batch_norm_relu" : "batch_norm", out.y, {x_in, weight, bias},
+                   [x = x.detach(), w = w.defined() ? w.detach() : w, rm, rv, eps,
+                    relu_y = relu ? out.y.detach() : Tensor()](const Tensor& gy_in, const NeedsGrad& needs) {
+                     const Tensor gy = relu_y.defined() ? gy_in * gt(relu_y, scalar_like(relu_y, 0)) : gy_in;
                      const Shape per_channel_shape = x.dim() == 4 ? Shape{1, x.size(1), 1, 1} : Shape{1, x.size(1)};
                      const Dims over = x.dim() == 4 ? Dims{0, 2, 3} : Dims{0};
                      const Tensor invstd = reshape(1.0 / sqrt(rv + eps), per_channel_shape);
@@ -51,19 +53,19 @@ BatchNormOutput batch_norm(const Tensor& x_in, const Tensor& weight, const Tenso
 
   Tensor mean = Tensor::empty({channels}, x.dtype(), device), invstd = Tensor::empty({channels}, x.dtype(), device);
   out.batch_var = Tensor::empty({channels}, x.dtype(), device);
-  kernels.batch_norm_train(x, w, b, eps, out.y, mean, invstd, out.batch_var);
+  kernels.batch_norm_train(x, w, b, eps, relu, out.y, mean, invstd, out.batch_var);
   out.batch_mean = mean;
-  out.y = record("batch_norm", out.y, {x_in, weight, bias},
-                 [x = x.detach(), w = w.defined() ? w.detach() : w, mean, invstd, &kernels](const Tensor& gy_in,
-                                                                                            const NeedsGrad& needs) {
+  out.y = record(relu ? "batch_norm_relu" : "batch_norm", out.y, {x_in, weight, bias},
+                 [x = x.detach(), w = w.defined() ? w.detach() : w, mean, invstd, &kernels,
+                  relu_y = relu ? out.y.detach() : Tensor()](const Tensor& gy_in, const NeedsGrad& needs) {
                    const Tensor gy = as_contiguous(gy_in);
                    Grads grads(3);
                    // cuDNN computes all three at once; the input's gradient is almost always needed.
                    grads[0] = Tensor::empty(gy.shape(), x.dtype(), x.device());
                    if (needs[1]) grads[1] = Tensor::empty(mean.shape(), x.dtype(), x.device());
                    if (needs[2]) grads[2] = Tensor::empty(mean.shape(), x.dtype(), x.device());
-                   kernels.batch_norm_backward(x, w, gy, mean, invstd, grads[0], needs[1] ? &grads[1] : nullptr,
-                                               needs[2] ? &grads[2] : nullptr);
+                   kernels.batch_norm_backward(x, w, gy, relu_y, mean, invstd, grads[0],
+                                               needs[1] ? &grads[1] : nullptr, needs[2] ? &grads[2] : nullptr);
                    return grads;
                  });
   return out;

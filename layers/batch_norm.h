@@ -10,6 +10,8 @@
 //   running_mean = (1 - momentum) running_mean + momentum mean_c
 //   running_var  = (1 - momentum) running_var  + momentum var_c * M / (M - 1)   (unbiased)
 // so that a forward recomputed for the backward does not update them twice.
+// With relu, y = max(0, ...) in the same pass (and the backward masks in the same pass): what
+// DenseNet does after most of its batch norms, without a second tensor and two more passes.
 // The kernels sit behind layers/kernels.h (CPU reference, fast CPU, cuDNN).
 #pragma once
 
@@ -27,6 +29,6 @@ struct BatchNormOutput {
 // weight, bias: [C] (undefined for no affine transform); running_mean, running_var: [C], read in
 // eval mode only (training mode may leave them undefined).
 BatchNormOutput batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
-                           const Tensor& running_var, bool training, double eps = 1e-5);
+                           const Tensor& running_var, bool training, double eps = 1e-5, bool relu = false);
 
 }  // namespace rg

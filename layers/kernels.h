@@ -33,17 +33,20 @@ struct LayerKernels {
   void (*conv_backward_filter)(const Tensor& x, const Tensor& gy, Tensor& gw, Tensor* gb, const WindowGeometry& g);
 
   // ---- batch norm over the channels of x [N, C, H, W] or [N, C]; weight, bias [C] or undefined ----
+  // With relu, y = max(0, batch norm) in the same pass (DenseNet follows every batch norm by one).
   // Training: normalizes by this batch's statistics over (N, H, W). Writes y (x's shape), and per
   // channel: mean, invstd = 1 / sqrt(biased var + eps) (kept for the backward) and the unbiased
   // variance (for the running statistics).
-  void (*batch_norm_train)(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, Tensor& y,
-                           Tensor& mean, Tensor& invstd, Tensor& unbiased_var);
+  void (*batch_norm_train)(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, bool relu,
+                           Tensor& y, Tensor& mean, Tensor& invstd, Tensor& unbiased_var);
   // Eval: normalizes by the given mean and (biased) var [C].
   void (*batch_norm_eval)(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& mean,
-                          const Tensor& var, double eps, Tensor& y);
+                          const Tensor& var, double eps, bool relu, Tensor& y);
   // The training-mode backward (the statistics depend on x): gx, and gw, gb where not null.
-  void (*batch_norm_backward)(const Tensor& x, const Tensor& weight, const Tensor& gy, const Tensor& mean,
-                              const Tensor& invstd, Tensor& gx, Tensor* gw, Tensor* gb);
+  // relu_y: the forward's output when it applied the ReLU (gy then counts only where relu_y > 0),
+  // else undefined.
+  void (*batch_norm_backward)(const Tensor& x, const Tensor& weight, const Tensor& gy, const Tensor& relu_y,
+                              const Tensor& mean, const Tensor& invstd, Tensor& gx, Tensor* gw, Tensor* gb);
 
   // ---- pooling: x [N, C, H, W] -> y [N, C, OH, OW] ----
   // Max: padding is never the maximum; a NaN wins; the gradient goes to the first maximum of each

@@ -32,8 +32,12 @@ BatchNorm2d::BatchNorm2d(int64_t channels, double eps_, double momentum_) : eps(
   register_buffer("num_batches_tracked", &num_batches_tracked);
 }
 
-Tensor BatchNorm2d::forward(const Tensor& x) {
-  BatchNormOutput out = batch_norm(x, weight, bias, running_mean, running_var, is_training(), eps);
+Tensor BatchNorm2d::forward(const Tensor& x) { return run(x, false); }
+
+Tensor BatchNorm2d::forward_relu(const Tensor& x) { return run(x, true); }
+
+Tensor BatchNorm2d::run(const Tensor& x, bool relu) {
+  BatchNormOutput out = batch_norm(x, weight, bias, running_mean, running_var, is_training(), eps, relu);
   // Once per forward, on the statistics' device (no copy to the host); not again when a checkpoint
   // recomputes this forward for the backward (autograd/checkpoint.h).
   if (is_training() && !autograd::is_recomputing()) {

@@ -24,10 +24,14 @@ class Conv2d : public Module {
 class BatchNorm2d : public Module {
  public:
   explicit BatchNorm2d(int64_t channels, double eps = 1e-5, double momentum = 0.1);
-  Tensor forward(const Tensor& x);  // [N, C, H, W] -> same
+  Tensor forward(const Tensor& x);       // [N, C, H, W] -> same
+  Tensor forward_relu(const Tensor& x);  // relu(forward(x)) in one pass (layers/batch_norm.h)
 
   Tensor weight, bias, running_mean, running_var, num_batches_tracked;
   double eps, momentum;
+
+ private:
+  Tensor run(const Tensor& x, bool relu);
 };
 
 // weight [out, in] (PyTorch's default: uniform in +-1/sqrt(in)), bias [out] (zeros, as

@@ -33,14 +33,14 @@ DenseLayer::DenseLayer(int64_t in, const DenseNetConfig& config, Generator& gen)
   conv2 = register_module("conv2", std::make_shared<Conv2d>(mid, config.growth, 3, Conv2dOptions{.padding = 1}, false, gen));
 }
 
-Tensor DenseLayer::bottleneck(const Tensor& x) { return conv1->forward(relu(norm1->forward(x))); }
+Tensor DenseLayer::bottleneck(const Tensor& x) { return conv1->forward(norm1->forward_relu(x)); }
 
 Tensor DenseLayer::forward(const Tensor& x) {
   // The bottleneck's two intermediate results are as wide as all the block's features so far:
   // with memory_efficient, the backward recomputes them instead of keeping them.
   Tensor h = memory_efficient ? autograd::checkpoint([this](const std::vector<Tensor>& in) { return bottleneck(in[0]); }, {x})
                               : bottleneck(x);                // [N, bn_size * growth, H, W]
-  Tensor y = conv2->forward(relu(norm2->forward(h)));  // [N, growth, H, W]
+  Tensor y = conv2->forward(norm2->forward_relu(h));  // [N, growth, H, W]
   return dropout(y, drop_rate, is_training());
 }
 
@@ -63,7 +63,7 @@ Transition::Transition(int64_t in, int64_t out, double bn_eps, Generator& gen) {
   conv = register_module("conv", std::make_shared<Conv2d>(in, out, 1, Conv2dOptions{}, false, gen));
 }
 
-Tensor Transition::forward(const Tensor& x) { return avg_pool2d(conv->forward(relu(norm->forward(x))), 2, 2); }
+Tensor Transition::forward(const Tensor& x) { return avg_pool2d(conv->forward(norm->forward_relu(x)), 2, 2); }
 
 DenseNetFeatures::DenseNetFeatures(const DenseNetConfig& config, Generator& gen) {
   conv0 = register_module("conv0", std::make_shared<Conv2d>(3, config.init_features, 7,

@@ -93,10 +93,12 @@ inline void check_conv(const LayerKernels& kernels, Device device, const LayerKe
   check_close(gb, gb_ref, tol * 10, tol, "conv backward bias");
 }
 
-// Batch norm train, eval and backward on x [n, c, h, w] (a channel prefix when `prefix`).
+// Batch norm train, eval and backward on x [n, c, h, w] (a channel prefix when `prefix`), alone
+// and with the fused ReLU.
 inline void check_batch_norm(const LayerKernels& kernels, Device device, const LayerKernels& ref, const WindowCase& c,
                              bool prefix, DType dtype, double tol, Generator& gen) {
-  CAPTURE(c.n); CAPTURE(c.c); CAPTURE(c.h); CAPTURE(c.w); CAPTURE(prefix); CAPTURE(dtype);
+  for (bool relu : {false, true}) {
+  CAPTURE(c.n); CAPTURE(c.c); CAPTURE(c.h); CAPTURE(c.w); CAPTURE(prefix); CAPTURE(dtype); CAPTURE(relu);
   const Tensor x = sample_input(c, prefix, dtype, Device::cpu(), gen);
   Tensor x_dev = sample_input(c, prefix, dtype, device, gen);
   x_dev.copy_(x.to(device));
@@ -107,8 +109,8 @@ inline void check_batch_norm(const LayerKernels& kernels, Device device, const L
   Tensor y = Tensor::empty(gy.shape(), dtype, device), y_ref = empty_on(gy, Device::cpu());
   Tensor mean = Tensor::empty({c.c}, dtype, device), invstd = empty_on(mean, device), var = empty_on(mean, device);
   Tensor mean_ref = Tensor::empty({c.c}, dtype), invstd_ref = empty_on(mean_ref, Device::cpu()), var_ref = empty_on(mean_ref, Device::cpu());
-  kernels.batch_norm_train(x_dev, on(device, w), on(device, b), eps, y, mean, invstd, var);
-  ref.batch_norm_train(x, w, b, eps, y_ref, mean_ref, invstd_ref, var_ref);
+  kernels.batch_norm_train(x_dev, on(device, w), on(device, b), eps, relu, y, mean, invstd, var);
+  ref.batch_norm_train(x, w, b, eps, relu, y_ref, mean_ref, invstd_ref, var_ref);
   check_close(y, y_ref, tol, tol, "batch norm train: y");
   check_close(mean, mean_ref, tol, tol, "batch norm train: mean");
   check_close(invstd, invstd_ref, tol, tol, "batch norm train: invstd");
@@ -116,16 +118,17 @@ inline void check_batch_norm(const LayerKernels& kernels, Device device, const L
 
   Tensor gx = empty_on(gy, device), gx_ref = empty_on(gy, Device::cpu());
   Tensor gw = empty_on(w, device), gb = empty_on(b, device), gw_ref = empty_on(w, Device::cpu()), gb_ref = empty_on(b, Device::cpu());
-  kernels.batch_norm_backward(x_dev, on(device, w), on(device, gy), mean, invstd, gx, &gw, &gb);
-  ref.batch_norm_backward(x, w, gy, mean_ref, invstd_ref, gx_ref, &gw_ref, &gb_ref);
+  kernels.batch_norm_backward(x_dev, on(device, w), on(device, gy), relu ? y : Tensor(), mean, invstd, gx, &gw, &gb);
+  ref.batch_norm_backward(x, w, gy, relu ? y_ref : Tensor(), mean_ref, invstd_ref, gx_ref, &gw_ref, &gb_ref);
   check_close(gx, gx_ref, tol * 10, tol * 10, "batch norm backward: gx");
   check_close(gw, gw_ref, tol * 10, tol, "batch norm backward: gweight");
   check_close(gb, gb_ref, tol * 10, tol, "batch norm backward: gbias");
 
   const Tensor rm = rand({c.c}, -1, 1, dtype, Device::cpu(), gen), rv = rand({c.c}, 0.5, 2, dtype, Device::cpu(), gen);
-  kernels.batch_norm_eval(x_dev, on(device, w), on(device, b), on(device, rm), on(device, rv), eps, y);
-  ref.batch_norm_eval(x, w, b, rm, rv, eps, y_ref);
+  kernels.batch_norm_eval(x_dev, on(device, w), on(device, b), on(device, rm), on(device, rv), eps, relu, y);
+  ref.batch_norm_eval(x, w, b, rm, rv, eps, relu, y_ref);
   check_close(y, y_ref, tol, tol, "batch norm eval");
+  }
 }
 
 // Max and average pooling, forward and backward. With `ties`, the input holds few distinct values

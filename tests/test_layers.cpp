@@ -114,6 +114,26 @@ TEST_CASE("gradcheck: batch_norm in training and eval mode") {
                    {input({2, 4, 2, 2}, 18), input({2}, 19), input({2}, 20)});
 }
 
+TEST_CASE("batch_norm with the fused ReLU: gradcheck, and equal to relu(batch_norm) forward and backward") {
+  Tensor rm = from_vector({0.1, -0.2, 0.3}, {3}, DType::Float64), rv = from_vector({0.5, 1, 2}, {3}, DType::Float64);
+  for (bool training : {true, false}) {
+    CAPTURE(training);
+    expect_gradcheck([&](V t) { return batch_norm(t[0], t[1], t[2], rm, rv, training, 1e-5, true).y; },
+                     {input({2, 3, 2, 3}, 21), input({3}, 22), input({3}, 23)});
+    // The same values and gradients as the two ops one after the other.
+    const std::vector<Tensor> a{input({3, 3, 4, 2}, 24), input({3}, 25), input({3}, 26)};
+    const std::vector<Tensor> b{a[0].detach().set_requires_grad(true), a[1].detach().set_requires_grad(true),
+                                a[2].detach().set_requires_grad(true)};
+    const Tensor fused = batch_norm(a[0], a[1], a[2], rm, rv, training, 1e-5, true).y;
+    const Tensor apart = relu(batch_norm(b[0], b[1], b[2], rm, rv, training).y);
+    test::check_close(fused, apart, 1e-14, 1e-14, "forward");
+    const Tensor gy = input({3, 3, 4, 2}, 27).detach();
+    backward(sum(fused * gy));
+    backward(sum(apart * gy));
+    for (size_t i = 0; i < 3; ++i) test::check_close(a[i].grad(), b[i].grad(), 1e-12, 1e-12, "gradient");
+  }
+}
+
 TEST_CASE("batch_norm is pure; BatchNorm2d updates running statistics like PyTorch (momentum, unbiased variance)") {
   Tensor x = from_vector({1, 2, 3, 4, 10, 20, 30, 40}, {2, 2, 2, 1}, DType::Float64);  // channel 0: 1,2,10,20
   Tensor rm = zeros({2}, DType::Float64), rv = ones({2}, DType::Float64);

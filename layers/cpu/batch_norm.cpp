@@ -1,7 +1,8 @@
 // Batch norm on the CPU, the fast path: the channels in parallel; per channel one pass for the
 // statistics (sum and sum of squares, shifted by the channel's first element so the difference of
-// the two stays accurate) and one for the output; the backward one pass for its two sums and one
-// for gx. Sums run in double over eight independent lanes, which the compiler vectorizes.
+// the two stays accurate) and one for the output, the ReLU included when fused; the backward one
+// pass for its two sums and one for gx, the ReLU's mask applied on the way. Sums run in double over
+// eight independent lanes, which the compiler vectorizes.
 // (The definitions are in reference.cpp.)
 #include <cmath>
 #include <vector>
@@ -23,16 +24,23 @@ double lane_sum(int64_t count, Term term) {
   return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
 }
 
-// y = x * scale[c] + shift[c] for the channels [c0, c1).
+// y = x * scale[c] + shift[c] (then max(0, y) with relu) for the channels [c0, c1).
 template <typename T>
-void affine(const T* px, const ChannelLayout& l, const std::vector<T>& scale, const std::vector<T>& shift, T* py,
-            int64_t c0, int64_t c1) {
+void affine(const T* px, const ChannelLayout& l, const std::vector<T>& scale, const std::vector<T>& shift, bool relu,
+            T* py, int64_t c0, int64_t c1) {
   for (int64_t c = c0; c < c1; ++c)
     for (int64_t n = 0; n < l.n; ++n) {
       const T* in = px + n * l.batch_stride + c * l.s;
       T* out = py + (n * l.c + c) * l.s;
       const T a = scale[c], b = shift[c];
-      for (int64_t s = 0; s < l.s; ++s) out[s] = in[s] * a + b;
+      if (relu) {
+        for (int64_t s = 0; s < l.s; ++s) {
+          const T v = in[s] * a + b;
+          out[s] = v > T(0) ? v : T(0);
+        }
+      } else {
+        for (int64_t s = 0; s < l.s; ++s) out[s] = in[s] * a + b;
+      }
     }
 }
 
@@ -47,8 +55,8 @@ void scale_shift(const Tensor& weight, const Tensor& bias, int64_t c, double mea
 
 }  // namespace
 
-void batch_norm_train(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, Tensor& y, Tensor& mean,
-                      Tensor& invstd, Tensor& unbiased_var) {
+void batch_norm_train(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, bool relu, Tensor& y,
+                      Tensor& mean, Tensor& invstd, Tensor& unbiased_var) {
   const ChannelLayout l = channel_layout(x);
   const double m = double(l.n * l.s);
   visit_floating(x.dtype(), "batch_norm", [&](auto tag) {
@@ -73,13 +81,13 @@ void batch_norm_train(const Tensor& x, const Tensor& weight, const Tensor& bias,
         unbiased_var.data<T>()[c] = T(var * m / (m - 1));
         scale_shift<T>(weight, bias, c, mu + k, inv, scale, shift);
       }
-      affine(px, l, scale, shift, y.data<T>(), c0, c1);
+      affine(px, l, scale, shift, relu, y.data<T>(), c0, c1);
     });
   });
 }
 
 void batch_norm_eval(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& mean, const Tensor& var,
-                     double eps, Tensor& y) {
+                     double eps, bool relu, Tensor& y) {
   const ChannelLayout l = channel_layout(x);
   visit_floating(x.dtype(), "batch_norm", [&](auto tag) {
     using T = typename decltype(tag)::type;
@@ -87,18 +95,19 @@ void batch_norm_eval(const Tensor& x, const Tensor& weight, const Tensor& bias, 
     parallel_for(l.c, grain_for(l.n * l.s), [&](int64_t c0, int64_t c1) {
       for (int64_t c = c0; c < c1; ++c)
         scale_shift<T>(weight, bias, c, mean.data<T>()[c], 1.0 / std::sqrt(double(var.data<T>()[c]) + eps), scale, shift);
-      affine(x.data<T>(), l, scale, shift, y.data<T>(), c0, c1);
+      affine(x.data<T>(), l, scale, shift, relu, y.data<T>(), c0, c1);
     });
   });
 }
 
-void batch_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& gy, const Tensor& mean,
-                         const Tensor& invstd, Tensor& gx, Tensor* gw, Tensor* gb) {
+void batch_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& gy, const Tensor& relu_y,
+                         const Tensor& mean, const Tensor& invstd, Tensor& gx, Tensor* gw, Tensor* gb) {
   const ChannelLayout l = channel_layout(x);
   const double m = double(l.n * l.s);
   visit_floating(x.dtype(), "batch_norm", [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T *px = x.data<T>(), *pg = gy.data<T>(), *pm = mean.data<T>(), *pi = invstd.data<T>();
+    const T* py = relu_y.defined() ? relu_y.data<T>() : nullptr;
     T* out = gx.data<T>();
     parallel_for(l.c, grain_for(l.n * l.s), [&](int64_t c0, int64_t c1) {
       for (int64_t c = c0; c < c1; ++c) {
@@ -108,8 +117,14 @@ void batch_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& gy
         for (int64_t n = 0; n < l.n; ++n) {
           const T* xr = px + n * l.batch_stride + c * l.s;
           const T* gr = pg + (n * l.c + c) * l.s;
-          sum_g += lane_sum(l.s, [&](int64_t s) { return double(gr[s]); });
-          sum_gd += lane_sum(l.s, [&](int64_t s) { return double(gr[s]) * (double(xr[s]) - mu); });
+          if (py) {  // after a fused ReLU: the gradient only where its output was positive
+            const T* yr = py + (n * l.c + c) * l.s;
+            sum_g += lane_sum(l.s, [&](int64_t s) { return yr[s] > T(0) ? double(gr[s]) : 0.0; });
+            sum_gd += lane_sum(l.s, [&](int64_t s) { return yr[s] > T(0) ? double(gr[s]) * (double(xr[s]) - mu) : 0.0; });
+          } else {
+            sum_g += lane_sum(l.s, [&](int64_t s) { return double(gr[s]); });
+            sum_gd += lane_sum(l.s, [&](int64_t s) { return double(gr[s]) * (double(xr[s]) - mu); });
+          }
         }
         const double sum_gx = sum_gd * inv;
         if (gw) gw->data<T>()[c] = T(sum_gx);
@@ -121,7 +136,12 @@ void batch_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& gy
           const T* xr = px + n * l.batch_stride + c * l.s;
           const T* gr = pg + (n * l.c + c) * l.s;
           T* o = out + (n * l.c + c) * l.s;
-          for (int64_t s = 0; s < l.s; ++s) o[s] = ta * gr[s] + tb * (xr[s] - tmu) + td;
+          if (py) {
+            const T* yr = py + (n * l.c + c) * l.s;
+            for (int64_t s = 0; s < l.s; ++s) o[s] = ta * (yr[s] > T(0) ? gr[s] : T(0)) + tb * (xr[s] - tmu) + td;
+          } else {
+            for (int64_t s = 0; s < l.s; ++s) o[s] = ta * gr[s] + tb * (xr[s] - tmu) + td;
+          }
         }
       }
     });

@@ -40,12 +40,12 @@ inline void for_window(const WindowGeometry& g, int64_t i, int64_t j, Fn fn) {
 void conv_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& y, const WindowGeometry& g);
 void conv_backward_data(const Tensor& weight, const Tensor& gy, Tensor& gx, const WindowGeometry& g);
 void conv_backward_filter(const Tensor& x, const Tensor& gy, Tensor& gw, Tensor* gb, const WindowGeometry& g);
-void batch_norm_train(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, Tensor& y, Tensor& mean,
-                      Tensor& invstd, Tensor& unbiased_var);
+void batch_norm_train(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, bool relu, Tensor& y,
+                      Tensor& mean, Tensor& invstd, Tensor& unbiased_var);
 void batch_norm_eval(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& mean, const Tensor& var,
-                     double eps, Tensor& y);
-void batch_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& gy, const Tensor& mean,
-                         const Tensor& invstd, Tensor& gx, Tensor* gw, Tensor* gb);
+                     double eps, bool relu, Tensor& y);
+void batch_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& gy, const Tensor& relu_y,
+                         const Tensor& mean, const Tensor& invstd, Tensor& gx, Tensor* gw, Tensor* gb);
 void max_pool_forward(const Tensor& x, Tensor& y, const WindowGeometry& g);
 void max_pool_backward(const Tensor& x, const Tensor& y, const Tensor& gy, Tensor& gx, const WindowGeometry& g);
 void avg_pool_forward(const Tensor& x, Tensor& y, const WindowGeometry& g);
@@ -58,12 +58,12 @@ namespace reference {
 void conv_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& y, const WindowGeometry& g);
 void conv_backward_data(const Tensor& weight, const Tensor& gy, Tensor& gx, const WindowGeometry& g);
 void conv_backward_filter(const Tensor& x, const Tensor& gy, Tensor& gw, Tensor* gb, const WindowGeometry& g);
-void batch_norm_train(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, Tensor& y, Tensor& mean,
-                      Tensor& invstd, Tensor& unbiased_var);
+void batch_norm_train(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, bool relu, Tensor& y,
+                      Tensor& mean, Tensor& invstd, Tensor& unbiased_var);
 void batch_norm_eval(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& mean, const Tensor& var,
-                     double eps, Tensor& y);
-void batch_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& gy, const Tensor& mean,
-                         const Tensor& invstd, Tensor& gx, Tensor* gw, Tensor* gb);
+                     double eps, bool relu, Tensor& y);
+void batch_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& gy, const Tensor& relu_y,
+                         const Tensor& mean, const Tensor& invstd, Tensor& gx, Tensor* gw, Tensor* gb);
 void max_pool_forward(const Tensor& x, Tensor& y, const WindowGeometry& g);
 void max_pool_backward(const Tensor& x, const Tensor& y, const Tensor& gy, Tensor& gx, const WindowGeometry& g);
 void avg_pool_forward(const Tensor& x, Tensor& y, const WindowGeometry& g);

@@ -90,9 +90,9 @@ void conv_backward_filter(const Tensor& x, const Tensor& gy, Tensor& gw, Tensor*
 
 namespace {
 
-// y[n, c, s] = (x[n, c, s] - mean[c]) * invstd[c] * weight[c] + bias[c]
+// y[n, c, s] = (x[n, c, s] - mean[c]) * invstd[c] * weight[c] + bias[c], then max(0, y) with relu
 void normalize(const Tensor& x, const Tensor& weight, const Tensor& bias, const std::vector<double>& mean,
-               const std::vector<double>& invstd, Tensor& y) {
+               const std::vector<double>& invstd, bool relu, Tensor& y) {
   const ChannelLayout l = channel_layout(x);
   visit_floating(x.dtype(), "batch_norm", [&](auto tag) {
     using T = typename decltype(tag)::type;
@@ -102,8 +102,9 @@ void normalize(const Tensor& x, const Tensor& weight, const Tensor& bias, const 
       for (int64_t c = 0; c < l.c; ++c)
         for (int64_t s = 0; s < l.s; ++s) {
           const double xhat = (double(px[n * l.batch_stride + c * l.s + s]) - mean[c]) * invstd[c];
-          out[(n * l.c + c) * l.s + s] = xhat * (weight.defined() ? double(weight.data<T>()[c]) : 1.0) +
-                                         (bias.defined() ? double(bias.data<T>()[c]) : 0.0);
+          const double v = xhat * (weight.defined() ? double(weight.data<T>()[c]) : 1.0) +
+                           (bias.defined() ? double(bias.data<T>()[c]) : 0.0);
+          out[(n * l.c + c) * l.s + s] = relu && !(v > 0) ? 0.0 : v;
         }
     store<T>(y, out);
   });
@@ -112,8 +113,8 @@ void normalize(const Tensor& x, const Tensor& weight, const Tensor& bias, const 
 }  // namespace
 
 // mean_c and the biased var_c over (n, s), then normalize.
-void batch_norm_train(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, Tensor& y, Tensor& mean,
-                      Tensor& invstd, Tensor& unbiased_var) {
+void batch_norm_train(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, bool relu, Tensor& y,
+                      Tensor& mean, Tensor& invstd, Tensor& unbiased_var) {
   const ChannelLayout l = channel_layout(x);
   const double m = double(l.n * l.s);
   std::vector<double> mu(size_t(l.c)), var(size_t(l.c)), inv(size_t(l.c)), unbiased(size_t(l.c));
@@ -133,23 +134,24 @@ void batch_norm_train(const Tensor& x, const Tensor& weight, const Tensor& bias,
     store<T>(invstd, inv);
     store<T>(unbiased_var, unbiased);
   });
-  normalize(x, weight, bias, mu, inv, y);
+  normalize(x, weight, bias, mu, inv, relu, y);
 }
 
 void batch_norm_eval(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& mean, const Tensor& var,
-                     double eps, Tensor& y) {
+                     double eps, bool relu, Tensor& y) {
   const std::vector<double> mu = mean.to_vector<double>(), v = var.to_vector<double>();
   std::vector<double> inv(v.size());
   for (size_t c = 0; c < v.size(); ++c) inv[c] = 1 / std::sqrt(v[c] + eps);
-  normalize(x, weight, bias, mu, inv, y);
+  normalize(x, weight, bias, mu, inv, relu, y);
 }
 
 // With xhat = (x - mean) * invstd and M = N*S values per channel:
 //   gbias_c = sum gy,   gweight_c = sum gy * xhat,
 //   gx = weight_c * invstd_c * (gy - gbias_c / M - xhat * gweight_c / M)
-// (the last two terms: the gradient through the batch mean and variance).
-void batch_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& gy, const Tensor& mean,
-                         const Tensor& invstd, Tensor& gx, Tensor* gw, Tensor* gb) {
+// (the last two terms: the gradient through the batch mean and variance). After a fused ReLU, gy
+// stands for its gradient where the output relu_y is positive and 0 elsewhere.
+void batch_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& gy, const Tensor& relu_y,
+                         const Tensor& mean, const Tensor& invstd, Tensor& gx, Tensor* gw, Tensor* gb) {
   const ChannelLayout l = channel_layout(x);
   const double m = double(l.n * l.s);
   const std::vector<double> mu = mean.to_vector<double>(), inv = invstd.to_vector<double>();
@@ -157,7 +159,11 @@ void batch_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& gy
     using T = typename decltype(tag)::type;
     const T *px = x.data<T>(), *pg = gy.data<T>();
     auto xhat = [&](int64_t n, int64_t c, int64_t s) { return (double(px[n * l.batch_stride + c * l.s + s]) - mu[c]) * inv[c]; };
-    auto grad = [&](int64_t n, int64_t c, int64_t s) { return double(pg[(n * l.c + c) * l.s + s]); };
+    const T* py = relu_y.defined() ? relu_y.data<T>() : nullptr;
+    auto grad = [&](int64_t n, int64_t c, int64_t s) {
+      const int64_t i = (n * l.c + c) * l.s + s;
+      return py && !(py[i] > 0) ? 0.0 : double(pg[i]);
+    };
     std::vector<double> sum_g(size_t(l.c)), sum_gx(size_t(l.c)), dx(size_t(l.n * l.c * l.s));
     for (int64_t c = 0; c < l.c; ++c)
       for (int64_t n = 0; n < l.n; ++n)

@@ -1,6 +1,9 @@
 // Batch norm on cuDNN (spatial mode: one mean and variance per channel over N, H, W).
+#include "autograd/grad_mode.h"
+#include "autograd/ops.h"
 #include "layers/cuda/cuda_layer_kernels.h"
 #include "layers/cuda/cudnn_common.h"
+#include "tensor/backend.h"
 #include "tensor/cuda/cuda_check.h"
 
 namespace rg::cuda {
@@ -26,6 +29,9 @@ TensorDesc channel_desc(const TensorDesc& x) {
   return owned;
 }
 
+// The fused ReLU, after cuDNN's batch norm: one more elementwise kernel, in place.
+void relu_in_place(Tensor& y) { backend_for(y.device()).unary(UnaryOp::Relu, y, y, 0, 0); }
+
 void check_eps(double eps) {
   RG_CHECK(eps >= CUDNN_BN_MIN_EPSILON, "batch_norm on cuDNN: eps ", eps, " is below cuDNN's minimum ",
            CUDNN_BN_MIN_EPSILON);
@@ -33,8 +39,8 @@ void check_eps(double eps) {
 
 }  // namespace
 
-void batch_norm_train(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, Tensor& y, Tensor& mean,
-                      Tensor& invstd, Tensor& unbiased_var) {
+void batch_norm_train(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, bool relu, Tensor& y,
+                      Tensor& mean, Tensor& invstd, Tensor& unbiased_var) {
   check_eps(eps);
   DeviceGuard guard(x.device().index);
   const int64_t c = x.size(1);
@@ -46,10 +52,11 @@ void batch_norm_train(const Tensor& x, const Tensor& weight, const Tensor& bias,
       cudnn_handle(x.device()), kMode, kOne.of(x.dtype()), kZero.of(x.dtype()), xd.get(), x.data_ptr(), yd.get(),
       y.data_ptr(), cd.get(), or_filled(weight, c, 1, x).data_ptr(), or_filled(bias, c, 0, x).data_ptr(), 1.0,
       batch_mean.data_ptr(), unbiased_var.data_ptr(), eps, mean.data_ptr(), invstd.data_ptr()));
+  if (relu) relu_in_place(y);
 }
 
 void batch_norm_eval(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& mean, const Tensor& var,
-                     double eps, Tensor& y) {
+                     double eps, bool relu, Tensor& y) {
   check_eps(eps);
   DeviceGuard guard(x.device().index);
   const int64_t c = x.size(1);
@@ -58,11 +65,15 @@ void batch_norm_eval(const Tensor& x, const Tensor& weight, const Tensor& bias, 
       cudnn_handle(x.device()), kMode, kOne.of(x.dtype()), kZero.of(x.dtype()), xd.get(), x.data_ptr(), yd.get(),
       y.data_ptr(), cd.get(), or_filled(weight, c, 1, x).data_ptr(), or_filled(bias, c, 0, x).data_ptr(),
       mean.data_ptr(), var.data_ptr(), eps));
+  if (relu) relu_in_place(y);
 }
 
-void batch_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& gy, const Tensor& mean,
-                         const Tensor& invstd, Tensor& gx, Tensor* gw, Tensor* gb) {
+void batch_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& gy_in, const Tensor& relu_y,
+                         const Tensor& mean, const Tensor& invstd, Tensor& gx, Tensor* gw, Tensor* gb) {
   DeviceGuard guard(x.device().index);
+  NoGradGuard no_grad;
+  // After a fused ReLU: the gradient only where its output was positive (tensor ops on the GPU).
+  const Tensor gy = relu_y.defined() ? gy_in * gt(relu_y, scalar_like(relu_y, 0)) : gy_in;
   const int64_t c = x.size(1);
   const TensorDesc xd = tensor_desc(x), gyd = tensor_desc(gy), gxd = tensor_desc(gx), cd = channel_desc(xd);
   // cuDNN always writes both parameter gradients: scratch where one is not wanted.
