@@ -6,7 +6,7 @@
 // geometry, allocate the outputs on the input's device and record the backward; the arithmetic is
 // here, behind this table:
 //   layers/cpu/reference.cpp  the definitions as plain loops (what learners read, what tests trust)
-//   layers/cpu/*.cpp          the fast CPU kernels (im2col + OpenBLAS, OpenMP), tested against them
+//   layers/cpu/*.cpp          the fast CPU kernels (im2col + GEMM, parallel_for), tested against them
 //   layers/cuda/*.cpp         cuDNN, tested against the CPU
 // layers/dispatch.cpp is the one place in layers/ that knows whether CUDA was built.
 //

@@ -123,7 +123,7 @@ TEST_CASE("the fused update kernel: the fast CPU pass equals the reference, for 
        .bias1 = 0.5, .bias2 = 0.1}};
   for (DType dtype : {DType::Float32, DType::Float64})
     for (const UpdateRule& rule : rules) {
-      const int64_t n = 100003;  // above the OpenMP threshold, odd
+      const int64_t n = 100003;  // above the parallel grain, odd
       const Tensor p = rand({n}, -1, 1, dtype, Device::cpu(), gen), g = rand({n}, -1, 1, dtype, Device::cpu(), gen);
       const Tensor m = rand({n}, -1, 1, dtype, Device::cpu(), gen), v = rand({n}, 0, 1, dtype, Device::cpu(), gen);
       Tensor p1 = p.to(dtype), m1 = m.to(dtype), v1 = v.to(dtype), p2 = p.to(dtype), m2 = m.to(dtype), v2 = v.to(dtype);

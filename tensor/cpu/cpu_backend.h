@@ -1,4 +1,4 @@
-// The fast CPU kernels (OpenMP, vectorizable inner loops, OpenBLAS GEMM).
+// The fast CPU kernels (parallel_for, vectorizable inner loops, OpenBLAS GEMM).
 // Tested against tensor/cpu/reference.h on random inputs of every layout.
 #pragma once
 
