@@ -4,11 +4,12 @@
 // Memory comes from the system in segments that are kept. A request takes the smallest free block
 // that fits, split in two when the rest is worth keeping; a freed block goes back to the free set,
 // merged with the free neighbours of its segment. release_free_segments() gives whole free
-// segments back.
+// segments back. PoolAllocator (below) is the Allocator both devices build on it.
 #pragma once
 
 #include <cstddef>
 #include <functional>
+#include <mutex>
 #include <set>
 #include <unordered_map>
 #include <utility>
@@ -58,6 +59,42 @@ class BlockPool {
   std::set<std::pair<size_t, Block*>> free_;  // free blocks by size, then address
   std::unordered_map<void*, Block*> in_use_;
   MemoryStats stats_;
+};
+
+// An Allocator over a BlockPool, each call under one mutex (tensors are freed on any thread). A
+// device's allocator derives from it and supplies the segments: grow(bytes) is called with the
+// mutex held and may use pool() (to give back cached segments before retrying, say).
+class PoolAllocator : public Allocator {
+ public:
+  void* allocate(size_t bytes) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return pool_.allocate(bytes);
+  }
+  void deallocate(void* ptr, size_t) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    pool_.deallocate(ptr);
+  }
+  MemoryStats stats() const override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return pool_.stats();
+  }
+  void reset_peak() override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    pool_.reset_peak();
+  }
+  void empty_cache() override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    pool_.release_free_segments();
+  }
+
+ protected:
+  PoolAllocator(std::function<void*(size_t)> grow, std::function<void(void*)> release)
+      : pool_(std::move(grow), std::move(release)) {}
+  BlockPool& pool() { return pool_; }
+
+ private:
+  mutable std::mutex mutex_;
+  BlockPool pool_;
 };
 
 }  // namespace rg

@@ -48,21 +48,27 @@ int64_t first_max(const T* in, int64_t i, int64_t j, const WindowGeometry& g) {
   return at;
 }
 
+// fn(plane, in, o, at) for every output o = (plane * OH + i) * OW + j, with `in` the plane's input
+// and `at` its window's first maximum there (first_max); the planes in parallel.
+template <typename T, typename Fn>
+void for_each_window_max(const Tensor& x, const WindowGeometry& g, Fn fn) {
+  parallel_for(g.n * g.c, grain_for(g.oh * g.ow * g.kh * g.kw), [&](int64_t plane0, int64_t plane1) {
+    for (int64_t plane = plane0; plane < plane1; ++plane) {
+      const T* in = plane_of<T>(x, plane, g);
+      for (int64_t i = 0; i < g.oh; ++i)
+        for (int64_t j = 0; j < g.ow; ++j) fn(plane, in, (plane * g.oh + i) * g.ow + j, first_max(in, i, j, g));
+    }
+  });
+}
+
 }  // namespace
 
 void max_pool_forward(const Tensor& x, Tensor& y, const WindowGeometry& g) {
   visit_floating(x.dtype(), "max_pool2d", [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* py = y.data<T>();
-    parallel_for(g.n * g.c, grain_for(g.oh * g.ow * g.kh * g.kw), [&](int64_t plane0, int64_t plane1) {
-      for (int64_t plane = plane0; plane < plane1; ++plane) {
-        const T* in = plane_of<T>(x, plane, g);
-        for (int64_t i = 0; i < g.oh; ++i)
-          for (int64_t j = 0; j < g.ow; ++j) {
-            const int64_t at = first_max(in, i, j, g);
-            py[(plane * g.oh + i) * g.ow + j] = at < 0 ? -std::numeric_limits<T>::infinity() : in[at];
-          }
-      }
+    for_each_window_max<T>(x, g, [&](int64_t, const T* in, int64_t o, int64_t at) {
+      py[o] = at < 0 ? -std::numeric_limits<T>::infinity() : in[at];
     });
   });
 }
@@ -74,15 +80,8 @@ void max_pool_backward(const Tensor& x, const Tensor&, const Tensor& gy, Tensor&
     using T = typename decltype(tag)::type;
     const T* pg = gy.data<T>();
     T* out = gx.data<T>();
-    parallel_for(g.n * g.c, grain_for(g.oh * g.ow * g.kh * g.kw), [&](int64_t plane0, int64_t plane1) {
-      for (int64_t plane = plane0; plane < plane1; ++plane) {
-        const T* in = plane_of<T>(x, plane, g);
-        for (int64_t i = 0; i < g.oh; ++i)
-          for (int64_t j = 0; j < g.ow; ++j) {
-            const int64_t at = first_max(in, i, j, g);
-            if (at >= 0) out[plane * g.h * g.w + at] += pg[(plane * g.oh + i) * g.ow + j];
-          }
-      }
+    for_each_window_max<T>(x, g, [&](int64_t plane, const T*, int64_t o, int64_t at) {
+      if (at >= 0) out[plane * g.h * g.w + at] += pg[o];
     });
   });
 }

@@ -1,5 +1,5 @@
-// The CPU allocator: a caching allocator, a BlockPool (tensor/block_pool.h) over 64-byte aligned
-// segments from aligned_alloc.
+// The CPU allocator: a caching allocator, a PoolAllocator (tensor/block_pool.h) over 64-byte
+// aligned segments from aligned_alloc.
 //
 // Why cache on the CPU: a training step frees and allocates the same large tensors again and
 // again, and the C library hands blocks that large straight back to the system. Each new block
@@ -7,40 +7,17 @@
 // DenseNet121 training step on 2 cores, gone with the cache (bench/RESULTS.md). The price: memory
 // freed by tensors stays with the process until empty_cache().
 #include <cstdlib>
-#include <mutex>
 
-#include "tensor/allocator.h"
 #include "tensor/block_pool.h"
 #include "tensor/error.h"
 
 namespace rg {
 
-class CpuAllocator final : public Allocator {
+class CpuAllocator final : public PoolAllocator {
  public:
   static constexpr size_t kAlignment = 64;  // a cache line; BlockPool's blocks are multiples of 512 bytes
 
-  CpuAllocator() : pool_([this](size_t bytes) { return new_segment(bytes); }, [](void* ptr) { std::free(ptr); }) {}
-
-  void* allocate(size_t bytes) override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return pool_.allocate(bytes);
-  }
-  void deallocate(void* ptr, size_t) override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    pool_.deallocate(ptr);
-  }
-  MemoryStats stats() const override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return pool_.stats();
-  }
-  void reset_peak() override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    pool_.reset_peak();
-  }
-  void empty_cache() override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    pool_.release_free_segments();
-  }
+  CpuAllocator() : PoolAllocator([this](size_t bytes) { return new_segment(bytes); }, [](void* ptr) { std::free(ptr); }) {}
 
  private:
   // Called by the pool with the mutex held. Segment sizes are multiples of 512 bytes, as
@@ -48,15 +25,12 @@ class CpuAllocator final : public Allocator {
   void* new_segment(size_t bytes) {
     void* ptr = std::aligned_alloc(kAlignment, bytes);
     if (ptr) return ptr;
-    pool_.release_free_segments();  // give back the cache and try once more
+    pool().release_free_segments();  // give back the cache and try once more
     ptr = std::aligned_alloc(kAlignment, bytes);
     RG_CHECK(ptr != nullptr, "CPU allocator: out of memory allocating ", bytes, " bytes (",
-             pool_.stats().current_bytes, " bytes in use by tensors, ", pool_.stats().reserved_bytes, " reserved)");
+             pool().stats().current_bytes, " bytes in use by tensors, ", pool().stats().reserved_bytes, " reserved)");
     return ptr;
   }
-
-  mutable std::mutex mutex_;
-  BlockPool pool_;
 };
 
 Allocator& cpu_allocator() {

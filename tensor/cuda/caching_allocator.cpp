@@ -1,4 +1,4 @@
-// The CUDA caching allocator: a BlockPool (block_pool.h) over segments from cudaMalloc.
+// The CUDA caching allocator: a PoolAllocator (tensor/block_pool.h) over segments from cudaMalloc.
 //
 // cudaMalloc and cudaFree synchronize the device and take tens of microseconds, so calling them
 // once per op would dominate training; the pool keeps freed blocks and hands them out again.
@@ -18,35 +18,15 @@
 namespace rg::cuda {
 namespace {
 
-class CachingAllocator final : public Allocator {
+class CachingAllocator final : public PoolAllocator {
  public:
   explicit CachingAllocator(int device)
-      : device_(device), pool_([this](size_t bytes) { return malloc_segment(bytes); },
-                               [this](void* ptr) {
-                                 DeviceGuard guard(device_);
-                                 RG_CUDA_CHECK(cudaFree(ptr));
-                               }) {}
-
-  void* allocate(size_t bytes) override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return pool_.allocate(bytes);
-  }
-  void deallocate(void* ptr, size_t) override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    pool_.deallocate(ptr);
-  }
-  MemoryStats stats() const override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return pool_.stats();
-  }
-  void reset_peak() override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    pool_.reset_peak();
-  }
-  void empty_cache() override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    pool_.release_free_segments();
-  }
+      : PoolAllocator([this](size_t bytes) { return malloc_segment(bytes); },
+                      [this](void* ptr) {
+                        DeviceGuard guard(device_);
+                        RG_CUDA_CHECK(cudaFree(ptr));
+                      }),
+        device_(device) {}
 
  private:
   // Called by the pool with the mutex held.
@@ -55,17 +35,15 @@ class CachingAllocator final : public Allocator {
     void* ptr = nullptr;
     if (cudaMalloc(&ptr, bytes) == cudaSuccess) return ptr;
     cudaGetLastError();  // clear the error, give back the cached segments, and try once more
-    pool_.release_free_segments();
+    pool().release_free_segments();
     const cudaError_t status = cudaMalloc(&ptr, bytes);
     RG_CHECK(status == cudaSuccess, "CUDA caching allocator: cudaMalloc of ", bytes, " bytes on cuda:", device_,
-             " failed: ", cudaGetErrorString(status), " (", pool_.stats().current_bytes, " bytes in use by tensors, ",
-             pool_.stats().reserved_bytes, " reserved)");
+             " failed: ", cudaGetErrorString(status), " (", pool().stats().current_bytes, " bytes in use by tensors, ",
+             pool().stats().reserved_bytes, " reserved)");
     return ptr;
   }
 
   int device_;
-  mutable std::mutex mutex_;
-  BlockPool pool_;
 };
 
 }  // namespace
