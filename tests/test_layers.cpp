@@ -2,6 +2,8 @@
 // running statistics, pooling's padding rules.
 #include <doctest/doctest.h>
 
+#include <cmath>
+
 #include "autograd/engine.h"
 #include "autograd/gradcheck.h"
 #include "autograd/ops.h"
@@ -131,6 +133,16 @@ TEST_CASE("batch_norm with the fused ReLU: gradcheck, and equal to relu(batch_no
     backward(sum(fused * gy));
     backward(sum(apart * gy));
     for (size_t i = 0; i < 3; ++i) test::check_close(a[i].grad(), b[i].grad(), 1e-12, 1e-12, "gradient");
+  }
+  // A NaN passes through, as relu() lets it: a diverged run must not turn into zeros.
+  Tensor x = from_vector({1, std::nan(""), -1, 2}, {2, 2}, DType::Float32);
+  for (const LayerKernels* k : {&cpu::layer_kernels(), &cpu::reference_layer_kernels()}) {
+    Tensor y = Tensor::empty({2, 2});
+    k->batch_norm_eval(x, Tensor(), Tensor(), zeros({2}), ones({2}), 0.0, true, y);
+    const std::vector<float> v = y.to_vector<float>();
+    CHECK(v[0] == 1.0f);
+    CHECK(std::isnan(v[1]));
+    CHECK(v[2] == 0.0f);
   }
 }
 

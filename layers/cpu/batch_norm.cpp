@@ -47,7 +47,7 @@ void affine(const T* px, const ChannelLayout& l, const std::vector<T>& scale, co
       if (relu) {
         for (int64_t s = 0; s < l.s; ++s) {
           const T v = in[s] * a + b;
-          out[s] = v > T(0) ? v : T(0);
+          out[s] = v < T(0) ? T(0) : v;  // NaN passes through, as in relu() (a diverged run must show)
         }
       } else {
         for (int64_t s = 0; s < l.s; ++s) out[s] = in[s] * a + b;

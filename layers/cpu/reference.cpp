@@ -104,7 +104,7 @@ void normalize(const Tensor& x, const Tensor& weight, const Tensor& bias, const 
           const double xhat = (double(px[n * l.batch_stride + c * l.s + s]) - mean[c]) * invstd[c];
           const double v = xhat * (weight.defined() ? double(weight.data<T>()[c]) : 1.0) +
                            (bias.defined() ? double(bias.data<T>()[c]) : 0.0);
-          out[(n * l.c + c) * l.s + s] = relu && !(v > 0) ? 0.0 : v;
+          out[(n * l.c + c) * l.s + s] = relu && v < 0 ? 0.0 : v;  // NaN passes through, as in relu()
         }
     store<T>(y, out);
   });
