@@ -4,6 +4,7 @@
 //   cols = im2col(x[group])        [K, G*S]   (S = OH*OW; sample g's columns at g*S)
 //   y[group] = W @ cols            [O, G*S]
 //   backward:  gW += gy[group] @ cols^T,   gcols = W^T @ gy[group],   gx[group] = col2im(gcols)
+//              (with stride 1, gx is itself a convolution of gy instead: backward_data_by_conv)
 // G is chosen so a group has about kGroupColumns columns: 1 for the 56x56 maps of DenseNet's first
 // block (3136 columns each), the whole batch for the 7x7 maps of its last (49 each), where one GEMM
 // per sample would be too thin to run near the machine's peak. A 1x1, stride-1, unpadded conv of
