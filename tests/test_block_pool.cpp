@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdlib>
+#include <set>
 
 #include "tensor/block_pool.h"
 #include "tensor/error.h"
@@ -11,17 +12,26 @@ using namespace rg;
 
 namespace {
 
-// A block pool over host memory, counting the segments it takes and gives back.
+// A block pool over host memory, counting the segments it takes and gives back. The pool never
+// frees segments still in use (the CUDA allocator's may outlive the GPU context), so the test
+// frees whatever is left at the end.
 struct HostPool {
   int grown = 0, released = 0;
+  std::set<void*> segments;
   BlockPool pool{[this](size_t bytes) {
-                         ++grown;
-                         return std::malloc(bytes);
-                       },
-                       [this](void* ptr) {
-                         ++released;
-                         std::free(ptr);
-                       }};
+                   ++grown;
+                   void* ptr = std::malloc(bytes);
+                   segments.insert(ptr);
+                   return ptr;
+                 },
+                 [this](void* ptr) {
+                   ++released;
+                   segments.erase(ptr);
+                   std::free(ptr);
+                 }};
+  ~HostPool() {
+    for (void* ptr : segments) std::free(ptr);
+  }
 };
 
 }  // namespace
