@@ -12,6 +12,7 @@
 #include <iostream>
 
 #include "apps/flags.h"
+#include "apps/info.h"
 #include "autograd/engine.h"
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
@@ -120,7 +121,7 @@ int bench_command(int argc, char** argv, const char* usage) {
   const double median = sorted[sorted.size() / 2];
   const double flops = forward_flops(config, size) * (mode == "train" ? 3.0 : 1.0);  // backward: about twice the forward
 
-  const nlohmann::json line = {
+  nlohmann::json line = {
       {"model", config.name}, {"mode", mode}, {"device", device.str()}, {"batch_size", batch}, {"image_size", size},
       {"iters", iters}, {"warmup", warmup}, {"threads", rg::num_threads()}, {"tf32", conv_settings().tf32}, {"memory_efficient", memory_efficient},
       {"images_per_s", double(batch) / median},
@@ -128,6 +129,7 @@ int bench_command(int argc, char** argv, const char* usage) {
       {"gflop_per_image", flops / 1e9}, {"tflops", flops * double(batch) / median / 1e12},
       {"peak_bytes", allocator.stats().peak_bytes}, {"peak_rss_bytes", peak_rss_bytes()},
       {"backends", {{"tensor", backend_for(device).name}, {"layers", layer_kernels_for(device).name}}}};
+  line.update(machine_json());  // cpu, isa, blas_core
   std::cout << line.dump() << std::endl;
   return 0;
 }

@@ -11,6 +11,7 @@
 //   roentgen bench --model densenet121 --mode train|infer --batch-size N --image-size N --iters N [...]
 //   roentgen export --checkpoint last.safetensors --out model.safetensors
 //   roentgen inspect M.safetensors
+//   roentgen info
 
 #include <chrono>
 #include <cstdio>
@@ -32,6 +33,7 @@
 #include "train/session.h"
 #include "apps/bench.h"
 #include "apps/flags.h"
+#include "apps/info.h"
 #include "tensor/parallel.h"
 
 using namespace rg;
@@ -92,11 +94,15 @@ const std::map<std::string, std::string> kCommandUsage = {
     {"inspect",
     "  roentgen inspect M.safetensors\n"
     "      Prints the model file's metadata, tensor and parameter counts, and any problems.\n"},
+    {"info",
+    "  roentgen info\n"
+    "      What roentgen runs on here: the CPU and its vector units, the instruction-set level of our\n"
+    "      kernels, OpenBLAS's version and kernels (core), the threads, CUDA, cuDNN and the GPUs.\n"},
 };
 
 std::string all_usage() {
   std::string text = "usage:\n";
-  for (const char* c : {"train", "split", "synthetic", "predict", "eval", "gradcam", "bench", "export", "inspect"}) text += kCommandUsage.at(c);
+  for (const char* c : {"train", "split", "synthetic", "predict", "eval", "gradcam", "bench", "export", "inspect", "info"}) text += kCommandUsage.at(c);
   return text;
 }
 
@@ -353,6 +359,7 @@ int main(int argc, char** argv) {
     if (command == "gradcam") return gradcam(argc, argv);
     if (command == "inspect") return inspect(argc, argv);
     if (command == "export") return export_command(argc, argv);
+    if (command == "info") return app::info_command(argc, argv, ("usage:\n" + kCommandUsage.at("info")).c_str());
     if (command == "bench") return app::bench_command(argc, argv, ("usage:\n" + kCommandUsage.at("bench")).c_str());
     if (command == "--help" || command == "-h") {
       std::cout << all_usage();

@@ -72,6 +72,8 @@ void transfer(const Tensor& src, Tensor& dst);
 bool cuda_is_available();
 std::string cuda_unavailable_reason();
 int cuda_device_count();
+// CUDA's and cuDNN's versions and the GPUs, or why there are none (for `roentgen info`).
+std::string cuda_description();
 // Throws an rg::Error saying why when kernels cannot run on `device` (a CPU-only build, no driver,
 // no such GPU); returns quietly otherwise. Commands call it before any work.
 void check_device(Device device);

@@ -27,6 +27,8 @@ int cuda_device_count() {
   return count;
 }
 
+std::string cuda_description() { return cuda::describe(); }
+
 std::string cuda_unavailable_reason() {
   std::string why;
   return cuda::device_count(&why) > 0 ? "" : why;
@@ -56,6 +58,8 @@ void transfer(const Tensor& src, Tensor& dst) { cuda::transfer(src, dst); }
 #else  // built without CUDA: the CUDA entry points do not exist
 
 int cuda_device_count() { return 0; }
+
+std::string cuda_description() { return "not built"; }
 
 std::string cuda_unavailable_reason() {
   return "roentgen was built without CUDA (configure with -DROENTGEN_CUDA=ON on a machine with "

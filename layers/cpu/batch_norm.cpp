@@ -1,58 +1,27 @@
 // Batch norm on the CPU, the fast path: the channels in parallel; per channel one pass for the
 // statistics (sum and sum of squares, shifted by the channel's first element so the difference of
 // the two stays accurate) and one for the output, the ReLU included when fused; the backward one
-// pass for its two sums and one for gx, the ReLU's mask applied on the way. Sums run in double over
-// eight independent lanes, which the compiler vectorizes.
+// pass for its two sums and one for gx, the ReLU's mask applied on the way. The passes over each
+// row are the vector kernels of tensor/cpu/vector_kernels.h, at the CPU's instruction-set level;
+// sums run in double over eight independent lanes.
 // (The definitions are in reference.cpp.)
 #include <cmath>
 #include <vector>
 
 #include "layers/cpu/cpu_kernels.h"
+#include "tensor/cpu/vector_kernels.h"
 
 namespace rg::cpu {
 
 namespace {
 
-// sum over j < count of term(j), in double, eight lanes at a time.
-template <typename Term>
-double lane_sum(int64_t count, Term term) {
-  double lanes[8] = {};
-  int64_t j = 0;
-  for (; j + 8 <= count; j += 8)
-    for (int l = 0; l < 8; ++l) lanes[l] += term(j + l);
-  for (; j < count; ++j) lanes[0] += term(j);
-  return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
-}
-
-// out = g where y > 0, else 0: the ReLU's backward. Written so that the compiler turns the select
-// into vector compares and masks instead of a branch per element (a ReLU's signs are random: that
-// branch mispredicted often enough to triple the backward's time).
-template <typename T>
-void relu_mask(const T* __restrict y, const T* __restrict g, T* __restrict out, int64_t count) {
-  for (int64_t s = 0; s < count; ++s) {
-    const T yv = y[s], gv = g[s];  // both loaded: a select of two values, not a conditional load
-    out[s] = yv > T(0) ? gv : T(0);
-  }
-}
-
 // y = x * scale[c] + shift[c] (then max(0, y) with relu) for the channels [c0, c1).
 template <typename T>
 void affine(const T* px, const ChannelLayout& l, const std::vector<T>& scale, const std::vector<T>& shift, bool relu,
             T* py, int64_t c0, int64_t c1) {
+  const VectorOps<T>& v = vector_ops<T>();
   for (int64_t c = c0; c < c1; ++c)
-    for (int64_t n = 0; n < l.n; ++n) {
-      const T* in = px + n * l.batch_stride + c * l.s;
-      T* out = py + (n * l.c + c) * l.s;
-      const T a = scale[c], b = shift[c];
-      if (relu) {
-        for (int64_t s = 0; s < l.s; ++s) {
-          const T v = in[s] * a + b;
-          out[s] = v < T(0) ? T(0) : v;  // NaN passes through, as in relu() (a diverged run must show)
-        }
-      } else {
-        for (int64_t s = 0; s < l.s; ++s) out[s] = in[s] * a + b;
-      }
-    }
+    for (int64_t n = 0; n < l.n; ++n) v.affine(px + n * l.batch_stride + c * l.s, py + (n * l.c + c) * l.s, l.s, scale[c], shift[c], relu);
 }
 
 // scale = invstd * weight, shift = bias - mean * scale (weight 1 and bias 0 when undefined).
@@ -78,14 +47,7 @@ void batch_norm_train(const Tensor& x, const Tensor& weight, const Tensor& bias,
       for (int64_t c = c0; c < c1; ++c) {
         const double k = px[c * l.s];  // the shift
         double sum = 0, sq = 0;
-        for (int64_t n = 0; n < l.n; ++n) {
-          const T* row = px + n * l.batch_stride + c * l.s;
-          sum += lane_sum(l.s, [&](int64_t s) { return double(row[s]) - k; });
-          sq += lane_sum(l.s, [&](int64_t s) {
-            const double d = double(row[s]) - k;
-            return d * d;
-          });
-        }
+        for (int64_t n = 0; n < l.n; ++n) vector_ops<T>().shifted_sums(px + n * l.batch_stride + c * l.s, l.s, k, sum, sq);
         const double mu = sum / m, var = std::max(sq / m - mu * mu, 0.0), inv = 1.0 / std::sqrt(var + eps);
         mean.data<T>()[c] = T(mu + k);
         invstd.data<T>()[c] = T(inv);
@@ -120,6 +82,7 @@ void batch_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& gy
     const T *px = x.data<T>(), *pg = gy.data<T>(), *pm = mean.data<T>(), *pi = invstd.data<T>();
     const T* py = relu_y.defined() ? relu_y.data<T>() : nullptr;
     T* out = gx.data<T>();
+    const VectorOps<T>& v = vector_ops<T>();
     parallel_for(l.c, grain_for(l.n * l.s), [&](int64_t c0, int64_t c1) {
       for (int64_t c = c0; c < c1; ++c) {
         // gbias = sum(gy), gweight = sum(gy * xhat) = invstd * sum(gy * (x - mean))
@@ -130,11 +93,10 @@ void batch_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& gy
           const T* xr = px + n * l.batch_stride + c * l.s;
           const T* gr = pg + row;
           if (py) {  // after a fused ReLU: the gradient only where its output was positive, kept in gx
-            relu_mask(py + row, gr, out + row, l.s);
+            v.relu_mask(py + row, gr, out + row, l.s);
             gr = out + row;
           }
-          sum_g += lane_sum(l.s, [&](int64_t s) { return double(gr[s]); });
-          sum_gd += lane_sum(l.s, [&](int64_t s) { return double(gr[s]) * (double(xr[s]) - mu); });
+          v.grad_sums(gr, xr, l.s, mu, sum_g, sum_gd);
         }
         const double sum_gx = sum_gd * inv;
         if (gw) gw->data<T>()[c] = T(sum_gx);
@@ -146,7 +108,7 @@ void batch_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& gy
           const T* xr = px + n * l.batch_stride + c * l.s;
           T* o = out + (n * l.c + c) * l.s;
           const T* gr = py ? o : pg + (n * l.c + c) * l.s;  // the masked gradient, in place
-          for (int64_t s = 0; s < l.s; ++s) o[s] = ta * gr[s] + tb * (xr[s] - tmu) + td;
+          v.grad_affine(gr, xr, o, l.s, ta, tb, tmu, td);
         }
       }
     });

@@ -5,6 +5,7 @@
 
 #include "tensor/cpu/gemm.h"
 #include "tensor/cpu/strided_loop.h"
+#include "tensor/cpu/vector_kernels.h"
 #include "tensor/scalar_math.h"
 
 namespace rg::cpu {
@@ -66,7 +67,7 @@ void unary_kernel(UnaryOp op, const Tensor& x, Tensor& out, double p0, double p1
         T* po = o + off[0];
         const T* px = in + off[1];
         if (so == 1 && sx == 1) {
-          for (int64_t j = 0; j < count; ++j) po[j] = math::unary<Op, T>(px[j], q0, q1);
+          vector_ops<T>().unary(op, px, po, count, q0, q1);
         } else {
           for (int64_t j = 0; j < count; ++j) po[j * so] = math::unary<Op, T>(px[j * sx], q0, q1);
         }
@@ -90,11 +91,8 @@ void binary_kernel(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
         T* po = o + off[0];
         const T* xa = pa + off[1];
         const T* xb = pb + off[2];
-        if (so == 1 && sa == 1 && sb == 1) {
-          for (int64_t j = 0; j < count; ++j) po[j] = math::binary<Op, T>(xa[j], xb[j]);
-        } else if (so == 1 && sa == 1 && sb == 0) {  // tensor (op) scalar-like operand
-          const T vb = xb[0];
-          for (int64_t j = 0; j < count; ++j) po[j] = math::binary<Op, T>(xa[j], vb);
+        if (so == 1 && sa == 1 && (sb == 1 || sb == 0)) {  // sb == 0: tensor (op) scalar-like operand
+          vector_ops<T>().binary(op, xa, xb, sb == 0, po, count);
         } else {
           for (int64_t j = 0; j < count; ++j)
             po[j * so] = math::binary<Op, T>(xa[j * sa], xb[j * sb]);
@@ -140,14 +138,7 @@ void reduce_kernel(ReduceOp op, const Tensor& x, Tensor& out) {
       for_each_run(red, begin, end, [&](const std::array<int64_t, 1>& off, int64_t count) {
         const T* p = in + base + off[0];
         if (op == ReduceOp::Sum && inner_stride == 1) {
-          // Eight independent partial sums: the adds no longer wait on each other, and the
-          // compiler can keep them in vector registers.
-          double lanes[8] = {};
-          int64_t j = 0;
-          for (; j + 8 <= count; j += 8)
-            for (int l = 0; l < 8; ++l) lanes[l] += p[j + l];
-          for (; j < count; ++j) lanes[0] += p[j];
-          acc += ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+          acc += vector_ops<T>().sum(p, count);  // eight independent partial sums
         } else if (op == ReduceOp::Sum) {
           for (int64_t j = 0; j < count; ++j) acc += p[j * inner_stride];
         } else {
@@ -242,7 +233,7 @@ void matmul_kernel(const Tensor& a_in, const Tensor& b_in, Tensor& out) {
   });
 }
 
-// One pass over the elements, in parallel.
+// One pass over the elements, in parallel, each chunk a vector kernel.
 void update_kernel(const UpdateRule& rule, Tensor& p, const Tensor& g, Tensor& m, Tensor& v) {
   visit_floating(p.dtype(), "update", [&](auto tag) {
     using T = typename decltype(tag)::type;
@@ -250,8 +241,7 @@ void update_kernel(const UpdateRule& rule, Tensor& p, const Tensor& g, Tensor& m
     const T* pg = g.data<T>();
     const int64_t n = p.numel();
     parallel_for(n, kParallelGrain, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i)
-        math::optimizer_update(rule, pp[i], pg[i], pm ? pm + i : nullptr, pv ? pv + i : nullptr);
+      vector_ops<T>().update(rule, pp + begin, pg + begin, pm ? pm + begin : nullptr, pv ? pv + begin : nullptr, end - begin);
     });
   });
 }

@@ -4,6 +4,7 @@
 
 #include <type_traits>
 
+#include "tensor/cpu/blas_core.h"
 #include "tensor/parallel.h"
 
 namespace rg::cpu {
@@ -12,16 +13,10 @@ namespace {
 
 constexpr int64_t kGemmBlock = 64;  // narrowest block of C's columns (or rows) one thread takes
 
-// OpenBLAS runs each call on its caller's thread: the pool already has one thread per core.
-void single_threaded_blas() {
-  static const bool once = (openblas_set_num_threads(1), true);
-  (void)once;
-}
-
 template <typename T>
 void blas(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
           int64_t ldb, T beta, T* c, int64_t ldc) {
-  single_threaded_blas();
+  prepare_blas();  // one thread per call: the pool already has one thread per core
   const auto ta = trans_a ? CblasTrans : CblasNoTrans, tb = trans_b ? CblasTrans : CblasNoTrans;
   if constexpr (std::is_same_v<T, float>) cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   else cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);

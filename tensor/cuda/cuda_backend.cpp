@@ -1,8 +1,11 @@
 // The CUDA Backend: the table of kernels in tensor/cuda/, and moving bytes between devices.
 #include "tensor/cuda/cuda_backend.h"
 
+#include <cudnn.h>
+
 #include <cstdlib>
 #include <cstring>
+#include <sstream>
 
 #include "tensor/cuda/cuda_check.h"
 #include "tensor/cuda/kernels.h"
@@ -47,6 +50,28 @@ int device_count(std::string* why) {
   }
   if (count == 0 && why) *why = "no CUDA device found";
   return count;
+}
+
+// "13.0" from 13000.
+static std::string version(int v) { return std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10); }
+
+std::string describe() {
+  int runtime = 0, driver = 0;
+  cudaRuntimeGetVersion(&runtime);
+  cudaDriverGetVersion(&driver);
+  const size_t cudnn = cudnnGetVersion();
+  std::ostringstream out;
+  out << "runtime " << version(runtime) << ", driver " << (driver ? version(driver) : "none") << ", cuDNN "
+      << cudnn / 10000 << "." << cudnn % 10000 / 100 << "." << cudnn % 100;
+  std::string why;
+  const int count = device_count(&why);
+  if (count == 0) return out.str() + "; " + why;
+  for (int d = 0; d < count; ++d) {
+    cudaDeviceProp p{};
+    if (cudaGetDeviceProperties(&p, d) != cudaSuccess) continue;
+    out << "; cuda:" << d << " " << p.name << " (" << (p.totalGlobalMem >> 20) << " MiB, sm_" << p.major << p.minor << ")";
+  }
+  return out.str();
 }
 
 }  // namespace rg::cuda

@@ -15,4 +15,7 @@ void transfer(const Tensor& src, Tensor& dst);
 // Number of usable GPUs; 0 with `why` filled in when there are none (no driver, no device).
 int device_count(std::string* why);
 
+// The CUDA runtime's and driver's versions, cuDNN's, and each GPU (for `roentgen info`).
+std::string describe();
+
 }  // namespace rg::cuda

@@ -1,0 +1,70 @@
+// roentgen info: the CPU and the flags that matter, the instruction-set level our kernels use,
+// OpenBLAS's version and core, the threads, and CUDA/cuDNN with the GPUs when built.
+#include "apps/info.h"
+
+#include <iostream>
+#include <string>
+#include <thread>
+
+#include "tensor/error.h"
+#include "tensor/backend.h"
+#include "tensor/cpu/blas_core.h"
+#include "tensor/cpu/isa.h"
+#include "tensor/parallel.h"
+
+namespace rg::app {
+
+namespace {
+
+std::string cpu_name() {
+  const cpu::CpuFeatures& c = cpu::host_cpu();
+  return c.model_name.empty() ? "unknown CPU" : c.model_name;
+}
+
+std::string levels(bool (*keep)(cpu::Isa)) {
+  std::string out;
+  for (cpu::Isa isa : {cpu::Isa::Baseline, cpu::Isa::Avx2, cpu::Isa::Avx512})
+    if (keep(isa)) {
+      if (!out.empty()) out += ' ';
+      out += cpu::isa_name(isa);
+    }
+  return out;
+}
+
+std::string blas_core_line(const cpu::BlasInfo& b) {
+  if (!b.corrected_from.empty())
+    return b.core + " (set by roentgen: OpenBLAS chose " + b.corrected_from + ", which does not use this CPU's vector units)";
+  if (!b.user_coretype.empty()) return b.core + " (OPENBLAS_CORETYPE=" + b.user_coretype + ", set by the user)";
+  return b.core + " (OpenBLAS's own choice)";
+}
+
+}  // namespace
+
+nlohmann::json machine_json() {
+  return {{"cpu", cpu_name()}, {"isa", cpu::isa_name(cpu::active_isa())}, {"blas_core", cpu::blas_info().core}};
+}
+
+int info_command(int argc, char** argv, const char* usage) {
+  if (argc == 3 && (std::string(argv[2]) == "--help" || std::string(argv[2]) == "-h")) {
+    std::cout << usage;
+    return 0;
+  }
+  RG_CHECK(argc == 2, "info: takes no arguments\n", usage);
+  const cpu::CpuFeatures& c = cpu::host_cpu();
+  const cpu::BlasInfo blas = cpu::blas_info();
+  std::cout << "cpu:        " << cpu_name() << " (" << (c.vendor.empty() ? "not x86" : c.vendor) << ", family "
+            << c.family << ", model " << c.model << "), " << std::thread::hardware_concurrency() << " hardware threads\n"
+            << "cpu flags:  " << c.flags() << "\n"
+            << "kernels:    " << cpu::isa_name(cpu::active_isa()) << " (built: "
+            << levels(cpu::isa_built) << "; this CPU runs: " << levels([](cpu::Isa i) {
+                 return cpu::isa_built(i) && cpu::cpu_supports(cpu::host_cpu(), i);
+               }) << "; ROENTGEN_ISA=baseline|avx2|avx512 forces one)\n"
+            << "blas:       " << blas.config << "\n"
+            << "blas core:  " << blas_core_line(blas) << "\n"
+            << "threads:    " << num_threads() << " (one pool for every CPU kernel, OpenBLAS at one thread per call; "
+            << "--threads N or OMP_NUM_THREADS sets it)\n"
+            << "cuda:       " << cuda_description() << "\n";
+  return 0;
+}
+
+}  // namespace rg::app
