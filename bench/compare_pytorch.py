@@ -62,7 +62,19 @@ def torch_worker(mode, batch, size, iters, warmup, threads):
     median = times[len(times) // 2]
     print(json.dumps({"images_per_s": batch / median, "step_s": {"median": median, "min": times[0], "max": times[-1]},
                       "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-                      "torch": torch.__version__, "threads": torch.get_num_threads()}))
+                      "torch": torch.__version__, "threads": torch.get_num_threads(),
+                      "cpu_capability": cpu_capability(torch), "config": torch.__config__.show()}))
+
+
+def cpu_capability(torch):
+    """The vector level of PyTorch's own kernels (torch.backends.cpu.get_cpu_capability() from
+    PyTorch 2.0 on; 1.13 says it in its build configuration)."""
+    if hasattr(torch.backends, "cpu"):
+        return torch.backends.cpu.get_cpu_capability()
+    for line in torch.__config__.show().splitlines():
+        if "CPU capability usage:" in line:
+            return line.split(":", 1)[1].strip()
+    return "unknown"
 
 
 def run(command):
@@ -115,8 +127,14 @@ def main():
         if busy:
             busy.kill()
 
+    r0, t0 = rows[0][4], rows[0][5]
     print(f"\nDenseNet121, float32, {args.threads} threads{', one core busy' if args.busy else ''}, "
-          f"PyTorch {rows[0][5]['torch']}; median of {args.iters} steps after 1 warm-up\n")
+          f"PyTorch {t0['torch']}; median of {args.iters} steps after 1 warm-up")
+    print(f"CPU: {r0['cpu']}")
+    print(f"roentgen: kernels {r0['isa']}, OpenBLAS core {r0['blas_core']}")
+    build = [line.strip(" -") for line in t0["config"].splitlines() if "MKL-DNN" in line or "oneDNN" in line]
+    build += [f for f in t0["config"].replace(",", " ").split() if f.startswith("BLAS_INFO=")]
+    print(f"PyTorch: CPU capability {t0['cpu_capability']}; {'; '.join(build)}\n")
     print("| mode | size | batch | memory-efficient | roentgen images/s | PyTorch images/s | speed ratio | "
           "roentgen peak RSS | PyTorch peak RSS | memory ratio | roentgen allocator peak |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
