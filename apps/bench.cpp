@@ -69,7 +69,7 @@ bool on_off(const std::map<std::string, std::string>& flags, const char* flag) {
 int bench_command(int argc, char** argv, const char* usage) {
   auto flags = parse_flags(argc, argv, 2, {"--model", "--mode", "--batch-size", "--image-size", "--iters", "--warmup",
                                            "--threads", "--device", "--tf32", "--cudnn-benchmark",
-                                           "--memory-efficient"}, usage);
+                                           "--memory-efficient", "--conv-algo"}, usage);
   for (const char* required : {"--mode", "--batch-size", "--image-size", "--iters"})
     RG_CHECK(flags.count(required), "bench: ", required, " is required\n", usage);
   const std::string mode = flags["--mode"];
@@ -81,6 +81,7 @@ int bench_command(int argc, char** argv, const char* usage) {
   rg::set_num_threads(threads(flags, rg::num_threads()));
   conv_settings().tf32 = on_off(flags, "--tf32");
   conv_settings().benchmark = on_off(flags, "--cudnn-benchmark");
+  if (flags.count("--conv-algo")) conv_settings().cpu_algo = parse_cpu_conv_algo(flags["--conv-algo"]);
 
   const DenseNetConfig config = DenseNetConfig::by_name(flags.count("--model") ? flags["--model"] : "densenet121", 14);
   Generator gen(0);
@@ -123,7 +124,7 @@ int bench_command(int argc, char** argv, const char* usage) {
 
   nlohmann::json line = {
       {"model", config.name}, {"mode", mode}, {"device", device.str()}, {"batch_size", batch}, {"image_size", size},
-      {"iters", iters}, {"warmup", warmup}, {"threads", rg::num_threads()}, {"tf32", conv_settings().tf32}, {"memory_efficient", memory_efficient},
+      {"iters", iters}, {"warmup", warmup}, {"threads", rg::num_threads()}, {"tf32", conv_settings().tf32}, {"conv_algo", cpu_conv_algo_name(conv_settings().cpu_algo)}, {"memory_efficient", memory_efficient},
       {"images_per_s", double(batch) / median},
       {"step_s", {{"median", median}, {"min", sorted.front()}, {"max", sorted.back()}}},
       {"gflop_per_image", flops / 1e9}, {"tflops", flops * double(batch) / median / 1e12},

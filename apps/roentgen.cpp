@@ -85,9 +85,11 @@ const std::map<std::string, std::string> kCommandUsage = {
     {"bench",
     "  roentgen bench --model densenet121 --mode train|infer --batch-size N --image-size N --iters N\n"
     "                 [--warmup N] [--threads N] [--device cpu|cuda|cuda:N] [--tf32 on|off] [--cudnn-benchmark on|off]\n"
-    "                 [--memory-efficient on|off]\n"
+    "                 [--memory-efficient on|off] [--conv-algo auto|im2col|direct|winograd]\n"
     "      Times training steps (forward, weighted loss, backward, Adam) or inference on random\n"
-    "      images and prints one JSON line: images/s, seconds per step, peak memory, backends.\n"},
+    "      images and prints one JSON line: images/s, seconds per step, peak memory, backends, the\n"
+    "      CPU, its kernels' instruction-set level and OpenBLAS's core. --conv-algo: the CPU's\n"
+    "      convolution algorithm (default auto: chosen per shape).\n"},
     {"export",
     "  roentgen export --checkpoint last.safetensors --out model.safetensors\n"
     "      The model file inside a training checkpoint (weights and metadata, without Adam's state).\n"},

@@ -4,6 +4,8 @@
 //
 //   build/bin/bench_layers                               all of them
 //   build/bin/bench_layers --benchmark_filter=Conv       one family
+//   build/bin/bench_layers --conv-algo winograd          the CPU convolutions by one algorithm
+//                                                        (auto|im2col|direct|winograd; default: each)
 // Rates: convolutions in GFLOP/s (2 per multiply-add) and, on the CPU, as a fraction of the
 // machine's measured sgemm peak (`of_sgemm_peak`: a 1024^3 sgemm on all threads, best of 5, printed
 // at the start); the rest in GB/s of tensor data moved.
@@ -12,8 +14,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <string>
 #include <vector>
 
+#include "layers/cpu/conv_algorithms.h"
 #include "layers/kernels.h"
 #include "tensor/backend.h"
 #include "tensor/cpu/gemm.h"
@@ -69,12 +73,15 @@ double sgemm_peak() {
   return peak;
 }
 
-// Convolutions: args engine, batch, channels in, size, channels out, kernel (padding k/2).
-enum class ConvPass { Forward, BackwardData, BackwardFilter };
+// Convolutions: args engine, batch, channels in, size, channels out, kernel (padding k/2), the CPU
+// algorithm (CpuConvAlgo; the label names the one that ran: a forced one that does not apply to
+// the shape falls back to auto's choice).
+using cpu::ConvPass;
 
 void conv_bench(benchmark::State& state, ConvPass pass) {
   const int engine = int(state.range(0));
   const int64_t n = state.range(1), c = state.range(2), s = state.range(3), o = state.range(4), k = state.range(5);
+  conv_settings().cpu_algo = CpuConvAlgo(state.range(6));
   const LayerKernels* kernels = engine_kernels(state, engine);
   if (!kernels) return;
   const Tensor x = random({n, c, s, s}, engine, 1), w = random({o, c, k, k}, engine, 2);
@@ -84,6 +91,7 @@ void conv_bench(benchmark::State& state, ConvPass pass) {
   Tensor gx = Tensor::empty(x.shape(), DType::Float32, engine_device(engine));
   Tensor gw = Tensor::empty(w.shape(), DType::Float32, engine_device(engine));
   const double gflop = 2.0 * double(n * o * g.oh * g.ow * c * k * k) / 1e9;  // the same for all three
+  if (engine == kFast) state.SetLabel(cpu_conv_algo_name(cpu::conv_algorithm(g, DType::Float32, pass)));
   if (engine != kCuda) sgemm_peak();  // measured before the timing starts
   for (auto _ : state) {
     if (pass == ConvPass::Forward) kernels->conv_forward(x, w, Tensor(), y, g);
@@ -155,15 +163,22 @@ void BM_ChannelScale(benchmark::State& state) {
 
 // DenseNet121 at batch 8, 224 px: block 1 (56x56) and block 4 (7x7) shapes; the reference kernels
 // only on a batch of 1 at block 4.
+std::vector<int64_t> conv_algos = {int64_t(CpuConvAlgo::Auto), int64_t(CpuConvAlgo::Im2col),
+                                   int64_t(CpuConvAlgo::Direct), int64_t(CpuConvAlgo::Winograd)};
+
 void conv_shapes(benchmark::internal::Benchmark* b) {
-  b->ArgNames({"engine", "n", "c", "s", "o", "k"});
-  for (int engine : {kFast, kCuda}) {
-    b->Args({engine, 8, 256, 56, 128, 1});   // block 1's last bottleneck (1x1 over the concatenation)
-    b->Args({engine, 8, 128, 56, 32, 3});    // block 1's 3x3
-    b->Args({engine, 8, 992, 7, 128, 1});    // block 4's last bottleneck
-    b->Args({engine, 8, 128, 7, 32, 3});     // block 4's 3x3
+  b->ArgNames({"engine", "n", "c", "s", "o", "k", "algo"});
+  const int64_t shapes[][5] = {
+      {8, 256, 56, 128, 1},  // block 1's last bottleneck (1x1 over the concatenation)
+      {8, 128, 56, 32, 3},   // block 1's 3x3
+      {8, 992, 7, 128, 1},   // block 4's last bottleneck
+      {8, 128, 7, 32, 3}};   // block 4's 3x3
+  for (const auto& sh : shapes) {
+    for (int64_t algo : conv_algos)
+      if (sh[4] == 3 || algo == int64_t(CpuConvAlgo::Auto)) b->Args({kFast, sh[0], sh[1], sh[2], sh[3], sh[4], algo});
+    b->Args({kCuda, sh[0], sh[1], sh[2], sh[3], sh[4], 0});
   }
-  b->Args({kReference, 1, 128, 7, 32, 3});
+  b->Args({kReference, 1, 128, 7, 32, 3, 0});
   b->Unit(benchmark::kMillisecond)->UseRealTime();
 }
 
@@ -180,11 +195,28 @@ void plane_shapes(benchmark::internal::Benchmark* b) {
 
 }  // namespace
 
-BENCHMARK(BM_ConvForward)->Apply(conv_shapes);
-BENCHMARK(BM_ConvBackwardData)->Apply(conv_shapes);
-BENCHMARK(BM_ConvBackwardFilter)->Apply(conv_shapes);
 BENCHMARK(BM_BatchNormTrain)->Apply(plane_shapes);
 BENCHMARK(BM_MaxPool)->Apply(plane_shapes);
 BENCHMARK(BM_ChannelScale)->Apply(plane_shapes);
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  // --conv-algo NAME: only that CPU algorithm (Google Benchmark's own flags pass through).
+  std::vector<char*> rest;
+  for (int i = 0; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg.rfind("--conv-algo=", 0) == 0 || (arg == "--conv-algo" && i + 1 < argc)) {
+      const std::string name = arg == "--conv-algo" ? argv[++i] : arg.substr(12);
+      conv_algos = {int64_t(parse_cpu_conv_algo(name))};
+      continue;
+    }
+    rest.push_back(argv[i]);
+  }
+  int rest_argc = int(rest.size());
+  benchmark::Initialize(&rest_argc, rest.data());
+  benchmark::RegisterBenchmark("BM_ConvForward", BM_ConvForward)->Apply(conv_shapes);
+  benchmark::RegisterBenchmark("BM_ConvBackwardData", BM_ConvBackwardData)->Apply(conv_shapes);
+  benchmark::RegisterBenchmark("BM_ConvBackwardFilter", BM_ConvBackwardFilter)->Apply(conv_shapes);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

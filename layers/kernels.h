@@ -64,8 +64,20 @@ struct LayerKernels {
   void (*channel_scale_backward)(const Tensor& x, const Tensor& s, const Tensor& gy, Tensor* gx, Tensor* gs);
 };
 
-// How cuDNN convolutions run (no effect on the CPU).
+// How the fast CPU kernels compute a convolution (layers/cpu/conv_algorithms.h):
+//   Im2col    columns of every window position, then one GEMM (any geometry)
+//   Direct    stride 1: one GEMM per kernel position over a padded copy of the input, no columns
+//   Winograd  3x3, stride 1, no dilation: F(2x2, 3x3), 2.25x fewer multiplies (forward and
+//             backward data; the filter gradient then uses Direct)
+//   Auto      the fastest measured for the shape and dtype whose error passes the parity tests
+// A forced algorithm that does not apply to a shape falls back to Auto's choice for it.
+enum class CpuConvAlgo { Auto, Im2col, Direct, Winograd };
+const char* cpu_conv_algo_name(CpuConvAlgo algo);    // "auto", "im2col", "direct", "winograd"
+CpuConvAlgo parse_cpu_conv_algo(const std::string& name);  // an rg::Error naming the choices otherwise
+
+// How convolutions run: cuDNN's settings, and the CPU's algorithm.
 struct ConvSettings {
+  CpuConvAlgo cpu_algo = CpuConvAlgo::Auto;
   bool tf32 = false;           // TF32 tensor cores for float32: faster, about 1e-3 relative error.
                                // Off by default, so the GPU's results compare exactly with the CPU's.
   bool benchmark = false;      // time every algorithm once per shape instead of trusting heuristics

@@ -170,6 +170,16 @@ void check_level(const VectorOps<T>& level, const VectorOps<T>& base) {
     level.grad_affine(b, a, x.data(), count, T(0.9), T(-0.4), T(0.05), T(0.01));
     base.grad_affine(b, a, y.data(), count, T(0.9), T(-0.4), T(0.05), T(0.01));
     CHECK(same_bits(x, y));
+    std::vector<T> w[4];
+    for (auto& out : w) out.resize(static_cast<size_t>(count));
+    std::vector<T> z[4] = {w[0], w[1], w[2], w[3]};
+    if (count > 1) {
+      level.winograd_input(a, b, a + 1, b + 1, w[0].data(), w[1].data(), w[2].data(), w[3].data(), count - 1);
+      base.winograd_input(a, b, a + 1, b + 1, z[0].data(), z[1].data(), z[2].data(), z[3].data(), count - 1);
+      level.winograd_output(b, a, b + 1, a + 1, w[0].data(), w[1].data(), count - 1);
+      base.winograd_output(b, a, b + 1, a + 1, z[0].data(), z[1].data(), count - 1);
+    }
+    for (int i = 0; i < 4; ++i) CHECK(same_bits(w[i], z[i]));
     UpdateRule adam{UpdateRule::Kind::Adam, 1e-3, 1e-4, 0, 0.9, 0.999, 1e-8, 0.19, 0.002};
     UpdateRule sgd{UpdateRule::Kind::Sgd, 1e-2, 0, 0.9};
     for (const UpdateRule& rule : {adam, sgd}) {

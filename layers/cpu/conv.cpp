@@ -14,6 +14,7 @@
 #include <cstring>
 #include <vector>
 
+#include "layers/cpu/conv_algorithms.h"
 #include "layers/cpu/cpu_kernels.h"
 #include "tensor/cpu/gemm.h"
 
@@ -28,15 +29,6 @@ bool is_pointwise(const WindowGeometry& g) {
 }
 
 int64_t group_size(const WindowGeometry& g) { return std::clamp<int64_t>(kGroupColumns / (g.oh * g.ow), 1, g.n); }
-
-// A per-thread buffer of at least `count` elements (slot 0 or 1), kept for the next call.
-template <typename T>
-T* scratch(int slot, int64_t count) {
-  thread_local std::vector<T> buffers[2];
-  std::vector<T>& b = buffers[slot];
-  if (int64_t(b.size()) < count) b.resize(size_t(count));
-  return b.data();
-}
 
 // The output columns j whose input column j*sw + offset falls inside [0, w): [lo, hi).
 struct ColumnRange {
@@ -150,11 +142,14 @@ const T* output_columns(const Tensor& gy, int64_t n0, int64_t count, const Windo
   return to;
 }
 
-// y [N, O, OH, OW] (contiguous) = conv(x, w) for x's samples `x_stride` apart, w [O, K].
-// With at least two groups per thread, the groups run in parallel, each on one thread (its own
-// scratch, one GEMM that packs W once); with fewer, one group at a time, each GEMM split.
+// y [N, O, OH, OW] (contiguous) = conv(x, w) for x's samples `x_stride` apart, w [O, K], by
+// `algo` (im2col below, or one of conv_algorithms.h).
+// im2col: with at least two groups per thread, the groups run in parallel, each on one thread (its
+// own scratch, one GEMM that packs W once); with fewer, one group at a time, each GEMM split.
 template <typename T>
-void convolve(const T* x, int64_t x_stride, const T* w, T* y, const WindowGeometry& g) {
+void convolve(const T* x, int64_t x_stride, const T* w, T* y, const WindowGeometry& g, CpuConvAlgo algo) {
+  if (algo == CpuConvAlgo::Direct) return direct_forward(x, x_stride, w, y, g);
+  if (algo == CpuConvAlgo::Winograd) return winograd_forward(x, x_stride, w, y, g);
   const int64_t k = g.c * g.kh * g.kw, s = g.oh * g.ow, group = group_size(g);
   const int64_t groups = (g.n + group - 1) / group;
   parallel_for(groups, groups >= 2 * num_threads() ? 1 : groups, [&](int64_t first, int64_t last) {
@@ -177,7 +172,8 @@ void convolve(const T* x, int64_t x_stride, const T* w, T* y, const WindowGeomet
 template <typename T>
 void forward_fast(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& y, const WindowGeometry& g) {
   const int64_t s = g.oh * g.ow;
-  convolve<T>(x.data<T>(), sample_stride(x), weight.data<T>(), y.data<T>(), g);
+  convolve<T>(x.data<T>(), sample_stride(x), weight.data<T>(), y.data<T>(), g,
+              conv_algorithm(g, x.dtype(), ConvPass::Forward));
   if (bias.defined()) {
     const T* pb = bias.data<T>();
     T* py = y.data<T>();
@@ -199,7 +195,7 @@ bool backward_data_as_conv(const WindowGeometry& g) {
 // that W^T @ gy would fill (4x fewer for DenseNet's 3x3 convolutions: 32 filters over 128
 // channels), and it needs no col2im.
 template <typename T>
-void backward_data_by_conv(const T* w, const T* gy, int64_t gy_stride, T* gx, const WindowGeometry& g) {
+void backward_data_by_conv(const T* w, const T* gy, int64_t gy_stride, T* gx, const WindowGeometry& g, CpuConvAlgo algo) {
   std::vector<T> flipped(size_t(g.c * g.o * g.kh * g.kw));  // [C, O, KH, KW]
   for (int64_t o = 0; o < g.o; ++o)
     for (int64_t c = 0; c < g.c; ++c)
@@ -216,7 +212,7 @@ void backward_data_by_conv(const T* w, const T* gy, int64_t gy_stride, T* gx, co
   t.ow = g.w;
   t.ph = (g.kh - 1) * g.dh - g.ph;
   t.pw = (g.kw - 1) * g.dw - g.pw;
-  convolve<T>(gy, gy_stride, flipped.data(), gx, t);
+  convolve<T>(gy, gy_stride, flipped.data(), gx, t, algo);
 }
 
 template <typename T>
@@ -224,7 +220,8 @@ void backward_data_fast(const Tensor& weight, const Tensor& gy, Tensor& gx, cons
   const int64_t k = g.c * g.kh * g.kw, s = g.oh * g.ow, group = group_size(g), sample = g.c * g.h * g.w;
   const T* w = weight.data<T>();
   if (backward_data_as_conv(g)) {
-    backward_data_by_conv(w, gy.data<T>(), sample_stride(gy), gx.data<T>(), g);
+    backward_data_by_conv(w, gy.data<T>(), sample_stride(gy), gx.data<T>(), g,
+                          conv_algorithm(g, gy.dtype(), ConvPass::BackwardData));
     return;
   }
   for (int64_t n0 = 0; n0 < g.n; n0 += group) {
@@ -248,13 +245,17 @@ void backward_data_fast(const Tensor& weight, const Tensor& gy, Tensor& gx, cons
 template <typename T>
 void backward_filter_fast(const Tensor& x, const Tensor& gy, Tensor& gw, Tensor* gb, const WindowGeometry& g) {
   const int64_t k = g.c * g.kh * g.kw, s = g.oh * g.ow, group = group_size(g);
-  gw.fill_(0.0);
-  for (int64_t n0 = 0; n0 < g.n; n0 += group) {
-    const int64_t count = std::min(group, g.n - n0);
-    int64_t ld = 0;
-    const T* cols = columns<T>(x.data<T>() + n0 * sample_stride(x), sample_stride(x), count, g, ld);
-    const T* gyg = output_columns<T>(gy, n0, count, g);
-    gemm<T>(false, true, g.o, k, count * s, T(1), gyg, count * s, cols, ld, T(1), gw.data<T>(), k);
+  if (conv_algorithm(g, x.dtype(), ConvPass::BackwardFilter) == CpuConvAlgo::Direct) {
+    direct_backward_filter(x.data<T>(), sample_stride(x), gy.data<T>(), sample_stride(gy), gw.data<T>(), g);
+  } else {
+    gw.fill_(0.0);
+    for (int64_t n0 = 0; n0 < g.n; n0 += group) {
+      const int64_t count = std::min(group, g.n - n0);
+      int64_t ld = 0;
+      const T* cols = columns<T>(x.data<T>() + n0 * sample_stride(x), sample_stride(x), count, g, ld);
+      const T* gyg = output_columns<T>(gy, n0, count, g);
+      gemm<T>(false, true, g.o, k, count * s, T(1), gyg, count * s, cols, ld, T(1), gw.data<T>(), k);
+    }
   }
   if (gb) {
     T* pb = gb->data<T>();
@@ -271,6 +272,28 @@ void backward_filter_fast(const Tensor& x, const Tensor& gy, Tensor& gw, Tensor*
 }
 
 }  // namespace
+
+// Auto: the fastest in bench_layers at DenseNet121's shapes (bench/RESULTS.md): Direct for the
+// forward and the filter gradient wherever it applies, im2col for the input gradient (a stride-1
+// one is then a convolution of gy whose GEMM is 4x taller than Direct's). Winograd only when forced:
+// it did not beat Direct on the CPUs measured.
+CpuConvAlgo conv_algorithm(const WindowGeometry& g, DType dtype, ConvPass pass) {
+  (void)dtype;
+  const bool as_conv = pass != ConvPass::BackwardData || backward_data_as_conv(g);
+  const bool direct = as_conv && direct_applies(g);
+  const bool winograd = as_conv && pass != ConvPass::BackwardFilter && winograd_applies(g);
+  switch (conv_settings().cpu_algo) {
+    case CpuConvAlgo::Im2col: return CpuConvAlgo::Im2col;
+    case CpuConvAlgo::Direct:
+      if (direct) return CpuConvAlgo::Direct;
+      break;
+    case CpuConvAlgo::Winograd:
+      if (winograd) return CpuConvAlgo::Winograd;
+      break;
+    case CpuConvAlgo::Auto: break;
+  }
+  return direct && pass != ConvPass::BackwardData ? CpuConvAlgo::Direct : CpuConvAlgo::Im2col;
+}
 
 void conv_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& y, const WindowGeometry& g) {
   visit_floating(x.dtype(), "conv2d", [&](auto tag) { forward_fast<typename decltype(tag)::type>(x, weight, bias, y, g); });

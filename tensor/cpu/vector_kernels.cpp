@@ -102,8 +102,29 @@ void update(const UpdateRule& rule, T* __restrict p, const T* __restrict g, T* _
 }
 
 template <typename T>
+void winograd_input(const T* d0, const T* d1, const T* d2, const T* d3, T* __restrict out0, T* __restrict out1,
+                    T* __restrict out2, T* __restrict out3, int64_t count) {
+  for (int64_t j = 0; j < count; ++j) {
+    out0[j] = d0[j] - d2[j];
+    out1[j] = d1[j] + d2[j];
+    out2[j] = d2[j] - d1[j];
+    out3[j] = d1[j] - d3[j];
+  }
+}
+
+template <typename T>
+void winograd_output(const T* m0, const T* m1, const T* m2, const T* m3, T* __restrict out0, T* __restrict out1,
+                     int64_t count) {
+  for (int64_t j = 0; j < count; ++j) {
+    out0[j] = m0[j] + m1[j] + m2[j];
+    out1[j] = m1[j] - m2[j] - m3[j];
+  }
+}
+
+template <typename T>
 constexpr VectorOps<T> ops() {
-  return {unary<T>, binary<T>, sum<T>, shifted_sums<T>, affine<T>, relu_mask<T>, grad_sums<T>, grad_affine<T>, update<T>};
+  return {unary<T>,     binary<T>,      sum<T>,         shifted_sums<T>, affine<T>,      relu_mask<T>,
+          grad_sums<T>, grad_affine<T>, update<T>,      winograd_input<T>, winograd_output<T>};
 }
 
 constexpr VectorKernels kTable{RG_ISA_NAME, ops<float>(), ops<double>()};

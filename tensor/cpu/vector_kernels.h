@@ -38,6 +38,13 @@ struct VectorOps {
   void (*grad_affine)(const T* g, const T* x, T* out, int64_t count, T a, T b, T mean, T d);
   // One optimizer step over count elements (Backend::update; m and v null where unused).
   void (*update)(const UpdateRule& rule, T* p, const T* g, T* m, T* v, int64_t count);
+  // Winograd F(2x2, 3x3)'s transforms (layers/cpu/conv_winograd.cpp), one row of a 4x4 tile's
+  // four at a time, elementwise over count tiles:
+  //   input, B^T:  out0 = d0 - d2, out1 = d1 + d2, out2 = d2 - d1, out3 = d1 - d3
+  //   output, A^T: out0 = m0 + m1 + m2, out1 = m1 - m2 - m3
+  void (*winograd_input)(const T* d0, const T* d1, const T* d2, const T* d3, T* out0, T* out1, T* out2, T* out3,
+                         int64_t count);
+  void (*winograd_output)(const T* m0, const T* m1, const T* m2, const T* m3, T* out0, T* out1, int64_t count);
 };
 
 struct VectorKernels {
