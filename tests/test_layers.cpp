@@ -11,6 +11,7 @@
 #include "helpers.h"
 #include "layer_kernel_checks.h"
 #include "layers/batch_norm.h"
+#include "layers/cpu/conv_algorithms.h"
 #include "layers/kernels.h"
 #include "layers/modules.h"
 #include "layers/conv2d.h"
@@ -75,6 +76,113 @@ TEST_CASE("layer kernels: the fast convolution's sample groups (several samples 
     for (const test::WindowCase& c : cases)
       test::check_conv(cpu::layer_kernels(), Device::cpu(), cpu::reference_layer_kernels(), c, prefix, DType::Float32,
                        1e-5, gen);
+}
+
+namespace {
+
+// Forces the CPU's convolution algorithm for a scope.
+struct ScopedConvAlgo {
+  explicit ScopedConvAlgo(CpuConvAlgo algo) { conv_settings().cpu_algo = algo; }
+  ~ScopedConvAlgo() { conv_settings().cpu_algo = CpuConvAlgo::Auto; }
+};
+
+const CpuConvAlgo kCpuAlgos[] = {CpuConvAlgo::Im2col, CpuConvAlgo::Direct, CpuConvAlgo::Winograd};
+
+}  // namespace
+
+TEST_CASE("layer kernels: every CPU convolution algorithm equals the reference, forward and both backwards") {
+  // Direct and Winograd at DenseNet121's shapes (batch 1, 64 px; the 1x1s over channel prefixes),
+  // the small geometries (padding 0-2, stride, dilation: where an algorithm does not apply, the
+  // fallback runs) and sample groups in float32 and float64 at the tolerances of the im2col parity
+  // tests above.
+  Generator gen(4);
+  std::vector<test::WindowCase> small = test::conv_cases();
+  small.push_back({5, 4, 30, 30, 3, 3, 1, 1, 1});  // several samples per group, a partial last one
+  small.push_back({3, 5, 9, 9, 4, 3, 1, 0, 1});     // Winograd without padding, odd output size
+  small.push_back({2, 3, 8, 7, 5, 3, 1, 2, 1});     // and with padding 2
+  for (CpuConvAlgo algo : kCpuAlgos) {
+    CAPTURE(std::string(cpu_conv_algo_name(algo)));
+    ScopedConvAlgo forced(algo);
+    for (bool prefix : {false, true}) {
+      for (const test::WindowCase& c : test::densenet121_conv_cases(1, 64))
+        test::check_conv(cpu::layer_kernels(), Device::cpu(), cpu::reference_layer_kernels(), c, prefix || c.k == 1,
+                         DType::Float32, 1e-4, gen);
+      for (DType dtype : {DType::Float32, DType::Float64})
+        for (const test::WindowCase& c : small)
+          test::check_conv(cpu::layer_kernels(), Device::cpu(), cpu::reference_layer_kernels(), c, prefix, dtype,
+                           dtype == DType::Float32 ? 1e-5 : 1e-12, gen);
+    }
+  }
+}
+
+TEST_CASE("the CPU convolution algorithms: which applies where, what auto picks, a forced one that cannot falls back") {
+  const Tensor x = zeros({2, 128, 14, 14});
+  const WindowGeometry g3 = window_geometry(x, 32, 3, 3, 1, 1, 1, "test");
+  const WindowGeometry g1 = window_geometry(x, 32, 1, 1, 1, 0, 1, "test");
+  const WindowGeometry strided = window_geometry(x, 32, 3, 3, 2, 1, 1, "test");
+  const WindowGeometry dilated = window_geometry(x, 32, 3, 3, 1, 2, 2, "test");
+  using cpu::ConvPass;
+  using cpu::conv_algorithm;
+  CHECK(conv_algorithm(g3, DType::Float32, ConvPass::Forward) == CpuConvAlgo::Direct);
+  CHECK(conv_algorithm(g3, DType::Float32, ConvPass::BackwardData) == CpuConvAlgo::Im2col);
+  CHECK(conv_algorithm(g3, DType::Float32, ConvPass::BackwardFilter) == CpuConvAlgo::Direct);
+  CHECK(conv_algorithm(g1, DType::Float32, ConvPass::Forward) == CpuConvAlgo::Im2col);  // a plain GEMM
+  CHECK(conv_algorithm(strided, DType::Float32, ConvPass::Forward) == CpuConvAlgo::Im2col);
+  {
+    ScopedConvAlgo forced(CpuConvAlgo::Winograd);
+    CHECK(conv_algorithm(g3, DType::Float32, ConvPass::Forward) == CpuConvAlgo::Winograd);
+    CHECK(conv_algorithm(g3, DType::Float32, ConvPass::BackwardData) == CpuConvAlgo::Winograd);
+    CHECK(conv_algorithm(g3, DType::Float32, ConvPass::BackwardFilter) == CpuConvAlgo::Direct);  // auto's
+    CHECK(conv_algorithm(dilated, DType::Float32, ConvPass::Forward) == CpuConvAlgo::Direct);
+    CHECK(conv_algorithm(strided, DType::Float32, ConvPass::Forward) == CpuConvAlgo::Im2col);
+  }
+  {
+    ScopedConvAlgo forced(CpuConvAlgo::Direct);
+    CHECK(conv_algorithm(g3, DType::Float32, ConvPass::BackwardData) == CpuConvAlgo::Direct);
+    CHECK(conv_algorithm(dilated, DType::Float32, ConvPass::Forward) == CpuConvAlgo::Direct);
+  }
+  CHECK(parse_cpu_conv_algo("winograd") == CpuConvAlgo::Winograd);
+  CHECK_THROWS_WITH_AS(parse_cpu_conv_algo("fft"), doctest::Contains("expected auto, im2col, direct or winograd"), Error);
+}
+
+TEST_CASE("the CPU convolution algorithms' float32 error against float64, at DenseNet121's 3x3 shapes") {
+  // Each algorithm's float32 result against the float64 reference on the same (float32) inputs:
+  // the largest error relative to the output's largest magnitude. Winograd F(2x2, 3x3) adds the
+  // transforms' roundings; it must stay within 4x im2col's, far inside the 1e-4 parity tolerance.
+  Generator gen(5);
+  for (const test::WindowCase& c : {test::WindowCase{1, 128, 56, 56, 32, 3, 1, 1, 1}, test::WindowCase{2, 128, 7, 7, 32, 3, 1, 1, 1}}) {
+    const WindowGeometry g = test::geometry_of(c, false);
+    const Tensor x = rand({c.n, c.c, c.h, c.w}, -1, 1, DType::Float32, Device::cpu(), gen);
+    const Tensor w = rand({c.o, c.c, 3, 3}, -0.1, 0.1, DType::Float32, Device::cpu(), gen);
+    const Tensor gy = rand({c.n, c.o, g.oh, g.ow}, -1, 1, DType::Float32, Device::cpu(), gen);
+    Tensor y64 = Tensor::empty({c.n, c.o, g.oh, g.ow}, DType::Float64), gx64 = Tensor::empty(x.shape(), DType::Float64);
+    cpu::reference_layer_kernels().conv_forward(x.to(DType::Float64), w.to(DType::Float64), Tensor(), y64, g);
+    cpu::reference_layer_kernels().conv_backward_data(w.to(DType::Float64), gy.to(DType::Float64), gx64, g);
+    auto error = [](const Tensor& got, const Tensor& want) {
+      const std::vector<double> a = got.to_vector<double>(), b = want.to_vector<double>();
+      double err = 0, scale = 0;
+      for (size_t i = 0; i < a.size(); ++i) {
+        err = std::max(err, std::abs(a[i] - b[i]));
+        scale = std::max(scale, std::abs(b[i]));
+      }
+      return err / scale;
+    };
+    double forward[3] = {}, data[3] = {};
+    for (int a = 0; a < 3; ++a) {
+      ScopedConvAlgo forced(kCpuAlgos[a]);
+      Tensor y = Tensor::empty(y64.shape()), gx = Tensor::empty(x.shape());
+      cpu::layer_kernels().conv_forward(x, w, Tensor(), y, g);
+      cpu::layer_kernels().conv_backward_data(w, gy, gx, g);
+      forward[a] = error(y, y64);
+      data[a] = error(gx, gx64);
+      MESSAGE(c.h, "x", c.w, " ", std::string(cpu_conv_algo_name(kCpuAlgos[a])), ": forward ", forward[a],
+              ", backward data ", data[a]);
+    }
+    for (int a = 1; a < 3; ++a) {
+      CHECK(forward[a] <= 4 * forward[0]);
+      CHECK(data[a] <= 4 * data[0]);
+    }
+  }
 }
 
 TEST_CASE("conv2d: an input that needs no gradient gets none, and its backward-data kernel does not run") {
