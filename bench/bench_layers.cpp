@@ -161,8 +161,8 @@ void BM_ChannelScale(benchmark::State& state) {
   rate(state, "GB/s", 5.0 * double(x.numel()) * 4 / 1e9);  // x, y; then x, gy, gx
 }
 
-// DenseNet121 at batch 8, 224 px: block 1 (56x56) and block 4 (7x7) shapes; the reference kernels
-// only on a batch of 1 at block 4.
+// DenseNet121 at batch 8, 224 px: block 1 (56x56) and block 4 (7x7) shapes, and the 3x3 of blocks
+// 2 and 3; the reference kernels only on a batch of 1 at block 4.
 std::vector<int64_t> conv_algos = {int64_t(CpuConvAlgo::Auto), int64_t(CpuConvAlgo::Im2col),
                                    int64_t(CpuConvAlgo::Direct), int64_t(CpuConvAlgo::Winograd)};
 
@@ -171,6 +171,8 @@ void conv_shapes(benchmark::internal::Benchmark* b) {
   const int64_t shapes[][5] = {
       {8, 256, 56, 128, 1},  // block 1's last bottleneck (1x1 over the concatenation)
       {8, 128, 56, 32, 3},   // block 1's 3x3
+      {8, 128, 28, 32, 3},   // block 2's
+      {8, 128, 14, 32, 3},   // block 3's
       {8, 992, 7, 128, 1},   // block 4's last bottleneck
       {8, 128, 7, 32, 3}};   // block 4's 3x3
   for (const auto& sh : shapes) {

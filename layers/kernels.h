@@ -69,7 +69,8 @@ struct LayerKernels {
 //   Direct    stride 1: one GEMM per kernel position over a padded copy of the input, no columns
 //   Winograd  3x3, stride 1, no dilation: F(2x2, 3x3), 2.25x fewer multiplies (forward and
 //             backward data; the filter gradient then uses Direct)
-//   Auto      the fastest measured for the shape and dtype whose error passes the parity tests
+//   Auto      per shape and pass, the fastest measured (bench/RESULTS.md); all four pass the same
+//             parity tests
 // A forced algorithm that does not apply to a shape falls back to Auto's choice for it.
 enum class CpuConvAlgo { Auto, Im2col, Direct, Winograd };
 const char* cpu_conv_algo_name(CpuConvAlgo algo);    // "auto", "im2col", "direct", "winograd"

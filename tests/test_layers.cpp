@@ -116,8 +116,9 @@ TEST_CASE("layer kernels: every CPU convolution algorithm equals the reference, 
 }
 
 TEST_CASE("the CPU convolution algorithms: which applies where, what auto picks, a forced one that cannot falls back") {
-  const Tensor x = zeros({2, 128, 14, 14});
-  const WindowGeometry g3 = window_geometry(x, 32, 3, 3, 1, 1, 1, "test");
+  const Tensor x = zeros({2, 128, 7, 7});
+  const WindowGeometry g3 = window_geometry(x, 32, 3, 3, 1, 1, 1, "test");  // DenseNet121's block 4 at 224 px
+  const WindowGeometry big = window_geometry(zeros({2, 128, 56, 56}), 32, 3, 3, 1, 1, 1, "test");  // block 1
   const WindowGeometry g1 = window_geometry(x, 32, 1, 1, 1, 0, 1, "test");
   const WindowGeometry strided = window_geometry(x, 32, 3, 3, 2, 1, 1, "test");
   const WindowGeometry dilated = window_geometry(x, 32, 3, 3, 1, 2, 2, "test");
@@ -126,6 +127,9 @@ TEST_CASE("the CPU convolution algorithms: which applies where, what auto picks,
   CHECK(conv_algorithm(g3, DType::Float32, ConvPass::Forward) == CpuConvAlgo::Direct);
   CHECK(conv_algorithm(g3, DType::Float32, ConvPass::BackwardData) == CpuConvAlgo::Im2col);
   CHECK(conv_algorithm(g3, DType::Float32, ConvPass::BackwardFilter) == CpuConvAlgo::Direct);
+  CHECK(conv_algorithm(big, DType::Float32, ConvPass::Forward) == CpuConvAlgo::Winograd);
+  CHECK(conv_algorithm(big, DType::Float32, ConvPass::BackwardData) == CpuConvAlgo::Winograd);
+  CHECK(conv_algorithm(big, DType::Float32, ConvPass::BackwardFilter) == CpuConvAlgo::Direct);
   CHECK(conv_algorithm(g1, DType::Float32, ConvPass::Forward) == CpuConvAlgo::Im2col);  // a plain GEMM
   CHECK(conv_algorithm(strided, DType::Float32, ConvPass::Forward) == CpuConvAlgo::Im2col);
   {

@@ -273,10 +273,11 @@ void backward_filter_fast(const Tensor& x, const Tensor& gy, Tensor& gw, Tensor*
 
 }  // namespace
 
-// Auto: the fastest in bench_layers at DenseNet121's shapes (bench/RESULTS.md): Direct for the
-// forward and the filter gradient wherever it applies, im2col for the input gradient (a stride-1
-// one is then a convolution of gy whose GEMM is 4x taller than Direct's). Winograd only when forced:
-// it did not beat Direct on the CPUs measured.
+// Auto: the fastest in bench_layers at DenseNet121's shapes on the CPUs of bench/RESULTS.md.
+// Forward: Winograd on maps of 14x14 and more, Direct below. Input gradient (a stride-1 one is a
+// convolution of gy, with O input channels): Winograd from about 48x48, im2col below, whose GEMM
+// is 4x taller than Direct's. Filter gradient: Direct. Winograd's error is that of im2col (tests:
+// "the CPU convolution algorithms' float32 error").
 CpuConvAlgo conv_algorithm(const WindowGeometry& g, DType dtype, ConvPass pass) {
   (void)dtype;
   const bool as_conv = pass != ConvPass::BackwardData || backward_data_as_conv(g);
@@ -292,6 +293,8 @@ CpuConvAlgo conv_algorithm(const WindowGeometry& g, DType dtype, ConvPass pass) 
       break;
     case CpuConvAlgo::Auto: break;
   }
+  const int64_t map = g.oh * g.ow;
+  if (winograd && map >= (pass == ConvPass::Forward ? 14 * 14 : 48 * 48)) return CpuConvAlgo::Winograd;
   return direct && pass != ConvPass::BackwardData ? CpuConvAlgo::Direct : CpuConvAlgo::Im2col;
 }
 

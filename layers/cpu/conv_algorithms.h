@@ -25,7 +25,8 @@ namespace rg::cpu {
 enum class ConvPass { Forward, BackwardData, BackwardFilter };
 
 // The algorithm that computes `pass` of the convolution `g` in `dtype`: conv_settings().cpu_algo
-// when it applies to the shape, else auto's choice (never Auto itself).
+// when it applies to the shape, else auto's choice (never Auto itself). A pure function of the
+// shape and the setting: a run computes the same way every time.
 CpuConvAlgo conv_algorithm(const WindowGeometry& g, DType dtype, ConvPass pass);
 
 bool direct_applies(const WindowGeometry& g);    // stride 1 and not 1x1 unpadded (a plain GEMM already)

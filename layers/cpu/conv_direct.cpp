@@ -90,12 +90,12 @@ void direct_forward(const T* x, int64_t x_stride, const T* w, T* y, const Window
 }
 
 // gw[o, c, p, q] = sum over samples and output positions of gy[o, i, j] * P[c, shifted]: per kernel
-// position one GEMM gy' [O, n] x P_shifted^T [n, C], where gy' is gy laid out on the padded
+// position one GEMM P_shifted [C, n] x gy'^T [n, O], where gy' is gy laid out on the padded
 // positions with zeros at those that are not outputs.
 template <typename T>
 void direct_backward_filter(const T* x, int64_t x_stride, const T* gy, int64_t gy_stride, T* gw, const WindowGeometry& g) {
   const int64_t group = group_size(g), s = g.oh * g.ow, kk = g.kh * g.kw;
-  T* acc = scratch<T>(3, kk * g.o * g.c);  // [KH*KW, O, C]
+  T* acc = scratch<T>(3, kk * g.c * g.o);  // [KH*KW, C, O]
   for (int64_t n0 = 0; n0 < g.n; n0 += group) {
     const Padded ps = padded_shape(g, std::min(group, g.n - n0));
     T* p = scratch<T>(2, g.c * ps.ld + g.o * ps.n);
@@ -111,16 +111,13 @@ void direct_backward_filter(const T* x, int64_t x_stride, const T* gy, int64_t g
                         size_t(g.ow) * sizeof(T));
       }
     });
-    for (int64_t kp = 0; kp < g.kh; ++kp)
-      for (int64_t kq = 0; kq < g.kw; ++kq) {
-        const int64_t r = kp * g.kw + kq;
-        gemm<T>(false, true, g.o, g.c, ps.n, T(1), gp, ps.n, p + ps.shift(g, kp, kq), ps.ld, T(n0 == 0 ? 0 : 1),
-                acc + r * g.o * g.c, g.c);
-      }
+    for (int64_t r = 0; r < kk; ++r)  // gw_r^T [C, O] = P_shifted [C, n] @ gy'^T [n, O]: the taller GEMM
+      gemm<T>(false, true, g.c, g.o, ps.n, T(1), p + ps.shift(g, r / g.kw, r % g.kw), ps.ld, gp, ps.n,
+              T(n0 == 0 ? 0 : 1), acc + r * g.c * g.o, g.o);
   }
   for (int64_t o = 0; o < g.o; ++o)
     for (int64_t c = 0; c < g.c; ++c)
-      for (int64_t r = 0; r < kk; ++r) gw[(o * g.c + c) * kk + r] = acc[(r * g.o + o) * g.c + c];
+      for (int64_t r = 0; r < kk; ++r) gw[(o * g.c + c) * kk + r] = acc[(r * g.c + c) * g.o + o];
 }
 
 template void direct_forward<float>(const float*, int64_t, const float*, float*, const WindowGeometry&);
