@@ -8,10 +8,14 @@
 
 #include "tensor/backend.h"
 
+// Every function here is inlined into its caller, always: tensor/cpu/vector_kernels.cpp is
+// compiled once per instruction-set level, and an out-of-line copy built for AVX-512 could stand
+// in for the baseline's at link time.
+#define RG_ALWAYS_INLINE __attribute__((always_inline))
 #if defined(__CUDACC__)
-#define RG_HOST_DEVICE __host__ __device__
+#define RG_HOST_DEVICE __host__ __device__ RG_ALWAYS_INLINE
 #else
-#define RG_HOST_DEVICE
+#define RG_HOST_DEVICE RG_ALWAYS_INLINE
 #endif
 
 namespace rg::math {
@@ -62,7 +66,7 @@ RG_HOST_DEVICE inline T binary(T a, T b) {
 
 // Turns a runtime op into a compile-time one: fn(std::integral_constant<UnaryOp, op>{}).
 template <typename Fn>
-void with_unary(UnaryOp op, Fn&& fn) {
+RG_ALWAYS_INLINE inline void with_unary(UnaryOp op, Fn&& fn) {
   using U = UnaryOp;
   switch (op) {
     case U::Neg: return fn(std::integral_constant<U, U::Neg>{});
@@ -78,7 +82,7 @@ void with_unary(UnaryOp op, Fn&& fn) {
 }
 
 template <typename Fn>
-void with_binary(BinaryOp op, Fn&& fn) {
+RG_ALWAYS_INLINE inline void with_binary(BinaryOp op, Fn&& fn) {
   using B = BinaryOp;
   switch (op) {
     case B::Add: return fn(std::integral_constant<B, B::Add>{});
