@@ -52,10 +52,11 @@ int info_command(int argc, char** argv, const char* usage) {
   RG_CHECK(argc == 2, "info: takes no arguments\n", usage);
   const cpu::CpuFeatures& c = cpu::host_cpu();
   const cpu::BlasInfo blas = cpu::blas_info();
+  const char* isa = cpu::isa_name(cpu::active_isa());  // an error (a bad ROENTGEN_ISA) before any output
   std::cout << "cpu:        " << cpu_name() << " (" << (c.vendor.empty() ? "not x86" : c.vendor) << ", family "
             << c.family << ", model " << c.model << "), " << std::thread::hardware_concurrency() << " hardware threads\n"
             << "cpu flags:  " << c.flags() << "\n"
-            << "kernels:    " << cpu::isa_name(cpu::active_isa()) << " (built: "
+            << "kernels:    " << isa << " (built: "
             << levels(cpu::isa_built) << "; this CPU runs: " << levels([](cpu::Isa i) {
                  return cpu::isa_built(i) && cpu::cpu_supports(cpu::host_cpu(), i);
                }) << "; ROENTGEN_ISA=baseline|avx2|avx512 forces one)\n"

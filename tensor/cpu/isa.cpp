@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <string>
 
 #include "tensor/cpu/vector_kernels.h"
 #include "tensor/error.h"
@@ -26,7 +27,12 @@ void check_runnable(Isa isa, const char* why) {
 Isa initial_isa() {
   const char* forced = std::getenv("ROENTGEN_ISA");
   if (!forced || !*forced) return best_isa(host_cpu());
-  const Isa isa = parse_isa(forced);
+  Isa isa;
+  try {
+    isa = parse_isa(forced);
+  } catch (const Error& e) {
+    throw Error(std::string("ROENTGEN_ISA: ") + e.what());
+  }
   check_runnable(isa, "ROENTGEN_ISA: ");
   return isa;
 }
