@@ -91,7 +91,7 @@ void conv_bench(benchmark::State& state, ConvPass pass) {
   Tensor gx = Tensor::empty(x.shape(), DType::Float32, engine_device(engine));
   Tensor gw = Tensor::empty(w.shape(), DType::Float32, engine_device(engine));
   const double gflop = 2.0 * double(n * o * g.oh * g.ow * c * k * k) / 1e9;  // the same for all three
-  if (engine == kFast) state.SetLabel(cpu_conv_algo_name(cpu::conv_algorithm(g, DType::Float32, pass)));
+  if (engine == kFast) state.SetLabel(cpu_conv_algo_name(cpu::conv_algorithm(g, pass)));
   if (engine != kCuda) sgemm_peak();  // measured before the timing starts
   for (auto _ : state) {
     if (pass == ConvPass::Forward) kernels->conv_forward(x, w, Tensor(), y, g);

@@ -124,26 +124,26 @@ TEST_CASE("the CPU convolution algorithms: which applies where, what auto picks,
   const WindowGeometry dilated = window_geometry(x, 32, 3, 3, 1, 2, 2, "test");
   using cpu::ConvPass;
   using cpu::conv_algorithm;
-  CHECK(conv_algorithm(g3, DType::Float32, ConvPass::Forward) == CpuConvAlgo::Direct);
-  CHECK(conv_algorithm(g3, DType::Float32, ConvPass::BackwardData) == CpuConvAlgo::Im2col);
-  CHECK(conv_algorithm(g3, DType::Float32, ConvPass::BackwardFilter) == CpuConvAlgo::Direct);
-  CHECK(conv_algorithm(big, DType::Float32, ConvPass::Forward) == CpuConvAlgo::Winograd);
-  CHECK(conv_algorithm(big, DType::Float32, ConvPass::BackwardData) == CpuConvAlgo::Winograd);
-  CHECK(conv_algorithm(big, DType::Float32, ConvPass::BackwardFilter) == CpuConvAlgo::Direct);
-  CHECK(conv_algorithm(g1, DType::Float32, ConvPass::Forward) == CpuConvAlgo::Im2col);  // a plain GEMM
-  CHECK(conv_algorithm(strided, DType::Float32, ConvPass::Forward) == CpuConvAlgo::Im2col);
+  CHECK(conv_algorithm(g3, ConvPass::Forward) == CpuConvAlgo::Direct);
+  CHECK(conv_algorithm(g3, ConvPass::BackwardData) == CpuConvAlgo::Im2col);
+  CHECK(conv_algorithm(g3, ConvPass::BackwardFilter) == CpuConvAlgo::Direct);
+  CHECK(conv_algorithm(big, ConvPass::Forward) == CpuConvAlgo::Winograd);
+  CHECK(conv_algorithm(big, ConvPass::BackwardData) == CpuConvAlgo::Winograd);
+  CHECK(conv_algorithm(big, ConvPass::BackwardFilter) == CpuConvAlgo::Direct);
+  CHECK(conv_algorithm(g1, ConvPass::Forward) == CpuConvAlgo::Im2col);  // a plain GEMM
+  CHECK(conv_algorithm(strided, ConvPass::Forward) == CpuConvAlgo::Im2col);
   {
     ScopedConvAlgo forced(CpuConvAlgo::Winograd);
-    CHECK(conv_algorithm(g3, DType::Float32, ConvPass::Forward) == CpuConvAlgo::Winograd);
-    CHECK(conv_algorithm(g3, DType::Float32, ConvPass::BackwardData) == CpuConvAlgo::Winograd);
-    CHECK(conv_algorithm(g3, DType::Float32, ConvPass::BackwardFilter) == CpuConvAlgo::Direct);  // auto's
-    CHECK(conv_algorithm(dilated, DType::Float32, ConvPass::Forward) == CpuConvAlgo::Direct);
-    CHECK(conv_algorithm(strided, DType::Float32, ConvPass::Forward) == CpuConvAlgo::Im2col);
+    CHECK(conv_algorithm(g3, ConvPass::Forward) == CpuConvAlgo::Winograd);
+    CHECK(conv_algorithm(g3, ConvPass::BackwardData) == CpuConvAlgo::Winograd);
+    CHECK(conv_algorithm(g3, ConvPass::BackwardFilter) == CpuConvAlgo::Direct);  // auto's
+    CHECK(conv_algorithm(dilated, ConvPass::Forward) == CpuConvAlgo::Direct);
+    CHECK(conv_algorithm(strided, ConvPass::Forward) == CpuConvAlgo::Im2col);
   }
   {
     ScopedConvAlgo forced(CpuConvAlgo::Direct);
-    CHECK(conv_algorithm(g3, DType::Float32, ConvPass::BackwardData) == CpuConvAlgo::Direct);
-    CHECK(conv_algorithm(dilated, DType::Float32, ConvPass::Forward) == CpuConvAlgo::Direct);
+    CHECK(conv_algorithm(g3, ConvPass::BackwardData) == CpuConvAlgo::Direct);
+    CHECK(conv_algorithm(dilated, ConvPass::Forward) == CpuConvAlgo::Direct);
   }
   CHECK(parse_cpu_conv_algo("winograd") == CpuConvAlgo::Winograd);
   CHECK_THROWS_WITH_AS(parse_cpu_conv_algo("fft"), doctest::Contains("expected auto, im2col, direct or winograd"), Error);

@@ -1,6 +1,8 @@
-// Convolution on the CPU, the fast path: GEMM on OpenBLAS (tensor/cpu/gemm.h). W is viewed as a
-// [O, K] matrix, K = C*KH*KW. Samples are taken in groups of G, side by side in one matrix of
-// columns, so that one GEMM serves the whole group:
+// Convolution on the CPU, the fast path. Three algorithms (conv_algorithm() below picks one per
+// shape and pass): im2col + GEMM, here, for any geometry; Direct and Winograd for stride 1
+// (conv_algorithms.h). im2col: GEMM on OpenBLAS (tensor/cpu/gemm.h), W viewed as a [O, K]
+// matrix, K = C*KH*KW. Samples are taken in groups of G, side by side in one matrix of columns,
+// so that one GEMM serves the whole group:
 //   cols = im2col(x[group])        [K, G*S]   (S = OH*OW; sample g's columns at g*S)
 //   y[group] = W @ cols            [O, G*S]
 //   backward:  gW += gy[group] @ cols^T,   gcols = W^T @ gy[group],   gx[group] = col2im(gcols)
@@ -173,7 +175,7 @@ template <typename T>
 void forward_fast(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& y, const WindowGeometry& g) {
   const int64_t s = g.oh * g.ow;
   convolve<T>(x.data<T>(), sample_stride(x), weight.data<T>(), y.data<T>(), g,
-              conv_algorithm(g, x.dtype(), ConvPass::Forward));
+              conv_algorithm(g, ConvPass::Forward));
   if (bias.defined()) {
     const T* pb = bias.data<T>();
     T* py = y.data<T>();
@@ -221,7 +223,7 @@ void backward_data_fast(const Tensor& weight, const Tensor& gy, Tensor& gx, cons
   const T* w = weight.data<T>();
   if (backward_data_as_conv(g)) {
     backward_data_by_conv(w, gy.data<T>(), sample_stride(gy), gx.data<T>(), g,
-                          conv_algorithm(g, gy.dtype(), ConvPass::BackwardData));
+                          conv_algorithm(g, ConvPass::BackwardData));
     return;
   }
   for (int64_t n0 = 0; n0 < g.n; n0 += group) {
@@ -245,7 +247,7 @@ void backward_data_fast(const Tensor& weight, const Tensor& gy, Tensor& gx, cons
 template <typename T>
 void backward_filter_fast(const Tensor& x, const Tensor& gy, Tensor& gw, Tensor* gb, const WindowGeometry& g) {
   const int64_t k = g.c * g.kh * g.kw, s = g.oh * g.ow, group = group_size(g);
-  if (conv_algorithm(g, x.dtype(), ConvPass::BackwardFilter) == CpuConvAlgo::Direct) {
+  if (conv_algorithm(g, ConvPass::BackwardFilter) == CpuConvAlgo::Direct) {
     direct_backward_filter(x.data<T>(), sample_stride(x), gy.data<T>(), sample_stride(gy), gw.data<T>(), g);
   } else {
     gw.fill_(0.0);
@@ -278,8 +280,7 @@ void backward_filter_fast(const Tensor& x, const Tensor& gy, Tensor& gw, Tensor*
 // convolution of gy, with O input channels): Winograd from about 48x48, im2col below, whose GEMM
 // is 4x taller than Direct's. Filter gradient: Direct. Winograd's error is that of im2col (tests:
 // "the CPU convolution algorithms' float32 error").
-CpuConvAlgo conv_algorithm(const WindowGeometry& g, DType dtype, ConvPass pass) {
-  (void)dtype;
+CpuConvAlgo conv_algorithm(const WindowGeometry& g, ConvPass pass) {
   const bool as_conv = pass != ConvPass::BackwardData || backward_data_as_conv(g);
   const bool direct = as_conv && direct_applies(g);
   const bool winograd = as_conv && pass != ConvPass::BackwardFilter && winograd_applies(g);

@@ -24,10 +24,10 @@ namespace rg::cpu {
 
 enum class ConvPass { Forward, BackwardData, BackwardFilter };
 
-// The algorithm that computes `pass` of the convolution `g` in `dtype`: conv_settings().cpu_algo
-// when it applies to the shape, else auto's choice (never Auto itself). A pure function of the
-// shape and the setting: a run computes the same way every time.
-CpuConvAlgo conv_algorithm(const WindowGeometry& g, DType dtype, ConvPass pass);
+// The algorithm that computes `pass` of the convolution `g`: conv_settings().cpu_algo when it
+// applies to the shape, else auto's choice (never Auto itself). A function of the shape and the
+// setting only: a run computes the same way every time.
+CpuConvAlgo conv_algorithm(const WindowGeometry& g, ConvPass pass);
 
 bool direct_applies(const WindowGeometry& g);    // stride 1 and not 1x1 unpadded (a plain GEMM already)
 bool winograd_applies(const WindowGeometry& g);  // 3x3, stride 1, dilation 1, padding <= 2
