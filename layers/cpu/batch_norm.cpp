@@ -21,7 +21,8 @@ void affine(const T* px, const ChannelLayout& l, const std::vector<T>& scale, co
             T* py, int64_t c0, int64_t c1) {
   const VectorOps<T>& v = vector_ops<T>();
   for (int64_t c = c0; c < c1; ++c)
-    for (int64_t n = 0; n < l.n; ++n) v.affine(px + n * l.batch_stride + c * l.s, py + (n * l.c + c) * l.s, l.s, scale[c], shift[c], relu);
+    for (int64_t n = 0; n < l.n; ++n)
+      v.affine(px + n * l.batch_stride + c * l.s, py + (n * l.c + c) * l.s, l.s, scale[c], shift[c], relu);
 }
 
 // scale = invstd * weight, shift = bias - mean * scale (weight 1 and bias 0 when undefined).
@@ -42,12 +43,13 @@ void batch_norm_train(const Tensor& x, const Tensor& weight, const Tensor& bias,
   visit_floating(x.dtype(), "batch_norm", [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* px = x.data<T>();
+    const VectorOps<T>& v = vector_ops<T>();
     std::vector<T> scale(size_t(l.c)), shift(size_t(l.c));
     parallel_for(l.c, grain_for(l.n * l.s), [&](int64_t c0, int64_t c1) {
       for (int64_t c = c0; c < c1; ++c) {
         const double k = px[c * l.s];  // the shift
         double sum = 0, sq = 0;
-        for (int64_t n = 0; n < l.n; ++n) vector_ops<T>().shifted_sums(px + n * l.batch_stride + c * l.s, l.s, k, sum, sq);
+        for (int64_t n = 0; n < l.n; ++n) v.shifted_sums(px + n * l.batch_stride + c * l.s, l.s, k, sum, sq);
         const double mu = sum / m, var = std::max(sq / m - mu * mu, 0.0), inv = 1.0 / std::sqrt(var + eps);
         mean.data<T>()[c] = T(mu + k);
         invstd.data<T>()[c] = T(inv);
