@@ -32,10 +32,12 @@ std::string levels(bool (*keep)(cpu::Isa)) {
 }
 
 std::string blas_core_line(const cpu::BlasInfo& b) {
-  if (!b.corrected_from.empty())
-    return b.core + " (set by roentgen: OpenBLAS chose " + b.corrected_from + ", which does not use this CPU's vector units)";
-  if (!b.user_coretype.empty()) return b.core + " (OPENBLAS_CORETYPE=" + b.user_coretype + ", set by the user)";
-  return b.core + " (OpenBLAS's own choice)";
+  if (b.coretype.empty()) return b.core + " (OpenBLAS's own choice)";
+  if (b.corrected_from.empty()) return b.core + " (OPENBLAS_CORETYPE=" + b.coretype + ", set by the user)";
+  if (!cpu::blas_core_uses_avx2(b.core))
+    return b.core + " (roentgen set OPENBLAS_CORETYPE=" + b.coretype + ", which this OpenBLAS did not take; it chose " +
+           b.corrected_from + " itself)";
+  return b.core + " (set by roentgen: OpenBLAS chose " + b.corrected_from + ", which does not use this CPU's vector units)";
 }
 
 }  // namespace

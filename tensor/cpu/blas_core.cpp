@@ -92,8 +92,8 @@ BlasInfo blas_info() {
   BlasInfo info;
   info.config = openblas_get_config();
   info.core = openblas_get_corename();
-  info.corrected_from = env(kCorrectedFrom);
-  if (info.corrected_from.empty()) info.user_coretype = env("OPENBLAS_CORETYPE");
+  info.coretype = env("OPENBLAS_CORETYPE");
+  if (!info.coretype.empty()) info.corrected_from = env(kCorrectedFrom);
   return info;
 }
 

@@ -33,10 +33,10 @@ std::optional<std::string> blas_core_correction(const CpuFeatures& cpu, std::str
 bool blas_core_uses_avx2(std::string_view core);
 
 struct BlasInfo {
-  std::string config;       // openblas_get_config(): "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH ..."
-  std::string core;         // openblas_get_corename(): the kernels in use ("Haswell", "SkylakeX", ...)
-  std::string corrected_from;  // the core OpenBLAS chose itself, when roentgen corrected it; else empty
-  std::string user_coretype;   // OPENBLAS_CORETYPE as the user set it; else empty
+  std::string config;          // openblas_get_config(): "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH ..."
+  std::string core;            // openblas_get_corename(): the kernels in use ("Haswell", "SkylakeX", ...)
+  std::string coretype;        // OPENBLAS_CORETYPE, as the user or roentgen set it; else empty
+  std::string corrected_from;  // the core OpenBLAS chose itself, when roentgen set OPENBLAS_CORETYPE; else empty
 };
 BlasInfo blas_info();
 

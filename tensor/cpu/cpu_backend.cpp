@@ -241,7 +241,8 @@ void update_kernel(const UpdateRule& rule, Tensor& p, const Tensor& g, Tensor& m
     const T* pg = g.data<T>();
     const int64_t n = p.numel();
     parallel_for(n, kParallelGrain, [&](int64_t begin, int64_t end) {
-      vector_ops<T>().update(rule, pp + begin, pg + begin, pm ? pm + begin : nullptr, pv ? pv + begin : nullptr, end - begin);
+      vector_ops<T>().update(rule, pp + begin, pg + begin, pm ? pm + begin : nullptr, pv ? pv + begin : nullptr,
+                             end - begin);
     });
   });
 }
