@@ -7,7 +7,8 @@
 //     s = i*Wp + j of its block reads P at column s + p*dh*Wp + q*dw for kernel position (p, q),
 //     so each kernel position is one GEMM over a shifted view of P: no columns are built
 //     (im2col writes and reads KH*KW copies of the input). The columns with j >= OW (or i >= OH)
-//     compute values nobody reads; they are dropped.
+//     compute values nobody reads; they are dropped. The filter gradient shifts gy instead, into
+//     KH*KW*O rows, and is one GEMM with P.
 //   Winograd (conv_winograd.cpp), 3x3, stride 1, no dilation: F(2x2, 3x3). Every 4x4 input tile
 //     and every 3x3 filter is transformed (B^T d B, G g G^T), the 16 transformed positions are
 //     16 GEMMs [O, C] x [C, tiles], and each 2x2 output tile is A^T m A: 16 multiplies per 4

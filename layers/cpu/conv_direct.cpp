@@ -89,35 +89,37 @@ void direct_forward(const T* x, int64_t x_stride, const T* w, T* y, const Window
   }
 }
 
-// gw[o, c, p, q] = sum over samples and output positions of gy[o, i, j] * P[c, shifted]: per kernel
-// position one GEMM P_shifted [C, n] x gy'^T [n, O], where gy' is gy laid out on the padded
-// positions with zeros at those that are not outputs.
+// gw[o, c, p, q] = sum over samples and output positions of gy[o, i, j] * P[c, position + shift(p, q)].
+// Shifting gy instead of P makes it one GEMM: Gs [KH*KW*O, ld] holds, in row (r, o), gy's plane o
+// laid out on the padded positions and moved right by kernel position r's shift (zeros elsewhere;
+// KH*KW*O = 288 rows for DenseNet's 3x3, im2col's columns would have C*KH*KW = 1152), and
+//   acc [C, KH*KW*O] = P [C, ld] @ Gs^T.
 template <typename T>
 void direct_backward_filter(const T* x, int64_t x_stride, const T* gy, int64_t gy_stride, T* gw, const WindowGeometry& g) {
-  const int64_t group = group_size(g), s = g.oh * g.ow, kk = g.kh * g.kw;
-  T* acc = scratch<T>(3, kk * g.c * g.o);  // [KH*KW, C, O]
+  const int64_t group = group_size(g), s = g.oh * g.ow, kk = g.kh * g.kw, rows = kk * g.o;
+  T* acc = scratch<T>(3, g.c * rows);  // [C, KH*KW, O]
   for (int64_t n0 = 0; n0 < g.n; n0 += group) {
     const Padded ps = padded_shape(g, std::min(group, g.n - n0));
-    T* p = scratch<T>(2, g.c * ps.ld + g.o * ps.n);
-    T* gp = p + g.c * ps.ld;
+    T* p = scratch<T>(2, (g.c + rows) * ps.ld);
+    T* gs = p + g.c * ps.ld;
     pad_group(x + n0 * x_stride, x_stride, g, ps, p);
-    parallel_for(g.o, grain_for(ps.n), [&](int64_t o0, int64_t o1) {
-      for (int64_t o = o0; o < o1; ++o) {
-        T* row = gp + o * ps.n;
-        std::fill(row, row + ps.n, T(0));
+    parallel_for(rows, grain_for(ps.ld), [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) {  // b = r*O + o
+        const int64_t r = b / g.o, o = b % g.o;
+        T* row = gs + b * ps.ld;
+        std::fill(row, row + ps.ld, T(0));
+        T* at = row + ps.shift(g, r / g.kw, r % g.kw);
         for (int64_t k = 0; k < ps.count; ++k)
           for (int64_t i = 0; i < g.oh; ++i)
-            std::memcpy(row + k * ps.hp * ps.wp + i * ps.wp, gy + (n0 + k) * gy_stride + o * s + i * g.ow,
+            std::memcpy(at + k * ps.hp * ps.wp + i * ps.wp, gy + (n0 + k) * gy_stride + o * s + i * g.ow,
                         size_t(g.ow) * sizeof(T));
       }
     });
-    for (int64_t r = 0; r < kk; ++r)  // gw_r^T [C, O] = P_shifted [C, n] @ gy'^T [n, O]: the taller GEMM
-      gemm<T>(false, true, g.c, g.o, ps.n, T(1), p + ps.shift(g, r / g.kw, r % g.kw), ps.ld, gp, ps.n,
-              T(n0 == 0 ? 0 : 1), acc + r * g.c * g.o, g.o);
+    gemm<T>(false, true, g.c, rows, ps.ld, T(1), p, ps.ld, gs, ps.ld, T(n0 == 0 ? 0 : 1), acc, rows);
   }
   for (int64_t o = 0; o < g.o; ++o)
     for (int64_t c = 0; c < g.c; ++c)
-      for (int64_t r = 0; r < kk; ++r) gw[(o * g.c + c) * kk + r] = acc[(r * g.c + c) * g.o + o];
+      for (int64_t r = 0; r < kk; ++r) gw[(o * g.c + c) * kk + r] = acc[c * rows + r * g.o + o];
 }
 
 template void direct_forward<float>(const float*, int64_t, const float*, float*, const WindowGeometry&);

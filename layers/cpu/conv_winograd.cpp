@@ -74,8 +74,13 @@ void transform_inputs(const T* x, int64_t x_stride, const WindowGeometry& g, con
         std::fill(plane, plane + s.hq * row, T(0));
         for (int64_t i = 0; i < g.h; ++i) {
           const T* in = x + k * x_stride + (c * g.h + i) * g.w;
-          T* even = plane + (i + g.ph) * row;
-          for (int64_t j = 0; j < g.w; ++j) even[((j + g.pw) & 1) * half + ((j + g.pw) >> 1)] = in[j];
+          T* even = plane + (i + g.ph) * row;  // padded column jp = j + pw goes to even[jp / 2] or odd[jp / 2]
+          T* odd = even + half;
+          for (int64_t j = 0; j < g.w; ++j) {
+            const int64_t jp = j + g.pw;
+            if (jp % 2) odd[jp / 2] = in[j];
+            else even[jp / 2] = in[j];
+          }
         }
         for (int64_t ti = 0; ti < s.th; ++ti) {
           const T* d = plane + 2 * ti * row;  // rows 2ti .. 2ti+3
@@ -114,7 +119,11 @@ void transform_outputs(const T* m, const WindowGeometry& g, const Tiles& s, T* y
           const T* ar = a + 4 * r * s.tw;
           vk.winograd_output(ar, ar + s.tw, ar + 2 * s.tw, ar + 3 * s.tw, even, odd, s.tw);
           T* dst = out + (2 * ti + r) * g.ow;
-          for (int64_t j = 0; j < g.ow; ++j) dst[j] = (j & 1 ? odd : even)[j >> 1];
+          for (int64_t jj = 0; jj < g.ow / 2; ++jj) {  // interleaved again: columns 2jj and 2jj+1
+            dst[2 * jj] = even[jj];
+            dst[2 * jj + 1] = odd[jj];
+          }
+          if (g.ow % 2) dst[g.ow - 1] = even[g.ow / 2];
         }
       }
     }

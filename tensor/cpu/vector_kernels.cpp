@@ -40,6 +40,7 @@ void binary(BinaryOp op, const T* a, const T* b, bool b_scalar, T* out, int64_t 
   math::with_binary(op, [&](auto op_c) {
     constexpr BinaryOp Op = decltype(op_c)::value;
     if (b_scalar) {
+      if (count == 0) return;  // b[0] need not exist then
       const T vb = b[0];
       for (int64_t j = 0; j < count; ++j) out[j] = math::binary<Op, T>(a[j], vb);
     } else {
