@@ -5,6 +5,7 @@
 #include <iostream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "tensor/error.h"
 #include "tensor/backend.h"
@@ -21,13 +22,12 @@ std::string cpu_name() {
   return c.model_name.empty() ? "unknown CPU" : c.model_name;
 }
 
-std::string levels(bool (*keep)(cpu::Isa)) {
+std::string names(const std::vector<cpu::Isa>& isas) {
   std::string out;
-  for (cpu::Isa isa : {cpu::Isa::Baseline, cpu::Isa::Avx2, cpu::Isa::Avx512})
-    if (keep(isa)) {
-      if (!out.empty()) out += ' ';
-      out += cpu::isa_name(isa);
-    }
+  for (cpu::Isa isa : isas) {
+    if (!out.empty()) out += ' ';
+    out += cpu::isa_name(isa);
+  }
   return out;
 }
 
@@ -55,13 +55,14 @@ int info_command(int argc, char** argv, const char* usage) {
   const cpu::CpuFeatures& c = cpu::host_cpu();
   const cpu::BlasInfo blas = cpu::blas_info();
   const char* isa = cpu::isa_name(cpu::active_isa());  // an error (a bad ROENTGEN_ISA) before any output
+  std::vector<cpu::Isa> built;
+  for (cpu::Isa i : {cpu::Isa::Baseline, cpu::Isa::Avx2, cpu::Isa::Avx512})
+    if (cpu::isa_built(i)) built.push_back(i);
   std::cout << "cpu:        " << cpu_name() << " (" << (c.vendor.empty() ? "not x86" : c.vendor) << ", family "
             << c.family << ", model " << c.model << "), " << std::thread::hardware_concurrency() << " hardware threads\n"
             << "cpu flags:  " << c.flags() << "\n"
-            << "kernels:    " << isa << " (built: "
-            << levels(cpu::isa_built) << "; this CPU runs: " << levels([](cpu::Isa i) {
-                 return cpu::isa_built(i) && cpu::cpu_supports(cpu::host_cpu(), i);
-               }) << "; ROENTGEN_ISA=baseline|avx2|avx512 forces one)\n"
+            << "kernels:    " << isa << " (built: " << names(built) << "; this CPU runs: "
+            << names(cpu::runnable_isas()) << "; ROENTGEN_ISA=baseline|avx2|avx512 forces one)\n"
             << "blas:       " << blas.config << "\n"
             << "blas core:  " << blas_core_line(blas) << "\n"
             << "threads:    " << num_threads() << " (one pool for every CPU kernel, OpenBLAS at one thread per call; "

@@ -13,7 +13,7 @@ namespace {
 constexpr int64_t kGroupColumns = 4096;  // about this many padded positions per GEMM
 
 // The shape of one group's padded copy P [C, ld]: `count` samples of Hp x Wp side by side, then
-// `slack` zeros, so that the view shifted by the farthest kernel position stays inside its row.
+// zeros up to ld, so that the view shifted by the farthest kernel position stays inside its row.
 struct Padded {
   int64_t hp, wp, count, n, ld;  // n = count*Hp*Wp columns of output positions
   int64_t shift(const WindowGeometry& g, int64_t p, int64_t q) const { return p * g.dh * wp + q * g.dw; }

@@ -62,7 +62,7 @@ void transform_filters(const T* w, const WindowGeometry& g, T* u) {
 // row of tiles (tensor/cpu/vector_kernels.h).
 template <typename T>
 void transform_inputs(const T* x, int64_t x_stride, const WindowGeometry& g, const Tiles& s, T* v) {
-  const int64_t ct = g.c * s.t, half = s.tw + 1, row = 2 * half;  // a padded row: [even | odd], half each
+  const int64_t ct = g.c * s.t, row = s.wq, half = row / 2;  // a padded row: [even | odd], half each
   const VectorOps<T>& vk = vector_ops<T>();
   parallel_for(g.c, grain_for(s.count * s.hq * s.wq * 4), [&](int64_t c0, int64_t c1) {
     thread_local std::vector<T> buffer;

@@ -4,7 +4,8 @@
 // Debian's OpenBLAS is built with DYNAMIC_ARCH: at load time it reads cpuid and picks one of its
 // kernel sets ("cores"). A CPU newer than the library is not in its tables and gets a generic
 // core: on an Intel Xeon with AVX-512 (family 6, model 207) OpenBLAS 0.3.21 picks Prescott, its
-// SSE3 kernels, and a 1024^3 sgemm runs at 65 GFLOP/s on two threads instead of 253.
+// SSE3 kernels, and a 1024^3 sgemm runs at 65 GFLOP/s on two threads instead of 253 (measured
+// there by issue 17; not remeasured here).
 // OpenBLAS takes the environment variable OPENBLAS_CORETYPE instead of its own choice, but reads
 // it in a constructor that runs when the library is loaded, before main. So, also before main,
 // roentgen asks OpenBLAS which core it chose; when that core is a generic one although the CPU

@@ -5,7 +5,7 @@
 // used, or the one ROENTGEN_ISA=baseline|avx2|avx512 names (a level the CPU lacks is an error).
 // On a machine that is not x86 only the baseline is built. Every level gives bit-identical
 // results: the kernels keep their order of operations at every width, and none of them fuses a
-// multiply and an add (-ffp-contract=off), so a run is the same on every CPU.
+// multiply and an add (-ffp-contract=off), so a run's results do not depend on the level.
 #pragma once
 
 #include <string_view>
