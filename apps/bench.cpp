@@ -66,6 +66,14 @@ bool on_off(const std::map<std::string, std::string>& flags, const char* flag) {
 
 }  // namespace
 
+BenchInputs bench_inputs(int64_t batch, int64_t image_size, Device device, Generator& gen) {
+  // Made on the CPU (the same values on every device), then moved.
+  const Tensor images = rand({batch, 3, image_size, image_size}, -2, 2, DType::Float32, Device::cpu(), gen);
+  const Tensor uniform = rand({batch, 14}, 0, 1, DType::Float32, Device::cpu(), gen);
+  const Tensor labels = gt(uniform, scalar_like(uniform, 0.9));
+  return {images.to(device), labels.to(device), full({14}, 0.9).to(device), full({14}, 0.1).to(device)};
+}
+
 int bench_command(int argc, char** argv, const char* usage) {
   auto flags = parse_flags(argc, argv, 2, {"--model", "--mode", "--batch-size", "--image-size", "--iters", "--warmup",
                                            "--threads", "--device", "--tf32", "--cudnn-benchmark",
@@ -89,23 +97,21 @@ int bench_command(int argc, char** argv, const char* usage) {
   DenseNet model(config, gen);
   model.set_memory_efficient(memory_efficient);
   model.to(device);
-  const Tensor images = rand({batch, 3, size, size}, -2, 2, DType::Float32, Device::cpu(), gen).to(device);
-  const Tensor labels = gt(rand({batch, 14}, 0, 1, DType::Float32, Device::cpu(), gen), scalar_like(images, 0.9)).to(device);
-  const Tensor w_pos = full({14}, 0.9).to(device), w_neg = full({14}, 0.1).to(device);
+  const BenchInputs in = bench_inputs(batch, size, device, gen);
   Adam adam(model.parameters(), AdamOptions{});
 
   auto step = [&] {
     if (mode == "train") {
       model.train();
       adam.zero_grad();
-      const Tensor loss = weighted_loss_with_logits(model.logits(images), labels, w_pos, w_neg);
+      const Tensor loss = weighted_loss_with_logits(model.logits(in.images), in.labels, in.w_pos, in.w_neg);
       backward(loss);
       adam.step();
       (void)loss.item();  // waits for the GPU
     } else {
       model.eval();
       NoGradGuard no_grad;
-      (void)model.forward(images).to_vector<float>();
+      (void)model.forward(in.images).to_vector<float>();
     }
   };
   for (int64_t i = 0; i < warmup; ++i) step();

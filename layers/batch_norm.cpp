@@ -56,7 +56,7 @@ BatchNormOutput batch_norm(const Tensor& x_in, const Tensor& weight, const Tenso
   kernels.batch_norm_train(x, w, b, eps, relu, out.y, mean, invstd, out.batch_var);
   out.batch_mean = mean;
   out.y = record(relu ? "batch_norm_relu" : "batch_norm", out.y, {x_in, weight, bias},
-                 [x = x.detach(), w = w.defined() ? w.detach() : w, mean, invstd, &kernels,
+                 [x = x.detach(), w = w.defined() ? w.detach() : w, mean, invstd, eps, &kernels,
                   relu_y = relu ? out.y.detach() : Tensor()](const Tensor& gy_in, const NeedsGrad& needs) {
                    const Tensor gy = as_contiguous(gy_in);
                    Grads grads(3);
@@ -64,7 +64,7 @@ BatchNormOutput batch_norm(const Tensor& x_in, const Tensor& weight, const Tenso
                    grads[0] = Tensor::empty(gy.shape(), x.dtype(), x.device());
                    if (needs[1]) grads[1] = Tensor::empty(mean.shape(), x.dtype(), x.device());
                    if (needs[2]) grads[2] = Tensor::empty(mean.shape(), x.dtype(), x.device());
-                   kernels.batch_norm_backward(x, w, gy, relu_y, mean, invstd, grads[0],
+                   kernels.batch_norm_backward(x, w, gy, relu_y, mean, invstd, eps, grads[0],
                                                needs[1] ? &grads[1] : nullptr, needs[2] ? &grads[2] : nullptr);
                    return grads;
                  });

@@ -7,13 +7,13 @@
 // here, behind this table:
 //   layers/cpu/reference.cpp  the definitions as plain loops (what learners read, what tests trust)
 //   layers/cpu/*.cpp          the fast CPU kernels (im2col + GEMM, parallel_for), tested against them
-//   layers/cuda/*.cpp         cuDNN, tested against the CPU
+//   layers/cuda/              cuDNN, and CUDA kernels of our own, tested against the CPU
 // layers/dispatch.cpp is the one place in layers/ that knows whether CUDA was built.
 //
 // Contract: outputs are allocated by the caller, contiguous, on the inputs' device, with the
-// inputs' dtype. Inputs x and gy may have any batch stride as long as each sample [C, H, W] is
-// contiguous (a channel prefix of a dense block's buffer is such a view); weights are contiguous.
-// A gradient pointer that is null is not wanted.
+// inputs' dtype. An input x may have any batch stride at least C*H*W as long as each sample
+// [C, H, W] is contiguous (a channel prefix of a dense block's buffer is such a view); gy and the
+// weights are contiguous. A gradient pointer that is null is not wanted. A batch may be empty.
 #pragma once
 
 #include "layers/geometry.h"
@@ -44,13 +44,14 @@ struct LayerKernels {
                           const Tensor& var, double eps, bool relu, Tensor& y);
   // The training-mode backward (the statistics depend on x): gx, and gw, gb where not null.
   // relu_y: the forward's output when it applied the ReLU (gy then counts only where relu_y > 0),
-  // else undefined.
+  // else undefined. eps: the forward's (the saved invstd already holds it; cuDNN asks again).
   void (*batch_norm_backward)(const Tensor& x, const Tensor& weight, const Tensor& gy, const Tensor& relu_y,
-                              const Tensor& mean, const Tensor& invstd, Tensor& gx, Tensor* gw, Tensor* gb);
+                              const Tensor& mean, const Tensor& invstd, double eps, Tensor& gx, Tensor* gw,
+                              Tensor* gb);
 
   // ---- pooling: x [N, C, H, W] -> y [N, C, OH, OW] ----
   // Max: padding is never the maximum; a NaN wins; the gradient goes to the first maximum of each
-  // window (found again from x and y, so no argmax is stored).
+  // window (found again in the backward, so no argmax is stored).
   void (*max_pool_forward)(const Tensor& x, Tensor& y, const WindowGeometry& g);
   void (*max_pool_backward)(const Tensor& x, const Tensor& y, const Tensor& gy, Tensor& gx, const WindowGeometry& g);
   // Average: padding counts as zeros (PyTorch's count_include_pad).

@@ -118,8 +118,8 @@ inline void check_batch_norm(const LayerKernels& kernels, Device device, const L
 
   Tensor gx = empty_on(gy, device), gx_ref = empty_on(gy, Device::cpu());
   Tensor gw = empty_on(w, device), gb = empty_on(b, device), gw_ref = empty_on(w, Device::cpu()), gb_ref = empty_on(b, Device::cpu());
-  kernels.batch_norm_backward(x_dev, on(device, w), on(device, gy), relu ? y : Tensor(), mean, invstd, gx, &gw, &gb);
-  ref.batch_norm_backward(x, w, gy, relu ? y_ref : Tensor(), mean_ref, invstd_ref, gx_ref, &gw_ref, &gb_ref);
+  kernels.batch_norm_backward(x_dev, on(device, w), on(device, gy), relu ? y : Tensor(), mean, invstd, eps, gx, &gw, &gb);
+  ref.batch_norm_backward(x, w, gy, relu ? y_ref : Tensor(), mean_ref, invstd_ref, eps, gx_ref, &gw_ref, &gb_ref);
   check_close(gx, gx_ref, tol * 10, tol * 10, "batch norm backward: gx");
   check_close(gw, gw_ref, tol * 10, tol, "batch norm backward: gweight");
   check_close(gb, gb_ref, tol * 10, tol, "batch norm backward: gbias");

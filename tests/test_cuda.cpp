@@ -2,6 +2,7 @@
 // Part of cuda_tests, which reports itself skipped without a usable GPU (tests/cuda_main.cpp).
 #include <doctest/doctest.h>
 
+#include "apps/bench.h"
 #include "autograd/engine.h"
 #include "autograd/ops.h"
 #include "helpers.h"
@@ -125,4 +126,10 @@ TEST_CASE("CUDA: the fused optimizer update equals the CPU's") {
     check_close(p_gpu, p_cpu, tol, tol, "p");
     check_close(v_gpu, v_cpu, tol, tol, "v");
   }
+}
+
+TEST_CASE("CUDA: bench's inputs are all on the GPU") {
+  Generator gen(0);
+  const app::BenchInputs in = app::bench_inputs(2, 32, gpu, gen);
+  for (const Tensor* t : {&in.images, &in.labels, &in.w_pos, &in.w_neg}) CHECK(t->device() == gpu);
 }

@@ -46,28 +46,43 @@ TEST_CASE("cuDNN's pooling output size equals window_output_size") {
   }
 }
 
+namespace {
+
+// A chooser that counts its calls and offers `count` candidates per direction, the first with a
+// 128-byte workspace.
+cuda::ConvChooser stand_in_chooser(int (&chosen)[3], int count = 1) {
+  cuda::ConvChooser c;
+  c.fwd = [&chosen, count](const cuda::ConvKey&, const cuda::ConvPlan&) {
+    ++chosen[0];
+    std::vector<cuda::FwdAlgo> out;
+    for (int i = 0; i < count; ++i)
+      out.push_back({cudnnConvolutionFwdAlgo_t(i), CUDNN_FMA_MATH, i == 0 ? size_t(128) : size_t(0)});
+    return out;
+  };
+  c.data = [&chosen](const cuda::ConvKey&, const cuda::ConvPlan&) {
+    ++chosen[1];
+    return std::vector<cuda::DataAlgo>{{CUDNN_CONVOLUTION_BWD_DATA_ALGO_1, CUDNN_FMA_MATH, 0}};
+  };
+  c.filter = [&chosen](const cuda::ConvKey&, const cuda::ConvPlan&) {
+    ++chosen[2];
+    return std::vector<cuda::FilterAlgo>{{CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1, CUDNN_FMA_MATH, 0}};
+  };
+  return c;
+}
+
+const WindowGeometry kBlockConv = geometry_of({2, 64, 56, 56, 128, 1, 1, 0, 1}, false);
+
+}  // namespace
+
 TEST_CASE("the convolution plan cache: one plan per distinct key, each direction chosen once") {
   int chosen[3] = {0, 0, 0};
-  cuda::ConvChooser stand_in;
-  stand_in.fwd = [&](const cuda::ConvKey&, const cuda::ConvPlan&) {
-    ++chosen[0];
-    return cuda::FwdAlgo{CUDNN_CONVOLUTION_FWD_ALGO_GEMM, CUDNN_FMA_MATH, 128};
-  };
-  stand_in.data = [&](const cuda::ConvKey&, const cuda::ConvPlan&) {
-    ++chosen[1];
-    return cuda::DataAlgo{CUDNN_CONVOLUTION_BWD_DATA_ALGO_1, CUDNN_FMA_MATH, 0};
-  };
-  stand_in.filter = [&](const cuda::ConvKey&, const cuda::ConvPlan&) {
-    ++chosen[2];
-    return cuda::FilterAlgo{CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1, CUDNN_FMA_MATH, 0};
-  };
+  const cuda::ConvChooser stand_in = stand_in_chooser(chosen);
   cuda::ConvPlanCache cache;
-  const WindowGeometry g = geometry_of({2, 64, 56, 56, 128, 1, 1, 0, 1}, false);
-  const cuda::ConvKey base = cuda::conv_key(g, 64 * 56 * 56, DType::Float32);
+  const cuda::ConvKey base = cuda::conv_key(kBlockConv, 64 * 56 * 56, DType::Float32);
   auto make = [&] { return stand_in; };
   auto run = [&](const cuda::ConvKey& key) {
     cuda::ConvPlan& plan = cache.plan(key);
-    CHECK(cache.fwd(key, plan, make).workspace == 128);
+    CHECK(cache.fwd(key, plan, make).front().workspace == 128);
     cache.data(key, plan, make);
     cache.filter(key, plan, make);
   };
@@ -80,23 +95,96 @@ TEST_CASE("the convolution plan cache: one plan per distinct key, each direction
   CHECK(chosen[2] == 1);
 
   // Each field of the key makes a new plan: the batch stride (a channel prefix), the dtype, TF32,
-  // determinism, the stride, the batch size.
-  cuda::ConvKey prefix = base, f64 = base, tf32 = base, deterministic = base, strided = base, batch = base;
-  prefix.x_batch_stride = 96 * 56 * 56;
-  f64.dtype = DType::Float64;
-  tf32.tf32 = true;
-  deterministic.deterministic = true;
-  strided.sh = strided.sw = 2;
-  batch.n = 3;
-  for (const cuda::ConvKey& k : {prefix, f64, tf32, deterministic, strided, batch}) run(k);
-  CHECK(cache.size() == 7);
-  CHECK(cache.misses() == 7);
-  CHECK(chosen[0] == 7);
+  // determinism, timing, the workspace limit, the stride, the batch size.
+  std::vector<cuda::ConvKey> keys(8, base);
+  keys[0].x_batch_stride = 96 * 56 * 56;
+  keys[1].dtype = DType::Float64;
+  keys[2].tf32 = true;
+  keys[3].deterministic = true;
+  keys[4].benchmark = true;
+  keys[5].workspace_limit = 0;
+  keys[6].sh = keys[6].sw = 2;
+  keys[7].n = 3;
+  for (const cuda::ConvKey& k : keys) run(k);
+  CHECK(cache.size() == 9);
+  CHECK(cache.misses() == 9);
+  CHECK(chosen[0] == 9);
 
-  // TF32 follows the switch, and only for float32.
+  // TF32 follows the switch, and only for float32; the timing switch and the limit are read too.
   conv_settings().tf32 = true;
-  CHECK(cuda::conv_key(g, 64 * 56 * 56, DType::Float32).tf32);
-  CHECK(!cuda::conv_key(g, 64 * 56 * 56, DType::Float64).tf32);
+  CHECK(cuda::conv_key(kBlockConv, 64 * 56 * 56, DType::Float32).tf32);
+  CHECK(!cuda::conv_key(kBlockConv, 64 * 56 * 56, DType::Float64).tf32);
   conv_settings().tf32 = false;
-  CHECK(!cuda::conv_key(g, 64 * 56 * 56, DType::Float32).tf32);
+  CHECK(!cuda::conv_key(kBlockConv, 64 * 56 * 56, DType::Float32).tf32);
+  conv_settings().benchmark = true;
+  conv_settings().workspace_limit = 4096;
+  const cuda::ConvKey timed = cuda::conv_key(kBlockConv, 64 * 56 * 56, DType::Float32);
+  conv_settings() = ConvSettings{};
+  CHECK(timed.benchmark);
+  CHECK(timed.workspace_limit == 4096);
+}
+
+TEST_CASE("a batch of 1 gets one plan whatever its batch stride") {
+  const WindowGeometry one = geometry_of({1, 64, 56, 56, 128, 1, 1, 0, 1}, false);
+  const cuda::ConvKey packed = cuda::conv_key(one, 64 * 56 * 56, DType::Float32);
+  const cuda::ConvKey prefix = cuda::conv_key(one, 96 * 56 * 56, DType::Float32);
+  CHECK(packed == prefix);
+  CHECK(prefix.x_batch_stride == 64 * 56 * 56);
+  CHECK(cuda::conv_key(kBlockConv, 96 * 56 * 56, DType::Float32).x_batch_stride == 96 * 56 * 56);  // batch 2 keeps it
+}
+
+TEST_CASE("an algorithm cuDNN refuses at run time is dropped for the next, and the one that worked is kept") {
+  int chosen[3] = {0, 0, 0};
+  const cuda::ConvChooser stand_in = stand_in_chooser(chosen, 3);
+  cuda::ConvPlanCache cache;
+  const cuda::ConvKey key = cuda::conv_key(kBlockConv, 64 * 56 * 56, DType::Float32);
+  cuda::ConvPlan& plan = cache.plan(key);
+  auto candidates = [&]() -> std::vector<cuda::FwdAlgo>& { return cache.fwd(key, plan, [&] { return stand_in; }); };
+  auto no_workspace = [](size_t) { return Tensor(); };
+  std::vector<int> tried;
+  auto refuse_first = [&](const cuda::FwdAlgo& a, void*) {
+    tried.push_back(int(a.algo));
+    return a.algo == 0 ? CUDNN_STATUS_NOT_SUPPORTED_SHAPE : CUDNN_STATUS_SUCCESS;
+  };
+  cache.run<cudnnConvolutionFwdAlgo_t>(candidates(), plan.fwd_conv.get(), key, "forward", no_workspace, refuse_first);
+  CHECK(tried == std::vector<int>{0, 1});
+  CHECK(cache.fallbacks() == 1);
+  cache.run<cudnnConvolutionFwdAlgo_t>(candidates(), plan.fwd_conv.get(), key, "forward", no_workspace, refuse_first);
+  CHECK(tried == std::vector<int>{0, 1, 1});  // the one that worked, at once
+  CHECK(chosen[0] == 1);
+
+  // A workspace that cannot be had counts as a refusal too; a bad parameter is our mistake and ends the call.
+  cuda::ConvPlanCache fresh;
+  cuda::ConvPlan& plan2 = fresh.plan(key);
+  auto& list = fresh.fwd(key, plan2, [&] { return stand_in; });
+  auto out_of_memory = [](size_t bytes) -> Tensor {
+    if (bytes > 0) throw Error("cudaMalloc failed: out of memory");
+    return Tensor();
+  };
+  auto bad_param = [](const cuda::FwdAlgo& a, void*) { return a.algo == 1 ? CUDNN_STATUS_BAD_PARAM : CUDNN_STATUS_SUCCESS; };
+  CHECK_THROWS_WITH_AS(fresh.run<cudnnConvolutionFwdAlgo_t>(list, plan2.fwd_conv.get(), key, "forward", out_of_memory, bad_param),
+                       doctest::Contains("algorithm 1: CUDNN_STATUS_BAD_PARAM"), Error);
+  CHECK(fresh.fallbacks() == 1);  // algorithm 0, for its workspace
+  CHECK(list.front().algo == 1);
+
+  // When every candidate fails, the error says so and names the last reason.
+  auto refuse_all = [](const cuda::FwdAlgo&, void*) { return CUDNN_STATUS_EXECUTION_FAILED; };
+  CHECK_THROWS_WITH_AS(fresh.run<cudnnConvolutionFwdAlgo_t>(list, plan2.fwd_conv.get(), key, "forward", no_workspace, refuse_all),
+                       doctest::Contains("every algorithm that fits failed at run time"), Error);
+}
+
+TEST_CASE("cuDNN tensor descriptors: size-1 dims get packed strides, and a span past 2^31 is a clear error") {
+  auto strides_of = [](const cuda::TensorDesc& d) {
+    cudnnDataType_t type;
+    int n, c, h, w, sn, sc, sh, sw;
+    REQUIRE(cudnnGetTensor4dDescriptor(d.get(), &type, &n, &c, &h, &w, &sn, &sc, &sh, &sw) == CUDNN_STATUS_SUCCESS);
+    return std::vector<int>{sn, sc, sh, sw};
+  };
+  // A batch-1 channel prefix of a [1, 96, 7, 7] buffer, and a [N, C] tensor seen as [N, C, 1, 1].
+  CHECK(strides_of(cuda::tensor_desc(DType::Float32, 1, 64, 7, 7, 96 * 49, 49, 7, 1)) == std::vector<int>{64 * 49, 49, 7, 1});
+  CHECK(strides_of(cuda::tensor_desc(make_view(zeros({10}), {1, 5}, {7, 1}, 0))) == std::vector<int>{5, 1, 1, 1});
+  CHECK(strides_of(cuda::tensor_desc(DType::Float32, 2, 64, 7, 7, 96 * 49, 49, 7, 1)) == std::vector<int>{96 * 49, 49, 7, 1});
+  CHECK_THROWS_WITH_AS(cuda::tensor_desc(DType::Float32, 1024, 1024, 64, 64, 1024 * 4096, 4096, 64, 1),
+                       doctest::Contains("32-bit indexing"), Error);
+  CHECK_THROWS_WITH_AS(cuda::tensor_desc(DType::Float32, 0, 3, 4, 4, 48, 16, 4, 1), doctest::Contains("sizes from 1"), Error);
 }

@@ -76,7 +76,8 @@ void batch_norm_eval(const Tensor& x, const Tensor& weight, const Tensor& bias, 
 }
 
 void batch_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& gy, const Tensor& relu_y,
-                         const Tensor& mean, const Tensor& invstd, Tensor& gx, Tensor* gw, Tensor* gb) {
+                         const Tensor& mean, const Tensor& invstd, double /*eps: in invstd*/, Tensor& gx,
+                         Tensor* gw, Tensor* gb) {
   const ChannelLayout l = channel_layout(x);
   const double m = double(l.n * l.s);
   visit_floating(x.dtype(), "batch_norm", [&](auto tag) {

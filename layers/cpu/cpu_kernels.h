@@ -45,7 +45,8 @@ void batch_norm_train(const Tensor& x, const Tensor& weight, const Tensor& bias,
 void batch_norm_eval(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& mean, const Tensor& var,
                      double eps, bool relu, Tensor& y);
 void batch_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& gy, const Tensor& relu_y,
-                         const Tensor& mean, const Tensor& invstd, Tensor& gx, Tensor* gw, Tensor* gb);
+                         const Tensor& mean, const Tensor& invstd, double eps, Tensor& gx, Tensor* gw,
+                         Tensor* gb);
 void max_pool_forward(const Tensor& x, Tensor& y, const WindowGeometry& g);
 void max_pool_backward(const Tensor& x, const Tensor& y, const Tensor& gy, Tensor& gx, const WindowGeometry& g);
 void avg_pool_forward(const Tensor& x, Tensor& y, const WindowGeometry& g);
@@ -63,7 +64,8 @@ void batch_norm_train(const Tensor& x, const Tensor& weight, const Tensor& bias,
 void batch_norm_eval(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& mean, const Tensor& var,
                      double eps, bool relu, Tensor& y);
 void batch_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& gy, const Tensor& relu_y,
-                         const Tensor& mean, const Tensor& invstd, Tensor& gx, Tensor* gw, Tensor* gb);
+                         const Tensor& mean, const Tensor& invstd, double eps, Tensor& gx, Tensor* gw,
+                         Tensor* gb);
 void max_pool_forward(const Tensor& x, Tensor& y, const WindowGeometry& g);
 void max_pool_backward(const Tensor& x, const Tensor& y, const Tensor& gy, Tensor& gx, const WindowGeometry& g);
 void avg_pool_forward(const Tensor& x, Tensor& y, const WindowGeometry& g);

@@ -151,7 +151,8 @@ void batch_norm_eval(const Tensor& x, const Tensor& weight, const Tensor& bias, 
 // (the last two terms: the gradient through the batch mean and variance). After a fused ReLU, gy
 // stands for its gradient where the output relu_y is positive and 0 elsewhere.
 void batch_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& gy, const Tensor& relu_y,
-                         const Tensor& mean, const Tensor& invstd, Tensor& gx, Tensor* gw, Tensor* gb) {
+                         const Tensor& mean, const Tensor& invstd, double /*eps: in invstd*/, Tensor& gx,
+                         Tensor* gw, Tensor* gb) {
   const ChannelLayout l = channel_layout(x);
   const double m = double(l.n * l.s);
   const std::vector<double> mu = mean.to_vector<double>(), inv = invstd.to_vector<double>();

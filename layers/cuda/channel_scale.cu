@@ -54,6 +54,7 @@ void channel_scale_forward(const Tensor& x, const Tensor& s, Tensor& y) {
 }
 
 void channel_scale_backward(const Tensor& x, const Tensor& s, const Tensor& gy, Tensor* gx, Tensor* gs) {
+  check_contiguous(gy, "channel_scale backward", "gy");
   DeviceGuard guard(x.device().index);
   const int64_t planes = x.size(0) * x.size(1);
   if (planes == 0) return;

@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -13,8 +14,17 @@ namespace rg::cuda {
 
 ConvKey conv_key(const WindowGeometry& g, int64_t x_batch_stride, DType dtype) {
   const ConvSettings& s = conv_settings();
-  return {g.n, g.c, g.h, g.w, x_batch_stride, g.o, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, dtype,
-          s.tf32 && dtype == DType::Float32, s.deterministic};
+  const int64_t batch_stride = g.n == 1 ? g.c * g.h * g.w : x_batch_stride;
+  return {g.n, g.c, g.h, g.w, batch_stride, g.o, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, dtype,
+          s.tf32 && dtype == DType::Float32, s.deterministic, s.benchmark, s.workspace_limit};
+}
+
+std::string describe(const ConvKey& k) {
+  std::ostringstream out;
+  out << "input [" << k.n << ", " << k.c << ", " << k.h << ", " << k.w << "] (batch stride " << k.x_batch_stride
+      << "), " << k.o << " " << k.kh << "x" << k.kw << " filters, stride " << k.sh << "x" << k.sw << ", padding "
+      << k.ph << "x" << k.pw << ", dilation " << k.dh << "x" << k.dw << ", " << dtype_name(k.dtype);
+  return out.str();
 }
 
 ConvPlan make_conv_plan(const ConvKey& k) {
@@ -30,6 +40,12 @@ ConvPlan make_conv_plan(const ConvKey& k) {
   return p;
 }
 
+bool worth_another_algorithm(cudnnStatus_t status) {
+  const int category = CUDNN_STATUS_CATEGORY(int(status));
+  return category == CUDNN_STATUS_NOT_SUPPORTED || category == CUDNN_STATUS_EXECUTION_FAILED ||
+         category == CUDNN_STATUS_INTERNAL_ERROR;
+}
+
 ConvPlan& ConvPlanCache::plan(const ConvKey& key) {
   auto it = plans_.find(key);
   if (it != plans_.end()) {
@@ -40,29 +56,31 @@ ConvPlan& ConvPlanCache::plan(const ConvKey& key) {
   return plans_.emplace(key, make_conv_plan(key)).first->second;
 }
 
-const FwdAlgo& ConvPlanCache::fwd(const ConvKey& key, ConvPlan& plan, const MakeChooser& make_chooser) {
-  if (!plan.fwd) {
-    plan.fwd = make_chooser().fwd(key, plan);
-    RG_CUDNN_CHECK(cudnnSetConvolutionMathType(plan.fwd_conv.get(), plan.fwd->math));
+template <typename Algo, typename Choose>
+std::vector<ConvAlgo<Algo>>& ConvPlanCache::chosen(std::vector<ConvAlgo<Algo>>& candidates,
+                                                   cudnnConvolutionDescriptor_t conv, const Choose& choose) {
+  if (candidates.empty()) {
+    candidates = choose();
+    RG_CHECK(!candidates.empty(), "cuDNN: the algorithm chooser returned no candidate");
+    RG_CUDNN_CHECK(cudnnSetConvolutionMathType(conv, candidates.front().math));
     ++choices_;
   }
-  return *plan.fwd;
+  return candidates;
 }
-const DataAlgo& ConvPlanCache::data(const ConvKey& key, ConvPlan& plan, const MakeChooser& make_chooser) {
-  if (!plan.data) {
-    plan.data = make_chooser().data(key, plan);
-    RG_CUDNN_CHECK(cudnnSetConvolutionMathType(plan.data_conv.get(), plan.data->math));
-    ++choices_;
-  }
-  return *plan.data;
+
+std::vector<FwdAlgo>& ConvPlanCache::fwd(const ConvKey& key, ConvPlan& plan, const MakeChooser& make_chooser) {
+  return chosen(plan.fwd, plan.fwd_conv.get(), [&] { return make_chooser().fwd(key, plan); });
 }
-const FilterAlgo& ConvPlanCache::filter(const ConvKey& key, ConvPlan& plan, const MakeChooser& make_chooser) {
-  if (!plan.filter) {
-    plan.filter = make_chooser().filter(key, plan);
-    RG_CUDNN_CHECK(cudnnSetConvolutionMathType(plan.filter_conv.get(), plan.filter->math));
-    ++choices_;
-  }
-  return *plan.filter;
+std::vector<DataAlgo>& ConvPlanCache::data(const ConvKey& key, ConvPlan& plan, const MakeChooser& make_chooser) {
+  return chosen(plan.data, plan.data_conv.get(), [&] { return make_chooser().data(key, plan); });
+}
+std::vector<FilterAlgo>& ConvPlanCache::filter(const ConvKey& key, ConvPlan& plan, const MakeChooser& make_chooser) {
+  return chosen(plan.filter, plan.filter_conv.get(), [&] { return make_chooser().filter(key, plan); });
+}
+
+void ConvPlanCache::report_fallback(const ConvKey& key, const char* direction, const std::string& why) {
+  std::fprintf(stderr, "cuDNN %s convolution (%s): %s; trying the next algorithm\n", direction, describe(key).c_str(),
+               why.c_str());
 }
 
 ConvPlanCache& conv_plan_cache(Device device) {
@@ -77,7 +95,7 @@ ConvPlanCache& conv_plan_cache(Device device) {
 
 namespace {
 
-// ROENTGEN_CUDNN_VERBOSE=1: print every algorithm chosen, once per shape and direction.
+// ROENTGEN_CUDNN_VERBOSE=1: print the algorithms chosen, once per shape and direction.
 bool verbose() {
   static const bool on = [] {
     const char* v = std::getenv("ROENTGEN_CUDNN_VERBOSE");
@@ -86,29 +104,31 @@ bool verbose() {
   return on;
 }
 
-// The first result that succeeded, fits the workspace limit and (when asked) is deterministic.
-// Without TF32, float32 convolutions run with CUDNN_FMA_MATH whatever the result says.
+const char* math_name(cudnnMathType_t math) {
+  return math == CUDNN_FMA_MATH ? "FMA" : math == CUDNN_DEFAULT_MATH ? "default" : "tensor-op";
+}
+
+// cuDNN's ranked results that succeeded, fit the workspace limit and (when asked) are
+// deterministic, best first. Without TF32, float32 convolutions run with CUDNN_FMA_MATH whatever
+// the result says.
 template <typename Algo, typename Perf>
-ConvAlgo<Algo> pick(const Perf* results, int count, const ConvKey& key, const char* direction) {
-  const ConvSettings& s = conv_settings();
+std::vector<ConvAlgo<Algo>> candidates(const Perf* results, int count, const ConvKey& key, const char* direction) {
+  std::vector<ConvAlgo<Algo>> out;
   for (int i = 0; i < count; ++i) {
     const Perf& r = results[i];
-    if (r.status != CUDNN_STATUS_SUCCESS || r.memory > s.workspace_limit) continue;
+    if (r.status != CUDNN_STATUS_SUCCESS || r.memory > key.workspace_limit) continue;
     if (key.deterministic && r.determinism != CUDNN_DETERMINISTIC) continue;
     const cudnnMathType_t math = (key.dtype == DType::Float32 && !key.tf32) ? CUDNN_FMA_MATH : r.mathType;
-    if (verbose())
-      std::fprintf(stderr, "cuDNN %s: input [%lld, %lld, %lld, %lld] (batch stride %lld), %lldx%lld filters x%lld, stride %lld, "
-                   "padding %lld, dilation %lld: algorithm %d, math %s, workspace %zu bytes\n", direction,
-                   (long long)key.n, (long long)key.c, (long long)key.h, (long long)key.w, (long long)key.x_batch_stride,
-                   (long long)key.kh, (long long)key.kw, (long long)key.o, (long long)key.sh, (long long)key.ph,
-                   (long long)key.dh, int(r.algo), math == CUDNN_FMA_MATH ? "FMA" : math == CUDNN_DEFAULT_MATH ? "default" : "tensor-op",
-                   size_t(r.memory));
-    return {r.algo, math, r.memory};
+    out.push_back({r.algo, math, r.memory});
   }
-  throw Error(std::string("cuDNN: no ") + direction + " convolution algorithm for input [" + std::to_string(key.n) +
-              ", " + std::to_string(key.c) + ", " + std::to_string(key.h) + ", " + std::to_string(key.w) + "] and " +
-              std::to_string(key.kh) + "x" + std::to_string(key.kw) + " filters fits the workspace limit of " +
-              std::to_string(s.workspace_limit) + " bytes" + (key.deterministic ? " deterministically" : ""));
+  RG_CHECK(!out.empty(), "cuDNN: no ", direction, " convolution algorithm for ", describe(key),
+           " fits the workspace limit of ", key.workspace_limit, " bytes", key.deterministic ? " deterministically" : "");
+  if (verbose()) {
+    std::fprintf(stderr, "cuDNN %s convolution (%s):", direction, describe(key).c_str());
+    for (const auto& a : out) std::fprintf(stderr, " algorithm %d (%s, %zu bytes)", int(a.algo), math_name(a.math), a.workspace);
+    std::fprintf(stderr, "\n");
+  }
+  return out;
 }
 
 // Scratch tensors of a plan's sizes, for timing algorithms without touching real data.
@@ -117,110 +137,128 @@ int64_t x_elements(const ConvKey& k) { return (k.n - 1) * k.x_batch_stride + k.c
 int64_t y_elements(const ConvKey& k) {
   return k.n * k.o * window_output_size(k.h, k.kh, k.sh, k.ph, k.dh) * window_output_size(k.w, k.kw, k.sw, k.pw, k.dw);
 }
+void* pointer(const Tensor& t) { return t.defined() ? t.data_ptr() : nullptr; }  // a workspace of 0 bytes is none
 
 }  // namespace
 
 ConvChooser cudnn_chooser(Device device) {
   cudnnHandle_t h = cudnn_handle(device);
-  const bool timed = conv_settings().benchmark;
-  const size_t limit = conv_settings().workspace_limit;
   ConvChooser c;
   c.fwd = [=](const ConvKey& k, const ConvPlan& p) {
     cudnnConvolutionFwdAlgoPerf_t r[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
     int n = 0;
     RG_CUDNN_CHECK(cudnnSetConvolutionMathType(p.fwd_conv.get(), k.tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH));
-    if (timed) {
+    if (k.benchmark) {
       Tensor x = scratch(x_elements(k), k, device), w = scratch(k.o * k.c * k.kh * k.kw, k, device),
-             y = scratch(y_elements(k), k, device), ws = workspace(limit, device);
+             y = scratch(y_elements(k), k, device), ws = workspace(k.workspace_limit, device);
       RG_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(h, p.x.get(), x.data_ptr(), p.w.get(), w.data_ptr(),
                                                             p.fwd_conv.get(), p.y.get(), y.data_ptr(),
-                                                            CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n, r, ws.data_ptr(), limit));
+                                                            CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n, r, pointer(ws),
+                                                            k.workspace_limit));
     } else {
       RG_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(h, p.x.get(), p.w.get(), p.fwd_conv.get(), p.y.get(),
                                                             CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n, r));
     }
-    return pick<cudnnConvolutionFwdAlgo_t>(r, n, k, "forward");
+    return candidates<cudnnConvolutionFwdAlgo_t>(r, n, k, "forward");
   };
   c.data = [=](const ConvKey& k, const ConvPlan& p) {
     cudnnConvolutionBwdDataAlgoPerf_t r[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
     int n = 0;
     RG_CUDNN_CHECK(cudnnSetConvolutionMathType(p.data_conv.get(), k.tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH));
-    if (timed) {
+    if (k.benchmark) {
       Tensor w = scratch(k.o * k.c * k.kh * k.kw, k, device), gy = scratch(y_elements(k), k, device),
-             gx = scratch(k.n * k.c * k.h * k.w, k, device), ws = workspace(limit, device);
+             gx = scratch(k.n * k.c * k.h * k.w, k, device), ws = workspace(k.workspace_limit, device);
       RG_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(
           h, p.w.get(), w.data_ptr(), p.y.get(), gy.data_ptr(), p.data_conv.get(), p.gx.get(), gx.data_ptr(),
-          CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &n, r, ws.data_ptr(), limit));
+          CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &n, r, pointer(ws), k.workspace_limit));
     } else {
       RG_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, p.w.get(), p.y.get(), p.data_conv.get(), p.gx.get(),
                                                                  CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &n, r));
     }
-    return pick<cudnnConvolutionBwdDataAlgo_t>(r, n, k, "backward-data");
+    return candidates<cudnnConvolutionBwdDataAlgo_t>(r, n, k, "backward-data");
   };
   c.filter = [=](const ConvKey& k, const ConvPlan& p) {
     cudnnConvolutionBwdFilterAlgoPerf_t r[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
     int n = 0;
     RG_CUDNN_CHECK(cudnnSetConvolutionMathType(p.filter_conv.get(), k.tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH));
-    if (timed) {
+    if (k.benchmark) {
       Tensor x = scratch(x_elements(k), k, device), gy = scratch(y_elements(k), k, device),
-             gw = scratch(k.o * k.c * k.kh * k.kw, k, device), ws = workspace(limit, device);
+             gw = scratch(k.o * k.c * k.kh * k.kw, k, device), ws = workspace(k.workspace_limit, device);
       RG_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(
           h, p.x.get(), x.data_ptr(), p.y.get(), gy.data_ptr(), p.filter_conv.get(), p.w.get(), gw.data_ptr(),
-          CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &n, r, ws.data_ptr(), limit));
+          CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &n, r, pointer(ws), k.workspace_limit));
     } else {
       RG_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, p.x.get(), p.y.get(), p.filter_conv.get(),
                                                                    p.w.get(), CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT,
                                                                    &n, r));
     }
-    return pick<cudnnConvolutionBwdFilterAlgo_t>(r, n, k, "backward-filter");
+    return candidates<cudnnConvolutionBwdFilterAlgo_t>(r, n, k, "backward-filter");
   };
   return c;
 }
 
 // ---- the kernels ----------------------------------------------------------------------------
+// An empty batch has nothing to convolve (cuDNN refuses a tensor with a size of 0): the outputs
+// are empty too, except the filter and bias gradients, which are zeros.
 
 void conv_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& y, const WindowGeometry& g) {
+  if (g.n == 0) return;
   DeviceGuard guard(x.device().index);
   const ConvKey key = conv_key(g, x.strides()[0], x.dtype());
   ConvPlanCache& cache = conv_plan_cache(x.device());
   ConvPlan& plan = cache.plan(key);
-  const FwdAlgo& a = cache.fwd(key, plan, [&] { return cudnn_chooser(x.device()); });
-  const Tensor ws = workspace(a.workspace, x.device());
   cudnnHandle_t h = cudnn_handle(x.device());
-  RG_CUDNN_CHECK(cudnnConvolutionForward(h, kOne.of(x.dtype()), plan.x.get(), x.data_ptr(), plan.w.get(),
-                                         weight.data_ptr(), plan.fwd_conv.get(), a.algo,
-                                         ws.defined() ? ws.data_ptr() : nullptr, a.workspace, kZero.of(x.dtype()),
-                                         plan.y.get(), y.data_ptr()));
+  cache.run<cudnnConvolutionFwdAlgo_t>(
+      cache.fwd(key, plan, [&] { return cudnn_chooser(x.device()); }), plan.fwd_conv.get(), key, "forward",
+      [&](size_t bytes) { return workspace(bytes, x.device()); },
+      [&](const FwdAlgo& a, void* ws) {
+        return cudnnConvolutionForward(h, kOne.of(x.dtype()), plan.x.get(), x.data_ptr(), plan.w.get(),
+                                       weight.data_ptr(), plan.fwd_conv.get(), a.algo, ws, a.workspace,
+                                       kZero.of(x.dtype()), plan.y.get(), y.data_ptr());
+      });
   if (bias.defined())
     RG_CUDNN_CHECK(cudnnAddTensor(h, kOne.of(x.dtype()), plan.bias.get(), bias.data_ptr(), kOne.of(x.dtype()),
                                   plan.y.get(), y.data_ptr()));
 }
 
 void conv_backward_data(const Tensor& weight, const Tensor& gy, Tensor& gx, const WindowGeometry& g) {
+  if (g.n == 0) return;
+  check_contiguous(gy, "conv2d backward", "gy");
   DeviceGuard guard(gy.device().index);
   const ConvKey key = conv_key(g, g.c * g.h * g.w, gy.dtype());  // gx is contiguous
   ConvPlanCache& cache = conv_plan_cache(gy.device());
   ConvPlan& plan = cache.plan(key);
-  const DataAlgo& a = cache.data(key, plan, [&] { return cudnn_chooser(gy.device()); });
-  const Tensor ws = workspace(a.workspace, gy.device());
-  RG_CUDNN_CHECK(cudnnConvolutionBackwardData(cudnn_handle(gy.device()), kOne.of(gy.dtype()), plan.w.get(),
-                                              weight.data_ptr(), plan.y.get(), gy.data_ptr(), plan.data_conv.get(),
-                                              a.algo, ws.defined() ? ws.data_ptr() : nullptr, a.workspace,
-                                              kZero.of(gy.dtype()), plan.gx.get(), gx.data_ptr()));
+  cache.run<cudnnConvolutionBwdDataAlgo_t>(
+      cache.data(key, plan, [&] { return cudnn_chooser(gy.device()); }), plan.data_conv.get(), key, "backward-data",
+      [&](size_t bytes) { return workspace(bytes, gy.device()); },
+      [&](const DataAlgo& a, void* ws) {
+        return cudnnConvolutionBackwardData(cudnn_handle(gy.device()), kOne.of(gy.dtype()), plan.w.get(),
+                                            weight.data_ptr(), plan.y.get(), gy.data_ptr(), plan.data_conv.get(),
+                                            a.algo, ws, a.workspace, kZero.of(gy.dtype()), plan.gx.get(),
+                                            gx.data_ptr());
+      });
 }
 
 void conv_backward_filter(const Tensor& x, const Tensor& gy, Tensor& gw, Tensor* gb, const WindowGeometry& g) {
+  if (g.n == 0) {
+    gw.fill_(0);
+    if (gb) gb->fill_(0);
+    return;
+  }
+  check_contiguous(gy, "conv2d backward", "gy");
   DeviceGuard guard(x.device().index);
   const ConvKey key = conv_key(g, x.strides()[0], x.dtype());
   ConvPlanCache& cache = conv_plan_cache(x.device());
   ConvPlan& plan = cache.plan(key);
-  const FilterAlgo& a = cache.filter(key, plan, [&] { return cudnn_chooser(x.device()); });
-  const Tensor ws = workspace(a.workspace, x.device());
   cudnnHandle_t h = cudnn_handle(x.device());
-  RG_CUDNN_CHECK(cudnnConvolutionBackwardFilter(h, kOne.of(x.dtype()), plan.x.get(), x.data_ptr(), plan.y.get(),
-                                                gy.data_ptr(), plan.filter_conv.get(), a.algo,
-                                                ws.defined() ? ws.data_ptr() : nullptr, a.workspace,
-                                                kZero.of(x.dtype()), plan.w.get(), gw.data_ptr()));
+  cache.run<cudnnConvolutionBwdFilterAlgo_t>(
+      cache.filter(key, plan, [&] { return cudnn_chooser(x.device()); }), plan.filter_conv.get(), key,
+      "backward-filter", [&](size_t bytes) { return workspace(bytes, x.device()); },
+      [&](const FilterAlgo& a, void* ws) {
+        return cudnnConvolutionBackwardFilter(h, kOne.of(x.dtype()), plan.x.get(), x.data_ptr(), plan.y.get(),
+                                              gy.data_ptr(), plan.filter_conv.get(), a.algo, ws, a.workspace,
+                                              kZero.of(x.dtype()), plan.w.get(), gw.data_ptr());
+      });
   if (gb)
     RG_CUDNN_CHECK(cudnnConvolutionBackwardBias(h, kOne.of(x.dtype()), plan.y.get(), gy.data_ptr(), kZero.of(x.dtype()),
                                                 plan.bias.get(), gb->data_ptr()));

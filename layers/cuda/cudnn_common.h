@@ -36,7 +36,9 @@ using PoolDesc = std::unique_ptr<std::remove_pointer_t<cudnnPoolingDescriptor_t>
 
 cudnnDataType_t cudnn_dtype(DType dtype);
 // [n, c, h, w] with the given strides (a channel prefix of a dense block's buffer keeps its batch
-// stride: cuDNN reads it in place, no copy).
+// stride: cuDNN reads it in place, no copy). Sizes are at least 1 (callers return early on an
+// empty batch); a size-1 dim gets its packed stride; a tensor whose span passes 2^31 - 1 elements
+// (cuDNN's legacy kernels index with 32 bits) is an rg::Error.
 TensorDesc tensor_desc(DType dtype, int64_t n, int64_t c, int64_t h, int64_t w, int64_t sn, int64_t sc, int64_t sh,
                        int64_t sw);
 // A [N, C, H, W] tensor (or [N, C], seen as [N, C, 1, 1]) with its own strides.

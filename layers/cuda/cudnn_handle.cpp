@@ -1,3 +1,4 @@
+#include <cstdint>
 #include <mutex>
 #include <vector>
 
@@ -14,13 +15,27 @@ cudnnDataType_t cudnn_dtype(DType dtype) {
 
 TensorDesc tensor_desc(DType dtype, int64_t n, int64_t c, int64_t h, int64_t w, int64_t sn, int64_t sc, int64_t sh,
                        int64_t sw) {
-  for (int64_t v : {n, c, h, w, sn, sc, sh, sw})
-    RG_CHECK(v >= 0 && v <= INT32_MAX, "cuDNN: a tensor size or stride (", v, ") does not fit cuDNN's int");
+  int64_t size[4] = {n, c, h, w}, stride[4] = {sn, sc, sh, sw};
+  // A dim of size 1 never steps, so its stride is free; cuDNN is stricter than that and wants the
+  // stride a packed tensor would have (PyTorch's fixSizeOneDimStride does the same).
+  for (int64_t d = 3, packed = 1; d >= 0; --d) {
+    if (size[d] == 1) stride[d] = packed;
+    packed = size[d] * stride[d];
+  }
+  int64_t span = 1;  // the elements from the first to the last, both included
+  for (int d = 0; d < 4; ++d) {
+    RG_CHECK(size[d] >= 1 && size[d] <= INT32_MAX && stride[d] >= 0 && stride[d] <= INT32_MAX,
+             "cuDNN: a [", n, ", ", c, ", ", h, ", ", w, "] tensor: cuDNN takes sizes from 1 and strides from 0, both "
+             "up to 2^31 - 1, got size ", size[d], " with stride ", stride[d]);
+    span += (size[d] - 1) * stride[d];
+  }
+  RG_CHECK(span <= INT32_MAX, "cuDNN: a [", n, ", ", c, ", ", h, ", ", w, "] tensor spans ", span,
+           " elements, more than cuDNN's 32-bit indexing reaches (2^31 - 1): use a smaller batch");
   cudnnTensorDescriptor_t d;
   RG_CUDNN_CHECK(cudnnCreateTensorDescriptor(&d));
   TensorDesc owned(d);
-  RG_CUDNN_CHECK(cudnnSetTensor4dDescriptorEx(d, cudnn_dtype(dtype), int(n), int(c), int(h), int(w), int(sn), int(sc),
-                                              int(sh), int(sw)));
+  RG_CUDNN_CHECK(cudnnSetTensor4dDescriptorEx(d, cudnn_dtype(dtype), int(n), int(c), int(h), int(w), int(stride[0]),
+                                              int(stride[1]), int(stride[2]), int(stride[3])));
   return owned;
 }
 
@@ -59,6 +74,11 @@ cudnnHandle_t cudnn_handle(Device device) {
     RG_CUDNN_CHECK(cudnnCreate(&handles[device.index]));
   }
   return handles[device.index];
+}
+
+void check_contiguous(const Tensor& t, const char* op, const char* name) {
+  RG_CHECK(t.is_contiguous(), op, " on cuDNN: ", name, " must be contiguous (layers/kernels.h), got strides ",
+           shape_str(t.strides()));
 }
 
 Tensor workspace(size_t bytes, Device device) {
