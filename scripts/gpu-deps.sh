@@ -4,8 +4,8 @@
 #   .gpu-carry/debs/       the Debian packages roentgen builds with (about 15 MB), unpacked there by
 #                          scripts/gpu-check.sh with dpkg -x (never into /)
 #   .gpu-carry/reference/  ../shared/reference/densenet121 when present (39 MB), for GPU parity
-# Run it here (it downloads with apt-get), then run the check there carrying the folder:
-#   device run: command "bash scripts/gpu-check.sh", carry [".gpu-carry"]
+# Run it here (it downloads with apt-get), then run the check's stages there carrying the folder
+# (the commands and timeouts: the header of scripts/gpu-check.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .gpu-carry/debs

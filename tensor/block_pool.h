@@ -3,8 +3,12 @@
 //
 // Memory comes from the system in segments that are kept. A request takes the smallest free block
 // that fits, split in two when the rest is worth keeping; a freed block goes back to the free set,
-// merged with the free neighbours of its segment. release_free_segments() gives whole free
-// segments back. PoolAllocator (below) is the Allocator both devices build on it.
+// merged with the free neighbours of its segment. Small requests (up to 1 MiB) and large ones
+// live in separate segments, as in PyTorch's allocator: a small block carved out of a large
+// segment would keep that segment from serving the next large tensor whole, or from going back.
+// release_free_segments() gives whole free segments back. Without caching (memory checkers:
+// ROENTGEN_CUDA_NO_CACHE=1), every request is a segment of its own exact size, given back when
+// freed. PoolAllocator (below) is the Allocator both devices build on it.
 #pragma once
 
 #include <cstddef>
@@ -27,8 +31,8 @@ class BlockPool {
 
   // grow(bytes) returns a new segment (it may call release_free_segments() and retry, or throw);
   // release(ptr) returns one.
-  BlockPool(std::function<void*(size_t)> grow, std::function<void(void*)> release)
-      : grow_(std::move(grow)), release_(std::move(release)) {}
+  BlockPool(std::function<void*(size_t)> grow, std::function<void(void*)> release, bool caching = true)
+      : grow_(std::move(grow)), release_(std::move(release)), caching_(caching) {}
   ~BlockPool();
   BlockPool(const BlockPool&) = delete;
   BlockPool& operator=(const BlockPool&) = delete;
@@ -38,7 +42,7 @@ class BlockPool {
   void release_free_segments();
   const MemoryStats& stats() const { return stats_; }
   void reset_peak() { stats_.peak_bytes = stats_.current_bytes; }
-  size_t free_blocks() const { return free_.size(); }
+  size_t free_blocks() const { return free_[0].size() + free_[1].size(); }
 
  private:
   struct Block {
@@ -48,15 +52,20 @@ class BlockPool {
     Block* prev = nullptr;  // neighbours in the same segment, in address order
     Block* next = nullptr;
     size_t requested = 0;   // while in use: the caller's size
+    bool small = false;     // of a small segment (all blocks of a segment share it)
   };
+  static bool is_small(size_t size) { return size <= kSmallSegment / 2; }
+  std::set<std::pair<size_t, Block*>>& free_set(const Block* b) { return free_[b->small ? 1 : 0]; }
 
+  void* allocate_uncached(size_t bytes);
   Block* take_free(size_t size);
   void split(Block* block, size_t size);
   Block* merge(Block* block, Block* neighbour);
 
   std::function<void*(size_t)> grow_;
   std::function<void(void*)> release_;
-  std::set<std::pair<size_t, Block*>> free_;  // free blocks by size, then address
+  bool caching_;
+  std::set<std::pair<size_t, Block*>> free_[2];  // free blocks of large [0] and small [1] segments, by size, then address
   std::unordered_map<void*, Block*> in_use_;
   MemoryStats stats_;
 };
@@ -88,8 +97,8 @@ class PoolAllocator : public Allocator {
   }
 
  protected:
-  PoolAllocator(std::function<void*(size_t)> grow, std::function<void(void*)> release)
-      : pool_(std::move(grow), std::move(release)) {}
+  PoolAllocator(std::function<void*(size_t)> grow, std::function<void(void*)> release, bool caching = true)
+      : pool_(std::move(grow), std::move(release), caching) {}
   BlockPool& pool() { return pool_; }
 
  private:

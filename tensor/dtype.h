@@ -4,8 +4,19 @@
 #include <cstddef>
 #include <cstdint>
 #include <ostream>
+#include <type_traits>
 
 #include "tensor/error.h"
+
+// A function for the CPU and the GPU alike (nvcc compiles it for both), always inlined into its
+// caller: tensor/cpu/vector_kernels.cpp is compiled once per instruction-set level, and an
+// out-of-line copy built for AVX-512 could stand in for the baseline's at link time.
+#define RG_ALWAYS_INLINE __attribute__((always_inline))
+#if defined(__CUDACC__)
+#define RG_HOST_DEVICE __host__ __device__ RG_ALWAYS_INLINE
+#else
+#define RG_HOST_DEVICE RG_ALWAYS_INLINE
+#endif
 
 namespace rg {
 
@@ -36,6 +47,32 @@ inline bool is_floating(DType t) { return t == DType::Float32 || t == DType::Flo
 inline std::ostream& operator<<(std::ostream& os, DType t) { return os << dtype_name(t); }
 
 template <typename T> struct Tag { using type = T; };
+
+// One element converted to T, the same on every device. A floating value to an integer type is
+// truncated toward zero and saturates at the type's range, NaN giving 0 (C++ leaves the
+// out-of-range cases undefined, and machines differ: x86 keeps the low bits, a GPU clamps). All
+// else is C++'s conversion (an integer to a narrower one wraps).
+// An integer type's values, and the floats from which a conversion to it saturates.
+template <typename T>
+struct IntegerRange {
+  static constexpr bool is_signed = T(-1) < T(0);
+  static constexpr int value_bits = int(sizeof(T)) * 8 - (is_signed ? 1 : 0);
+  static constexpr T max = is_signed ? T((uint64_t(1) << value_bits) - 1) : T(~T(0));
+  static constexpr T min = is_signed ? T(-max - 1) : T(0);
+  static constexpr double above = double(uint64_t(1) << (value_bits - 1)) * 2;  // 2^value_bits
+  static constexpr double below = is_signed ? -above : 0;
+};
+
+template <typename T, typename S>
+RG_HOST_DEVICE inline T convert(S v) {
+  if constexpr (std::is_floating_point_v<S> && std::is_integral_v<T>) {
+    using Range = IntegerRange<T>;
+    if (v != v) return T(0);
+    if (v <= S(Range::below)) return Range::min;
+    if (v >= S(Range::above)) return Range::max;
+  }
+  return static_cast<T>(v);
+}
 
 // The C++ type that stores a DType.
 template <typename T> constexpr DType dtype_of();

@@ -8,18 +8,10 @@
 
 #include "tensor/backend.h"
 
-// Every function here is inlined into its caller, always: tensor/cpu/vector_kernels.cpp is
-// compiled once per instruction-set level, and an out-of-line copy built for AVX-512 could stand
-// in for the baseline's at link time.
-#define RG_ALWAYS_INLINE __attribute__((always_inline))
-#if defined(__CUDACC__)
-#define RG_HOST_DEVICE __host__ __device__ RG_ALWAYS_INLINE
-#else
-#define RG_HOST_DEVICE RG_ALWAYS_INLINE
-#endif
+// Every function here is RG_HOST_DEVICE (tensor/dtype.h): compiled for the GPU too, and always
+// inlined into its caller.
 
 namespace rg::math {
-
 
 RG_HOST_DEVICE inline float exp_(float x) { return expf(x); }
 RG_HOST_DEVICE inline double exp_(double x) { return exp(x); }

@@ -131,7 +131,7 @@ std::vector<T> Tensor::to_vector() const {
   visit_dtype(dtype(), [&](auto tag) {
     using S = typename decltype(tag)::type;
     const S* src = host.template data<S>();
-    for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<T>(src[i]);
+    for (size_t i = 0; i < out.size(); ++i) out[i] = convert<T>(src[i]);
   });
   return out;
 }

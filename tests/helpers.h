@@ -55,6 +55,14 @@ inline Tensor random_tensor(const Shape& shape, Layout layout, Generator& gen,
   return {};
 }
 
+// The same view as `t` (shape, strides, offset) over a copy of its whole storage on `device`: the
+// layout itself on that device (t.to(device) would make a contiguous tensor).
+inline Tensor same_view_on(const Tensor& t, Device device) {
+  const int64_t elements = int64_t(t.storage()->bytes() / dtype_size(t.dtype()));
+  const Tensor storage = make_view(t, {elements}, {1}, 0).to(device);
+  return make_view(storage, t.shape(), t.strides(), t.offset());
+}
+
 // Checks |a - b| <= atol + rtol |b| elementwise (b is the reference); reports the first miss.
 inline void check_close(const Tensor& a, const Tensor& b, double atol = 1e-5, double rtol = 1e-5,
                         const std::string& what = "") {

@@ -5,9 +5,14 @@
 
 #include <vector>
 
+#include "autograd/engine.h"
 #include "autograd/ops.h"
 #include "helpers.h"
+#include "layers/batch_norm.h"
+#include "layers/conv2d.h"
 #include "layers/kernels.h"
+#include "layers/pooling.h"
+#include "layers/squeeze_excite.h"
 
 namespace rg::test {
 
@@ -183,6 +188,45 @@ inline void check_channel_scale(const LayerKernels& kernels, Device device, cons
   ref.channel_scale_backward(x, s, gy, &gx_ref, &gs_ref);
   check_close(gx, gx_ref, tol, tol, "channel scale backward: gx");
   check_close(gs, gs_ref, tol * 10, tol, "channel scale backward: gs");
+}
+
+// An empty batch [0, C, H, W] through every layer op on `device`, forward and backward: empty
+// outputs and input gradients, zero parameter gradients, no error.
+inline void check_empty_batch(Device device) {
+  const Tensor x = zeros({0, 3, 8, 8}).to(device).set_requires_grad(true);
+  const Tensor w = rand({4, 3, 3, 3}).to(device).set_requires_grad(true), b = zeros({4}).to(device).set_requires_grad(true);
+  const Tensor gamma = ones({3}).to(device), beta = zeros({3}).to(device), mean = zeros({3}).to(device), var = ones({3}).to(device);
+  const Tensor y = conv2d(x, w, b, {.stride = 1, .padding = 1});
+  CHECK(y.shape() == Shape{0, 4, 8, 8});
+  const Tensor pooled = max_pool2d(x, 3, 2, 1), averaged = avg_pool2d(x, 2, 2), global = global_avg_pool2d(x);
+  CHECK(pooled.shape() == Shape{0, 3, 4, 4});
+  CHECK(averaged.shape() == Shape{0, 3, 4, 4});
+  const Tensor normed = batch_norm(x, gamma, beta, mean, var, /*training=*/false, 1e-5, /*relu=*/true).y;
+  const Tensor scaled = channel_scale(x, zeros({0, 3}).to(device));
+  backward(sum(y) + sum(pooled) + sum(averaged) + sum(global) + sum(normed) + sum(scaled));
+  CHECK(x.grad().shape() == x.shape());
+  CHECK(w.grad().device() == device);
+  check_close(w.grad(), zeros({4, 3, 3, 3}), 0, 0, "the filter gradient of an empty batch");
+  check_close(b.grad(), zeros({4}), 0, 0, "the bias gradient of an empty batch");
+}
+
+// Batch norm's training statistics on `device` do not depend on what the caching allocator's
+// reused blocks held: every block of the statistics' size is NaN before the call.
+inline void check_batch_norm_ignores_reused_bytes(const LayerKernels& kernels, Device device, const LayerKernels& ref) {
+  Generator gen(3);
+  const int64_t c = 5;
+  std::vector<Tensor> poison;
+  for (int i = 0; i < 16; ++i) poison.push_back(full({c}, std::nan("")).to(device));
+  poison.clear();  // back to the cache, NaN inside
+  const Tensor x = rand({4, c, 3, 3}, -1, 1, DType::Float32, Device::cpu(), gen);
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), device), y_ref = Tensor::empty(x.shape());
+  Tensor mean = Tensor::empty({c}, x.dtype(), device), invstd = Tensor::empty({c}, x.dtype(), device);
+  Tensor var = full({c}, std::nan("")).to(device);  // the caller's output, NaN before the call
+  Tensor mean_ref = Tensor::empty({c}), invstd_ref = Tensor::empty({c}), var_ref = Tensor::empty({c});
+  kernels.batch_norm_train(x.to(device), Tensor(), Tensor(), 1e-5, false, y, mean, invstd, var);
+  ref.batch_norm_train(x, Tensor(), Tensor(), 1e-5, false, y_ref, mean_ref, invstd_ref, var_ref);
+  check_close(mean, mean_ref, 1e-6, 1e-5, "batch mean");
+  check_close(var, var_ref, 1e-6, 1e-5, "unbiased variance");
 }
 
 }  // namespace rg::test

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <set>
+#include <vector>
 
 #include "tensor/block_pool.h"
 #include "tensor/error.h"
@@ -55,13 +56,51 @@ TEST_CASE("block pool: blocks are rounded, split from shared segments, reused an
   h.pool.reset_peak();
   CHECK(h.pool.stats().peak_bytes == 1024 + 512);
 
-  // A large request gets its own segment, rounded to 2 MiB; a 1 MiB rest is split off and reused.
-  char* big = static_cast<char*>(h.pool.allocate(5u << 20));
+  // A large request gets its own segment, rounded to 2 MiB; a rest of 1 MiB or more is split off
+  // and serves the next large request.
+  char* big = static_cast<char*>(h.pool.allocate(5u << 19));  // 2.5 MiB of a 4 MiB segment
   CHECK(h.grown == 2);
-  CHECK(h.pool.stats().reserved_bytes == (2u << 20) + (6u << 20));
-  char* rest = static_cast<char*>(h.pool.allocate(1u << 20));
-  CHECK(rest == big + (5u << 20));
+  CHECK(h.pool.stats().reserved_bytes == (2u << 20) + (4u << 20));
+  char* rest = static_cast<char*>(h.pool.allocate(5u << 18));  // 1.25 MiB
+  CHECK(rest == big + (5u << 19));
   CHECK(h.grown == 2);
+}
+
+TEST_CASE("block pool: small requests never come out of large segments, nor large ones out of small") {
+  HostPool h;
+  void* big = h.pool.allocate(8u << 20);
+  h.pool.deallocate(big);  // a free 8 MiB segment
+  void* small = h.pool.allocate(1000);
+  CHECK(h.grown == 2);  // a small segment of its own
+  CHECK(h.pool.allocate(8u << 20) == big);  // the large segment, whole
+  CHECK(h.grown == 2);
+  h.pool.deallocate(small);  // a free 2 MiB small segment
+  void* large = h.pool.allocate((1u << 20) + 512);  // just over 1 MiB: large
+  CHECK(h.grown == 3);
+  h.pool.deallocate(large);
+  h.pool.release_free_segments();
+  CHECK(h.released == 2);  // both free segments, small and large
+}
+
+TEST_CASE("block pool without caching: one segment of the exact size per request, given back when freed") {
+  int grown = 0, released = 0;
+  std::vector<size_t> sizes;
+  BlockPool pool([&](size_t bytes) { ++grown; sizes.push_back(bytes); return std::malloc(bytes); },
+                 [&](void* ptr) { ++released; std::free(ptr); }, /*caching=*/false);
+  void* a = pool.allocate(1000);
+  void* b = pool.allocate(3u << 20);
+  CHECK(sizes == std::vector<size_t>{1000, 3u << 20});
+  CHECK(pool.stats().current_bytes == 1000 + (3u << 20));
+  CHECK(pool.stats().requested_bytes == 1000 + (3u << 20));
+  pool.deallocate(a);
+  CHECK(released == 1);
+  CHECK(pool.stats().reserved_bytes == (3u << 20));
+  void* c = pool.allocate(1000);
+  CHECK(grown == 3);  // never reused
+  pool.deallocate(b);
+  pool.deallocate(c);
+  CHECK(released == 3);
+  CHECK_THROWS_WITH_AS(pool.deallocate(b), doctest::Contains("not an allocated block"), Error);
 }
 
 TEST_CASE("block pool: freed neighbours merge, whole free segments go back, bad frees are errors") {

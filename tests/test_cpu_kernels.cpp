@@ -46,6 +46,30 @@ TEST_CASE("fill and copy (with dtype conversion) match the reference in every la
     }
 }
 
+TEST_CASE("a float converted to an integer dtype is truncated and saturates, NaN giving 0, on both CPU kernels") {
+  const double inf = std::numeric_limits<double>::infinity(), nan = std::nan("");
+  const std::vector<double> in{-300, -1.5, -0.5, 0.7, 254.9, 255.5, 1e10, 1e30, nan, inf, -inf};
+  const std::vector<double> as_uint8{0, 0, 0, 0, 254, 255, 255, 255, 0, 255, 0};
+  const std::vector<double> as_int64{-300, -1, 0, 0, 254, 255, 1e10, 0x1p63 - 1, 0, 0x1p63 - 1, -0x1p63};
+  for (DType from : {DType::Float32, DType::Float64})
+    for (const Backend* backend : {&fast, &ref}) {
+      CAPTURE(backend->name);
+      CAPTURE(from);
+      const Tensor x = from_vector(in, {int64_t(in.size())}, from);
+      Tensor u = Tensor::empty(x.shape(), DType::UInt8), i = Tensor::empty(x.shape(), DType::Int64);
+      backend->copy(x, u);
+      backend->copy(x, i);
+      CHECK(u.to_vector<double>() == as_uint8);
+      const std::vector<int64_t> got = i.to_vector<int64_t>();
+      CHECK(got[7] == INT64_MAX);
+      CHECK(got[10] == INT64_MIN);
+      CHECK(i.to_vector<double>() == as_int64);
+      backend->fill(u, -7.5);
+      CHECK(u.to_vector<double>()[0] == 0);
+    }
+  CHECK(from_vector({-3.0, 300.0, nan}, {3}).to_vector<uint8_t>() == std::vector<uint8_t>{0, 255, 0});  // to the host too
+}
+
 TEST_CASE("unary kernels match the reference in every layout and dtype") {
   Generator gen(2);
   const UnaryOp ops[] = {UnaryOp::Neg, UnaryOp::Exp,  UnaryOp::Log, UnaryOp::Sqrt,

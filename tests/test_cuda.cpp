@@ -20,15 +20,20 @@ const Device gpu = Device::cuda(0);
 TEST_CASE("CUDA: tensors round-trip between host and device in every dtype and layout") {
   Generator gen(1);
   for (Layout layout : kAllLayouts) {
-    Tensor x = random_tensor({3, 4, 5}, layout, gen, DType::Float64);
-    Tensor on_gpu = x.to(gpu);
+    CAPTURE(layout_name(layout));
+    const Tensor x = random_tensor({3, 4, 5}, layout, gen, DType::Float64, -300, 300);
+    const Tensor on_gpu = same_view_on(x, gpu);  // the layout itself on the GPU
     CHECK(on_gpu.device() == gpu);
-    check_close(on_gpu.to(Device::cpu()), as_contiguous(x), 0, 0, layout_name(layout));
-    for (DType dtype : {DType::Float32, DType::UInt8, DType::Int64}) {
-      Tensor converted = on_gpu.to(dtype);
-      check_close(converted.to(Device::cpu()), x.to(dtype), 0, 0, dtype_name(dtype));
-    }
+    CHECK(on_gpu.is_contiguous() == x.is_contiguous());
+    check_close(on_gpu.to(Device::cpu()), as_contiguous(x), 0, 0, "to the host");
+    check_close(x.to(gpu).to(Device::cpu()), as_contiguous(x), 0, 0, "to the GPU");
+    // Conversions are defined for every value (tensor/dtype.h: convert), so both devices agree exactly.
+    for (DType dtype : {DType::Float32, DType::UInt8, DType::Int64})
+      check_close(on_gpu.to(dtype).to(Device::cpu()), x.to(dtype), 0, 0, dtype_name(dtype));
   }
+  const Tensor edges = from_vector({-1.5, 255.5, 1e30, std::nan(""), -1e30}, {5}, DType::Float32);
+  check_close(edges.to(gpu).to(DType::UInt8).to(Device::cpu()), edges.to(DType::UInt8), 0, 0, "uint8 edges");
+  check_close(edges.to(gpu).to(DType::Int64).to(Device::cpu()), edges.to(DType::Int64), 0, 0, "int64 edges");
 }
 
 TEST_CASE("CUDA: elementwise ops, reductions and matmul equal the CPU results") {
@@ -41,7 +46,7 @@ TEST_CASE("CUDA: elementwise ops, reductions and matmul equal the CPU results") 
         const double tol = dtype == DType::Float32 ? 1e-5 : 1e-12;
         Tensor a = random_tensor({4, 33, 65}, la, gen, dtype);
         Tensor b = random_tensor({4, 33, 65}, lb, gen, dtype, 0.5, 2.0);
-        Tensor ga = a.to(gpu), gb = b.to(gpu);
+        Tensor ga = same_view_on(a, gpu), gb = same_view_on(b, gpu);  // the layouts on the GPU
         check_close((ga + gb).to(Device::cpu()), a + b, tol, tol, "add");
         check_close((ga - gb).to(Device::cpu()), a - b, tol, tol, "sub");
         check_close((ga * gb).to(Device::cpu()), a * b, tol, tol, "mul");
@@ -58,15 +63,15 @@ TEST_CASE("CUDA: elementwise ops, reductions and matmul equal the CPU results") 
         check_close(where(gt(ga, gb), ga, gb).to(Device::cpu()), where(gt(a, b), a, b), 0, 0, "where");
         // Broadcasting: [4, 33, 65] with [65] and with [4, 1, 65].
         Tensor row = random_tensor({65}, la, gen, dtype);
-        check_close((ga * row.to(gpu)).to(Device::cpu()), a * row, tol, tol, "broadcast row");
+        check_close((ga * same_view_on(row, gpu)).to(Device::cpu()), a * row, tol, tol, "broadcast row");
         Tensor col = random_tensor({4, 1, 65}, lb, gen, dtype);
-        check_close((ga - col.to(gpu)).to(Device::cpu()), a - col, tol, tol, "broadcast col");
+        check_close((ga - same_view_on(col, gpu)).to(Device::cpu()), a - col, tol, tol, "broadcast col");
         for (const Dims& dims : std::vector<Dims>{{}, {0}, {1}, {2}, {0, 2}, {1, 2}}) {
           check_close(sum(ga, dims, true).to(Device::cpu()), sum(a, dims, true), 1e-4, 1e-5, "sum");
           check_close(max(ga, dims, true).to(Device::cpu()), max(a, dims, true), 0, 0, "max");
         }
         Tensor m = random_tensor({4, 65, 17}, lb, gen, dtype);
-        check_close(matmul(ga, m.to(gpu)).to(Device::cpu()), matmul(a, m), 1e-4, 1e-4, "bmm");
+        check_close(matmul(ga, same_view_on(m, gpu)).to(Device::cpu()), matmul(a, m), 1e-4, 1e-4, "bmm");
         Tensor a2 = slice(a, 0, 1, 2).to(Device::cpu());
         Tensor a2d = reshape(a2, {33, 65});
         check_close(matmul(transpose(a2d.to(gpu), 0, 1), a2d.to(gpu)).to(Device::cpu()),

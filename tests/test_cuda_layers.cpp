@@ -33,6 +33,21 @@ TEST_CASE("cuDNN: every layer kernel equals the CPU reference, forward and backw
   }
 }
 
+TEST_CASE("cuDNN: batch norm's running statistics never start from a reused block's bytes") {
+  check_batch_norm_ignores_reused_bytes(layer_kernels_for(gpu), gpu, cpu::reference_layer_kernels());
+}
+
+TEST_CASE("cuDNN: an empty batch goes through every layer op, forward and backward") { check_empty_batch(gpu); }
+
+TEST_CASE("cuDNN: timing algorithms with no workspace allowed runs (and the settings key the plans)") {
+  Generator gen(13);
+  conv_settings().benchmark = true;
+  conv_settings().workspace_limit = 0;
+  for (const WindowCase& c : conv_cases())
+    check_conv(layer_kernels_for(gpu), gpu, cpu::reference_layer_kernels(), c, false, DType::Float32, 1e-4, gen);
+  conv_settings() = ConvSettings{};
+}
+
 TEST_CASE("cuDNN: DenseNet121's convolution shapes (batch 2, 224 px) equal the fast CPU kernels") {
   Generator gen(12);
   for (const WindowCase& c : densenet121_conv_cases(2, 224))

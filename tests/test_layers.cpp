@@ -341,3 +341,9 @@ TEST_CASE("layer errors name the op and the shapes") {
                        doctest::Contains("batch_norm: the weight should be [3], got [4]"), Error);
   CHECK_THROWS_WITH_AS(linear(zeros({2, 3}), zeros({4, 2})), doctest::Contains("linear: expected x [N, in] and weight [out, in]"), Error);
 }
+
+TEST_CASE("an empty batch goes through every layer op, forward and backward") { test::check_empty_batch(Device::cpu()); }
+
+TEST_CASE("batch norm's statistics do not depend on what reused memory held") {
+  test::check_batch_norm_ignores_reused_bytes(cpu::layer_kernels(), Device::cpu(), cpu::reference_layer_kernels());
+}

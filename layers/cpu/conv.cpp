@@ -299,15 +299,23 @@ CpuConvAlgo conv_algorithm(const WindowGeometry& g, ConvPass pass) {
   return direct && pass != ConvPass::BackwardData ? CpuConvAlgo::Direct : CpuConvAlgo::Im2col;
 }
 
+// An empty batch: nothing to compute but the parameter gradients' zeros.
 void conv_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& y, const WindowGeometry& g) {
+  if (g.n == 0) return;
   visit_floating(x.dtype(), "conv2d", [&](auto tag) { forward_fast<typename decltype(tag)::type>(x, weight, bias, y, g); });
 }
 
 void conv_backward_data(const Tensor& weight, const Tensor& gy, Tensor& gx, const WindowGeometry& g) {
+  if (g.n == 0) return;
   visit_floating(gy.dtype(), "conv2d", [&](auto tag) { backward_data_fast<typename decltype(tag)::type>(weight, gy, gx, g); });
 }
 
 void conv_backward_filter(const Tensor& x, const Tensor& gy, Tensor& gw, Tensor* gb, const WindowGeometry& g) {
+  if (g.n == 0) {
+    gw.fill_(0);
+    if (gb) gb->fill_(0);
+    return;
+  }
   visit_floating(x.dtype(), "conv2d", [&](auto tag) { backward_filter_fast<typename decltype(tag)::type>(x, gy, gw, gb, g); });
 }
 

@@ -22,7 +22,7 @@ void fill_kernel(Tensor& out, double value) {
   visit_dtype(out.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* o = out.data<T>();
-    const T v = static_cast<T>(value);
+    const T v = convert<T>(value);
     const auto layout = layout_of(out);
     const int64_t so = layout.strides[0].back();
     parallel_runs(layout, [&](const std::array<int64_t, 1>& off, int64_t count) {
@@ -44,9 +44,9 @@ void copy_kernel(const Tensor& src, Tensor& out) {
         T* po = o + off[0];
         const S* ps = s + off[1];
         if (so == 1 && ss == 1) {
-          for (int64_t j = 0; j < count; ++j) po[j] = static_cast<T>(ps[j]);
+          for (int64_t j = 0; j < count; ++j) po[j] = convert<T>(ps[j]);
         } else {
-          for (int64_t j = 0; j < count; ++j) po[j * so] = static_cast<T>(ps[j * ss]);
+          for (int64_t j = 0; j < count; ++j) po[j * so] = convert<T>(ps[j * ss]);
         }
       });
     });

@@ -22,7 +22,7 @@ void fill(Tensor& out, double value) {
   visit_dtype(out.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* o = out.data<T>();
-    for (int64_t i = 0; i < out.numel(); ++i) o[offset_of(out, i)] = static_cast<T>(value);
+    for (int64_t i = 0; i < out.numel(); ++i) o[offset_of(out, i)] = convert<T>(value);
   });
 }
 
@@ -33,7 +33,7 @@ void copy(const Tensor& src, Tensor& out) {
       using T = typename decltype(out_tag)::type;
       const S* s = src.data<S>();
       T* o = out.data<T>();
-      for (int64_t i = 0; i < out.numel(); ++i) o[offset_of(out, i)] = static_cast<T>(s[offset_of(src, i)]);
+      for (int64_t i = 0; i < out.numel(); ++i) o[offset_of(out, i)] = convert<T>(s[offset_of(src, i)]);
     });
   });
 }

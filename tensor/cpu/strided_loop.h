@@ -21,6 +21,7 @@ namespace rg::cpu {
 // the last dim; operand k's elements are at offsets[k] + j * layout.strides[k].back().
 template <size_t N, typename Body>
 void for_each_run(const Layout<N>& layout, int64_t begin, int64_t end, Body&& body) {
+  if (begin >= end) return;  // nothing to visit (and a dim of size 0 has no coordinates)
   const int64_t rank = static_cast<int64_t>(layout.shape.size());
   const int64_t inner = layout.shape.back();
   // Coordinates of `begin`.

@@ -3,10 +3,16 @@
 // cudaMalloc and cudaFree synchronize the device and take tens of microseconds, so calling them
 // once per op would dominate training; the pool keeps freed blocks and hands them out again.
 //
+// ROENTGEN_CUDA_NO_CACHE=1 turns the cache off: one cudaMalloc and cudaFree per tensor, slow, but
+// compute-sanitizer's memcheck checks bounds per cudaMalloc, so only then does it see a kernel
+// overrunning its tensor into a neighbour (PyTorch's PYTORCH_NO_CUDA_MEMORY_CACHING).
+//
 // Streams: all kernels run in order on the default stream, so a block freed by the host may be
 // handed out again at once — any kernel still reading it runs before any kernel that writes its new
 // contents. This holds only while everything stays on the default stream: whoever adds streams
 // must record an event per block and wait for it before reuse.
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -18,6 +24,11 @@
 namespace rg::cuda {
 namespace {
 
+bool caching() {
+  const char* v = std::getenv("ROENTGEN_CUDA_NO_CACHE");
+  return !(v && *v && std::strcmp(v, "0") != 0);
+}
+
 class CachingAllocator final : public PoolAllocator {
  public:
   explicit CachingAllocator(int device)
@@ -25,7 +36,8 @@ class CachingAllocator final : public PoolAllocator {
                       [this](void* ptr) {
                         DeviceGuard guard(device_);
                         RG_CUDA_CHECK(cudaFree(ptr));
-                      }),
+                      },
+                      caching()),
         device_(device) {}
 
  private:

@@ -26,7 +26,7 @@ __global__ void copy_kernel(Indexer<2> ix, int64_t n, const S* src, T* out) {
   RG_GRID_STRIDE_LOOP(i, n) {
     int64_t off[2];
     ix.offsets(i, off);
-    out[off[0]] = static_cast<T>(src[off[1]]);
+    out[off[0]] = convert<T>(src[off[1]]);
   }
 }
 
@@ -66,7 +66,7 @@ void fill(Tensor& out, double value) {
   const auto ix = make_indexer(coalesce<1>(out.shape(), {&out.strides()}), "fill");
   visit_dtype(out.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
-    fill_kernel<T><<<grid_for(n), 256>>>(ix, n, out.data<T>(), static_cast<T>(value));
+    fill_kernel<T><<<grid_for(n), 256>>>(ix, n, out.data<T>(), convert<T>(value));
   });
   RG_CUDA_CHECK_LAUNCH(fill);
 }
