@@ -1,6 +1,7 @@
 // The one place that knows whether CUDA was built: everything else asks backend_for(device).
 #include "tensor/backend.h"
 #include "tensor/cpu/cpu_backend.h"
+#include "tensor/upload.h"
 
 #if ROENTGEN_WITH_CUDA
 #include "tensor/cuda/cuda_backend.h"
@@ -55,6 +56,11 @@ Allocator& allocator_for(Device device) {
 
 void transfer(const Tensor& src, Tensor& dst) { cuda::transfer(src, dst); }
 
+static std::unique_ptr<Uploader> make_cuda_uploader(Device device) {
+  check_cuda_device(device);
+  return cuda::make_uploader(device.index);
+}
+
 #else  // built without CUDA: the CUDA entry points do not exist
 
 int cuda_device_count() { return 0; }
@@ -80,9 +86,27 @@ void transfer(const Tensor&, Tensor& dst) {
   RG_CHECK(false, "transfer to ", dst.device(), ": ", cuda_unavailable_reason());
 }
 
+static std::unique_ptr<Uploader> make_cuda_uploader(Device device) {
+  RG_CHECK(false, "CUDA device ", device, " requested, but ", cuda_unavailable_reason());
+  return nullptr;
+}
+
 #endif
 
 bool cuda_is_available() { return cuda_device_count() > 0; }
+
+namespace {
+// On the CPU there is nothing to copy: the host tensor is the device tensor.
+class HostUploader final : public Uploader {
+ public:
+  Upload start(const Tensor& host) override { return Upload(host, nullptr); }
+};
+}  // namespace
+
+std::unique_ptr<Uploader> make_uploader(Device device) {
+  if (device.is_cpu()) return std::make_unique<HostUploader>();
+  return make_cuda_uploader(device);
+}
 
 Device parse_device(const std::string& text) {
   if (text == "cpu") return Device::cpu();

@@ -51,8 +51,13 @@ Tensor& Tensor::copy_(const Tensor& src) {
     backend_for(device()).copy(source, *this);
     return *this;
   }
-  // Across devices: make a contiguous block of our dtype on the source device, move the bytes,
-  // then lay them out as this view wants.
+  // Across devices: the bytes move between contiguous tensors of one dtype. When both already
+  // are, directly; otherwise through a contiguous block of our dtype on the source device, and
+  // on to this view's layout.
+  if (source.is_contiguous() && src.dtype() == dtype() && is_contiguous()) {
+    transfer(source, *this);
+    return *this;
+  }
   Tensor packed = Tensor::empty(shape(), dtype(), src.device());
   backend_for(src.device()).copy(source, packed);
   if (is_contiguous()) {

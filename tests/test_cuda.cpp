@@ -7,6 +7,7 @@
 #include "autograd/ops.h"
 #include "helpers.h"
 #include "tensor/backend.h"
+#include "tensor/upload.h"
 
 using namespace rg;
 using namespace rg::test;
@@ -137,4 +138,22 @@ TEST_CASE("CUDA: bench's inputs are all on the GPU") {
   Generator gen(0);
   const app::BenchInputs in = app::bench_inputs(2, 32, gpu, gen);
   for (const Tensor* t : {&in.images, &in.labels, &in.w_pos, &in.w_neg}) CHECK(t->device() == gpu);
+}
+
+TEST_CASE("CUDA: uploads on the side stream equal plain copies, however many are in flight") {
+  Generator gen(5);
+  auto uploader = make_uploader(gpu);
+  std::vector<Tensor> hosts;
+  std::vector<Upload> pending;
+  for (int i = 0; i < 6; ++i) {  // more than the uploader's staging buffers
+    hosts.push_back(random_tensor({2 + i, 3, 17}, kAllLayouts[i % 4], gen));
+    pending.push_back(uploader->start(hosts.back()));
+    Tensor busy = rand({256, 256}).to(gpu);  // the GPU computes meanwhile
+    busy = matmul(busy, busy);
+  }
+  for (int i = 0; i < 6; ++i) {
+    const Tensor got = pending[i].take();
+    CHECK(got.device() == gpu);
+    check_close(got, hosts[i], 0, 0, "upload " + std::to_string(i));
+  }
 }

@@ -10,6 +10,8 @@
 #include "data_helpers.h"
 #include "helpers.h"
 #include "tensor/io.h"
+#include "tensor/upload.h"
+#include "train/device_batches.h"
 #include "train/tensorboard.h"
 #include "train/trainer.h"
 
@@ -191,4 +193,38 @@ TEST_CASE("a NaN loss stops training with a clear message and leaves the last ch
   CHECK_FALSE(fs::exists(out.file("last.safetensors")));
   CHECK_THROWS_WITH_AS(rg::train(*model, s.info, train, valid, s.weights, {.out_dir = out.str(), .resume = true}),
                        doctest::Contains("resume: no checkpoint"), Error);
+}
+
+TEST_CASE("DeviceBatches gives the loader's batches, from any first batch, and ends with it") {
+  Setup s;
+  data::DataLoader loader(s.train, s.data.file("images"), s.loader_options());
+  data::DataLoader same(s.train, s.data.file("images"), s.loader_options());
+  DeviceBatches batches(loader, Device::cpu());
+  for (int64_t first : {int64_t(0), int64_t(1)}) {
+    CAPTURE(first);
+    batches.start_epoch(2, first);
+    same.start_epoch(2, first);
+    data::Batch got, want;
+    int64_t n = 0;
+    while (same.next(want)) {
+      REQUIRE(batches.next(got));
+      CHECK(got.indices == want.indices);
+      test::check_close(got.images, want.images, 0, 0, "images");
+      test::check_close(got.labels, want.labels, 0, 0, "labels");
+      ++n;
+    }
+    CHECK(!batches.next(got));
+    CHECK(n == loader.batches_per_epoch() - first);
+  }
+}
+
+TEST_CASE("an upload to the CPU is the tensor itself, and is taken once") {
+  auto uploader = make_uploader(Device::cpu());
+  const Tensor x = rand({3, 4});
+  Upload up = uploader->start(x);
+  CHECK(up.pending());
+  const Tensor got = up.take();
+  CHECK(got.storage() == x.storage());
+  CHECK(!up.pending());
+  CHECK_THROWS_WITH_AS(up.take(), doctest::Contains("nothing pending"), Error);
 }

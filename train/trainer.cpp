@@ -15,6 +15,7 @@
 #include "losses/bce.h"
 #include "metrics/roc.h"
 #include "tensor/io.h"
+#include "train/device_batches.h"
 #include "train/progress.h"
 #include "train/tensorboard.h"
 
@@ -212,12 +213,13 @@ void validate(DenseNet& model, data::DataLoader& loader, const ClassWeights& w, 
   std::vector<std::vector<float>> y(labels), p(labels);
   double loss_sum = 0;
   int64_t n = 0;
-  loader.start_epoch(0);
+  DeviceBatches batches(loader, device);
+  batches.start_epoch(0);
   data::Batch batch;
-  while (loader.next(batch)) {
-    const Tensor logits = model.logits(batch.images.to(device));
+  while (batches.next(batch)) {
+    const Tensor logits = model.logits(batch.images);
     const int64_t b = batch.labels.size(0);
-    loss_sum += weighted_loss_with_logits(logits, batch.labels.to(device), w_pos, w_neg).item() * double(b);
+    loss_sum += weighted_loss_with_logits(logits, batch.labels, w_pos, w_neg).item() * double(b);
     n += b;
     const auto probs = sigmoid(logits).to_vector<float>(), truth = batch.labels.to_vector<float>();
     for (int64_t i = 0; i < b; ++i)
@@ -245,10 +247,11 @@ std::vector<std::vector<float>> predict_all(DenseNet& model, data::DataLoader& l
   Progress bar("predict", loader.batches_per_epoch());
   const Device device = model.device();
   int64_t done = 0, images = 0;
-  loader.start_epoch(0);
+  DeviceBatches batches(loader, device);
+  batches.start_epoch(0);
   data::Batch batch;
-  while (loader.next(batch)) {
-    const auto probs = model.forward(batch.images.to(device)).to_vector<float>();
+  while (batches.next(batch)) {
+    const auto probs = model.forward(batch.images).to_vector<float>();
     const size_t labels = probs.size() / batch.indices.size();
     for (size_t i = 0; i < batch.indices.size(); ++i)
       out[batch.indices[i]].assign(probs.begin() + int64_t(i * labels), probs.begin() + int64_t((i + 1) * labels));
@@ -281,17 +284,18 @@ TrainResult train(DenseNet& model, const ModelInfo& info, data::DataLoader& trai
   result.history = s.history;
   result.best_epoch = s.best_epoch;
   int64_t batches_left = o.stop_after_batches;
+  DeviceBatches batches(train_loader, o.device);
 
   for (; s.epoch < o.epochs; ++s.epoch) {
     const auto start = std::chrono::steady_clock::now();
     model.train();
-    train_loader.start_epoch(s.epoch, s.batch);
+    batches.start_epoch(s.epoch, s.batch);
     Progress bar("epoch " + std::to_string(s.epoch + 1) + "/" + std::to_string(o.epochs), train_loader.batches_per_epoch());
     data::Batch batch;
     int64_t images = 0;
-    while (train_loader.next(batch)) {
+    while (batches.next(batch)) {
       adam.zero_grad();
-      const Tensor loss = weighted_loss_with_logits(model.logits(batch.images.to(o.device)), batch.labels.to(o.device), w_pos, w_neg);
+      const Tensor loss = weighted_loss_with_logits(model.logits(batch.images), batch.labels, w_pos, w_neg);
       const double value = loss.item();
       if (!std::isfinite(value)) {
         result.stop = StopReason::NonFiniteLoss;

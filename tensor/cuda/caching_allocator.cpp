@@ -9,8 +9,10 @@
 //
 // Streams: all kernels run in order on the default stream, so a block freed by the host may be
 // handed out again at once — any kernel still reading it runs before any kernel that writes its new
-// contents. This holds only while everything stays on the default stream: whoever adds streams
-// must record an event per block and wait for it before reuse.
+// contents. The one other stream, the uploader's (tensor/cuda/upload.cpp), keeps to this rule with
+// events: its copy into a fresh block waits for the default stream's work queued so far, and the
+// default stream waits for the copy before reading the block. Whoever adds another stream must do
+// the same (or record an event per block and wait for it before reuse).
 #include <cstdlib>
 #include <cstring>
 #include <memory>
