@@ -36,7 +36,8 @@ struct ConvKey {
 // With the current ConvSettings. A batch of 1 keys with the packed batch stride c*h*w whatever
 // x's is (it never steps between samples), so one shape gets one plan.
 ConvKey conv_key(const WindowGeometry& g, int64_t x_batch_stride, DType dtype);
-// "input [2, 64, 56, 56] (batch stride 200704), 128 1x1 filters, stride 1, padding 0, dilation 1"
+// "input [2, 64, 56, 56] (batch stride 200704), 128 1x1 filters, stride 1x1, padding 0x0,
+// dilation 1x1, float32"
 std::string describe(const ConvKey& key);
 
 // One algorithm of one direction: the algorithm, the math type to run it with and its workspace.
@@ -123,15 +124,16 @@ void ConvPlanCache::run(std::vector<ConvAlgo<Algo>>& candidates, cudnnConvolutio
     Tensor ws;
     try {
       ws = workspace_of(a.workspace);
+    } catch (const Error& e) {
+      why = "algorithm " + std::to_string(int(a.algo)) + ": its workspace of " + std::to_string(a.workspace) +
+            " bytes: " + e.what();
+    }
+    if (ws.defined() || a.workspace == 0) {
       const cudnnStatus_t status = call(a, ws.defined() ? ws.data_ptr() : nullptr);
       if (status == CUDNN_STATUS_SUCCESS) return;
       RG_CHECK(worth_another_algorithm(status), "cuDNN ", direction, " convolution (", describe(key), "), algorithm ",
                int(a.algo), ": ", cudnnGetErrorString(status));
       why = "algorithm " + std::to_string(int(a.algo)) + ": " + cudnnGetErrorString(status);
-    } catch (const Error& e) {
-      if (ws.defined() || a.workspace == 0) throw;  // not the workspace allocation
-      why = "algorithm " + std::to_string(int(a.algo)) + ": its workspace of " + std::to_string(a.workspace) +
-            " bytes: " + e.what();
     }
     candidates.erase(candidates.begin());
     ++fallbacks_;
