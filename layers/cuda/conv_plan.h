@@ -122,13 +122,15 @@ void ConvPlanCache::run(std::vector<ConvAlgo<Algo>>& candidates, cudnnConvolutio
   while (!candidates.empty()) {
     const ConvAlgo<Algo> a = candidates.front();
     Tensor ws;
+    bool allocated = true;
     try {
       ws = workspace_of(a.workspace);
     } catch (const Error& e) {
+      allocated = false;
       why = "algorithm " + std::to_string(int(a.algo)) + ": its workspace of " + std::to_string(a.workspace) +
             " bytes: " + e.what();
     }
-    if (ws.defined() || a.workspace == 0) {
+    if (allocated) {
       const cudnnStatus_t status = call(a, ws.defined() ? ws.data_ptr() : nullptr);
       if (status == CUDNN_STATUS_SUCCESS) return;
       RG_CHECK(worth_another_algorithm(status), "cuDNN ", direction, " convolution (", describe(key), "), algorithm ",
