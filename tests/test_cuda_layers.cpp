@@ -41,11 +41,14 @@ TEST_CASE("cuDNN: an empty batch goes through every layer op, forward and backwa
 
 TEST_CASE("cuDNN: timing algorithms with no workspace allowed runs (and the settings key the plans)") {
   Generator gen(13);
+  struct Restore {
+    ConvSettings saved = conv_settings();
+    ~Restore() { conv_settings() = saved; }
+  } restore;
   conv_settings().benchmark = true;
   conv_settings().workspace_limit = 0;
   for (const WindowCase& c : conv_cases())
     check_conv(layer_kernels_for(gpu), gpu, cpu::reference_layer_kernels(), c, false, DType::Float32, 1e-4, gen);
-  conv_settings() = ConvSettings{};
 }
 
 TEST_CASE("cuDNN: DenseNet121's convolution shapes (batch 2, 224 px) equal the fast CPU kernels") {
