@@ -36,7 +36,8 @@ struct UpdateRule {
   double bias1 = 1, bias2 = 1;                  // Adam: 1 - beta^step
 };
 
-// A backend is a table of kernels, filled in by tensor/cpu/ and tensor/cuda/.
+// A backend is a table of kernels, filled in by tensor/cpu/ and tensor/cuda/ by name (designated
+// initializers: .fill = ...); tests check that no entry is null.
 struct Backend {
   const char* name;  // "cpu", "cpu-reference", "cuda"
 

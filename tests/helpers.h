@@ -3,8 +3,12 @@
 
 #include <doctest/doctest.h>
 
+#include <array>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <string>
+#include <vector>
 
 #include "tensor/factory.h"
 #include "tensor/random.h"
@@ -53,6 +57,19 @@ inline Tensor random_tensor(const Shape& shape, Layout layout, Generator& gen,
     }
   }
   return {};
+}
+
+// The positions of the null entries of a kernel table (tensor/backend.h's Backend,
+// layers/kernels.h's LayerKernels: structs of pointers only, the name first).
+template <typename Table>
+std::vector<size_t> null_entries(const Table& table) {
+  static_assert(sizeof(Table) % sizeof(void*) == 0, "a kernel table holds pointers only");
+  std::array<uintptr_t, sizeof(Table) / sizeof(void*)> words;
+  std::memcpy(words.data(), &table, sizeof(Table));
+  std::vector<size_t> nulls;
+  for (size_t i = 0; i < words.size(); ++i)
+    if (words[i] == 0) nulls.push_back(i);
+  return nulls;
 }
 
 // The same view as `t` (shape, strides, offset) over a copy of its whole storage on `device`: the

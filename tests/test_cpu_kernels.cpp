@@ -20,6 +20,12 @@ const std::vector<Shape> kShapes = {{}, {1}, {7}, {3, 5}, {4, 1, 6}, {2, 3, 4, 5
 
 }  // namespace
 
+TEST_CASE("every entry of both CPU backends' tables is set") {
+  CHECK(null_entries(fast).empty());
+  CHECK(null_entries(ref).empty());
+  CHECK(null_entries(Backend{}).size() == sizeof(Backend) / sizeof(void*));  // the check sees every entry
+}
+
 TEST_CASE("fill and copy (with dtype conversion) match the reference in every layout") {
   Generator gen(1);
   for (const Shape& shape : kShapes)

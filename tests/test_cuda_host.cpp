@@ -5,9 +5,16 @@
 
 #include "layer_kernel_checks.h"
 #include "layers/cuda/conv_plan.h"
+#include "layers/cuda/cudnn_kernels.h"
+#include "tensor/cuda/cuda_backend.h"
 
 using namespace rg;
 using namespace rg::test;
+
+TEST_CASE("every entry of the CUDA backend's table and of the cuDNN layer kernels' is set") {
+  CHECK(null_entries(cuda::backend()).empty());
+  CHECK(null_entries(cuda::layer_kernels()).empty());
+}
 
 TEST_CASE("cuDNN's convolution output size equals window_output_size, strided inputs included") {
   std::vector<WindowCase> cases = conv_cases();

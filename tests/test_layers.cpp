@@ -347,3 +347,9 @@ TEST_CASE("an empty batch goes through every layer op, forward and backward") { 
 TEST_CASE("batch norm's statistics do not depend on what reused memory held") {
   test::check_batch_norm_ignores_reused_bytes(cpu::layer_kernels(), Device::cpu(), cpu::reference_layer_kernels());
 }
+
+TEST_CASE("every entry of both CPU tables of layer kernels is set") {
+  CHECK(test::null_entries(cpu::layer_kernels()).empty());
+  CHECK(test::null_entries(cpu::reference_layer_kernels()).empty());
+  CHECK(test::null_entries(LayerKernels{}).size() == sizeof(LayerKernels) / sizeof(void*));
+}

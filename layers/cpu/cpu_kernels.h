@@ -1,5 +1,5 @@
 // The CPU layer kernels, gathered into the tables of layers/kernels.h by layers/cpu/tables.cpp.
-// Each has the signature and contract of its entry in LayerKernels.
+// Each has the signature and contract of its kernel:: type in layers/kernels.h.
 #pragma once
 
 #include <algorithm>
@@ -36,42 +36,34 @@ inline void for_window(const WindowGeometry& g, int64_t i, int64_t j, Fn fn) {
     }
 }
 
-// Fast: conv.cpp, batch_norm.cpp, pooling.cpp, channel_scale.cpp.
-void conv_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& y, const WindowGeometry& g);
-void conv_backward_data(const Tensor& weight, const Tensor& gy, Tensor& gx, const WindowGeometry& g);
-void conv_backward_filter(const Tensor& x, const Tensor& gy, Tensor& gw, Tensor* gb, const WindowGeometry& g);
-void batch_norm_train(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, bool relu, Tensor& y,
-                      Tensor& mean, Tensor& invstd, Tensor& unbiased_var);
-void batch_norm_eval(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& mean, const Tensor& var,
-                     double eps, bool relu, Tensor& y);
-void batch_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& gy, const Tensor& relu_y,
-                         const Tensor& mean, const Tensor& invstd, double eps, Tensor& gx, Tensor* gw,
-                         Tensor* gb);
-void max_pool_forward(const Tensor& x, Tensor& y, const WindowGeometry& g);
-void max_pool_backward(const Tensor& x, const Tensor& y, const Tensor& gy, Tensor& gx, const WindowGeometry& g);
-void avg_pool_forward(const Tensor& x, Tensor& y, const WindowGeometry& g);
-void avg_pool_backward(const Tensor& gy, Tensor& gx, const WindowGeometry& g);
-void channel_scale_forward(const Tensor& x, const Tensor& s, Tensor& y);
-void channel_scale_backward(const Tensor& x, const Tensor& s, const Tensor& gy, Tensor* gx, Tensor* gs);
+// Fast: conv.cpp, batch_norm.cpp, pooling.cpp, channel_scale.cpp (signatures: layers/kernels.h).
+kernel::ConvForward conv_forward;
+kernel::ConvBackwardData conv_backward_data;
+kernel::ConvBackwardFilter conv_backward_filter;
+kernel::BatchNormTrain batch_norm_train;
+kernel::BatchNormEval batch_norm_eval;
+kernel::BatchNormBackward batch_norm_backward;
+kernel::MaxPoolForward max_pool_forward;
+kernel::MaxPoolBackward max_pool_backward;
+kernel::AvgPoolForward avg_pool_forward;
+kernel::AvgPoolBackward avg_pool_backward;
+kernel::ChannelScaleForward channel_scale_forward;
+kernel::ChannelScaleBackward channel_scale_backward;
 
 // The plain definitions: reference.cpp.
 namespace reference {
-void conv_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& y, const WindowGeometry& g);
-void conv_backward_data(const Tensor& weight, const Tensor& gy, Tensor& gx, const WindowGeometry& g);
-void conv_backward_filter(const Tensor& x, const Tensor& gy, Tensor& gw, Tensor* gb, const WindowGeometry& g);
-void batch_norm_train(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, bool relu, Tensor& y,
-                      Tensor& mean, Tensor& invstd, Tensor& unbiased_var);
-void batch_norm_eval(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& mean, const Tensor& var,
-                     double eps, bool relu, Tensor& y);
-void batch_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& gy, const Tensor& relu_y,
-                         const Tensor& mean, const Tensor& invstd, double eps, Tensor& gx, Tensor* gw,
-                         Tensor* gb);
-void max_pool_forward(const Tensor& x, Tensor& y, const WindowGeometry& g);
-void max_pool_backward(const Tensor& x, const Tensor& y, const Tensor& gy, Tensor& gx, const WindowGeometry& g);
-void avg_pool_forward(const Tensor& x, Tensor& y, const WindowGeometry& g);
-void avg_pool_backward(const Tensor& gy, Tensor& gx, const WindowGeometry& g);
-void channel_scale_forward(const Tensor& x, const Tensor& s, Tensor& y);
-void channel_scale_backward(const Tensor& x, const Tensor& s, const Tensor& gy, Tensor* gx, Tensor* gs);
+kernel::ConvForward conv_forward;
+kernel::ConvBackwardData conv_backward_data;
+kernel::ConvBackwardFilter conv_backward_filter;
+kernel::BatchNormTrain batch_norm_train;
+kernel::BatchNormEval batch_norm_eval;
+kernel::BatchNormBackward batch_norm_backward;
+kernel::MaxPoolForward max_pool_forward;
+kernel::MaxPoolBackward max_pool_backward;
+kernel::AvgPoolForward avg_pool_forward;
+kernel::AvgPoolBackward avg_pool_backward;
+kernel::ChannelScaleForward channel_scale_forward;
+kernel::ChannelScaleBackward channel_scale_backward;
 }  // namespace reference
 
 }  // namespace rg::cpu

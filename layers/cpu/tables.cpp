@@ -4,37 +4,37 @@
 namespace rg::cpu {
 
 const LayerKernels& layer_kernels() {
-  static const LayerKernels table{"cpu",
-                                  conv_forward,
-                                  conv_backward_data,
-                                  conv_backward_filter,
-                                  batch_norm_train,
-                                  batch_norm_eval,
-                                  batch_norm_backward,
-                                  max_pool_forward,
-                                  max_pool_backward,
-                                  avg_pool_forward,
-                                  avg_pool_backward,
-                                  channel_scale_forward,
-                                  channel_scale_backward};
+  static const LayerKernels table{.name = "cpu",
+                                  .conv_forward = conv_forward,
+                                  .conv_backward_data = conv_backward_data,
+                                  .conv_backward_filter = conv_backward_filter,
+                                  .batch_norm_train = batch_norm_train,
+                                  .batch_norm_eval = batch_norm_eval,
+                                  .batch_norm_backward = batch_norm_backward,
+                                  .max_pool_forward = max_pool_forward,
+                                  .max_pool_backward = max_pool_backward,
+                                  .avg_pool_forward = avg_pool_forward,
+                                  .avg_pool_backward = avg_pool_backward,
+                                  .channel_scale_forward = channel_scale_forward,
+                                  .channel_scale_backward = channel_scale_backward};
   return table;
 }
 
 const LayerKernels& reference_layer_kernels() {
   namespace r = reference;
-  static const LayerKernels table{"cpu-reference",
-                                  r::conv_forward,
-                                  r::conv_backward_data,
-                                  r::conv_backward_filter,
-                                  r::batch_norm_train,
-                                  r::batch_norm_eval,
-                                  r::batch_norm_backward,
-                                  r::max_pool_forward,
-                                  r::max_pool_backward,
-                                  r::avg_pool_forward,
-                                  r::avg_pool_backward,
-                                  r::channel_scale_forward,
-                                  r::channel_scale_backward};
+  static const LayerKernels table{.name = "cpu-reference",
+                                  .conv_forward = r::conv_forward,
+                                  .conv_backward_data = r::conv_backward_data,
+                                  .conv_backward_filter = r::conv_backward_filter,
+                                  .batch_norm_train = r::batch_norm_train,
+                                  .batch_norm_eval = r::batch_norm_eval,
+                                  .batch_norm_backward = r::batch_norm_backward,
+                                  .max_pool_forward = r::max_pool_forward,
+                                  .max_pool_backward = r::max_pool_backward,
+                                  .avg_pool_forward = r::avg_pool_forward,
+                                  .avg_pool_backward = r::avg_pool_backward,
+                                  .channel_scale_forward = r::channel_scale_forward,
+                                  .channel_scale_backward = r::channel_scale_backward};
   return table;
 }
 

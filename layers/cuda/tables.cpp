@@ -4,19 +4,19 @@
 namespace rg::cuda {
 
 const LayerKernels& layer_kernels() {
-  static const LayerKernels table{"cudnn",
-                                  conv_forward,
-                                  conv_backward_data,
-                                  conv_backward_filter,
-                                  batch_norm_train,
-                                  batch_norm_eval,
-                                  batch_norm_backward,
-                                  max_pool_forward,
-                                  max_pool_backward,
-                                  avg_pool_forward,
-                                  avg_pool_backward,
-                                  channel_scale_forward,
-                                  channel_scale_backward};
+  static const LayerKernels table{.name = "cudnn",
+                                  .conv_forward = conv_forward,
+                                  .conv_backward_data = conv_backward_data,
+                                  .conv_backward_filter = conv_backward_filter,
+                                  .batch_norm_train = batch_norm_train,
+                                  .batch_norm_eval = batch_norm_eval,
+                                  .batch_norm_backward = batch_norm_backward,
+                                  .max_pool_forward = max_pool_forward,
+                                  .max_pool_backward = max_pool_backward,
+                                  .avg_pool_forward = avg_pool_forward,
+                                  .avg_pool_backward = avg_pool_backward,
+                                  .channel_scale_forward = channel_scale_forward,
+                                  .channel_scale_backward = channel_scale_backward};
   return table;
 }
 

@@ -250,8 +250,15 @@ void update_kernel(const UpdateRule& rule, Tensor& p, const Tensor& g, Tensor& m
 }  // namespace
 
 const Backend& backend() {
-  static const Backend table{"cpu",         fill_kernel,   copy_kernel,   unary_kernel, binary_kernel,
-                             where_kernel,  reduce_kernel, matmul_kernel, update_kernel};
+  static const Backend table{.name = "cpu",
+                             .fill = fill_kernel,
+                             .copy = copy_kernel,
+                             .unary = unary_kernel,
+                             .binary = binary_kernel,
+                             .where = where_kernel,
+                             .reduce = reduce_kernel,
+                             .matmul = matmul_kernel,
+                             .update = update_kernel};
   return table;
 }
 

@@ -137,7 +137,15 @@ void update(const UpdateRule& rule, Tensor& p, const Tensor& g, Tensor& m, Tenso
 }  // namespace
 
 const Backend& backend() {
-  static const Backend table{"cpu-reference", fill, copy, unary, binary, where, reduce, matmul, update};
+  static const Backend table{.name = "cpu-reference",
+                             .fill = fill,
+                             .copy = copy,
+                             .unary = unary,
+                             .binary = binary,
+                             .where = where,
+                             .reduce = reduce,
+                             .matmul = matmul,
+                             .update = update};
   return table;
 }
 

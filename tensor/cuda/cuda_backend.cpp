@@ -12,7 +12,15 @@
 
 namespace rg::cuda {
 const Backend& backend() {
-  static const Backend table{"cuda", fill, copy, unary, binary, where, reduce, matmul, update};
+  static const Backend table{.name = "cuda",
+                             .fill = fill,
+                             .copy = copy,
+                             .unary = unary,
+                             .binary = binary,
+                             .where = where,
+                             .reduce = reduce,
+                             .matmul = matmul,
+                             .update = update};
   return table;
 }
 
