@@ -24,8 +24,8 @@ class Allocator {
  public:
   virtual ~Allocator() = default;
   virtual void* allocate(size_t bytes) = 0;
-  // Gives back a block from allocate() (the CUDA allocator reports an unknown pointer or a second
-  // free as an rg::Error).
+  // Gives back a block from allocate() (both allocators report an unknown pointer or a second free
+  // as an rg::Error).
   virtual void deallocate(void* ptr, size_t bytes) = 0;
   virtual MemoryStats stats() const = 0;
   virtual void reset_peak() = 0;

@@ -6,7 +6,8 @@
 // thread and the pool's workers take chunks one at a time until none is left. The call returns
 // when every chunk has run. Why not OpenMP: an OpenMP region ends in a barrier that waits for every
 // thread, so when another process takes a core, each of the thousands of regions in a training step
-// waits for a descheduled thread to be scheduled again (inference fell 16x with one core busy).
+// waits for a descheduled thread to be scheduled again (DenseNet inference with one core busy: 1.3
+// images/s with OpenMP, 5.5 with this pool; bench/RESULTS.md, "One thread pool").
 // Here a thread that arrives late finds no chunk left and is not waited for; only a chunk that
 // was started is.
 //
