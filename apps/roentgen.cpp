@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <sstream>
 #include <string>
 
 #include "autograd/grad_mode.h"
@@ -42,14 +43,23 @@ using rg::app::device_flag;
 
 namespace {
 
-// Each command's usage; `roentgen` alone prints them all.
+// The recipe's flags with their defaults (train/recipe.h), for train's usage.
+std::string recipe_flags() {
+  std::ostringstream out;
+  out << "                 [--epochs N (" << kRecipe.epochs << ")] [--min-epochs N (" << kRecipe.min_epochs
+      << ")] [--batch-size N (" << kRecipe.batch_size << ")] [--lr X (" << kRecipe.lr << ")] [--image-size N ("
+      << kRecipe.image_size << ")]\n";
+  return out.str();
+}
+
+// Each command's usage, defaults in parentheses; `roentgen` alone prints them all.
 const std::map<std::string, std::string> kCommandUsage = {
     {"train",
-    "  roentgen train --train TRAIN.csv --valid VALID.csv --images DIR --out DIR\n"
-    "                 [--epochs N] [--image-size N] [--batch-size N] [--lr X] [--limit N] [--weights FILE]\n"
-    "                 [--threads N] [--seed S] [--resume 1] [--device cpu|cuda|cuda:N]\n"
-    "                 [--architecture densenet121|densenet121-se|densenet169|densenet201] [--max-image-pixels N]\n"
-    "                 [--no-augment] [--no-shuffle] [--normalization sample|notebook] [--min-epochs N]\n"
+    "  roentgen train --train TRAIN.csv --valid VALID.csv --images DIR --out DIR\n" + recipe_flags() +
+    "                 [--limit N (0: all)] [--weights FILE] [--threads N (2)] [--seed S (0)]\n"
+    "                 [--resume 1] [--device cpu|cuda|cuda:N (cpu)] [--max-image-pixels N]\n"
+    "                 [--architecture densenet121|densenet121-se|densenet169|densenet201 (densenet121)]\n"
+    "                 [--no-augment] [--no-shuffle] [--normalization sample|notebook (sample)]\n"
     "      Trains DenseNet121 with the weighted loss, Adam and the notebook's callbacks. Writes\n"
     "      best.safetensors (a model file), last.safetensors (a checkpoint), log.csv, tensorboard/.\n"
     "      --normalization: sample (default) normalizes every image by its own mean and std, in\n"
@@ -140,16 +150,17 @@ int train_command(int argc, char** argv) {
   SessionOptions so{.train_csv = flags["--train"], .valid_csv = flags["--valid"], .image_dir = flags["--images"],
                     .weights = flags.count("--weights") ? flags["--weights"] : "",
                     .architecture = flags.count("--architecture") ? flags["--architecture"] : "",
-                    .image_size = int(app::integer(flags, "--image-size", 224, 32, 4096)),
-                    .batch_size = int(app::integer(flags, "--batch-size", 8, 2, 4096)), .threads = app::threads(flags, 2),
+                    .image_size = int(app::integer(flags, "--image-size", kRecipe.image_size, 32, 4096)),
+                    .batch_size = int(app::integer(flags, "--batch-size", kRecipe.batch_size, 2, 4096)),
+                    .threads = app::threads(flags, 2),
                     .limit = app::integer(flags, "--limit", 0, 0, int64_t(1) << 40), .seed = app::seed(flags),
                     .augment = !flags.count("--no-augment"), .shuffle = !flags.count("--no-shuffle"),
                     .notebook_normalization = app::normalization_flag(flags)};
   if (!so.architecture.empty()) DenseNetConfig::by_name(so.architecture, 1);  // an unknown name fails here
-  TrainOptions to{.epochs = int(app::integer(flags, "--epochs", 5, 1, 100000)), .out_dir = flags["--out"],
-                  .min_epochs = int(app::integer(flags, "--min-epochs", 1, 1, 100000)),
+  TrainOptions to{.epochs = int(app::integer(flags, "--epochs", kRecipe.epochs, 1, 100000)), .out_dir = flags["--out"],
+                  .min_epochs = int(app::integer(flags, "--min-epochs", kRecipe.min_epochs, 1, 100000)),
                   .resume = flags.count("--resume") && flags["--resume"] != "0", .device = device};
-  to.adam.lr = app::real(flags, "--lr", to.adam.lr, 1e-12, 10);
+  to.adam.lr = app::real(flags, "--lr", kRecipe.lr, 1e-12, 10);
   app::make_output_folder(to.out_dir);
   rg::set_num_threads(so.threads);
   manual_seed(so.seed);

@@ -28,6 +28,7 @@
 #include "report/svg.h"
 #include "tensor/backend.h"
 #include "tensor/io.h"
+#include "train/recipe.h"
 #include "train/session.h"
 #include "tensor/parallel.h"
 
@@ -43,16 +44,6 @@ const std::map<std::string, double> kCheXNet = {
     {"Effusion", 0.8638},    {"Emphysema", 0.9371},    {"Fibrosis", 0.8047},      {"Hernia", 0.9164},
     {"Infiltration", 0.7345}, {"Mass", 0.8676},        {"Nodule", 0.7802},        {"Pleural_Thickening", 0.8062},
     {"Pneumonia", 0.7680},    {"Pneumothorax", 0.8887}};
-
-// The recipe's defaults: from random weights on the NIH sample's 400 training images at 224 px,
-// they reached a test mean AUROC of 0.620 in 17 minutes on 2 cores (PyTorch, same recipe: 0.629;
-// bench/compare_training.py, bench/RESULTS.md). min_epochs keeps the first epochs, whose
-// validation loss on 71 images often wins by noise, from being chosen.
-struct Recipe {
-  int epochs = 5, min_epochs = 3, batch_size = 16;
-  double lr = 1e-3;
-};
-constexpr Recipe kRecipe;
 
 const char* kUsage =
     "usage: example_chestxray [--data DIR] [--out DIR] [--epochs N] [--image-size N] [--batch-size N]\n"
@@ -84,7 +75,7 @@ Args parse(int argc, char** argv) {
           .architecture = f["--architecture"], .device = app::device_flag(f),
           .epochs = int(app::integer(f, "--epochs", kRecipe.epochs, 1, 100000)),
           .min_epochs = int(app::integer(f, "--min-epochs", kRecipe.min_epochs, 1, 100000)),
-          .image_size = int(app::integer(f, "--image-size", 224, 32, 4096)),
+          .image_size = int(app::integer(f, "--image-size", kRecipe.image_size, 32, 4096)),
           .batch_size = int(app::integer(f, "--batch-size", kRecipe.batch_size, 2, 4096)), .threads = app::threads(f, 2),
           .lr = app::real(f, "--lr", kRecipe.lr, 1e-12, 10),
           .limit = app::integer(f, "--limit", 0, 0, int64_t(1) << 40), .seed = app::seed(f), .resume = f.count("--resume") > 0,

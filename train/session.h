@@ -18,8 +18,8 @@ struct SessionOptions {
   std::string weights;       // a model file to start from (e.g. converted ImageNet weights); empty: random init
   std::shared_ptr<DenseNet> model;  // or a model built by the caller (another configuration, weights of any origin)
   std::string architecture;  // densenet121 (the default), densenet121-se, ...; with weights: the file's
-  int image_size = 224;
-  int batch_size = 8;
+  int image_size = kRecipe.image_size;
+  int batch_size = kRecipe.batch_size;
   int threads = 2;           // decoding threads
   int64_t limit = 0;         // at most this many images per split (0: all)
   uint64_t seed = 0;

@@ -24,17 +24,18 @@
 #include "models/model_file.h"
 #include "optim/adam.h"
 #include "optim/plateau.h"
+#include "train/recipe.h"
 
 namespace rg {
 
 struct TrainOptions {
-  int epochs = 5;
-  AdamOptions adam{.lr = 1e-4};
+  int epochs = kRecipe.epochs;
+  AdamOptions adam{.lr = kRecipe.lr};
   std::string out_dir = "run";
   bool monitor_auc = false;          // monitor the validation mean AUROC (higher is better) instead of the loss
   PlateauOptions plateau{.factor = 0.1, .patience = 1};
   int early_stopping_patience = 3;   // epochs without improvement before stopping; 0: never stop early
-  int min_epochs = 1;                // epochs before this one are never the best nor count towards stopping
+  int min_epochs = kRecipe.min_epochs;  // epochs before this one are never the best nor count towards stopping
   bool restore_best = true;          // load the best epoch's weights at the end
   int checkpoint_every = 0;          // also checkpoint every N batches (0: at epoch ends only)
   bool resume = false;               // continue from out_dir/last.safetensors
