@@ -150,7 +150,7 @@ TEST_CASE("an interrupted run, resumed, ends with exactly the weights of an unin
   const data::LoaderOptions lo = s.loader_options();
   const auto [whole, whole_result] = run(straight.str(), -1, false, 1, lo);
   const auto [part, part_result] = run(broken.str(), 2, false, 1, lo);  // interrupted inside epoch 1
-  CHECK(part_result.interrupted);
+  CHECK(part_result.stop == StopReason::Interrupted);
   CHECK(part_result.stop == StopReason::Interrupted);
   // Resuming with a setting the run depends on changed is refused, naming the setting and both values.
   data::LoaderOptions other_batch = lo;

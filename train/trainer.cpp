@@ -262,6 +262,73 @@ std::vector<std::vector<float>> predict_all(DenseNet& model, data::DataLoader& l
   return out;
 }
 
+namespace {
+
+// What a non-finite loss says, and where training stopped.
+std::string non_finite_loss(double value, const LoopState& s, const TrainOptions& o) {
+  const char* what = std::isnan(value) ? "NaN" : value > 0 ? "+inf" : "-inf";
+  return std::string("the loss is ") + what + " at epoch " + std::to_string(s.epoch + 1) + ", batch " +
+         std::to_string(s.batch + 1) + ": training stopped (try a smaller learning rate); the last good checkpoint is " +
+         checkpoint_path(o);
+}
+
+// The epoch's line under the progress bar.
+std::string epoch_summary(const EpochLog& log) {
+  std::ostringstream out;
+  out << std::fixed;
+  out.precision(4);
+  out << "loss " << log.train_loss << ", val_loss " << log.val_loss << ", val AUROC ";
+  if (log.val_mean_auc) out << *log.val_mean_auc;
+  else out << "undefined";
+  out << std::defaultfloat;
+  out.precision(2);
+  out << ", lr " << log.lr;
+  return out.str();
+}
+
+void log_epoch(TensorBoardWriter& board, const EpochLog& log) {
+  board.scalar("loss/train", log.train_loss, log.epoch);
+  board.scalar("loss/valid", log.val_loss, log.epoch);
+  if (log.val_mean_auc) board.scalar("auroc/valid_mean", *log.val_mean_auc, log.epoch);
+  board.scalar("learning_rate", log.lr, log.epoch);
+}
+
+// The monitored metric of an epoch: the validation loss (lower is better) or mean AUROC (higher).
+double monitored(const EpochLog& log, const TrainOptions& o) {
+  return o.monitor_auc ? log.val_mean_auc.value_or(0.0) : log.val_loss;
+}
+
+// Keras' ModelCheckpoint(save_best_only): best.safetensors when the metric improved. Epochs
+// before min_epochs are never the best, nor count towards early stopping: on a small validation
+// set the first epoch's loss (a model still predicting the label frequencies) often wins by noise.
+void model_checkpoint(const EpochLog& log, double metric, const TrainOptions& o, const DenseNet& model,
+                      const ModelInfo& info, LoopState& s) {
+  const bool candidate = log.epoch >= std::min(o.min_epochs, o.epochs);
+  if (!candidate) return;
+  const bool improved = std::isnan(s.best) || (o.monitor_auc ? metric > s.best : metric < s.best);
+  if (!improved) {
+    ++s.epochs_without_improvement;
+    return;
+  }
+  s.best = metric;
+  s.best_epoch = log.epoch;
+  s.epochs_without_improvement = 0;
+  save_model((fs::path(o.out_dir) / "best.safetensors").string(), model, info);
+}
+
+// Keras' ReduceLROnPlateau: the learning rate of the next epoch.
+void reduce_lr_on_plateau(double metric, PlateauSchedule& plateau, Adam& adam, LoopState& s) {
+  s.lr = plateau.step(metric, s.lr);
+  adam.options().lr = s.lr;
+}
+
+// Keras' EarlyStopping: whether `early_stopping_patience` epochs went by without improvement.
+bool early_stopping(const LoopState& s, const TrainOptions& o) {
+  return o.early_stopping_patience > 0 && s.epochs_without_improvement >= o.early_stopping_patience;
+}
+
+}  // namespace
+
 TrainResult train(DenseNet& model, const ModelInfo& info, data::DataLoader& train_loader, data::DataLoader& valid_loader,
                   const ClassWeights& weights, const TrainOptions& o) {
   fs::create_directories(o.out_dir);
@@ -287,6 +354,7 @@ TrainResult train(DenseNet& model, const ModelInfo& info, data::DataLoader& trai
   DeviceBatches batches(train_loader, o.device);
 
   for (; s.epoch < o.epochs; ++s.epoch) {
+    // The epoch's batches: forward, the weighted loss, backward, Adam.
     const auto start = std::chrono::steady_clock::now();
     model.train();
     batches.start_epoch(s.epoch, s.batch);
@@ -299,9 +367,7 @@ TrainResult train(DenseNet& model, const ModelInfo& info, data::DataLoader& trai
       const double value = loss.item();
       if (!std::isfinite(value)) {
         result.stop = StopReason::NonFiniteLoss;
-        result.stop_reason = std::string("the loss is ") + (std::isnan(value) ? "NaN" : value > 0 ? "+inf" : "-inf") + " at epoch " + std::to_string(s.epoch + 1) + ", batch " +
-                             std::to_string(s.batch + 1) + ": training stopped (try a smaller learning rate); the last good "
-                             "checkpoint is " + checkpoint_path(o);
+        result.stop_reason = non_finite_loss(value, s, o);
         return result;
       }
       backward(loss);
@@ -320,58 +386,36 @@ TrainResult train(DenseNet& model, const ModelInfo& info, data::DataLoader& trai
       if (o.checkpoint_every > 0 && s.batch % o.checkpoint_every == 0)
         save_checkpoint(o, model, info, adam, plateau, s, settings);
       if (batches_left > 0 && --batches_left == 0) {
-        result.interrupted = true;
         result.stop = StopReason::Interrupted;
         result.stop_reason = "stopped after the requested number of batches";
         return result;
       }
     }
 
+    // The epoch's end: validation, the logs, the three callbacks, the checkpoint.
     EpochLog log;
     log.epoch = s.epoch + 1;
     log.train_loss = s.loss_sum / double(std::max<int64_t>(s.loss_batches, 1));
     log.lr = s.lr;
     validate(model, valid_loader, weights, log);
     log.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (o.progress) {
-      char line[160];
-      std::snprintf(line, sizeof(line), "loss %.4f, val_loss %.4f, val AUROC %s, lr %.2g", log.train_loss, log.val_loss,
-                    log.val_mean_auc ? std::to_string(*log.val_mean_auc).substr(0, 6).c_str() : "undefined", log.lr);
-      bar.finish(line);
-    }
+    if (o.progress) bar.finish(epoch_summary(log));
     result.history.push_back(log);
-    board.scalar("loss/train", log.train_loss, log.epoch);
-    board.scalar("loss/valid", log.val_loss, log.epoch);
-    if (log.val_mean_auc) board.scalar("auroc/valid_mean", *log.val_mean_auc, log.epoch);
-    board.scalar("learning_rate", log.lr, log.epoch);
+    log_epoch(board, log);
 
-    // The monitored metric: checkpoint the best, schedule the rate, maybe stop. Epochs before
-    // min_epochs are never the best, nor count towards early stopping: on a small validation set
-    // the first epoch's loss (a model still predicting the label frequencies) often wins by noise.
-    const double metric = o.monitor_auc ? log.val_mean_auc.value_or(0.0) : log.val_loss;
-    const bool candidate = log.epoch >= std::min(o.min_epochs, o.epochs);
-    const bool improved = candidate && (std::isnan(s.best) || (o.monitor_auc ? metric > s.best : metric < s.best));
-    if (improved) {
-      s.best = metric;
-      s.best_epoch = log.epoch;
-      s.epochs_without_improvement = 0;
-      save_model((fs::path(o.out_dir) / "best.safetensors").string(), model, info);
-    } else if (candidate) {
-      ++s.epochs_without_improvement;
-    }
+    const double metric = monitored(log, o);
+    model_checkpoint(log, metric, o, model, info, s);
     result.best_epoch = s.best_epoch;
-    s.lr = plateau.step(metric, s.lr);
-    adam.options().lr = s.lr;
+    reduce_lr_on_plateau(metric, plateau, adam, s);
     s.history = result.history;
     s.batch = 0;
     s.loss_sum = 0;
     s.loss_batches = 0;
     write_log_csv(o, info, result.history);
-    const bool stop = o.early_stopping_patience > 0 && s.epochs_without_improvement >= o.early_stopping_patience;
     LoopState next = s;
     next.epoch = s.epoch + 1;
     save_checkpoint(o, model, info, adam, plateau, next, settings);
-    if (stop) {
+    if (early_stopping(s, o)) {
       result.stop = StopReason::EarlyStopping;
       result.stop_reason = "early stopping: no improvement for " + std::to_string(s.epochs_without_improvement) + " epochs";
       break;

@@ -65,7 +65,6 @@ struct TrainResult {
   int best_epoch = 0;         // 1-based; 0 before any validation
   StopReason stop = StopReason::Completed;
   std::string stop_reason;    // what happened, in words; empty when every epoch ran
-  bool interrupted = false;   // stop == StopReason::Interrupted
 };
 
 // Trains `model` (whose labels, image size and normalization `info` describes) on options.device;
