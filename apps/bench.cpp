@@ -11,7 +11,7 @@
 #include <chrono>
 #include <iostream>
 
-#include "apps/flags.h"
+#include "cli/flags.h"
 #include "apps/info.h"
 #include "autograd/engine.h"
 #include "autograd/grad_mode.h"
@@ -75,18 +75,18 @@ BenchInputs bench_inputs(int64_t batch, int64_t image_size, Device device, Gener
 }
 
 int bench_command(int argc, char** argv, const char* usage) {
-  auto flags = parse_flags(argc, argv, 2, {"--model", "--mode", "--batch-size", "--image-size", "--iters", "--warmup",
+  auto flags = cli::parse_flags(argc, argv, 2, {"--model", "--mode", "--batch-size", "--image-size", "--iters", "--warmup",
                                            "--threads", "--device", "--tf32", "--cudnn-benchmark",
                                            "--memory-efficient", "--conv-algo"}, usage);
   for (const char* required : {"--mode", "--batch-size", "--image-size", "--iters"})
     RG_CHECK(flags.count(required), "bench: ", required, " is required\n", usage);
   const std::string mode = flags["--mode"];
   RG_CHECK(mode == "train" || mode == "infer", "bench: --mode expects train or infer, got '", mode, "'");
-  const Device device = device_flag(flags);
-  const int64_t batch = integer(flags, "--batch-size", 0, mode == "train" ? 2 : 1, 4096);
-  const int64_t size = integer(flags, "--image-size", 0, 32, 4096);
-  const int64_t iters = integer(flags, "--iters", 0, 1, 1000000), warmup = integer(flags, "--warmup", 2, 0, 1000000);
-  rg::set_num_threads(threads(flags, rg::num_threads()));
+  const Device device = cli::device_flag(flags);
+  const int64_t batch = cli::integer(flags, "--batch-size", 0, mode == "train" ? 2 : 1, 4096);
+  const int64_t size = cli::integer(flags, "--image-size", 0, 32, 4096);
+  const int64_t iters = cli::integer(flags, "--iters", 0, 1, 1000000), warmup = cli::integer(flags, "--warmup", 2, 0, 1000000);
+  rg::set_num_threads(cli::threads(flags, rg::num_threads()));
   conv_settings().tf32 = on_off(flags, "--tf32");
   conv_settings().benchmark = on_off(flags, "--cudnn-benchmark");
   if (flags.count("--conv-algo")) conv_settings().cpu_algo = parse_cpu_conv_algo(flags["--conv-algo"]);

@@ -33,13 +33,13 @@
 #include "tensor/io.h"
 #include "train/session.h"
 #include "apps/bench.h"
-#include "apps/flags.h"
+#include "cli/flags.h"
 #include "apps/info.h"
 #include "tensor/parallel.h"
 
 using namespace rg;
 using namespace rg::data;
-using rg::app::device_flag;
+using rg::cli::device_flag;
 
 namespace {
 
@@ -128,13 +128,13 @@ Normalization model_normalization(const ModelInfo& info, const std::string& path
 }
 
 // The flags of `command` (argv[1]); --help prints the command's usage.
-app::Flags parse_flags(int argc, char** argv, const std::vector<std::string>& known,
+cli::Flags parse_flags(int argc, char** argv, const std::vector<std::string>& known,
                        const std::vector<std::string>& switches = {}) {
   const std::string usage = "usage:\n" + kCommandUsage.at(argv[1]);
-  return app::parse_flags(argc, argv, 2, known, usage.c_str(), switches);
+  return cli::parse_flags(argc, argv, 2, known, usage.c_str(), switches);
 }
 
-void require(const app::Flags& flags, const char* command, std::initializer_list<const char*> names) {
+void require(const cli::Flags& flags, const char* command, std::initializer_list<const char*> names) {
   for (const char* name : names)
     RG_CHECK(flags.count(name), command, ": ", name, " is required\n", "usage:\n" + kCommandUsage.at(command));
 }
@@ -146,22 +146,22 @@ int train_command(int argc, char** argv) {
                            {"--no-augment", "--no-shuffle"});
   require(flags, "train", {"--train", "--valid", "--images", "--out"});
   const Device device = device_flag(flags);
-  app::image_limit_flag(flags);
+  cli::image_limit_flag(flags);
   SessionOptions so{.train_csv = flags["--train"], .valid_csv = flags["--valid"], .image_dir = flags["--images"],
                     .weights = flags.count("--weights") ? flags["--weights"] : "",
                     .architecture = flags.count("--architecture") ? flags["--architecture"] : "",
-                    .image_size = int(app::integer(flags, "--image-size", kRecipe.image_size, 32, 4096)),
-                    .batch_size = int(app::integer(flags, "--batch-size", kRecipe.batch_size, 2, 4096)),
-                    .threads = app::threads(flags, 2),
-                    .limit = app::integer(flags, "--limit", 0, 0, int64_t(1) << 40), .seed = app::seed(flags),
+                    .image_size = int(cli::integer(flags, "--image-size", kRecipe.image_size, 32, 4096)),
+                    .batch_size = int(cli::integer(flags, "--batch-size", kRecipe.batch_size, 2, 4096)),
+                    .threads = cli::threads(flags, 2),
+                    .limit = cli::integer(flags, "--limit", 0, 0, int64_t(1) << 40), .seed = cli::seed(flags),
                     .augment = !flags.count("--no-augment"), .shuffle = !flags.count("--no-shuffle"),
-                    .notebook_normalization = app::normalization_flag(flags)};
+                    .notebook_normalization = cli::normalization_flag(flags)};
   if (!so.architecture.empty()) DenseNetConfig::by_name(so.architecture, 1);  // an unknown name fails here
-  TrainOptions to{.epochs = int(app::integer(flags, "--epochs", kRecipe.epochs, 1, 100000)), .out_dir = flags["--out"],
-                  .min_epochs = int(app::integer(flags, "--min-epochs", kRecipe.min_epochs, 1, 100000)),
+  TrainOptions to{.epochs = int(cli::integer(flags, "--epochs", kRecipe.epochs, 1, 100000)), .out_dir = flags["--out"],
+                  .min_epochs = int(cli::integer(flags, "--min-epochs", kRecipe.min_epochs, 1, 100000)),
                   .resume = flags.count("--resume") && flags["--resume"] != "0", .device = device};
-  to.adam.lr = app::real(flags, "--lr", kRecipe.lr, 1e-12, 10);
-  app::make_output_folder(to.out_dir);
+  to.adam.lr = cli::real(flags, "--lr", kRecipe.lr, 1e-12, 10);
+  cli::make_output_folder(to.out_dir);
   rg::set_num_threads(so.threads);
   manual_seed(so.seed);
   Session session = prepare_session(so);
@@ -185,8 +185,8 @@ int split(int argc, char** argv) {
              "--fractions expects three numbers like 0.8,0.1,0.1, got '", flags["--fractions"], "'");
     options.train = f[0], options.valid = f[1], options.test = f[2];
   }
-  options.seed = app::seed(flags);
-  app::make_output_folder(flags["--out"]);
+  options.seed = cli::seed(flags);
+  cli::make_output_folder(flags["--out"]);
   const LabelTable all = read_labels(flags["--labels"]);
   options.every_label_in_every_split = true;
   Split parts;
@@ -208,10 +208,10 @@ int synthetic(int argc, char** argv) {
   auto flags = parse_flags(argc, argv, {"--out", "--patients", "--size", "--seed"});
   require(flags, "synthetic", {"--out"});
   SyntheticOptions options;
-  options.patients = app::integer(flags, "--patients", options.patients, 1, 1000000);
-  options.size = int(app::integer(flags, "--size", options.size, 32, 4096));
-  options.seed = app::seed(flags);
-  app::make_output_folder(flags["--out"]);
+  options.patients = cli::integer(flags, "--patients", options.patients, 1, 1000000);
+  options.size = int(cli::integer(flags, "--size", options.size, 32, 4096));
+  options.seed = cli::seed(flags);
+  cli::make_output_folder(flags["--out"]);
   const SyntheticSummary summary = write_synthetic_dataset(flags["--out"], options);
   std::cout << flags["--out"] << ": " << summary.images << " images of " << summary.patients
             << " patients, with train.csv, valid.csv, test.csv (patient-level) and boxes.csv\n";
@@ -223,13 +223,13 @@ int predict(int argc, char** argv) {
                                         "--batch-size", "--threads", "--device", "--max-image-pixels"});
   require(flags, "predict", {"--model", "--csv", "--images", "--out"});
   const Device device = device_flag(flags);
-  app::image_limit_flag(flags);
-  const int64_t size_flag = app::integer(flags, "--image-size", 0, 32, 4096);  // 0: the model file's
+  cli::image_limit_flag(flags);
+  const int64_t size_flag = cli::integer(flags, "--image-size", 0, 32, 4096);  // 0: the model file's
   LoaderOptions options;
-  options.batch_size = int(app::integer(flags, "--batch-size", 8, 1, 4096));
-  options.threads = app::threads(flags, 2);
+  options.batch_size = int(cli::integer(flags, "--batch-size", 8, 1, 4096));
+  options.threads = cli::threads(flags, 2);
   if (flags.count("--normalize")) Normalization::from_spec(flags["--normalize"]);  // a bad spec fails here
-  app::check_writable_file(flags["--out"]);
+  cli::check_writable_file(flags["--out"]);
 
   const LoadedModel loaded = load_model(flags["--model"]);
   const ModelInfo& info = loaded.info;
@@ -279,8 +279,8 @@ int predict(int argc, char** argv) {
 int eval(int argc, char** argv) {
   auto flags = parse_flags(argc, argv, {"--labels", "--preds", "--out", "--bootstrap"});
   require(flags, "eval", {"--labels", "--preds", "--out"});
-  const int bootstrap = int(app::integer(flags, "--bootstrap", 1000, 0, 100000));
-  app::check_writable_file(flags["--out"]);
+  const int bootstrap = int(cli::integer(flags, "--bootstrap", 1000, 0, 100000));
+  cli::check_writable_file(flags["--out"]);
   const LabelTable truth = read_labels(flags["--labels"]);
   const CsvTable preds = read_csv(flags["--preds"]);
   std::cerr << "roentgen eval: " << preds.rows.size() << " predictions, " << truth.label_names.size() << " labels"
@@ -297,9 +297,9 @@ int gradcam(int argc, char** argv) {
                                         "--max-image-pixels"});
   require(flags, "gradcam", {"--model", "--image", "--label", "--out"});
   const Device device = device_flag(flags);
-  app::image_limit_flag(flags);
-  app::check_writable_file(flags["--out"]);
-  if (flags.count("--overlay")) app::check_writable_file(flags["--overlay"]);
+  cli::image_limit_flag(flags);
+  cli::check_writable_file(flags["--out"]);
+  if (flags.count("--overlay")) cli::check_writable_file(flags["--overlay"]);
   const LoadedModel loaded = load_model(flags["--model"]);
   loaded.model->to(device);
   const auto& labels = loaded.info.labels;
@@ -327,7 +327,7 @@ int gradcam(int argc, char** argv) {
 int export_command(int argc, char** argv) {
   auto flags = parse_flags(argc, argv, {"--checkpoint", "--out"});
   require(flags, "export", {"--checkpoint", "--out"});
-  app::check_writable_file(flags["--out"]);
+  cli::check_writable_file(flags["--out"]);
   export_checkpoint(flags["--checkpoint"], flags["--out"]);
   std::cerr << "wrote " << flags["--out"] << "\n";
   return 0;

@@ -17,7 +17,7 @@
 #include <map>
 #include <numeric>
 
-#include "apps/flags.h"
+#include "cli/flags.h"
 #include "data/csv.h"
 #include "data/leakage.h"
 #include "data/synthetic.h"
@@ -62,25 +62,25 @@ struct Args {
   bool resume, augment, shuffle, notebook_normalization;
 };
 
-// Every flag checked (apps/flags.h) before any work: no GPU, or a CPU-only build, is a clear
+// Every flag checked (cli/flags.h) before any work: no GPU, or a CPU-only build, is a clear
 // error here.
 Args parse(int argc, char** argv) {
-  app::Flags f = app::parse_flags(argc, argv, 1, {"--data", "--out", "--epochs", "--min-epochs", "--lr", "--image-size",
+  cli::Flags f = cli::parse_flags(argc, argv, 1, {"--data", "--out", "--epochs", "--min-epochs", "--lr", "--image-size",
                                                    "--batch-size", "--limit",
                                                    "--weights", "--threads", "--seed", "--device", "--architecture",
                                                    "--max-image-pixels", "--normalization"},
                                   kUsage, {"--resume", "--no-augment", "--no-shuffle"});
-  app::image_limit_flag(f);
+  cli::image_limit_flag(f);
   return {.data = f["--data"], .out = f.count("--out") ? f["--out"] : "chestxray-run", .weights = f["--weights"],
-          .architecture = f["--architecture"], .device = app::device_flag(f),
-          .epochs = int(app::integer(f, "--epochs", kRecipe.epochs, 1, 100000)),
-          .min_epochs = int(app::integer(f, "--min-epochs", kRecipe.min_epochs, 1, 100000)),
-          .image_size = int(app::integer(f, "--image-size", kRecipe.image_size, 32, 4096)),
-          .batch_size = int(app::integer(f, "--batch-size", kRecipe.batch_size, 2, 4096)), .threads = app::threads(f, 2),
-          .lr = app::real(f, "--lr", kRecipe.lr, 1e-12, 10),
-          .limit = app::integer(f, "--limit", 0, 0, int64_t(1) << 40), .seed = app::seed(f), .resume = f.count("--resume") > 0,
+          .architecture = f["--architecture"], .device = cli::device_flag(f),
+          .epochs = int(cli::integer(f, "--epochs", kRecipe.epochs, 1, 100000)),
+          .min_epochs = int(cli::integer(f, "--min-epochs", kRecipe.min_epochs, 1, 100000)),
+          .image_size = int(cli::integer(f, "--image-size", kRecipe.image_size, 32, 4096)),
+          .batch_size = int(cli::integer(f, "--batch-size", kRecipe.batch_size, 2, 4096)), .threads = cli::threads(f, 2),
+          .lr = cli::real(f, "--lr", kRecipe.lr, 1e-12, 10),
+          .limit = cli::integer(f, "--limit", 0, 0, int64_t(1) << 40), .seed = cli::seed(f), .resume = f.count("--resume") > 0,
           .augment = !f.count("--no-augment"), .shuffle = !f.count("--no-shuffle"),
-          .notebook_normalization = app::normalization_flag(f)};
+          .notebook_normalization = cli::normalization_flag(f)};
 }
 
 // A section of the notebook; flushed, so that `example_chestxray | tee log` shows it as it happens.

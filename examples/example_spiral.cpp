@@ -1,8 +1,8 @@
 // example_spiral: a small multilayer perceptron learns to tell two interleaved spirals apart,
-// using nothing but roentgen's tensors, autograd and SGD. (The chest X-ray example will take
-// this one's place as the main example once the layers and DenseNet121 exist.)
+// using nothing but roentgen's tensors, autograd and SGD: the smallest whole training loop here
+// (example_chestxray is the flagship).
 //
-//   ./build/bin/example_spiral [--epochs N] [--lr X] [--seed S] [--device cpu|cuda]
+//   ./build/bin/example_spiral [--epochs N] [--lr X] [--seed S] [--device cpu|cuda|cuda:N]
 //
 // It prints the falling loss and accuracy, then a map of what the trained network predicts
 // over the plane, with the training points on top.
@@ -17,6 +17,7 @@
 #include "autograd/engine.h"
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
+#include "cli/flags.h"
 #include "optim/sgd.h"
 #include "tensor/backend.h"
 #include "tensor/factory.h"
@@ -27,28 +28,19 @@ using namespace rg;
 namespace {
 
 struct Args {
-  int epochs = 2000;
-  double lr = 0.05;
-  uint64_t seed = 0;
-  Device device = Device::cpu();
+  int epochs;
+  double lr;
+  uint64_t seed;
+  Device device;
 };
 
+const char* kUsage = "usage: example_spiral [--epochs N (2000)] [--lr X (0.05)] [--seed S (0)] [--device cpu|cuda|cuda:N (cpu)]\n";
+
+// Every flag checked (cli/flags.h): a typo or a GPU that cannot be used is an error, not the CPU.
 Args parse(int argc, char** argv) {
-  Args args;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    const bool has_value = i + 1 < argc;
-    if (flag == "--epochs" && has_value) args.epochs = std::stoi(argv[++i]);
-    else if (flag == "--lr" && has_value) args.lr = std::stod(argv[++i]);
-    else if (flag == "--seed" && has_value) args.seed = std::stoull(argv[++i]);
-    else if (flag == "--device" && has_value) args.device = std::string(argv[++i]) == "cuda" ? Device::cuda() : Device::cpu();
-    else {
-      std::cerr << "usage: example_spiral [--epochs N] [--lr X] [--seed S] [--device cpu|cuda]\n"
-                << "unknown or incomplete argument: " << flag << "\n";
-      std::exit(2);
-    }
-  }
-  return args;
+  cli::Flags f = cli::parse_flags(argc, argv, 1, {"--epochs", "--lr", "--seed", "--device"}, kUsage);
+  return {.epochs = int(cli::integer(f, "--epochs", 2000, 1, 10000000)), .lr = cli::real(f, "--lr", 0.05, 1e-12, 10),
+          .seed = cli::seed(f), .device = cli::device_flag(f)};
 }
 
 // Two spirals of n points each, winding 1.5 turns out from the centre, half a turn apart.
@@ -140,8 +132,8 @@ void draw_map(const MLP& model, const Tensor& points, const Tensor& labels, Devi
 }  // namespace
 
 int main(int argc, char** argv) {
-  const Args args = parse(argc, argv);
   try {
+    const Args args = parse(argc, argv);
     std::cout << "roentgen example_spiral: an MLP (2-64-64-1) on two interleaved spirals\n"
               << "device " << args.device << ", seed " << args.seed << ", " << args.epochs
               << " epochs of full-batch SGD (lr " << args.lr << ", momentum 0.9)\n\n";

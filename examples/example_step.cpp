@@ -18,6 +18,7 @@
 #include "autograd/engine.h"
 #include "autograd/node.h"
 #include "autograd/ops.h"
+#include "cli/flags.h"
 #include "data/loader.h"
 #include "data/synthetic.h"
 #include "layers/kernels.h"
@@ -37,36 +38,21 @@ namespace {
 
 struct Args {
   std::string data;
-  int batch_size = 4, image_size = 224;
-  std::string device = "cpu";
-  bool trace = false;
+  int batch_size, image_size;
+  Device device;
+  bool trace;
 };
 
-const char* kUsage = "usage: example_step [--data DIR] [--batch-size N] [--image-size N] [--device cpu|cuda] [--trace]\n";
+const char* kUsage =
+    "usage: example_step [--data DIR] [--batch-size N (4)] [--image-size N (224)] [--device cpu|cuda|cuda:N (cpu)]\n"
+    "                    [--trace]\n";
 
+// Every flag checked (cli/flags.h); batch norm needs two images.
 Args parse(int argc, char** argv) {
-  Args a;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (flag == "--trace") {
-      a.trace = true;
-      continue;
-    }
-    if (flag == "--help" || flag == "-h") {
-      std::cout << kUsage;
-      std::exit(0);
-    }
-    RG_CHECK(i + 1 < argc, "option ", flag, " needs a value\n", kUsage);
-    const std::string v = argv[++i];
-    if (flag == "--data") a.data = v;
-    else if (flag == "--device") a.device = v;
-    else if (flag == "--batch-size") a.batch_size = std::stoi(v);
-    else if (flag == "--image-size") a.image_size = std::stoi(v);
-    else throw Error("unknown option '" + flag + "'\n" + kUsage);
-  }
-  RG_CHECK(a.batch_size >= 2 && a.batch_size <= 64, "--batch-size must be in [2, 64] (batch norm needs two images)");
-  RG_CHECK(a.image_size >= 32 && a.image_size <= 1024, "--image-size must be in [32, 1024]");
-  return a;
+  cli::Flags f = cli::parse_flags(argc, argv, 1, {"--data", "--batch-size", "--image-size", "--device"}, kUsage, {"--trace"});
+  return {.data = f["--data"], .batch_size = int(cli::integer(f, "--batch-size", 4, 2, 64)),
+          .image_size = int(cli::integer(f, "--image-size", 224, 32, 1024)), .device = cli::device_flag(f),
+          .trace = f.count("--trace") > 0};
 }
 
 // Prints one traced stage: its name, what it made, and how long it took.
@@ -130,8 +116,7 @@ std::map<std::string, int> graph_ops(const Tensor& root) {
 int main(int argc, char** argv) {
   try {
     const Args args = parse(argc, argv);
-    const Device device = parse_device(args.device);
-    check_device(device);
+    const Device device = args.device;
     rg::set_num_threads(2);
     Tracer tr(args.trace);
 

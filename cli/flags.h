@@ -1,5 +1,6 @@
-// The roentgen command's flag parsing, shared by its subcommands: every value is checked (a
-// number must be a whole number in its range, an output path writable) before any work starts.
+// Command-line flags, one parser for the roentgen command and every example: every value is
+// checked (a number must be a whole number in its range, a device usable, an output path
+// writable) before any work starts, and a mistake is an rg::Error naming the flag.
 #pragma once
 
 #include <unistd.h>
@@ -20,7 +21,7 @@
 #include "tensor/backend.h"
 #include "tensor/error.h"
 
-namespace rg::app {
+namespace rg::cli {
 
 using Flags = std::map<std::string, std::string>;
 
@@ -36,7 +37,7 @@ inline Flags parse_flags(int argc, char** argv, int first, const std::vector<std
       std::exit(0);
     }
     if (std::find(switches.begin(), switches.end(), flag) != switches.end()) {
-      flags[flag] = "1";
+      flags.insert_or_assign(flag, std::string(1, '1'));  // (not = "1": GCC 12 warns falsely, -Wrestrict)
       continue;
     }
     RG_CHECK(std::find(known.begin(), known.end(), flag) != known.end(), "unknown option '", flag, "'\n", usage);
@@ -132,4 +133,4 @@ inline void make_output_folder(const std::string& path) {
            ": cannot create or write this folder", error ? ": " + error.message() : std::string());
 }
 
-}  // namespace rg::app
+}  // namespace rg::cli
