@@ -259,19 +259,9 @@ int predict(int argc, char** argv) {
   std::cerr << "roentgen predict: " << info.architecture << ", " << info.labels.size() << " labels, " << list.size()
             << " images at " << size << "x" << size << ", normalization " << norm.describe() << ", on " << device << "\n";
   const auto probs = predict_all(*loaded.model, loader, true);
-  std::vector<std::string> header{"Image"};
-  header.insert(header.end(), info.labels.begin(), info.labels.end());
-  std::string out = csv_line(header);
-  for (size_t i = 0; i < probs.size(); ++i) {
-    std::vector<std::string> fields{list.images[i].image};
-    for (float p : probs[i]) {
-      char number[32];
-      std::snprintf(number, sizeof(number), "%.7g", p);
-      fields.push_back(number);
-    }
-    out += csv_line(fields);
-  }
-  write_file_atomic(flags["--out"], out);
+  std::vector<std::string> images;
+  for (const auto& item : list.images) images.push_back(item.image);
+  write_file_atomic(flags["--out"], metrics::predictions_csv(images, info.labels, probs));
   std::cerr << "wrote " << flags["--out"] << "\n";
   return 0;
 }

@@ -131,4 +131,25 @@ std::string Evaluation::table() const {
   return out;
 }
 
+std::string predictions_csv(const std::vector<std::string>& images, const std::vector<std::string>& labels,
+                            const std::vector<std::vector<float>>& probs) {
+  RG_CHECK(images.size() == probs.size(), "predictions_csv: ", images.size(), " images but ", probs.size(),
+           " rows of probabilities");
+  std::vector<std::string> header{"Image"};
+  header.insert(header.end(), labels.begin(), labels.end());
+  std::string out = data::csv_line(header);
+  for (size_t i = 0; i < probs.size(); ++i) {
+    RG_CHECK(probs[i].size() == labels.size(), "predictions_csv: ", images[i], " has ", probs[i].size(),
+             " probabilities for ", labels.size(), " labels");
+    std::vector<std::string> fields{images[i]};
+    for (float p : probs[i]) {
+      char number[32];
+      std::snprintf(number, sizeof(number), "%.7g", p);
+      fields.push_back(number);
+    }
+    out += data::csv_line(fields);
+  }
+  return out;
+}
+
 }  // namespace rg::metrics

@@ -36,6 +36,12 @@ struct Evaluation {
 // naming the file, line and column. bootstrap = 0 skips the confidence intervals.
 Evaluation evaluate(const data::LabelTable& truth, const data::CsvTable& preds, int bootstrap = 0, uint64_t seed = 0);
 
+// The prediction file that `roentgen predict` and example_chestxray write and evaluate() reads:
+// a header Image,<label>..., then one row per image, each probability to 7 significant digits.
+// probs: [images][labels].
+std::string predictions_csv(const std::vector<std::string>& images, const std::vector<std::string>& labels,
+                            const std::vector<std::vector<float>>& probs);
+
 // From in-memory columns: y[k], score[k] for label k.
 Evaluation evaluate(const std::vector<std::string>& labels, const std::vector<std::vector<float>>& y,
                     const std::vector<std::vector<float>>& score, int bootstrap = 0, uint64_t seed = 0);
