@@ -1,17 +1,6 @@
-// roentgen: the command-line tool.
-//
-//   roentgen train --train TRAIN.csv --valid VALID.csv --images DIR --out DIR [options]
-//   roentgen synthetic --out DIR [--patients N] [--size N] [--seed S]
-//   roentgen split --labels Data_Entry_2017_v2020.csv --out DIR [--fractions 0.8,0.1,0.1] [--seed S]
-//   roentgen predict --model M.safetensors --csv LIST.csv --images DIR --out preds.csv
-//                    [--image-size N] [--normalize sample|imagenet|dataset:<mean>,<std>]
-//                    [--batch-size N] [--threads N]
-//   roentgen eval --labels LABELS.csv[.gz] --preds PREDS.csv[.gz] --out metrics.json [--bootstrap N]
-//   roentgen gradcam --model M --image X.png --label NAME [--layer NAME] --out heat.npy [--overlay out.png]
-//   roentgen bench --model densenet121 --mode train|infer --batch-size N --image-size N --iters N [...]
-//   roentgen export --checkpoint last.safetensors --out model.safetensors
-//   roentgen inspect M.safetensors
-//   roentgen info
+// roentgen: the command-line tool: train, split, synthetic, predict, eval, gradcam, bench, export,
+// inspect, info. Each command's usage, with its defaults, is written once, in kCommandUsage below:
+// `roentgen` alone prints them all, `roentgen COMMAND --help` one.
 
 #include <chrono>
 #include <cstdio>
