@@ -65,7 +65,7 @@ const std::map<std::string, std::string> kCommandUsage = {
     "      labels, split by patient into DIR/train.csv, valid.csv, test.csv: data for trying things out.\n"},
     {"predict",
     "  roentgen predict --model M.safetensors --csv LIST.csv --images DIR --out preds.csv\n"
-    "                   [--image-size N] [--normalize sample|imagenet|dataset:<mean>,<std>]\n"
+    "                   [--image-size N] [--normalization sample|imagenet|dataset:<mean>,<std>]\n"
     "                   [--batch-size N] [--threads N] [--device cpu|cuda|cuda:N] [--max-image-pixels N]\n"
     "      Writes Image,<label>... with one probability per label for every image listed in the\n"
     "      CSV's Image (or Image Index) column. Labels, image size and normalization come from\n"
@@ -208,8 +208,13 @@ int synthetic(int argc, char** argv) {
 }
 
 int predict(int argc, char** argv) {
-  auto flags = parse_flags(argc, argv, {"--model", "--csv", "--images", "--out", "--image-size", "--normalize",
-                                        "--batch-size", "--threads", "--device", "--max-image-pixels"});
+  auto flags = parse_flags(argc, argv, {"--model", "--csv", "--images", "--out", "--image-size", "--normalization",
+                                        "--normalize", "--batch-size", "--threads", "--device", "--max-image-pixels"});
+  if (flags.count("--normalize")) {  // the old name; one name for train and predict now
+    std::cerr << "note: --normalize is now --normalization (as in roentgen train)\n";
+    RG_CHECK(!flags.count("--normalization"), "predict: give --normalization alone, not --normalize too");
+    flags["--normalization"] = flags["--normalize"];
+  }
   require(flags, "predict", {"--model", "--csv", "--images", "--out"});
   const Device device = device_flag(flags);
   cli::image_limit_flag(flags);
@@ -217,14 +222,14 @@ int predict(int argc, char** argv) {
   LoaderOptions options;
   options.batch_size = int(cli::integer(flags, "--batch-size", 8, 1, 4096));
   options.threads = cli::threads(flags, 2);
-  if (flags.count("--normalize")) Normalization::from_spec(flags["--normalize"]);  // a bad spec fails here
+  if (flags.count("--normalization")) Normalization::from_spec(flags["--normalization"]);  // a bad spec fails here
   cli::check_writable_file(flags["--out"]);
 
   const LoadedModel loaded = load_model(flags["--model"]);
   const ModelInfo& info = loaded.info;
   const int64_t size = size_flag ? size_flag : info.image_size;
   const Normalization norm =
-      flags.count("--normalize") ? Normalization::from_spec(flags["--normalize"]) : model_normalization(info, flags["--model"]);
+      flags.count("--normalization") ? Normalization::from_spec(flags["--normalization"]) : model_normalization(info, flags["--model"]);
 
   // The images to score: any CSV with an Image or Image Index column.
   const CsvTable csv = read_csv(flags["--csv"]);

@@ -48,6 +48,15 @@ Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs, S
                 [backward = std::move(backward)](const Tensor& g, const NeedsGrad&) { return backward(g); });
 }
 
+Tensor stand_in(Tensor copy, const Tensor& made) {
+  RG_CHECK(made.requires_grad() && !made.is_leaf(), "autograd::stand_in: the tensor replaced must have been made by an op");
+  RG_CHECK(copy.shape() == made.shape(), "autograd::stand_in: shapes ", shape_str(copy.shape()), " and ",
+           shape_str(made.shape()), " differ");
+  copy.impl().grad_fn = made.grad_fn();
+  copy.impl().requires_grad = true;
+  return copy;
+}
+
 namespace {
 
 // Adds `grad` into `target`'s .grad (a fresh contiguous copy the first time, so a leaf's

@@ -55,4 +55,10 @@ struct Node {
 Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs, BackwardFn backward);
 Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs, SimpleBackwardFn backward);
 
+// `copy`, which holds the same values as `made` (copied elsewhere: a dense block's shared buffer,
+// layers/concat_buffer.cpp), takes `made`'s place in the graph: it gets made's node, so a gradient
+// that reaches `copy` flows on to whatever made `made`, and made's own memory may be freed.
+// `made` is a non-leaf that requires grad. Returns `copy`.
+Tensor stand_in(Tensor copy, const Tensor& made);
+
 }  // namespace rg::autograd

@@ -24,11 +24,9 @@ void ConcatBuffer::append(const Tensor& part) {
   filled_ += part.size(1);
   if (!GradMode::is_enabled()) return;
   if (part.requires_grad() && !part.is_leaf()) {
-    // From now on the part lives in the buffer: remember it as the buffer slot, carrying the
-    // part's place in the graph, so the part's own memory can be freed.
-    slot.impl().grad_fn = part.grad_fn();
-    slot.impl().requires_grad = true;
-    parts_.push_back(slot);
+    // From now on the part lives in the buffer: remember the buffer slot, in the part's place in
+    // the graph, so the part's own memory can be freed.
+    parts_.push_back(autograd::stand_in(slot, part));
   } else {
     parts_.push_back(part);
   }

@@ -43,12 +43,19 @@ struct DenseNetConfig {
   // quadratically, for about a fifth more compute. No effect on inference or on the results.
   bool memory_efficient = true;
 
-  static DenseNetConfig densenet121(int64_t classes = 14) { return {"densenet121", 32, {6, 12, 24, 16}, 64, 4, 0.0, classes}; }
-  static DenseNetConfig densenet121_se(int64_t classes = 14) {
-    return {"densenet121-se", 32, {6, 12, 24, 16}, 64, 4, 0.0, classes, 1e-5, 16};
+  // torchvision's configurations (growth 32, 64 initial features, bottleneck 4x), by name.
+  static DenseNetConfig densenet121(int64_t classes = 14) {
+    return {.name = "densenet121", .blocks = {6, 12, 24, 16}, .num_classes = classes};
   }
-  static DenseNetConfig densenet169(int64_t classes = 14) { return {"densenet169", 32, {6, 12, 32, 32}, 64, 4, 0.0, classes}; }
-  static DenseNetConfig densenet201(int64_t classes = 14) { return {"densenet201", 32, {6, 12, 48, 32}, 64, 4, 0.0, classes}; }
+  static DenseNetConfig densenet121_se(int64_t classes = 14) {
+    return {.name = "densenet121-se", .blocks = {6, 12, 24, 16}, .num_classes = classes, .se_reduction = 16};
+  }
+  static DenseNetConfig densenet169(int64_t classes = 14) {
+    return {.name = "densenet169", .blocks = {6, 12, 32, 32}, .num_classes = classes};
+  }
+  static DenseNetConfig densenet201(int64_t classes = 14) {
+    return {.name = "densenet201", .blocks = {6, 12, 48, 32}, .num_classes = classes};
+  }
   // The configuration called `name` ("densenet121", "densenet121-se", ...); throws for an unknown name.
   static DenseNetConfig by_name(const std::string& name, int64_t classes);
   int64_t num_features() const;  // channels entering the classifier

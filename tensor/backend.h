@@ -27,6 +27,11 @@ const char* op_name(ReduceOp op);
 
 // One optimizer step for one parameter, fused into a single pass over its elements (optim/'s SGD
 // and Adam call it; the per-element math is rg::math::optimizer_update in tensor/scalar_math.h).
+// Why optimizer rules live down here, below optim/: the fused step is a kernel, one read of p, g,
+// m, v and one write of p, m, v on the parameter's device, and kernels live in the backends.
+// Composed from tensor ops, Adam's step would be about ten passes over every parameter, each
+// with a temporary. A new optimizer whose step needs its own fused rule adds a Kind here and its
+// math to optimizer_update (docs/extending.md); one composed of existing ops needs neither.
 struct UpdateRule {
   enum class Kind { Sgd, Adam };
   Kind kind = Kind::Sgd;

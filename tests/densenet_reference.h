@@ -79,7 +79,7 @@ inline Tensor fixture(const std::string& name, const Shape& shape) {
 }
 
 inline std::shared_ptr<DenseNet> tiny_model() {
-  DenseNetConfig config{"tiny", 4, {2, 2}, 8, 2, 0.0, 3};
+  const DenseNetConfig config{.name = "tiny", .growth = 4, .blocks = {2, 2}, .init_features = 8, .bn_size = 2, .num_classes = 3};
   auto model = std::make_shared<DenseNet>(config);
   model->to(DType::Float64);
   model->load_state_dict(read_safetensors(std::string(ROENTGEN_SOURCE_DIR) + "/tests/fixtures/tiny_densenet/model.safetensors").tensors);

@@ -32,7 +32,7 @@ TEST_CASE("gradcam_map: channel weights are mean gradients; ReLU; scaled to a ma
 
 TEST_CASE("gradcam on a DenseNet: the gradient at norm5 is p (1 - p) W_c [A > 0] / (h w), as by hand") {
   Generator gen(5);
-  DenseNet model(DenseNetConfig{"tiny", 4, {2, 2}, 8, 2, 0.0, 3}, gen);
+  DenseNet model(DenseNetConfig{.name = "tiny", .growth = 4, .blocks = {2, 2}, .init_features = 8, .bn_size = 2, .num_classes = 3}, gen);
   model.eval();
   const Tensor image = randn({1, 3, 64, 64}, 0, 1, DType::Float32, Device::cpu(), gen);
   const int64_t k = 1;

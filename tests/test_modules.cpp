@@ -65,7 +65,7 @@ TEST_CASE("a dense block's memory grows linearly with depth (no quadratic concat
 
 TEST_CASE("modules: train/eval reach every child, zero_grad clears, to() keeps parameters trainable") {
   Generator gen(3);
-  DenseNet model(DenseNetConfig{"tiny", 4, {2, 2}, 8, 2, 0.0, 3}, gen);
+  DenseNet model(DenseNetConfig{.name = "tiny", .growth = 4, .blocks = {2, 2}, .init_features = 8, .bn_size = 2, .num_classes = 3}, gen);
   CHECK(model.is_training());
   model.eval();
   CHECK_FALSE(model.is_training());

@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const DenseNetConfig kTiny{"densenet121", 4, {2, 2}, 8, 2, 0.0, 14};  // named 121 so model files load back
+const DenseNetConfig kTiny{.name = "densenet121", .growth = 4, .blocks = {2, 2}, .init_features = 8, .bn_size = 2, .num_classes = 14};  // named 121 so model files load back
 
 struct Setup {
   test::TempDir data;

@@ -20,7 +20,7 @@ struct SessionOptions {
   std::string architecture;  // densenet121 (the default), densenet121-se, ...; with weights: the file's
   int image_size = kRecipe.image_size;
   int batch_size = kRecipe.batch_size;
-  int threads = 2;           // decoding threads
+  int threads = 2;           // decoding threads; `roentgen train` and the example size the compute pool by it too
   int64_t limit = 0;         // at most this many images per split (0: all)
   uint64_t seed = 0;
   bool augment = true;       // random horizontal flips in training; false: the images as they are

@@ -187,7 +187,7 @@ void forward_fast(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
 }
 
 // Whether the gradient of the input can be computed as a convolution of gy (below).
-bool backward_data_as_conv(const WindowGeometry& g) {
+bool can_backward_data_by_conv(const WindowGeometry& g) {
   return !is_pointwise(g) && g.sh == 1 && g.sw == 1 && g.ph <= (g.kh - 1) * g.dh && g.pw <= (g.kw - 1) * g.dw;
 }
 
@@ -221,7 +221,7 @@ template <typename T>
 void backward_data_fast(const Tensor& weight, const Tensor& gy, Tensor& gx, const WindowGeometry& g) {
   const int64_t k = g.c * g.kh * g.kw, s = g.oh * g.ow, group = group_size(g), sample = g.c * g.h * g.w;
   const T* w = weight.data<T>();
-  if (backward_data_as_conv(g)) {
+  if (can_backward_data_by_conv(g)) {
     backward_data_by_conv(w, gy.data<T>(), sample_stride(gy), gx.data<T>(), g,
                           conv_algorithm(g, ConvPass::BackwardData));
     return;
@@ -281,7 +281,7 @@ void backward_filter_fast(const Tensor& x, const Tensor& gy, Tensor& gw, Tensor*
 // is 4x taller than Direct's. Filter gradient: Direct. Winograd's error is that of im2col (tests:
 // "the CPU convolution algorithms' float32 error").
 CpuConvAlgo conv_algorithm(const WindowGeometry& g, ConvPass pass) {
-  const bool as_conv = pass != ConvPass::BackwardData || backward_data_as_conv(g);
+  const bool as_conv = pass != ConvPass::BackwardData || can_backward_data_by_conv(g);
   const bool direct = as_conv && direct_applies(g);
   const bool winograd = as_conv && pass != ConvPass::BackwardFilter && winograd_applies(g);
   switch (conv_settings().cpu_algo) {
