@@ -276,17 +276,23 @@ TrainResult train_model(Run& run) {
     val_loss.push_back(e.val_loss);
     val_auc.push_back(e.val_mean_auc.value_or(0.5));
   }
-  const double max_loss = std::max(*std::max_element(train_loss.begin(), train_loss.end()),
-                                   *std::max_element(val_loss.begin(), val_loss.end()));
+  const auto [low, high] = std::minmax({*std::min_element(train_loss.begin(), train_loss.end()),
+                                         *std::min_element(val_loss.begin(), val_loss.end()),
+                                         *std::max_element(train_loss.begin(), train_loss.end()),
+                                         *std::max_element(val_loss.begin(), val_loss.end())});
   const double last = std::max(2.0, double(epochs.size()));
   run.html.heading("Training");
   run.html.paragraph(std::to_string(trained.history.size()) + " epochs; the best by validation loss, epoch " +
                      std::to_string(trained.best_epoch) + ", is the model evaluated below.");
-  run.html.raw(chart(run, "loss.svg", report::line_chart("Loss per epoch", {"epoch", "weighted loss", 1, last, 0, max_loss * 1.1},
-                                                         {{"train", epochs, train_loss, "#1f77b4"},
-                                                          {"valid", epochs, val_loss, "#ff7f0e"}})));
-  run.html.raw(chart(run, "auroc.svg", report::line_chart("Validation mean AUROC per epoch", {"epoch", "mean AUROC", 1, last, 0.3, 1},
-                                                          {{"valid", epochs, val_auc, "#2ca02c"}})));
+  run.html.raw(chart(run, "loss.svg",
+                     report::line_chart("Loss per epoch", {.x_label = "epoch", .y_label = "weighted loss", .x_min = 1,
+                                                           .x_max = last, .y_min = low, .y_max = high, .whole_x = true},
+                                        {{"train", epochs, train_loss, "#1f77b4"}, {"valid", epochs, val_loss, "#ff7f0e"}})));
+  run.html.raw(chart(run, "auroc.svg",
+                     report::line_chart("Validation mean AUROC per epoch",
+                                        {.x_label = "epoch", .y_label = "mean AUROC", .x_min = 1, .x_max = last,
+                                         .y_min = 0.3, .y_max = 1, .whole_x = true},
+                                        {{"valid", epochs, val_auc, "#2ca02c"}})));
   return trained;
 }
 

@@ -17,7 +17,7 @@ std::string num(double v) {
   return b;
 }
 
-std::string tick(double v) {
+std::string tick(double v) {  // a value in a tooltip
   char b[32];
   std::snprintf(b, sizeof(b), "%.3g", v);
   return b;
@@ -31,6 +31,27 @@ void frame(std::ostringstream& s, const std::string& title, double height) {
 }
 
 }  // namespace
+
+Ticks nice_ticks(double low, double high, int target, bool whole) {
+  if (!(high > low)) high = low + (low == 0 ? 1 : std::abs(low) * 0.1);  // an empty range gets a width
+  const double raw = (high - low) / std::max(1, target);
+  const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
+  const double norm = raw / magnitude;
+  double step = (norm < 1.5 ? 1 : norm < 3 ? 2 : norm < 7 ? 5 : 10) * magnitude;
+  if (whole) step = std::max(1.0, std::round(step));
+  Ticks t;
+  t.step = step;
+  t.first = std::floor(low / step + 1e-9) * step;
+  t.count = int(std::ceil(high / step - 1e-9) - std::floor(low / step + 1e-9)) + 1;
+  const int decimals = std::max(0, int(-std::floor(std::log10(step) + 1e-9)));
+  for (int i = 0; i < t.count; ++i) {
+    char b[32];
+    const double v = t.first + step * i;
+    std::snprintf(b, sizeof(b), "%.*f", decimals, std::abs(v) < step * 1e-9 ? 0.0 : v);
+    t.labels.push_back(b);
+  }
+  return t;
+}
 
 std::string escape(const std::string& text) {
   std::string out;
@@ -54,19 +75,19 @@ std::string palette(size_t i) {
 
 std::string bar_chart(const std::string& title, const std::vector<std::string>& categories,
                       const std::vector<BarSeries>& series, const std::string& y_label) {
-  double top = 0;
+  double highest = 0;
   for (const auto& s : series)
-    for (double v : s.values) top = std::max(top, v);
-  top = top > 0 ? top * 1.1 : 1;
+    for (double v : s.values) highest = std::max(highest, v);
+  const Ticks ticks = nice_ticks(0, highest > 0 ? highest : 1);
+  const double top = ticks.last();
   const double plot_w = kWidth - kLeft - kRight, plot_h = kHeight - kTop - kBottom;
   std::ostringstream s;
   frame(s, title, kHeight);
-  // y axis with 5 ticks
-  for (int t = 0; t <= 5; ++t) {
-    const double v = top * t / 5, y = kTop + plot_h * (1 - v / top);
+  for (int t = 0; t < ticks.count; ++t) {
+    const double v = ticks.first + ticks.step * t, y = kTop + plot_h * (1 - v / top);
     s << "<line x1=\"" << kLeft << "\" x2=\"" << kLeft + plot_w << "\" y1=\"" << num(y) << "\" y2=\"" << num(y)
-      << "\" stroke=\"#ddd\"/><text x=\"" << kLeft - 5 << "\" y=\"" << num(y + 4) << "\" text-anchor=\"end\">" << tick(v)
-      << "</text>\n";
+      << "\" stroke=\"#ddd\"/><text x=\"" << kLeft - 5 << "\" y=\"" << num(y + 4) << "\" text-anchor=\"end\">"
+      << ticks.labels[t] << "</text>\n";
   }
   s << "<text transform=\"translate(14," << kTop + plot_h / 2 << ") rotate(-90)\" text-anchor=\"middle\">" << escape(y_label)
     << "</text>\n";
@@ -94,17 +115,20 @@ std::string bar_chart(const std::string& title, const std::vector<std::string>& 
 std::string line_chart(const std::string& title, const Axes& a, const std::vector<LineSeries>& series) {
   const double height = kHeight - 40, bottom = 70;
   const double plot_w = kWidth - kLeft - kRight - 170, plot_h = height - kTop - bottom;
-  auto px = [&](double x) { return kLeft + plot_w * (x - a.x_min) / std::max(1e-12, a.x_max - a.x_min); };
-  auto py = [&](double y) { return kTop + plot_h * (1 - (y - a.y_min) / std::max(1e-12, a.y_max - a.y_min)); };
+  const Ticks xt = nice_ticks(a.x_min, a.x_max, 5, a.whole_x), yt = nice_ticks(a.y_min, a.y_max);
+  auto px = [&](double x) { return kLeft + plot_w * (x - xt.first) / (xt.last() - xt.first); };
+  auto py = [&](double y) { return kTop + plot_h * (1 - (y - yt.first) / (yt.last() - yt.first)); };
   std::ostringstream s;
   frame(s, title, height);
-  for (int t = 0; t <= 5; ++t) {
-    const double vx = a.x_min + (a.x_max - a.x_min) * t / 5, vy = a.y_min + (a.y_max - a.y_min) * t / 5;
-    s << "<line x1=\"" << kLeft << "\" x2=\"" << kLeft + plot_w << "\" y1=\"" << num(py(vy)) << "\" y2=\"" << num(py(vy))
-      << "\" stroke=\"#eee\"/><text x=\"" << kLeft - 5 << "\" y=\"" << num(py(vy) + 4) << "\" text-anchor=\"end\">" << tick(vy)
-      << "</text>\n<text x=\"" << num(px(vx)) << "\" y=\"" << kTop + plot_h + 15 << "\" text-anchor=\"middle\">" << tick(vx)
-      << "</text>\n";
+  for (int t = 0; t < yt.count; ++t) {
+    const double y = py(yt.first + yt.step * t);
+    s << "<line x1=\"" << kLeft << "\" x2=\"" << kLeft + plot_w << "\" y1=\"" << num(y) << "\" y2=\"" << num(y)
+      << "\" stroke=\"#eee\"/><text x=\"" << kLeft - 5 << "\" y=\"" << num(y + 4) << "\" text-anchor=\"end\">"
+      << yt.labels[t] << "</text>\n";
   }
+  for (int t = 0; t < xt.count; ++t)
+    s << "<text x=\"" << num(px(xt.first + xt.step * t)) << "\" y=\"" << kTop + plot_h + 15
+      << "\" text-anchor=\"middle\">" << xt.labels[t] << "</text>\n";
   s << "<rect x=\"" << kLeft << "\" y=\"" << kTop << "\" width=\"" << plot_w << "\" height=\"" << plot_h
     << "\" fill=\"none\" stroke=\"#444\"/>\n"
     << "<text x=\"" << kLeft + plot_w / 2 << "\" y=\"" << kTop + plot_h + 35 << "\" text-anchor=\"middle\">" << escape(a.x_label)
