@@ -1,13 +1,18 @@
 #!/usr/bin/env python3
 """Keeps the guides true: every file, function, quoted line and command they name must exist and run.
 
-    tests/check_docs.py --root REPO --build BUILD_DIR docs/tour.md docs/extending.md bench/README.md
+    tests/check_docs.py --root REPO --build BUILD_DIR README.md docs/tour.md docs/extending.md bench/README.md \
+        bench/RESULTS.md
 
 What a guide may contain, and what is checked:
   `path/to/file.cpp`            a repository path (with a '/' and a known extension, or ending in
-                                '/'): it must exist.
-  `path/to/file.cpp:name`       a file and a function, class or member in it: the file must exist
-                                and contain `name` as a word (for `A::b`, the last part).
+                                '/'): it must exist. A one-word folder (`images/`) is a folder the
+                                tools make or the user gives when .gitignore or RUNTIME_FOLDERS
+                                lists it; otherwise it must exist too.
+  `path/to/file.cpp:name`       a file and a function, class, type or macro defined (or, in a
+                                header, declared) in it: `name(` on a line that reads as a
+                                signature, `class|struct|enum name`, `using name =`, `#define
+                                name`; for `A::b`, `A::b(` or b's signature in a file of class A.
   ```cpp from=path/to/file.cpp  a quotation: every non-blank line of the block must appear in the
                                 file, in the same order (whitespace at the ends ignored).
   ```sh run                     commands: each line runs from the repository root with bash and
@@ -26,6 +31,31 @@ PATH = r"[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)+"
 FILE_REF = re.compile(r"`(" + PATH + r"\.(?:" + "|".join(EXTENSIONS) + r"))(?::([A-Za-z_~][A-Za-z0-9_:~]*))?`")
 DIR_REF = re.compile(r"`(" + PATH + r"/|[A-Za-z0-9_.-]+/)`")
 FENCE = re.compile(r"^```(\S*)(.*)$")
+# Folders that exist only once something runs: the training's outputs, the user's images.
+RUNTIME_FOLDERS = {"tensorboard/", "images/", "gradcam/"}
+
+
+def ignored_folders(root):
+    """The one-word folders .gitignore lists (build outputs, run folders), as patterns."""
+    path = os.path.join(root, ".gitignore")
+    lines = open(path).read().split("\n") if os.path.isfile(path) else []
+    return [re.escape(l.strip().lstrip("/")).replace(r"\*", ".*") for l in lines if l.strip().endswith("/")]
+
+
+def defines(source, name):
+    """Whether `source` defines (or declares) `name`: see the module's docstring."""
+    qualified = name.split("::")
+    word = re.escape(qualified[-1])
+    if len(qualified) > 1 and re.search(re.escape("::".join(qualified[-2:])) + r"\s*\(", source):
+        return True
+    patterns = [
+        r"^\s*(?:template\s*<[^>]*>\s*)?(?:[\w:<>,*&~\[\]]+\s+)*[*&]*(?:\w+::)*" + word + r"\s*\(",  # a signature
+        r"\b(?:class|struct|union|enum(?:\s+class)?|namespace)\s+" + word + r"\b",
+        r"\busing\s+" + word + r"\s*=",
+        r"#define\s+" + word + r"\b",
+        r"^\s*(?:[\w:<>,*&]+\s+)+" + word + r"\s*(?:=|;|\{|\[)",  # a variable or constant
+    ]
+    return any(re.search(p, source, re.M) for p in patterns)
 
 
 def blocks(text):
@@ -56,13 +86,14 @@ def check(doc, root, build, problems):
         if not os.path.isfile(full):
             problems.append(f"{doc}: names {path}, which does not exist")
             continue
-        if name:
-            word = name.split("::")[-1]
-            if not re.search(r"\b" + re.escape(word) + r"\b", open(full, encoding="utf-8", errors="replace").read()):
-                problems.append(f"{doc}: names {path}:{name}, but {path} has no '{word}'")
+        if name and not defines(open(full, encoding="utf-8", errors="replace").read(), name):
+            problems.append(f"{doc}: names {path}:{name}, but {path} defines no {name}")
+    ignored = ignored_folders(root)
     for m in DIR_REF.finditer(prose):
-        if not os.path.isdir(os.path.join(root, m.group(1))):
-            problems.append(f"{doc}: names the folder {m.group(1)}, which does not exist")
+        folder = m.group(1)
+        runtime = "/" not in folder[:-1] and (folder in RUNTIME_FOLDERS or any(re.fullmatch(p, folder) for p in ignored))
+        if not runtime and not os.path.isdir(os.path.join(root, folder)):
+            problems.append(f"{doc}: names the folder {folder}, which does not exist")
     for info, body, line in fenced:
         quoted = re.search(r"\bfrom=(\S+)", info)
         if quoted:
