@@ -45,7 +45,7 @@ Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs, B
 
 Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs, SimpleBackwardFn backward) {
   return record(name, std::move(out), inputs,
-                [backward = std::move(backward)](const Tensor& g, const NeedsGrad&) { return backward(g); });
+                [backward = std::move(backward)](const Tensor& gy, const NeedsGrad&) { return backward(gy); });
 }
 
 Tensor stand_in(Tensor copy, const Tensor& made) {
@@ -119,14 +119,14 @@ void backward(const Tensor& root, const Tensor& grad_in) {
 
   std::unordered_map<Node*, Tensor> pending{{root.grad_fn().get(), grad}};
   for (const std::shared_ptr<Node>& node : topological_order(root.grad_fn())) {
-    Tensor g = std::move(pending[node.get()]);
+    Tensor gy = std::move(pending[node.get()]);
     pending.erase(node.get());
-    if (!g.defined()) continue;  // no gradient flows into this node
+    if (!gy.defined()) continue;  // no gradient flows into this node
     RG_CHECK(node->backward != nullptr, "backward: the graph through '", node->name,
              "' was already freed by an earlier backward(); recompute the forward pass");
-    if (auto out = node->output.lock(); out && out->retains_grad) accumulate(*out, g);
+    if (auto out = node->output.lock(); out && out->retains_grad) accumulate(*out, gy);
 
-    std::vector<Tensor> grads = node->backward(g, node->needs);
+    std::vector<Tensor> grads = node->backward(gy, node->needs);
     RG_CHECK(grads.size() == node->inputs.size(), "autograd: backward of '", node->name,
              "' returned ", grads.size(), " gradients for ", node->inputs.size(), " inputs");
     for (size_t i = 0; i < grads.size(); ++i) {

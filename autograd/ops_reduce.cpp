@@ -46,8 +46,8 @@ Tensor sum(const Tensor& x, const Dims& dims, bool keepdim) {
   Tensor out = keepdim ? kept : make_view(kept, reduced_shape(x, mask, false),
                                           contiguous_strides(reduced_shape(x, mask, false)), 0);
   // Every input element contributed once: its gradient is the output's, broadcast back.
-  return record("sum", out, {x}, [shape = x.shape(), kept_shape = kept.shape()](const Tensor& g) -> Grads {
-    return {expand_view(reshape(g, kept_shape), shape)};
+  return record("sum", out, {x}, [shape = x.shape(), kept_shape = kept.shape()](const Tensor& gy) -> Grads {
+    return {expand_view(reshape(gy, kept_shape), shape)};
   });
 }
 
@@ -69,10 +69,10 @@ Tensor max(const Tensor& x, const Dims& dims, bool keepdim) {
   const Shape out_shape = reduced_shape(x, mask, keepdim);
   Tensor out = make_view(kept, out_shape, contiguous_strides(out_shape), 0);
   // The gradient goes to the elements equal to the maximum, split evenly between ties.
-  return record("max", out, {x}, [x = x.detach(), kept, dims](const Tensor& g) -> Grads {
+  return record("max", out, {x}, [x = x.detach(), kept, dims](const Tensor& gy) -> Grads {
     Tensor is_max = eq(x, expand_view(kept, x.shape()));
     Tensor ties = sum(is_max, dims, true);
-    return {reshape(g, kept.shape()) * is_max / ties};
+    return {reshape(gy, kept.shape()) * is_max / ties};
   });
 }
 
@@ -111,9 +111,9 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   backend_for(a.device()).matmul(as_batch(a), as_batch(b), out3);
   Tensor out = batched ? out3 : make_view(out3, {m, n}, {n, 1}, 0);
 
-  return record("matmul", out, {a, b}, [a = a.detach(), b = b.detach()](const Tensor& g) -> Grads {
+  return record("matmul", out, {a, b}, [a = a.detach(), b = b.detach()](const Tensor& gy) -> Grads {
     const int64_t r = a.dim();  // transpose the last two dims
-    return {matmul(g, transpose(b, r - 2, r - 1)), matmul(transpose(a, r - 2, r - 1), g)};
+    return {matmul(gy, transpose(b, r - 2, r - 1)), matmul(transpose(a, r - 2, r - 1), gy)};
   });
 }
 

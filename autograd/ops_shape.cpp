@@ -40,8 +40,8 @@ Tensor view(const Tensor& x, const Shape& shape_in) {
   RG_CHECK(x.is_contiguous(), "view: input of shape ", shape_str(x.shape()), " with strides ",
            shape_str(x.strides()), " is not contiguous; use reshape (which copies) or contiguous()");
   Tensor out = make_view(x, shape, contiguous_strides(shape), x.offset());
-  return record("view", out, {x}, [in_shape = x.shape()](const Tensor& g) -> Grads {
-    return {reshape(g, in_shape)};
+  return record("view", out, {x}, [in_shape = x.shape()](const Tensor& gy) -> Grads {
+    return {reshape(gy, in_shape)};
   });
 }
 
@@ -51,7 +51,7 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
 
 Tensor contiguous(const Tensor& x) {
   if (x.is_contiguous()) return x;
-  return record("contiguous", as_contiguous(x), {x}, [](const Tensor& g) -> Grads { return {g}; });
+  return record("contiguous", as_contiguous(x), {x}, [](const Tensor& gy) -> Grads { return {gy}; });
 }
 
 Tensor permute(const Tensor& x, const Dims& order) {
@@ -68,7 +68,7 @@ Tensor permute(const Tensor& x, const Dims& order) {
     strides[i] = x.strides()[d];
   }
   Tensor out = make_view(x, shape, strides, x.offset());
-  return record("permute", out, {x}, [inverse](const Tensor& g) -> Grads { return {permute(g, inverse)}; });
+  return record("permute", out, {x}, [inverse](const Tensor& gy) -> Grads { return {permute(gy, inverse)}; });
 }
 
 Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1) {
@@ -88,10 +88,10 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end) {
   shape[d] = e - s;
   Tensor out = make_view(x, shape, x.strides(), x.offset() + s * x.strides()[d]);
   // The gradient lands in the sliced range; the rest of the input gets zero.
-  return record("slice", out, {x}, [in_shape = x.shape(), d, s, e](const Tensor& g) -> Grads {
-    Tensor full_grad = zeros(in_shape, g.dtype(), g.device());
-    Tensor window = make_view(full_grad, g.shape(), full_grad.strides(), s * full_grad.strides()[d]);
-    window.copy_(g);
+  return record("slice", out, {x}, [in_shape = x.shape(), d, s, e](const Tensor& gy) -> Grads {
+    Tensor full_grad = zeros(in_shape, gy.dtype(), gy.device());
+    Tensor window = make_view(full_grad, gy.shape(), full_grad.strides(), s * full_grad.strides()[d]);
+    window.copy_(gy);
     return {full_grad};
   });
 }
@@ -100,7 +100,7 @@ Tensor expand(const Tensor& x, const Shape& shape) {
   const Shape joint = broadcast_shapes(x.shape(), shape, "expand");
   RG_CHECK(joint == shape, "expand: cannot expand shape ", shape_str(x.shape()), " to ", shape_str(shape));
   return record("expand", expand_view(x, shape), {x},
-                [in_shape = x.shape()](const Tensor& g) -> Grads { return {sum_to(g, in_shape)}; });
+                [in_shape = x.shape()](const Tensor& gy) -> Grads { return {sum_to(gy, in_shape)}; });
 }
 
 Tensor unsqueeze(const Tensor& x, int64_t dim) {
@@ -110,7 +110,7 @@ Tensor unsqueeze(const Tensor& x, int64_t dim) {
   shape.insert(shape.begin() + d, 1);
   strides.insert(strides.begin() + d, d < x.dim() ? x.strides()[d] * x.shape()[d] : 1);
   return record("unsqueeze", make_view(x, shape, strides, x.offset()), {x},
-                [d](const Tensor& g) -> Grads { return {squeeze(g, d)}; });
+                [d](const Tensor& gy) -> Grads { return {squeeze(gy, d)}; });
 }
 
 Tensor squeeze(const Tensor& x, int64_t dim) {
@@ -122,7 +122,7 @@ Tensor squeeze(const Tensor& x, int64_t dim) {
   shape.erase(shape.begin() + d);
   strides.erase(strides.begin() + d);
   return record("squeeze", make_view(x, shape, strides, x.offset()), {x},
-                [d](const Tensor& g) -> Grads { return {unsqueeze(g, d)}; });
+                [d](const Tensor& gy) -> Grads { return {unsqueeze(gy, d)}; });
 }
 
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
@@ -153,9 +153,9 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
   }
   std::vector<int64_t> sizes;
   for (const Tensor& t : tensors) sizes.push_back(t.shape()[d]);
-  return record("cat", out, tensors, [d, starts, sizes](const Tensor& g) -> Grads {
+  return record("cat", out, tensors, [d, starts, sizes](const Tensor& gy) -> Grads {
     Grads grads;
-    for (size_t i = 0; i < starts.size(); ++i) grads.push_back(slice(g, d, starts[i], starts[i] + sizes[i]));
+    for (size_t i = 0; i < starts.size(); ++i) grads.push_back(slice(gy, d, starts[i], starts[i] + sizes[i]));
     return grads;
   });
 }

@@ -38,11 +38,11 @@ Tensor ConcatBuffer::view() const {
   Tensor out = make_view(buffer_, shape, buffer_.strides(), 0);
   std::vector<int64_t> sizes;
   for (const Tensor& p : parts_) sizes.push_back(p.size(1));
-  return record("concat", out, parts_, [sizes](const Tensor& g) -> Grads {
+  return record("concat", out, parts_, [sizes](const Tensor& gy) -> Grads {
     Grads grads;
     int64_t at = 0;
     for (int64_t c : sizes) {
-      grads.push_back(slice(g, 1, at, at + c));
+      grads.push_back(slice(gy, 1, at, at + c));
       at += c;
     }
     return grads;
