@@ -16,6 +16,7 @@
 #include "autograd/engine.h"
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
+#include "layers/conv_settings.h"
 #include "layers/kernels.h"
 #include "losses/bce.h"
 #include "models/densenet.h"
@@ -28,28 +29,6 @@
 namespace rg::app {
 
 namespace {
-
-// Convolution FLOPs (2 per multiply-add) of one image's forward pass: the stem, every dense layer's
-// 1x1 and 3x3, and the transitions. (Batch norm, pooling and the classifier add under 1%.)
-double forward_flops(const DenseNetConfig& c, int64_t image_size) {
-  auto conv = [](int64_t in, int64_t out, int64_t k, int64_t size) { return 2.0 * double(in * out * k * k * size * size); };
-  int64_t size = (image_size + 2 * 3 - 7) / 2 + 1;  // conv0: 7x7, stride 2, padding 3
-  double flops = conv(3, c.init_features, 7, size);
-  size = (size + 2 - 3) / 2 + 1;                    // 3x3 max pool, stride 2, padding 1
-  int64_t channels = c.init_features;
-  for (size_t b = 0; b < c.blocks.size(); ++b) {
-    for (int64_t l = 0; l < c.blocks[b]; ++l) {
-      flops += conv(channels + l * c.growth, c.bn_size * c.growth, 1, size) + conv(c.bn_size * c.growth, c.growth, 3, size);
-    }
-    channels += c.blocks[b] * c.growth;
-    if (b + 1 < c.blocks.size()) {
-      flops += conv(channels, channels / 2, 1, size);
-      channels /= 2;
-      size /= 2;
-    }
-  }
-  return flops;
-}
 
 size_t peak_rss_bytes() {
   rusage usage{};
@@ -126,7 +105,7 @@ int bench_command(int argc, char** argv, const char* usage) {
   std::vector<double> sorted = seconds;
   std::sort(sorted.begin(), sorted.end());
   const double median = sorted[sorted.size() / 2];
-  const double flops = forward_flops(config, size) * (mode == "train" ? 3.0 : 1.0);  // backward: about twice the forward
+  const double flops = model.forward_flops(size) * (mode == "train" ? 3.0 : 1.0);  // backward: about twice the forward
 
   nlohmann::json line = {
       {"model", config.name}, {"mode", mode}, {"device", device.str()}, {"batch_size", batch}, {"image_size", size},

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "layers/cpu/conv_algorithms.h"
+#include "layers/conv_settings.h"
 #include "layers/kernels.h"
 #include "tensor/backend.h"
 #include "tensor/cpu/gemm.h"

@@ -1,5 +1,6 @@
 // The one place in layers/ that knows whether CUDA was built: everything else asks
 // layer_kernels_for(device).
+#include "layers/conv_settings.h"
 #include "layers/kernels.h"
 #include "tensor/backend.h"
 

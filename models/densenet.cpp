@@ -33,6 +33,28 @@ DenseLayer::DenseLayer(int64_t in, const DenseNetConfig& config, Generator& gen)
   conv2 = register_module("conv2", std::make_shared<Conv2d>(mid, config.growth, 3, Conv2dOptions{.padding = 1}, false, gen));
 }
 
+namespace {
+
+// The stem's max pool and the transitions' average pool: window, stride, padding.
+constexpr int64_t kStemPool[3] = {3, 2, 1}, kTransitionPool[3] = {2, 2, 0};
+
+int64_t pooled(int64_t size, const int64_t (&pool)[3]) { return window_output_size(size, pool[0], pool[1], pool[2], 1); }
+
+// 2 FLOPs per multiply-add of `conv` over an [h, w] input; h and w become its output's size.
+double conv_flops(const Conv2d& conv, int64_t& h, int64_t& w) {
+  const Shape& k = conv.weight.shape();  // [O, C, KH, KW]
+  const Conv2dOptions& o = conv.options;
+  h = window_output_size(h, k[2], o.stride, o.padding, o.dilation);
+  w = window_output_size(w, k[3], o.stride, o.padding, o.dilation);
+  return 2.0 * double(conv.weight.numel()) * double(h * w);
+}
+
+double linear_flops(const Linear& linear) { return 2.0 * double(linear.weight.numel()); }
+
+}  // namespace
+
+double DenseLayer::flops(int64_t h, int64_t w) const { return conv_flops(*conv1, h, w) + conv_flops(*conv2, h, w); }
+
 Tensor DenseLayer::bottleneck(const Tensor& x) { return conv1->forward(norm1->forward_relu(x)); }
 
 Tensor DenseLayer::forward(const Tensor& x) {
@@ -63,7 +85,16 @@ Transition::Transition(int64_t in, int64_t out, double bn_eps, Generator& gen) {
   conv = register_module("conv", std::make_shared<Conv2d>(in, out, 1, Conv2dOptions{}, false, gen));
 }
 
-Tensor Transition::forward(const Tensor& x) { return avg_pool2d(conv->forward(norm->forward_relu(x)), 2, 2); }
+Tensor Transition::forward(const Tensor& x) {
+  return avg_pool2d(conv->forward(norm->forward_relu(x)), kTransitionPool[0], kTransitionPool[1], kTransitionPool[2]);
+}
+
+double Transition::flops(int64_t& h, int64_t& w) const {
+  const double f = conv_flops(*conv, h, w);
+  h = pooled(h, kTransitionPool);
+  w = pooled(w, kTransitionPool);
+  return f;
+}
 
 DenseNetFeatures::DenseNetFeatures(const DenseNetConfig& config, Generator& gen) {
   conv0 = register_module("conv0", std::make_shared<Conv2d>(3, config.init_features, 7,
@@ -91,13 +122,25 @@ Tensor DenseNetFeatures::forward(const Tensor& x, Taps* taps) {
   };
   Tensor h = tap("features.conv0", conv0->forward(x));
   h = tap("features.norm0", norm0->forward(h));
-  h = max_pool2d(relu(h), 3, 2, 1);  // [N, 64, H/4, W/4]
+  h = max_pool2d(relu(h), kStemPool[0], kStemPool[1], kStemPool[2]);  // [N, 64, H/4, W/4]
   for (size_t b = 0; b < blocks_.size(); ++b) {
     h = tap("features.denseblock" + std::to_string(b + 1), blocks_[b]->forward(h));
     if (b < squeeze_excites_.size()) h = tap("features.se" + std::to_string(b + 1), squeeze_excites_[b]->forward(h));
     if (b < transitions_.size()) h = tap("features.transition" + std::to_string(b + 1), transitions_[b]->forward(h));
   }
   return tap("features.norm5", norm5->forward(h));
+}
+
+double DenseNetFeatures::flops(int64_t h, int64_t w) const {
+  double f = conv_flops(*conv0, h, w);
+  h = pooled(h, kStemPool);
+  w = pooled(w, kStemPool);
+  for (size_t b = 0; b < blocks_.size(); ++b) {
+    for (const auto& layer : blocks_[b]->layers()) f += layer->flops(h, w);
+    if (b < squeeze_excites_.size()) f += linear_flops(*squeeze_excites_[b]->fc1) + linear_flops(*squeeze_excites_[b]->fc2);
+    if (b < transitions_.size()) f += transitions_[b]->flops(h, w);
+  }
+  return f;
 }
 
 void DenseNetFeatures::set_memory_efficient(bool on) {
@@ -128,5 +171,9 @@ Tensor DenseNet::logits(const Tensor& x, Taps* taps) {
 }
 
 Tensor DenseNet::forward(const Tensor& x, Taps* taps) { return sigmoid(logits(x, taps)); }
+
+double DenseNet::forward_flops(int64_t image_size) const {
+  return features_->flops(image_size, image_size) + linear_flops(*classifier);
+}
 
 }  // namespace rg

@@ -65,6 +65,7 @@ class DenseLayer : public Module {
  public:
   DenseLayer(int64_t in, const DenseNetConfig& config, Generator& gen);
   Tensor forward(const Tensor& x);  // [N, in, H, W] (a view of the block's buffer) -> [N, growth, H, W]
+  double flops(int64_t h, int64_t w) const;  // its convolutions' FLOPs for one image at [h, w]
   bool memory_efficient;
 
  private:
@@ -89,6 +90,7 @@ class Transition : public Module {
  public:
   Transition(int64_t in, int64_t out, double bn_eps, Generator& gen);
   Tensor forward(const Tensor& x);  // [N, in, H, W] -> [N, out, H/2, W/2]
+  double flops(int64_t& h, int64_t& w) const;  // at [h, w]; h and w become its output's size
 
  private:
   std::shared_ptr<BatchNorm2d> norm;
@@ -105,6 +107,7 @@ class DenseNetFeatures : public Module {
   // The names forward() can tap, input to output.
   std::vector<std::string> tap_names() const;
   void set_memory_efficient(bool on);  // DenseNetConfig::memory_efficient, for every dense layer
+  double flops(int64_t h, int64_t w) const;  // for one image [3, h, w]
 
  private:
   std::shared_ptr<Conv2d> conv0;
@@ -124,6 +127,10 @@ class DenseNet : public Module {
   // Probabilities: sigmoid(logits), [N, num_classes].
   Tensor forward(const Tensor& x, Taps* taps = nullptr);
   std::vector<std::string> tap_names() const { return features_->tap_names(); }
+  // The forward pass's FLOPs for one image of image_size x image_size (2 per multiply-add),
+  // counted from the model's own layers: every convolution, the SE modules' and the classifier's
+  // matrix products (batch norm, pooling and the activations add about 1% more and are left out).
+  double forward_flops(int64_t image_size) const;
   void set_memory_efficient(bool on) { features_->set_memory_efficient(on); }
 
   const DenseNetConfig& config() const { return config_; }

@@ -7,6 +7,7 @@
 #include "autograd/ops.h"
 #include "densenet_reference.h"
 #include "layer_kernel_checks.h"
+#include "layers/conv_settings.h"
 #include "layers/cuda/conv_plan.h"
 #include "losses/bce.h"
 #include "optim/adam.h"

@@ -138,3 +138,11 @@ TEST_CASE("parity (committed fixture): a tiny torchvision DenseNet in float64, e
   CHECK(relative_l2(input.grad(), fixture("grad_input.f64.bin", {2, 3, 32, 32})) < 1e-9);
   CHECK(relative_l2(model->named_parameters().front().second.grad(), fixture("grad_conv0_weight.f64.bin", {8, 3, 7, 7})) < 1e-9);
 }
+
+TEST_CASE("DenseNet counts its own forward FLOPs: DenseNet121 at 224 px is torchvision's 2.87 G multiply-adds") {
+  Generator gen(0);
+  const DenseNet plain(DenseNetConfig::densenet121(14), gen), se(DenseNetConfig::densenet121_se(14), gen);
+  CHECK(plain.forward_flops(224) / 2e9 == doctest::Approx(2.87).epsilon(0.01));
+  CHECK(plain.forward_flops(320) / plain.forward_flops(224) == doctest::Approx(320.0 * 320.0 / (224.0 * 224.0)).epsilon(0.05));
+  CHECK(se.forward_flops(224) > plain.forward_flops(224));  // the SE modules' matrix products count too
+}

@@ -12,6 +12,7 @@
 #include "layer_kernel_checks.h"
 #include "layers/batch_norm.h"
 #include "layers/cpu/conv_algorithms.h"
+#include "layers/conv_settings.h"
 #include "layers/kernels.h"
 #include "layers/modules.h"
 #include "layers/conv2d.h"

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "layers/conv_settings.h"
 #include "layers/kernels.h"
 
 namespace rg::cpu {

@@ -16,9 +16,9 @@
 #include <string>
 #include <vector>
 
+#include "layers/conv_settings.h"
 #include "layers/cuda/cudnn_common.h"
 #include "layers/geometry.h"
-#include "layers/kernels.h"
 
 namespace rg::cuda {
 
