@@ -14,7 +14,7 @@ constexpr int kThreads = 256;
 template <typename T>
 __global__ void scale_kernel(const T* in, int64_t in_batch_stride, const T* s, int64_t c, int64_t plane, int64_t total,
                              T* out) {
-  for (int64_t k = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; k < total; k += int64_t(gridDim.x) * blockDim.x) {
+  RG_GRID_STRIDE_LOOP(k, total) {
     const int64_t p = k / plane, i = k % plane;
     out[k] = in[(p / c) * in_batch_stride + (p % c) * plane + i] * s[p];
   }

@@ -17,9 +17,6 @@ namespace {
 
 constexpr int kThreads = 256;
 
-#define RG_FOR_EACH(k, total) \
-  for (int64_t k = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; k < (total); k += int64_t(gridDim.x) * blockDim.x)
-
 // The geometry, and x's batch stride (each sample [C, H, W] is contiguous).
 struct Pool {
   WindowGeometry g;
@@ -59,7 +56,7 @@ template <typename T>
 __global__ void max_pool_kernel(const T* x, Pool p, T* y, int32_t* where) {
   const WindowGeometry& g = p.g;
   const int64_t outputs = g.oh * g.ow;
-  RG_FOR_EACH(k, g.n * g.c * outputs) {
+  RG_GRID_STRIDE_LOOP(k, g.n * g.c * outputs) {
     const int64_t plane = k / outputs, i = k % outputs / g.ow, j = k % g.ow;
     const T* in = plane_of(x, p, plane);
     const int32_t best = winner(in, g, i, j);
@@ -72,7 +69,7 @@ __global__ void max_pool_kernel(const T* x, Pool p, T* y, int32_t* where) {
 template <typename T>
 __global__ void max_pool_grad_kernel(const int32_t* where, const T* gy, WindowGeometry g, T* gx) {
   const int64_t inputs = g.h * g.w, outputs = g.oh * g.ow;
-  RG_FOR_EACH(k, g.n * g.c * inputs) {
+  RG_GRID_STRIDE_LOOP(k, g.n * g.c * inputs) {
     const int64_t plane = k / inputs, pos = k % inputs, yy = pos / g.w, xx = pos % g.w;
     double acc = 0;
     for (int64_t p = 0; p < g.kh; ++p) {  // the windows holding (yy, xx): i * sh = yy + ph - p * dh

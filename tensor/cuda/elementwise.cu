@@ -9,8 +9,6 @@
 namespace rg::cuda {
 namespace {
 
-#define RG_GRID_STRIDE_LOOP(i, n) \
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < (n); i += int64_t(gridDim.x) * blockDim.x)
 
 template <typename T>
 __global__ void fill_kernel(Indexer<1> ix, int64_t n, T* out, T value) {

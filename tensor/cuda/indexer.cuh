@@ -41,6 +41,11 @@ Indexer<N> make_indexer(const Layout<N>& layout, const char* op) {
   return ix;
 }
 
+// A grid-stride loop: each thread takes elements i, i + (all threads), ... of [0, n), with 64-bit
+// indices. Launch it with grid_for(n) blocks.
+#define RG_GRID_STRIDE_LOOP(i, n) \
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < (n); i += int64_t(gridDim.x) * blockDim.x)
+
 // Enough blocks of 256 threads for a grid-stride loop over n elements.
 inline unsigned grid_for(int64_t n) {
   const int64_t blocks = (n + 255) / 256;
