@@ -13,7 +13,7 @@ Tensor binary_value(BinaryOp op, const Tensor& a, const Tensor& b) {
   check_same_kind(a, b, op_name(op));
   const Shape shape = broadcast_shapes(a.shape(), b.shape(), op_name(op));
   Tensor out = Tensor::empty(shape, a.dtype(), a.device());
-  backend_for(out.device()).binary(op, expand_view(a, shape), expand_view(b, shape), out);
+  backend_for(out.device()).binary(op, expand_untracked(a, shape), expand_untracked(b, shape), out);
   return out;
 }
 
@@ -120,12 +120,12 @@ Tensor silu(const Tensor& x) {
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   check_same_kind(a, b, "where");
-  check_same_kind(cond, a, "where (condition)");
+  check_same_kind(a, cond, "where", "the condition");
   const Shape shape =
       broadcast_shapes(cond.shape(), broadcast_shapes(a.shape(), b.shape(), "where"), "where");
   Tensor out = Tensor::empty(shape, a.dtype(), a.device());
   backend_for(out.device())
-      .where(expand_view(cond, shape), expand_view(a, shape), expand_view(b, shape), out);
+      .where(expand_untracked(cond, shape), expand_untracked(a, shape), expand_untracked(b, shape), out);
   return record("where", out, {cond, a, b},
                 [c = cond.detach(), sa = a.shape(), sb = b.shape()](const Tensor& gy) -> Grads {
                   Tensor zero = scalar_like(gy, 0);

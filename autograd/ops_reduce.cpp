@@ -43,11 +43,11 @@ Tensor reduce_kernel(ReduceOp op, const Tensor& x, const std::vector<bool>& mask
 Tensor sum(const Tensor& x, const Dims& dims, bool keepdim) {
   const auto mask = reduced_mask(x, dims, "sum");
   Tensor kept = reduce_kernel(ReduceOp::Sum, x, mask);
-  Tensor out = keepdim ? kept : make_view(kept, reduced_shape(x, mask, false),
+  Tensor out = keepdim ? kept : view_untracked(kept, reduced_shape(x, mask, false),
                                           contiguous_strides(reduced_shape(x, mask, false)), 0);
   // Every input element contributed once: its gradient is the output's, broadcast back.
   return record("sum", out, {x}, [shape = x.shape(), kept_shape = kept.shape()](const Tensor& gy) -> Grads {
-    return {expand_view(reshape(gy, kept_shape), shape)};
+    return {expand_untracked(reshape(gy, kept_shape), shape)};
   });
 }
 
@@ -67,10 +67,10 @@ Tensor max(const Tensor& x, const Dims& dims, bool keepdim) {
              shape_str(x.shape()));
   Tensor kept = reduce_kernel(ReduceOp::Max, x, mask);
   const Shape out_shape = reduced_shape(x, mask, keepdim);
-  Tensor out = make_view(kept, out_shape, contiguous_strides(out_shape), 0);
+  Tensor out = view_untracked(kept, out_shape, contiguous_strides(out_shape), 0);
   // The gradient goes to the elements equal to the maximum, split evenly between ties.
   return record("max", out, {x}, [x = x.detach(), kept, dims](const Tensor& gy) -> Grads {
-    Tensor is_max = eq(x, expand_view(kept, x.shape()));
+    Tensor is_max = eq(x, expand_untracked(kept, x.shape()));
     Tensor ties = sum(is_max, dims, true);
     return {reshape(gy, kept.shape()) * is_max / ties};
   });
@@ -104,12 +104,12 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   // The kernel always sees 3-D operands: a 2-D matrix is a batch of one.
   auto as_batch = [](const Tensor& t) {
     if (t.dim() == 3) return t;
-    return make_view(t, {1, t.size(0), t.size(1)}, {0, t.strides()[0], t.strides()[1]}, t.offset());
+    return view_untracked(t, {1, t.size(0), t.size(1)}, {0, t.strides()[0], t.strides()[1]}, t.offset());
   };
   const int64_t batch = batched ? a.size(0) : 1, m = a.size(-2), n = b.size(-1);
   Tensor out3 = Tensor::empty({batch, m, n}, a.dtype(), a.device());
   backend_for(a.device()).matmul(as_batch(a), as_batch(b), out3);
-  Tensor out = batched ? out3 : make_view(out3, {m, n}, {n, 1}, 0);
+  Tensor out = batched ? out3 : view_untracked(out3, {m, n}, {n, 1}, 0);
 
   return record("matmul", out, {a, b}, [a = a.detach(), b = b.detach()](const Tensor& gy) -> Grads {
     const int64_t r = a.dim();  // transpose the last two dims

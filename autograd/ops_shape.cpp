@@ -39,7 +39,7 @@ Tensor view(const Tensor& x, const Shape& shape_in) {
   const Shape shape = infer_shape(x, shape_in, "view");
   RG_CHECK(x.is_contiguous(), "view: input of shape ", shape_str(x.shape()), " with strides ",
            shape_str(x.strides()), " is not contiguous; use reshape (which copies) or contiguous()");
-  Tensor out = make_view(x, shape, contiguous_strides(shape), x.offset());
+  Tensor out = view_untracked(x, shape, contiguous_strides(shape), x.offset());
   return record("view", out, {x}, [in_shape = x.shape()](const Tensor& gy) -> Grads {
     return {reshape(gy, in_shape)};
   });
@@ -51,7 +51,7 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
 
 Tensor contiguous(const Tensor& x) {
   if (x.is_contiguous()) return x;
-  return record("contiguous", as_contiguous(x), {x}, [](const Tensor& gy) -> Grads { return {gy}; });
+  return record("contiguous", contiguous_untracked(x), {x}, [](const Tensor& gy) -> Grads { return {gy}; });
 }
 
 Tensor permute(const Tensor& x, const Dims& order) {
@@ -67,7 +67,7 @@ Tensor permute(const Tensor& x, const Dims& order) {
     shape[i] = x.shape()[d];
     strides[i] = x.strides()[d];
   }
-  Tensor out = make_view(x, shape, strides, x.offset());
+  Tensor out = view_untracked(x, shape, strides, x.offset());
   return record("permute", out, {x}, [inverse](const Tensor& gy) -> Grads { return {permute(gy, inverse)}; });
 }
 
@@ -86,11 +86,11 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end) {
            dim, " of size ", size, " (shape ", shape_str(x.shape()), ")");
   Shape shape = x.shape();
   shape[d] = e - s;
-  Tensor out = make_view(x, shape, x.strides(), x.offset() + s * x.strides()[d]);
+  Tensor out = view_untracked(x, shape, x.strides(), x.offset() + s * x.strides()[d]);
   // The gradient lands in the sliced range; the rest of the input gets zero.
   return record("slice", out, {x}, [in_shape = x.shape(), d, s, e](const Tensor& gy) -> Grads {
     Tensor full_grad = zeros(in_shape, gy.dtype(), gy.device());
-    Tensor window = make_view(full_grad, gy.shape(), full_grad.strides(), s * full_grad.strides()[d]);
+    Tensor window = view_untracked(full_grad, gy.shape(), full_grad.strides(), s * full_grad.strides()[d]);
     window.copy_(gy);
     return {full_grad};
   });
@@ -99,7 +99,7 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end) {
 Tensor expand(const Tensor& x, const Shape& shape) {
   const Shape joint = broadcast_shapes(x.shape(), shape, "expand");
   RG_CHECK(joint == shape, "expand: cannot expand shape ", shape_str(x.shape()), " to ", shape_str(shape));
-  return record("expand", expand_view(x, shape), {x},
+  return record("expand", expand_untracked(x, shape), {x},
                 [in_shape = x.shape()](const Tensor& gy) -> Grads { return {sum_to(gy, in_shape)}; });
 }
 
@@ -109,7 +109,7 @@ Tensor unsqueeze(const Tensor& x, int64_t dim) {
   Strides strides = x.strides();
   shape.insert(shape.begin() + d, 1);
   strides.insert(strides.begin() + d, d < x.dim() ? x.strides()[d] * x.shape()[d] : 1);
-  return record("unsqueeze", make_view(x, shape, strides, x.offset()), {x},
+  return record("unsqueeze", view_untracked(x, shape, strides, x.offset()), {x},
                 [d](const Tensor& gy) -> Grads { return {squeeze(gy, d)}; });
 }
 
@@ -121,7 +121,7 @@ Tensor squeeze(const Tensor& x, int64_t dim) {
   Strides strides = x.strides();
   shape.erase(shape.begin() + d);
   strides.erase(strides.begin() + d);
-  return record("squeeze", make_view(x, shape, strides, x.offset()), {x},
+  return record("squeeze", view_untracked(x, shape, strides, x.offset()), {x},
                 [d](const Tensor& gy) -> Grads { return {unsqueeze(gy, d)}; });
 }
 
@@ -148,7 +148,7 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
     starts.push_back(at);
     Shape window_shape = shape;
     window_shape[d] = t.shape()[d];
-    make_view(out, window_shape, out.strides(), at * out.strides()[d]).copy_(t);
+    view_untracked(out, window_shape, out.strides(), at * out.strides()[d]).copy_(t);
     at += t.shape()[d];
   }
   std::vector<int64_t> sizes;

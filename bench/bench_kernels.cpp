@@ -31,7 +31,7 @@ const Backend* engine_backend(benchmark::State& state, int engine) {
 Device engine_device(int engine) { return engine == kCuda ? Device::cuda() : Device::cpu(); }
 
 // Waits for queued GPU work by reading one element back (a no-op cost on the CPU).
-void sync(const Tensor& t) { benchmark::DoNotOptimize(make_view(t, {1}, {1}, 0).item<float>()); }
+void sync(const Tensor& t) { benchmark::DoNotOptimize(view_untracked(t, {1}, {1}, 0).item<float>()); }
 
 // out = a + b on n float32 elements: 12 bytes move per element.
 void BM_Add(benchmark::State& state) {

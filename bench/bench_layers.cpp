@@ -44,7 +44,7 @@ const LayerKernels* engine_kernels(benchmark::State& state, int engine) {
 Device engine_device(int engine) { return engine == kCuda ? Device::cuda() : Device::cpu(); }
 
 // Waits for queued GPU work by reading one element back.
-void sync(const Tensor& t) { benchmark::DoNotOptimize(make_view(t, {1}, {1}, 0).item<float>()); }
+void sync(const Tensor& t) { benchmark::DoNotOptimize(view_untracked(t, {1}, {1}, 0).item<float>()); }
 
 Tensor random(const Shape& shape, int engine, uint64_t seed) {
   Generator gen(seed);

@@ -6,7 +6,7 @@
 
 namespace rg {
 
-using namespace layers_detail;
+using namespace detail;
 
 BatchNormOutput batch_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
                            const Tensor& running_var, bool training, double eps, bool relu) {
@@ -16,22 +16,22 @@ BatchNormOutput batch_norm(const Tensor& x_in, const Tensor& weight, const Tenso
   for (const auto& [t, what] : {std::pair{weight, "the weight"}, {bias, "the bias"}, {running_mean, "running_mean"},
                                 {running_var, "running_var"}}) {
     if (!t.defined()) continue;
-    check_kind(x_in, t, "batch_norm", what);
+    check_same_kind(x_in, t, "batch_norm", what);
     RG_CHECK(t.dim() == 1 && t.size(0) == channels, "batch_norm: ", what, " should be [", channels, "], got ",
              shape_str(t.shape()));
   }
   RG_CHECK(training || (running_mean.defined() && running_var.defined()), "batch_norm: eval mode needs running statistics");
-  const Tensor x = x_in.dim() == 4 ? samples_contiguous(x_in) : as_contiguous(x_in);
+  const Tensor x = x_in.dim() == 4 ? samples_contiguous(x_in) : contiguous_untracked(x_in);
   const int64_t per_channel = x.numel() / channels;
   RG_CHECK(!training || per_channel > 1, "batch_norm: training mode needs more than one value per channel, got input ",
            shape_str(x_in.shape()));
   const LayerKernels& kernels = layer_kernels_for(x.device());
-  const Tensor w = weight.defined() ? as_contiguous(weight) : weight, b = bias.defined() ? as_contiguous(bias) : bias;
+  const Tensor w = weight.defined() ? contiguous_untracked(weight) : weight, b = bias.defined() ? contiguous_untracked(bias) : bias;
   const Device device = x.device();
   BatchNormOutput out{Tensor::empty(x_in.shape(), x.dtype(), device)};
 
   if (!training) {
-    const Tensor rm = as_contiguous(running_mean), rv = as_contiguous(running_var);
+    const Tensor rm = contiguous_untracked(running_mean), rv = contiguous_untracked(running_var);
     kernels.batch_norm_eval(x, w, b, rm, rv, eps, relu, out.y);
     // The statistics are constants: y = x * scale + shift with scale = weight / sqrt(var + eps), so
     // gx = gy * scale, gweight = sum(gy * xhat), gbias = sum(gy). Composed from tensor ops (any device).
@@ -58,7 +58,7 @@ BatchNormOutput batch_norm(const Tensor& x_in, const Tensor& weight, const Tenso
   out.y = record(relu ? "batch_norm_relu" : "batch_norm", out.y, {x_in, weight, bias},
                  [x = x.detach(), w = w.defined() ? w.detach() : w, mean, invstd, eps, &kernels,
                   relu_y = relu ? out.y.detach() : Tensor()](const Tensor& gy_in, const NeedsGrad& needs) {
-                   const Tensor gy = as_contiguous(gy_in);
+                   const Tensor gy = contiguous_untracked(gy_in);
                    Grads grads(3);
                    // cuDNN computes all three at once; the input's gradient is almost always needed.
                    grads[0] = Tensor::empty(gy.shape(), x.dtype(), x.device());

@@ -5,7 +5,7 @@
 
 namespace rg {
 
-using namespace layers_detail;
+using namespace detail;
 
 ConcatBuffer::ConcatBuffer(int64_t n, int64_t channels, int64_t h, int64_t w, DType dtype, Device device)
     : buffer_(Tensor::empty({n, channels, h, w}, dtype, device)) {}
@@ -16,10 +16,10 @@ void ConcatBuffer::append(const Tensor& part) {
            "ConcatBuffer::append: part ", shape_str(part.shape()), " does not fit a buffer ", shape_str(b));
   RG_CHECK(filled_ + part.size(1) <= b[1], "ConcatBuffer::append: ", filled_, " + ", part.size(1),
            " channels exceed the buffer's ", b[1]);
-  check_kind(buffer_, part, "ConcatBuffer::append", "the part");
+  check_same_kind(buffer_, part, "ConcatBuffer::append", "the part");
   Shape window = b;
   window[1] = part.size(1);
-  Tensor slot = make_view(buffer_, window, buffer_.strides(), filled_ * buffer_.strides()[1]);
+  Tensor slot = view_untracked(buffer_, window, buffer_.strides(), filled_ * buffer_.strides()[1]);
   slot.copy_(part);
   filled_ += part.size(1);
   if (!GradMode::is_enabled()) return;
@@ -35,7 +35,7 @@ void ConcatBuffer::append(const Tensor& part) {
 Tensor ConcatBuffer::view() const {
   Shape shape = buffer_.shape();
   shape[1] = filled_;
-  Tensor out = make_view(buffer_, shape, buffer_.strides(), 0);
+  Tensor out = view_untracked(buffer_, shape, buffer_.strides(), 0);
   std::vector<int64_t> sizes;
   for (const Tensor& p : parts_) sizes.push_back(p.size(1));
   return record("concat", out, parts_, [sizes](const Tensor& gy) -> Grads {

@@ -5,7 +5,7 @@
 
 namespace rg {
 
-using namespace layers_detail;
+using namespace detail;
 
 namespace {
 
@@ -27,7 +27,7 @@ Tensor max_pool2d(const Tensor& x_in, int64_t kernel, int64_t stride, int64_t pa
   kernels.max_pool_forward(x, y, g);
   return record("max_pool2d", y, {x_in}, [x = x.detach(), y = y.detach(), g, &kernels](const Tensor& gy) -> Grads {
     Tensor gx = Tensor::empty({g.n, g.c, g.h, g.w}, x.dtype(), x.device());
-    kernels.max_pool_backward(x, y, as_contiguous(gy), gx, g);
+    kernels.max_pool_backward(x, y, contiguous_untracked(gy), gx, g);
     return {gx};
   });
 }
@@ -50,7 +50,7 @@ Tensor avg_pool_window(const Tensor& x_in, const WindowGeometry& g) {
   kernels.avg_pool_forward(x, y, g);
   return record("avg_pool2d", y, {x_in}, [g, dtype = x.dtype(), device = x.device(), &kernels](const Tensor& gy) -> Grads {
     Tensor gx = Tensor::empty({g.n, g.c, g.h, g.w}, dtype, device);
-    kernels.avg_pool_backward(as_contiguous(gy), gx, g);
+    kernels.avg_pool_backward(contiguous_untracked(gy), gx, g);
     return {gx};
   });
 }

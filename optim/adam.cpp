@@ -29,7 +29,7 @@ void Adam::step() {
     Tensor& p = params_[i];
     if (!p.grad().defined()) continue;
     RG_CHECK(p.is_contiguous(), "Adam: parameter ", i, " is not contiguous");
-    backend_for(p.device()).update(rule, p, as_contiguous(p.grad()), m_[i], v_[i]);
+    backend_for(p.device()).update(rule, p, contiguous_untracked(p.grad()), m_[i], v_[i]);
   }
 }
 

@@ -25,7 +25,7 @@ void SGD::step() {
     RG_CHECK(p.is_contiguous(), "SGD: parameter ", i, " is not contiguous");
     if (options_.momentum != 0 && !velocity_[i].defined()) velocity_[i] = zeros_like(p);
     Tensor none;
-    backend_for(p.device()).update(rule, p, as_contiguous(p.grad()), velocity_[i], none);
+    backend_for(p.device()).update(rule, p, contiguous_untracked(p.grad()), velocity_[i], none);
   }
 }
 

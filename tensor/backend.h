@@ -7,7 +7,7 @@
 //
 // Contract for all kernels: `out` is allocated by the caller on the backend's device; inputs are
 // on the same device and — except in copy() and transfer() — have out's dtype. Elementwise inputs
-// already have out's shape (broadcasting is done before, by stride-0 views: expand_view), and may
+// already have out's shape (broadcasting is done before, by stride-0 views: expand_untracked), and may
 // have any strides. `out` may be a non-contiguous view only where noted.
 #pragma once
 

@@ -127,7 +127,7 @@ void write_safetensors(const std::string& path, const std::vector<std::pair<std:
   std::string data;
   for (const auto& [name, tensor] : tensors) {
     RG_CHECK(!header.contains(name), "write_safetensors: tensor name '", name, "' appears twice");
-    const Tensor host = as_contiguous(tensor.device().is_cpu() ? tensor : tensor.to(Device::cpu()));
+    const Tensor host = contiguous_untracked(tensor.device().is_cpu() ? tensor : tensor.to(Device::cpu()));
     const size_t begin = data.size(), bytes = size_t(host.numel()) * dtype_size(host.dtype());
     data.append(static_cast<const char*>(host.data_ptr()), bytes);
     header[name] = {{"dtype", dtype_code(host.dtype())}, {"shape", host.shape()}, {"data_offsets", {begin, begin + bytes}}};

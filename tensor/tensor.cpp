@@ -40,13 +40,13 @@ Tensor Tensor::to(DType dtype) const {
   return out;
 }
 
-Tensor Tensor::detach() const { return make_view(*this, shape(), strides(), offset()); }
+Tensor Tensor::detach() const { return view_untracked(*this, shape(), strides(), offset()); }
 
 Tensor& Tensor::copy_(const Tensor& src) {
   const Shape joint = broadcast_shapes(src.shape(), shape(), "copy_");
   RG_CHECK(joint == shape(), "copy_: source of shape ", shape_str(src.shape()),
            " cannot be broadcast to destination shape ", shape_str(shape()));
-  const Tensor source = expand_view(src, shape());
+  const Tensor source = expand_untracked(src, shape());
   if (src.device() == device()) {
     backend_for(device()).copy(source, *this);
     return *this;
@@ -89,7 +89,7 @@ void Tensor::retain_grad() {
   impl().retains_grad = true;
 }
 
-Tensor make_view(const Tensor& base, Shape shape, Strides strides, int64_t offset) {
+Tensor view_untracked(const Tensor& base, Shape shape, Strides strides, int64_t offset) {
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = base.storage();
   impl->shape = std::move(shape);
@@ -99,7 +99,7 @@ Tensor make_view(const Tensor& base, Shape shape, Strides strides, int64_t offse
   return Tensor(std::move(impl));
 }
 
-Tensor expand_view(const Tensor& t, const Shape& shape) {
+Tensor expand_untracked(const Tensor& t, const Shape& shape) {
   if (t.shape() == shape) return t;
   const int64_t lead = static_cast<int64_t>(shape.size()) - t.dim();
   RG_CHECK(lead >= 0, "expand: cannot expand shape ", shape_str(t.shape()), " to fewer dims ",
@@ -111,10 +111,10 @@ Tensor expand_view(const Tensor& t, const Shape& shape) {
              shape_str(shape));
     strides[lead + i] = from == to ? t.strides()[i] : 0;
   }
-  return make_view(t, shape, std::move(strides), t.offset());
+  return view_untracked(t, shape, std::move(strides), t.offset());
 }
 
-Tensor as_contiguous(const Tensor& t) {
+Tensor contiguous_untracked(const Tensor& t) {
   if (t.is_contiguous()) return t;
   Tensor out = Tensor::empty(t.shape(), t.dtype(), t.device());
   backend_for(t.device()).copy(t, out);

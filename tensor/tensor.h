@@ -111,22 +111,25 @@ class Tensor {
   std::shared_ptr<TensorImpl> impl_;
 };
 
-// A view sharing `base`'s storage with the given geometry. No checks, no autograd: this is the
-// building block of the differentiable views in autograd/ops.h and of broadcasting in kernels.
-Tensor make_view(const Tensor& base, Shape shape, Strides strides, int64_t offset);
+// The three raw shape operations. "untracked": autograd does not record them; autograd/ops.h has
+// the recorded view, expand and contiguous built on them.
+
+// A view sharing `base`'s storage with the given geometry. No checks: this is the building block
+// of the differentiable views in autograd/ops.h and of broadcasting in kernels.
+Tensor view_untracked(const Tensor& base, Shape shape, Strides strides, int64_t offset);
 
 // `t` seen with shape `shape` by giving broadcast dims stride 0 (no copy).
-Tensor expand_view(const Tensor& t, const Shape& shape);
+Tensor expand_untracked(const Tensor& t, const Shape& shape);
 
-// `t` itself when contiguous, otherwise a contiguous copy. No autograd.
-Tensor as_contiguous(const Tensor& t);
+// `t` itself when contiguous, otherwise a contiguous copy.
+Tensor contiguous_untracked(const Tensor& t);
 
 // dtype, shape, device and values; large tensors are elided like NumPy does.
 std::ostream& operator<<(std::ostream& os, const Tensor& t);
 
 template <typename T>
 std::vector<T> Tensor::to_vector() const {
-  Tensor host = as_contiguous(device().is_cpu() ? *this : to(Device::cpu()));
+  Tensor host = contiguous_untracked(device().is_cpu() ? *this : to(Device::cpu()));
   std::vector<T> out(numel());
   visit_dtype(dtype(), [&](auto tag) {
     using S = typename decltype(tag)::type;

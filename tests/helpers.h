@@ -35,7 +35,7 @@ inline Tensor random_tensor(const Shape& shape, Layout layout, Generator& gen,
       Shape reversed(shape.rbegin(), shape.rend());
       Tensor base = rand(reversed, low, high, dtype, Device::cpu(), gen);
       Strides strides(base.strides().rbegin(), base.strides().rend());
-      return make_view(base, shape, strides, 0);
+      return view_untracked(base, shape, strides, 0);
     }
     case Layout::Strided: {  // a window inside a bigger tensor: offset 1 and gaps in every dim
       Shape bigger = shape;
@@ -47,13 +47,13 @@ inline Tensor random_tensor(const Shape& shape, Layout layout, Generator& gen,
         offset += base.strides()[d];
         strides[d] *= 2;
       }
-      return make_view(base, shape, strides, offset);
+      return view_untracked(base, shape, strides, offset);
     }
     case Layout::Broadcast: {  // the first dim is a stride-0 repeat of a single row
       if (shape.empty()) return rand(shape, low, high, dtype, Device::cpu(), gen);
       Shape one = shape;
       one[0] = 1;
-      return expand_view(rand(one, low, high, dtype, Device::cpu(), gen), shape);
+      return expand_untracked(rand(one, low, high, dtype, Device::cpu(), gen), shape);
     }
   }
   return {};
@@ -76,8 +76,8 @@ std::vector<size_t> null_entries(const Table& table) {
 // layout itself on that device (t.to(device) would make a contiguous tensor).
 inline Tensor same_view_on(const Tensor& t, Device device) {
   const int64_t elements = int64_t(t.storage()->bytes() / dtype_size(t.dtype()));
-  const Tensor storage = make_view(t, {elements}, {1}, 0).to(device);
-  return make_view(storage, t.shape(), t.strides(), t.offset());
+  const Tensor storage = view_untracked(t, {elements}, {1}, 0).to(device);
+  return view_untracked(storage, t.shape(), t.strides(), t.offset());
 }
 
 // Checks |a - b| <= atol + rtol |b| elementwise (b is the reference); reports the first miss.

@@ -117,7 +117,7 @@ TEST_CASE("binary and where kernels match the reference, including broadcast ope
             check_close(x, y, 0, 0);
           }
           Tensor cond = Tensor::empty(shape, dtype);
-          ref.binary(BinaryOp::Gt, a, expand_view(scalar(0.0, dtype), shape), cond);
+          ref.binary(BinaryOp::Gt, a, expand_untracked(scalar(0.0, dtype), shape), cond);
           Tensor x = Tensor::empty(shape, dtype), y = Tensor::empty(shape, dtype);
           fast.where(cond, a, b, x);
           ref.where(cond, a, b, y);
@@ -126,7 +126,7 @@ TEST_CASE("binary and where kernels match the reference, including broadcast ope
   // A scalar-like operand (stride 0 everywhere) on a long contiguous run: the fast path's
   // special case.
   Tensor a = rand({100000}, -1, 1, DType::Float32, Device::cpu(), gen);
-  Tensor s = expand_view(scalar(0.25), {100000});
+  Tensor s = expand_untracked(scalar(0.25), {100000});
   Tensor x = Tensor::empty({100000}), y = Tensor::empty({100000});
   fast.binary(BinaryOp::Mul, a, s, x);
   ref.binary(BinaryOp::Mul, a, s, y);

@@ -27,7 +27,8 @@ TEST_CASE("shape mismatches name the op and both shapes") {
 
 TEST_CASE("dtype mismatches and unsupported dtypes name the op and the dtypes") {
   Tensor f = zeros({2}), d = zeros({2}, DType::Float64), u = zeros({2}, DType::UInt8);
-  CHECK_THROWS_WITH_AS(add(f, d), Contains("add: dtype mismatch: float32 vs float64"), Error);
+  CHECK_THROWS_WITH_AS(add(f, d), Contains("add: dtype mismatch: float32 vs float64 (the second input; shapes [2] and [2])"), Error);
+  CHECK_THROWS_WITH_AS(where(zeros({2}, DType::Float64), f, f), Contains("where: dtype mismatch: float32 vs float64 (the condition;"), Error);
   CHECK_THROWS_WITH_AS(exp(u), Contains("exp: expected a float32 or float64 tensor, got uint8"), Error);
   CHECK_THROWS_WITH_AS(f.data<double>(), Contains("tensor holds float32, asked for float64"), Error);
   CHECK_THROWS_WITH_AS(u.set_requires_grad(true), Contains("only float32/float64 tensors can require grad, got uint8"), Error);

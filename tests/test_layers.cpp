@@ -343,6 +343,15 @@ TEST_CASE("layer errors name the op and the shapes") {
   CHECK_THROWS_WITH_AS(linear(zeros({2, 3}), zeros({4, 2})), doctest::Contains("linear: expected x [N, in] and weight [out, in]"), Error);
 }
 
+TEST_CASE("a layer's parameters of another dtype are refused with what they are") {
+  const Tensor x = zeros({1, 3, 8, 8}), w64 = zeros({4, 3, 3, 3}, DType::Float64);
+  CHECK_THROWS_WITH_AS(conv2d(x, w64), doctest::Contains("conv2d: dtype mismatch: float32 vs float64 (the weight; shapes"), Error);
+  CHECK_THROWS_WITH_AS(batch_norm(x, Tensor(), zeros({3}, DType::Float64), Tensor(), Tensor(), true).y,
+                       doctest::Contains("batch_norm: dtype mismatch: float32 vs float64 (the bias;"), Error);
+  CHECK_THROWS_WITH_AS(channel_scale(x, zeros({1, 3}, DType::Float64)),
+                       doctest::Contains("channel_scale: dtype mismatch: float32 vs float64 (the scales;"), Error);
+}
+
 TEST_CASE("an empty batch goes through every layer op, forward and backward") { test::check_empty_batch(Device::cpu()); }
 
 TEST_CASE("batch norm's statistics do not depend on what reused memory held") {

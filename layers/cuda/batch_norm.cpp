@@ -35,7 +35,7 @@ void relu_in_place(Tensor& y) { backend_for(y.device()).unary(UnaryOp::Relu, y, 
 // cuDNN's batch norm wants x, y, dy and dx in one layout; y, dy and dx are packed, so a channel
 // prefix of a dense block's buffer (a larger batch stride) is copied into packed scratch first.
 // The copy costs one read and write of x, little beside the convolutions around it.
-Tensor packed(const Tensor& x) { return as_contiguous(x); }
+Tensor packed(const Tensor& x) { return contiguous_untracked(x); }
 
 void check_eps(double eps) {
   RG_CHECK(eps >= CUDNN_BN_MIN_EPSILON, "batch_norm on cuDNN: eps ", eps, " is below cuDNN's minimum ",

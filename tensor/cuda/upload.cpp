@@ -45,7 +45,7 @@ class CudaUploader final : public Uploader {
   Upload start(const Tensor& host_in) override {
     RG_CHECK(host_in.device().is_cpu(), "upload: expected a CPU tensor, got one on ", host_in.device());
     DeviceGuard guard(device_);
-    const Tensor host = as_contiguous(host_in);
+    const Tensor host = contiguous_untracked(host_in);
     const size_t bytes = size_t(host.numel()) * dtype_size(host.dtype());
     Tensor out = Tensor::empty(host.shape(), host.dtype(), Device::cuda(device_));
     if (bytes == 0) return Upload(out, nullptr);
