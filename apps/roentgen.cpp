@@ -9,6 +9,9 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <thread>
+
+#include <unistd.h>
 
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
@@ -23,6 +26,7 @@
 #include "train/session.h"
 #include "apps/bench.h"
 #include "cli/flags.h"
+#include "distributed/world.h"
 #include "apps/info.h"
 #include "tensor/parallel.h"
 
@@ -49,8 +53,13 @@ const std::map<std::string, std::string> kCommandUsage = {
     "                 [--resume 1] [--device cpu|cuda|cuda:N (cpu)] [--max-image-pixels N]\n"
     "                 [--architecture densenet121|densenet121-se|densenet169|densenet201 (densenet121)]\n"
     "                 [--no-augment] [--no-shuffle] [--normalization sample|notebook (sample)]\n"
+    "                 [--sync-batch-norm on|off (on)]\n"
     "      Trains DenseNet121 with the weighted loss, Adam and the notebook's callbacks. Writes\n"
     "      best.safetensors (a model file), last.safetensors (a checkpoint), log.csv, tensorboard/.\n"
+    "      SIGTERM or Ctrl-C stops after the current step with last.safetensors written (--resume 1).\n"
+    "      Under mpirun -np N: data-parallel on N processes; --batch-size is the global batch, each\n"
+    "      rank takes its slice; --sync-batch-norm on normalizes over the global batch (the model one\n"
+    "      process trains), off over each rank's slice; --threads defaults to the cores / ranks.\n"
     "      --normalization: sample (default) normalizes every image by its own mean and std, in\n"
     "      training and in evaluation alike; notebook is the notebook's mix (a dataset mean/std for\n"
     "      validation, test and the saved model). --min-epochs N: the best epoch is chosen, and early\n"
@@ -128,36 +137,72 @@ void require(const cli::Flags& flags, const char* command, std::initializer_list
     RG_CHECK(flags.count(name), command, ": ", name, " is required\n", "usage:\n" + kCommandUsage.at(command));
 }
 
+// Under mpirun, `--device cuda` means this rank's GPU: cuda:<rank on this machine>.
+Device rank_device(const cli::Flags& flags, const Communicator& comm) {
+  if (comm.size() > 1 && flags.count("--device") && flags.at("--device") == "cuda") {
+    const Device mine = Device::cuda(comm.local_rank());
+    check_device(mine);
+    return mine;
+  }
+  return device_flag(flags);
+}
+
+// --threads, or this rank's share of the machine's cores (2 threads for one process, as before).
+int rank_threads(const cli::Flags& flags, const Communicator& comm) {
+  if (flags.count("--threads") || comm.size() == 1) return cli::threads(flags, 2);
+  return std::max(1, int(std::max(1u, std::thread::hardware_concurrency())) / comm.local_size());
+}
+
+// Rank 0 prints where every rank runs: its host, threads and device.
+void print_placement(Communicator& comm, int threads, Device device, bool sync_batch_norm) {
+  if (comm.size() == 1) return;
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  const auto all = allgather_text(comm, std::string(host) + ", " + std::to_string(threads) + " threads, " + device.str());
+  if (!comm.is_root()) return;
+  std::cerr << "roentgen train: " << comm.size() << " ranks (" << comm.name() << "), batch norm "
+            << (sync_batch_norm ? "over the global batch" : "per rank") << "\n";
+  for (size_t r = 0; r < all.size(); ++r) std::cerr << "  rank " << r << ": " << all[r] << "\n";
+}
+
 int train_command(int argc, char** argv) {
   auto flags = parse_flags(argc, argv, {"--train", "--valid", "--images", "--out", "--epochs", "--image-size", "--batch-size",
                                         "--lr", "--limit", "--weights", "--threads", "--seed", "--resume", "--device",
-                                        "--architecture", "--max-image-pixels", "--normalization", "--min-epochs"},
+                                        "--architecture", "--max-image-pixels", "--normalization", "--min-epochs",
+                                        "--sync-batch-norm"},
                            {"--no-augment", "--no-shuffle"});
   require(flags, "train", {"--train", "--valid", "--images", "--out"});
-  const Device device = device_flag(flags);
+  Communicator& comm = world();
+  const Device device = rank_device(flags, comm);
   cli::image_limit_flag(flags);
   SessionOptions so{.train_csv = flags["--train"], .valid_csv = flags["--valid"], .image_dir = flags["--images"],
                     .weights = flags.count("--weights") ? flags["--weights"] : "",
                     .architecture = flags.count("--architecture") ? flags["--architecture"] : "",
                     .image_size = int(cli::integer(flags, "--image-size", kRecipe.image_size, 32, 4096)),
                     .batch_size = int(cli::integer(flags, "--batch-size", kRecipe.batch_size, 2, 4096)),
-                    .threads = cli::threads(flags, 2),
+                    .threads = rank_threads(flags, comm),
                     .limit = cli::integer(flags, "--limit", 0, 0, int64_t(1) << 40), .seed = cli::seed(flags),
                     .augment = !flags.count("--no-augment"), .shuffle = !flags.count("--no-shuffle"),
                     .notebook_normalization = cli::normalization_flag(flags)};
   if (!so.architecture.empty()) DenseNetConfig::by_name(so.architecture, 1);  // an unknown name fails here
   TrainOptions to{.epochs = int(cli::integer(flags, "--epochs", kRecipe.epochs, 1, 100000)), .out_dir = flags["--out"],
                   .min_epochs = int(cli::integer(flags, "--min-epochs", kRecipe.min_epochs, 1, 100000)),
-                  .resume = flags.count("--resume") && flags["--resume"] != "0", .device = device};
+                  .resume = flags.count("--resume") && flags["--resume"] != "0", .device = device,
+                  .sync_batch_norm = cli::on_off(flags, "--sync-batch-norm", true)};
   to.adam.lr = cli::real(flags, "--lr", kRecipe.lr, 1e-12, 10);
-  cli::make_output_folder(to.out_dir);
+  if (comm.is_root()) cli::make_output_folder(to.out_dir);
   rg::set_num_threads(so.threads);
   manual_seed(so.seed);
   Session session = prepare_session(so);
-  std::cerr << "roentgen train: " << session.train.size() << " training and " << session.valid.size() << " validation images, "
-            << session.info.labels.size() << " labels, " << so.image_size << " px, on " << device << "\n";
-  for (const auto& note : session.notes) std::cerr << "note: " << note << "\n";
+  print_placement(comm, so.threads, device, to.sync_batch_norm);
+  if (comm.is_root()) {
+    std::cerr << "roentgen train: " << session.train.size() << " training and " << session.valid.size()
+              << " validation images, " << session.info.labels.size() << " labels, " << so.image_size << " px, on "
+              << device << "\n";
+    for (const auto& note : session.notes) std::cerr << "note: " << note << "\n";
+  }
   const TrainResult result = run_session(session, so, to);
+  if (!comm.is_root()) return result.stop == StopReason::Completed || result.stop == StopReason::EarlyStopping ? 0 : 1;
   if (!result.stop_reason.empty()) std::cerr << "training stopped: " << result.stop_reason << "\n";
   if (result.best_epoch > 0)
     std::cerr << "best epoch " << result.best_epoch << ": " << flags["--out"] << "/best.safetensors\n";
@@ -346,8 +391,10 @@ int inspect(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // each line appears as it is printed, also through a pipe (| tee log)
-  try {
+  return run_job("roentgen", [&] {
     const std::string command = argc > 1 ? argv[1] : "";
+    RG_CHECK(command == "train" || command == "bench" || world().size() == 1, "roentgen ", command, " runs as one "
+             "process; under mpirun only train and bench run on several (", world().size(), " were started)");
     if (command == "train") return train_command(argc, argv);
     if (command == "split") return split(argc, argv);
     if (command == "synthetic") return synthetic(argc, argv);
@@ -365,8 +412,5 @@ int main(int argc, char** argv) {
     if (!command.empty()) std::cerr << "roentgen: unknown command '" << command << "'\n";
     std::cerr << all_usage();
     return 2;
-  } catch (const std::exception& e) {  // rg::Error, and anything else (out of memory, the file system)
-    std::cerr << "roentgen: error: " << e.what() << "\n";
-    return 1;
-  }
+  });
 }

@@ -116,6 +116,14 @@ inline bool normalization_flag(const Flags& flags) {
   return true;
 }
 
+// A flag that is on or off (--sync-batch-norm on|off), `fallback` when absent.
+inline bool on_off(const Flags& flags, const char* flag, bool fallback) {
+  const auto it = flags.find(flag);
+  if (it == flags.end()) return fallback;
+  RG_CHECK(it->second == "on" || it->second == "off", flag, " must be on or off, got '", it->second, "'");
+  return it->second == "on";
+}
+
 // An output file: its folder must exist and be writable, checked before the work that fills it.
 inline void check_writable_file(const std::string& path) {
   const std::filesystem::path parent = std::filesystem::path(path).parent_path();

@@ -23,6 +23,8 @@ DataLoader::DataLoader(LabelTable table, std::string image_dir, LoaderOptions op
   RG_CHECK(options_.width > 0 && options_.height > 0, "DataLoader: image size must be positive, got ",
            options_.width, "x", options_.height);
   RG_CHECK(options_.threads >= 0 && options_.prefetch >= 1, "DataLoader: need threads >= 0 and prefetch >= 1");
+  RG_CHECK(options_.ranks >= 1 && options_.rank >= 0 && options_.rank < options_.ranks, "DataLoader: rank ",
+           options_.rank, " of ", options_.ranks, " ranks is not a rank");
   RG_CHECK(!table_.images.empty(), "DataLoader: ", table_.source, " has no images");
 }
 
@@ -64,9 +66,15 @@ void DataLoader::start_epoch(int epoch, int64_t first_batch) {
   for (int t = 0; t < options_.threads; ++t) workers_.emplace_back(&DataLoader::worker, this);
 }
 
+std::pair<int64_t, int64_t> rank_slice(int64_t begin, int64_t end, int rank, int ranks) {
+  const int64_t n = end - begin;
+  return {begin + n * rank / ranks, begin + n * (rank + 1) / ranks};
+}
+
 DataLoader::Slot DataLoader::make_batch(int64_t index) const {
-  const int64_t begin = index * options_.batch_size;
-  const int64_t end = std::min<int64_t>(begin + options_.batch_size, int64_t(order_.size()));
+  const int64_t global_begin = index * options_.batch_size;
+  const int64_t global_end = std::min<int64_t>(global_begin + options_.batch_size, int64_t(order_.size()));
+  const auto [begin, end] = rank_slice(global_begin, global_end, options_.rank, options_.ranks);
   const int64_t plane = int64_t(options_.width) * options_.height;
   const size_t n_labels = table_.label_names.size();
   std::vector<float> pixels, labels;

@@ -20,6 +20,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "data/augment.h"
@@ -40,7 +41,15 @@ struct LoaderOptions {
   AugmentOptions augmentation;
   Normalization normalization;
   bool skip_bad_images = false;   // warn and count unreadable images instead of failing
+  // Data-parallel training (train/data_parallel.h): every rank shuffles alike, and this loader
+  // gives rank `rank`'s contiguous slice of each global batch of batch_size images (a short last
+  // batch may leave a slice empty). batches_per_epoch() counts global batches.
+  int rank = 0, ranks = 1;
 };
+
+// Rank `rank`'s slice [first, last) of the positions [begin, end) split among `ranks`: contiguous,
+// in rank order, sizes differing by at most one.
+std::pair<int64_t, int64_t> rank_slice(int64_t begin, int64_t end, int rank, int ranks);
 
 struct Batch {
   Tensor images;                // [N, 3, H, W] float32

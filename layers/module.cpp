@@ -62,6 +62,11 @@ void Module::zero_grad() {
   for (auto& [name, child] : children_) child->zero_grad();
 }
 
+void Module::for_each_module(const std::function<void(Module&)>& fn) {
+  fn(*this);
+  for (auto& [name, child] : children_) child->for_each_module(fn);
+}
+
 void Module::visit_tensors(const std::function<void(Tensor&, bool)>& fn) {
   for (auto& [name, t] : parameters_) fn(*t, true);
   for (auto& [name, t] : buffers_) fn(*t, false);

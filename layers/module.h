@@ -39,6 +39,8 @@ class Module {
   NamedTensors state_dict() const;
   int64_t num_parameters() const;
   void zero_grad();
+  // fn(m) for this module and every module inside it, parents before children.
+  void for_each_module(const std::function<void(Module&)>& fn);
 
   // Moves (or converts) every parameter and buffer; parameters stay leaves that require grad.
   // Integer buffers (num_batches_tracked) are host-side counters: they keep their dtype and stay

@@ -5,6 +5,7 @@
 #include "layers/conv2d.h"
 #include "layers/functional.h"
 #include "layers/module.h"
+#include "layers/sync_batch_norm.h"
 
 namespace rg {
 
@@ -29,10 +30,17 @@ class BatchNorm2d : public Module {
 
   Tensor weight, bias, running_mean, running_var, num_batches_tracked;
   double eps, momentum;
+  // Data-parallel training: when set, training mode normalizes by the statistics of every rank's
+  // slice together (layers/sync_batch_norm.h). Null: this process's batch alone.
+  Communicator* sync = nullptr;
 
  private:
   Tensor run(const Tensor& x, bool relu);
+  SyncStatistics sync_stats_;  // the last forward's, reused when a checkpoint recomputes it
 };
+
+// Sets `sync` on every BatchNorm2d inside `model` (nullptr: each process normalizes alone).
+void set_sync_batch_norm(Module& model, Communicator* comm);
 
 // weight [out, in] (PyTorch's default: uniform in +-1/sqrt(in)), bias [out] (zeros, as
 // torchvision's DenseNet sets it).

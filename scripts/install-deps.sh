@@ -18,6 +18,8 @@ packages=(
   libbenchmark-dev   # Google Benchmark, for bench/
   python3            # tests/check_docs.py keeps docs/ true; tools/ (the converters)
   ccache             # faster rebuilds
+  libopenmpi-dev     # multi-process training (distributed/); the build works without it, single-process
+  openmpi-bin        # mpirun
 )
 
 missing=()

@@ -1,5 +1,7 @@
 #include "train/session.h"
 
+#include "distributed/world.h"
+
 #include "data/loader.h"
 
 namespace rg {
@@ -48,13 +50,15 @@ Session prepare_session(const SessionOptions& o) {
 }
 
 TrainResult run_session(Session& s, const SessionOptions& o, const TrainOptions& t) {
+  const Communicator& comm = world();  // under mpirun: this rank's slices of every batch
   data::DataLoader train_loader(s.train, o.image_dir,
                          {.batch_size = o.batch_size, .width = o.image_size, .height = o.image_size,
                           .shuffle = o.shuffle, .seed = o.seed, .threads = o.threads, .augment = o.augment,
-                          .normalization = s.train_normalization});
+                          .normalization = s.train_normalization, .rank = comm.rank(), .ranks = comm.size()});
   data::DataLoader valid_loader(s.valid, o.image_dir,
                          {.batch_size = o.batch_size, .width = o.image_size, .height = o.image_size, .shuffle = false,
-                          .threads = o.threads, .normalization = s.eval_normalization});
+                          .threads = o.threads, .normalization = s.eval_normalization, .rank = comm.rank(),
+                          .ranks = comm.size()});
   return train(*s.model, s.info, train_loader, valid_loader, s.weights, t);
 }
 

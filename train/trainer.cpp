@@ -12,10 +12,13 @@
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
 #include "data/csv.h"
+#include "distributed/world.h"
 #include "losses/bce.h"
 #include "metrics/roc.h"
 #include "tensor/io.h"
+#include "train/data_parallel.h"
 #include "train/device_batches.h"
+#include "train/interrupt.h"
 #include "train/progress.h"
 #include "train/tensorboard.h"
 
@@ -79,9 +82,20 @@ std::string fingerprint(const data::LabelTable& table) {
   return std::to_string(table.size()) + " images, fingerprint " + hex;
 }
 
+// One process, or several with synchronized batch norm, train the same model: a run may resume
+// with another number of processes then, but not when each rank normalized its own slice.
+std::string batch_norm_statistics(int ranks, bool sync_batch_norm) {
+  if (ranks == 1 || sync_batch_norm) return "over the global batch";
+  return "over each of " + std::to_string(ranks) + " ranks' slices (mpirun -np " + std::to_string(ranks) +
+         " --sync-batch-norm off)";
+}
+
+// Settings added after checkpoints were first written, with the value every older run had.
+const std::map<std::string, json> kLaterSettings = {{"batch norm statistics", "over the global batch"}};
+
 // What a run depends on besides the model and the training state: a checkpoint records it, and a
 // resume with any of it changed would continue a different run, so it is refused.
-json run_settings(const data::DataLoader& train, const data::DataLoader& valid) {
+json run_settings(const data::DataLoader& train, const data::DataLoader& valid, int ranks, bool sync_batch_norm) {
   const data::LoaderOptions& t = train.options();
   const data::AugmentOptions& a = t.augmentation;
   std::ostringstream augmentation;
@@ -100,19 +114,61 @@ json run_settings(const data::DataLoader& train, const data::DataLoader& valid) 
           {"training normalization", t.normalization.to_json()},
           {"validation normalization", valid.options().normalization.to_json()},
           {"training images (--train, --limit)", fingerprint(train.table())},
-          {"validation images (--valid, --limit)", fingerprint(valid.table())}};
+          {"validation images (--valid, --limit)", fingerprint(valid.table())},
+          {"batch norm statistics", batch_norm_statistics(ranks, sync_batch_norm)}};
 }
 
 void check_run_settings(const std::string& path, const json& recorded, const json& now) {
   auto text = [](const json& j) { return j.is_string() ? j.get<std::string>() : j.dump(); };
   for (const auto& [name, value] : now.items()) {
-    const json was = recorded.is_object() && recorded.contains(name) ? recorded[name] : json("not recorded");
+    const json was = recorded.is_object() && recorded.contains(name) ? recorded[name]
+                     : kLaterSettings.count(name)                     ? kLaterSettings.at(name)
+                                                                      : json("not recorded");
     RG_CHECK(was == value, "resume: ", name, " was ", text(was), " when ", path, " was written, and is ", text(value),
              " now; resume with the same settings, or train into a new --out folder");
   }
 }
 
 std::string checkpoint_path(const TrainOptions& o) { return (fs::path(o.out_dir) / "last.safetensors").string(); }
+
+// The training state besides tensors, as the checkpoint's training_state holds it.
+json training_state(const Adam& adam, const PlateauSchedule& plateau, const LoopState& s) {
+  json history = json::array();
+  for (const auto& e : s.history) history.push_back(to_json(e));
+  return {{"epoch", s.epoch}, {"batch", s.batch}, {"loss_sum", s.loss_sum}, {"loss_batches", s.loss_batches},
+          {"lr", s.lr}, {"best", nullable(s.best)}, {"best_epoch", s.best_epoch},
+          {"epochs_without_improvement", s.epochs_without_improvement}, {"adam_steps", adam.steps()},
+          {"plateau", {{"best", nullable(plateau.best)},
+                       {"bad_epochs", plateau.bad_epochs}, {"cooldown_left", plateau.cooldown_left}}},
+          {"rng", {{"seed", default_generator().seed()}, {"counter", default_generator().counter()}}},
+          {"history", history}};
+}
+
+// The inverse: Adam's step count, the plateau schedule and the random generator take the state's
+// values, and the loop state is returned. A damaged state is an error naming the file.
+LoopState apply_training_state(const std::string& text, Adam& adam, PlateauSchedule& plateau, const std::string& path) {
+  LoopState s;
+  try {
+    const json j = json::parse(text);
+    adam.load_state(j.at("adam_steps"), adam.first_moments(), adam.second_moments());
+    plateau.best = from_nullable(j.at("plateau").at("best"));
+    plateau.bad_epochs = j.at("plateau").at("bad_epochs");
+    plateau.cooldown_left = j.at("plateau").at("cooldown_left");
+    default_generator().set_state(j.at("rng").at("seed"), j.at("rng").at("counter"));
+    s.epoch = j.at("epoch");
+    s.batch = j.at("batch");
+    s.loss_sum = j.at("loss_sum");
+    s.loss_batches = j.at("loss_batches");
+    s.lr = j.at("lr");
+    s.best = from_nullable(j.at("best"));
+    s.best_epoch = j.at("best_epoch");
+    s.epochs_without_improvement = j.at("epochs_without_improvement");
+    for (const auto& e : j.at("history")) s.history.push_back(epoch_from_json(e));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path + ": damaged training_state in the checkpoint: " + e.what());
+  }
+  return s;
+}
 
 void save_checkpoint(const TrainOptions& o, const DenseNet& model, const ModelInfo& info, const Adam& adam,
                      const PlateauSchedule& plateau, const LoopState& s, const json& settings) {
@@ -123,23 +179,14 @@ void save_checkpoint(const TrainOptions& o, const DenseNet& model, const ModelIn
     tensors.emplace_back("adam.m." + params[i].first, adam.first_moments()[i]);
     tensors.emplace_back("adam.v." + params[i].first, adam.second_moments()[i]);
   }
-  json history = json::array();
-  for (const auto& e : s.history) history.push_back(to_json(e));
-  const json state = {{"epoch", s.epoch}, {"batch", s.batch}, {"loss_sum", s.loss_sum}, {"loss_batches", s.loss_batches},
-                      {"lr", s.lr}, {"best", nullable(s.best)}, {"best_epoch", s.best_epoch},
-                      {"epochs_without_improvement", s.epochs_without_improvement}, {"adam_steps", adam.steps()},
-                      {"plateau", {{"best", nullable(plateau.best)},
-                                   {"bad_epochs", plateau.bad_epochs}, {"cooldown_left", plateau.cooldown_left}}},
-                      {"rng", {{"seed", default_generator().seed()}, {"counter", default_generator().counter()}}},
-                      {"history", history}};
   auto metadata = info.to_metadata();
-  metadata["training_state"] = state.dump();
+  metadata["training_state"] = training_state(adam, plateau, s).dump();
   metadata["run_settings"] = settings.dump();
   write_safetensors(checkpoint_path(o), tensors, metadata);
 }
 
-LoopState load_checkpoint(const TrainOptions& o, DenseNet& model, Adam& adam, PlateauSchedule& plateau,
-                          const json& settings) {
+// Reads last.safetensors into the model and Adam's moments; returns its training_state's text.
+std::string load_checkpoint(const TrainOptions& o, DenseNet& model, Adam& adam, const json& settings) {
   const std::string path = checkpoint_path(o);
   RG_CHECK(fs::exists(path), "resume: no checkpoint ", path, " to resume from");
   const SafeTensors file = read_safetensors(path);
@@ -166,27 +213,8 @@ LoopState load_checkpoint(const TrainOptions& o, DenseNet& model, Adam& adam, Pl
     m.push_back(rest["adam.m." + name]);
     v.push_back(rest["adam.v." + name]);
   }
-  LoopState s;
-  try {  // a damaged training_state is an error naming the file, not a JSON library exception
-    const json j = json::parse(file.metadata.at("training_state"));
-    adam.load_state(j.at("adam_steps"), m, v);
-    plateau.best = from_nullable(j.at("plateau").at("best"));
-    plateau.bad_epochs = j.at("plateau").at("bad_epochs");
-    plateau.cooldown_left = j.at("plateau").at("cooldown_left");
-    default_generator().set_state(j.at("rng").at("seed"), j.at("rng").at("counter"));
-    s.epoch = j.at("epoch");
-    s.batch = j.at("batch");
-    s.loss_sum = j.at("loss_sum");
-    s.loss_batches = j.at("loss_batches");
-    s.lr = j.at("lr");
-    s.best = from_nullable(j.at("best"));
-    s.best_epoch = j.at("best_epoch");
-    s.epochs_without_improvement = j.at("epochs_without_improvement");
-    for (const auto& e : j.at("history")) s.history.push_back(epoch_from_json(e));
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(path + ": damaged training_state in the checkpoint: " + e.what());
-  }
-  return s;
+  adam.load_state(adam.steps(), m, v);
+  return file.metadata.at("training_state");
 }
 
 void write_log_csv(const TrainOptions& o, const ModelInfo& info, const std::vector<EpochLog>& history) {
@@ -203,32 +231,42 @@ void write_log_csv(const TrainOptions& o, const ModelInfo& info, const std::vect
   write_file_atomic((fs::path(o.out_dir) / "log.csv").string(), text);
 }
 
-// Validation: the weighted loss and per-class AUROC over the whole loader.
-void validate(DenseNet& model, data::DataLoader& loader, const ClassWeights& w, EpochLog& log) {
+// Validation: the weighted loss and per-class AUROC over the whole loader — over every rank's
+// slices together when the loader gives this rank its slices.
+void validate(DenseNet& model, data::DataLoader& loader, const ClassWeights& w, Communicator& comm, EpochLog& log) {
   model.eval();
   NoGradGuard no_grad;
   const Device device = model.device();
   const Tensor w_pos = w.positive.to(device), w_neg = w.negative.to(device);
   const int64_t labels = int64_t(loader.table().label_names.size());
-  std::vector<std::vector<float>> y(labels), p(labels);
-  double loss_sum = 0;
-  int64_t n = 0;
+  double sums[2] = {0, 0};    // the loss times the images, the images
+  std::vector<double> mine;   // per image of this rank: its table row, then its probabilities
   DeviceBatches batches(loader, device);
   batches.start_epoch(0);
   data::Batch batch;
   while (batches.next(batch)) {
-    const Tensor logits = model.logits(batch.images);
     const int64_t b = batch.labels.size(0);
-    loss_sum += weighted_loss_with_logits(logits, batch.labels, w_pos, w_neg).item() * double(b);
-    n += b;
-    const auto probs = sigmoid(logits).to_vector<float>(), truth = batch.labels.to_vector<float>();
-    for (int64_t i = 0; i < b; ++i)
-      for (int64_t k = 0; k < labels; ++k) {
-        y[k].push_back(truth[i * labels + k]);
-        p[k].push_back(probs[i * labels + k]);
-      }
+    if (b == 0) continue;  // an empty slice of a short last batch
+    const Tensor logits = model.logits(batch.images);
+    sums[0] += weighted_loss_with_logits(logits, batch.labels, w_pos, w_neg).item() * double(b);
+    sums[1] += double(b);
+    const auto probs = sigmoid(logits).to_vector<float>();
+    for (int64_t i = 0; i < b; ++i) {
+      mine.push_back(double(batch.indices[size_t(i)]));
+      mine.insert(mine.end(), probs.begin() + i * labels, probs.begin() + (i + 1) * labels);
+    }
   }
-  log.val_loss = loss_sum / double(std::max<int64_t>(n, 1));
+  comm.allreduce(sums, 2, ReduceOp::Sum);
+  const std::vector<double> all = comm.allgatherv(mine);
+  std::vector<std::vector<float>> y(labels), p(labels);
+  for (size_t at = 0; at < all.size(); at += size_t(labels) + 1) {
+    const auto& truth = loader.table().images[size_t(all[at])].labels;
+    for (int64_t k = 0; k < labels; ++k) {
+      y[k].push_back(truth[size_t(k)]);
+      p[k].push_back(float(all[at + 1 + size_t(k)]));
+    }
+  }
+  log.val_loss = sums[0] / std::max(sums[1], 1.0);
   double sum = 0;
   int defined = 0;
   for (int64_t k = 0; k < labels; ++k) {
@@ -302,7 +340,7 @@ double monitored(const EpochLog& log, const TrainOptions& o) {
 // before min_epochs are never the best, nor count towards early stopping: on a small validation
 // set the first epoch's loss (a model still predicting the label frequencies) often wins by noise.
 void model_checkpoint(const EpochLog& log, double metric, const TrainOptions& o, const DenseNet& model,
-                      const ModelInfo& info, LoopState& s) {
+                      const ModelInfo& info, LoopState& s, bool write) {
   const bool candidate = log.epoch >= std::min(o.min_epochs, o.epochs);
   if (!candidate) return;
   const bool improved = std::isnan(s.best) || (o.monitor_auc ? metric > s.best : metric < s.best);
@@ -313,7 +351,7 @@ void model_checkpoint(const EpochLog& log, double metric, const TrainOptions& o,
   s.best = metric;
   s.best_epoch = log.epoch;
   s.epochs_without_improvement = 0;
-  save_model((fs::path(o.out_dir) / "best.safetensors").string(), model, info);
+  if (write) save_model((fs::path(o.out_dir) / "best.safetensors").string(), model, info);
 }
 
 // Keras' ReduceLROnPlateau: the learning rate of the next epoch.
@@ -327,12 +365,66 @@ bool early_stopping(const LoopState& s, const TrainOptions& o) {
   return o.early_stopping_patience > 0 && s.epochs_without_improvement >= o.early_stopping_patience;
 }
 
+struct StepResult {
+  double loss;       // the global batch's, the same on every rank
+  bool interrupted;  // a signal reached some rank (train/interrupt.h): every rank stops after this step
+};
+
+// One step on this rank's slice of the global batch: forward, the weighted loss, backward, the
+// gradients summed over the ranks, Adam. Each rank's loss is its slice's mean times its share of
+// the global batch, so the ranks' losses and gradients add up to the global batch's (alone: times
+// 1, exactly the one-process step). A non-finite loss stops before the update, on every rank alike.
+StepResult train_step(DenseNet& model, const data::Batch& batch, const Tensor& w_pos, const Tensor& w_neg, Adam& adam,
+                  Communicator& comm, GradientReducer* reducer) {
+  adam.zero_grad();
+  const int64_t n = batch.labels.size(0);
+  double images = double(n);
+  comm.allreduce(&images, 1, ReduceOp::Sum);
+  const Tensor logits = model.logits(batch.images);
+  // An empty slice still runs the forward and backward: synchronized batch norm's collectives
+  // need every rank. Its loss is 0 with a graph (the sum of no logits).
+  const Tensor loss = n > 0 ? weighted_loss_with_logits(logits, batch.labels, w_pos, w_neg) * (double(n) / images)
+                            : sum(logits);
+  double global[2] = {loss.item(), interrupt_requested() ? 1.0 : 0.0};
+  comm.allreduce(global, 2, ReduceOp::Sum);
+  const StepResult result{global[0], global[1] > 0};
+  if (!std::isfinite(result.loss)) return result;
+  backward(loss);
+  if (reducer) reducer->reduce(1.0);
+  adam.step();
+  return result;
+}
+
+// Batch norm over each rank's slice needs an image in every slice (synchronized, an empty slice
+// just adds nothing).
+void check_slices(const data::DataLoader& loader, const Communicator& comm, const TrainOptions& o) {
+  if (comm.size() == 1 || o.sync_batch_norm) return;
+  const int64_t images = int64_t(loader.table().size()), batch = loader.options().batch_size;
+  const int64_t smallest = std::min(batch, images % batch == 0 ? batch : images % batch);
+  RG_CHECK(smallest >= comm.size(), "--sync-batch-norm off: every rank normalizes its own slice of each batch, and a "
+           "batch of ", smallest, " images (", images, " training images in batches of ", batch, ") leaves a slice of ",
+           comm.size(), " ranks empty: use a larger --batch-size or --sync-batch-norm on");
+}
+
+// Every rank takes the weights of the best epoch, which rank 0 saved.
+void restore_best(DenseNet& model, const TrainOptions& o, Communicator& comm) {
+  if (comm.is_root()) model.load_state_dict(read_safetensors((fs::path(o.out_dir) / "best.safetensors").string()).tensors);
+  broadcast_model(model, comm);
+}
+
 }  // namespace
 
 TrainResult train(DenseNet& model, const ModelInfo& info, data::DataLoader& train_loader, data::DataLoader& valid_loader,
                   const ClassWeights& weights, const TrainOptions& o) {
-  fs::create_directories(o.out_dir);
+  Communicator& comm = o.communicator ? *o.communicator : world_for(o.device);
+  const bool root = comm.is_root();  // only rank 0 writes files and progress lines
+  RG_CHECK(train_loader.options().ranks == comm.size() && valid_loader.options().ranks == comm.size(),
+           "train: the loaders give slices for ", train_loader.options().ranks, " and ", valid_loader.options().ranks,
+           " ranks, and this job has ", comm.size(), " (set LoaderOptions::rank and ranks from world())");
+  check_slices(train_loader, comm, o);
+  if (root) fs::create_directories(o.out_dir);
   model.to(o.device);  // before Adam takes the parameters
+  set_sync_batch_norm(model, comm.size() > 1 && o.sync_batch_norm ? &comm : nullptr);
   const Tensor w_pos = weights.positive.to(o.device), w_neg = weights.negative.to(o.device);
   Adam adam(model.parameters(), o.adam);
   PlateauOptions plateau_options = o.plateau;
@@ -340,21 +432,31 @@ TrainResult train(DenseNet& model, const ModelInfo& info, data::DataLoader& trai
   PlateauSchedule plateau(plateau_options);
   LoopState s;
   s.lr = o.adam.lr;
-  const json settings = run_settings(train_loader, valid_loader);
+  const json settings = run_settings(train_loader, valid_loader, comm.size(), o.sync_batch_norm);
+  // Every rank starts from rank 0's weights (random, --weights or the checkpoint) and state: only
+  // rank 0 reads the checkpoint, so it need not be on a disk the others see.
+  const std::string state = o.resume && root ? load_checkpoint(o, model, adam, settings) : "";
+  broadcast_model(model, comm);
   if (o.resume) {
-    s = load_checkpoint(o, model, adam, plateau, settings);
-    std::cerr << "resuming from " << checkpoint_path(o) << " at epoch " << s.epoch + 1 << ", batch " << s.batch << "\n";
+    broadcast_adam(adam, comm);
+    s = apply_training_state(broadcast_text(comm, state), adam, plateau, checkpoint_path(o));
+    if (root) std::cerr << "resuming from " << checkpoint_path(o) << " at epoch " << s.epoch + 1 << ", batch " << s.batch << "\n";
   }
+  std::unique_ptr<GradientReducer> reducer;
+  if (comm.size() > 1) reducer = std::make_unique<GradientReducer>(model.parameters(), comm);
   adam.options().lr = s.lr;
-  TensorBoardWriter board((fs::path(o.out_dir) / "tensorboard").string());
+  std::unique_ptr<TensorBoardWriter> board;
+  if (root) board = std::make_unique<TensorBoardWriter>((fs::path(o.out_dir) / "tensorboard").string());
+  const bool progress = o.progress && root;
   TrainResult result;
   result.history = s.history;
   result.best_epoch = s.best_epoch;
   int64_t batches_left = o.stop_after_batches;
   DeviceBatches batches(train_loader, o.device);
+  InterruptGuard signals;
 
   for (; s.epoch < o.epochs; ++s.epoch) {
-    // The epoch's batches: forward, the weighted loss, backward, Adam.
+    // The epoch's batches.
     const auto start = std::chrono::steady_clock::now();
     model.train();
     batches.start_epoch(s.epoch, s.batch);
@@ -362,29 +464,33 @@ TrainResult train(DenseNet& model, const ModelInfo& info, data::DataLoader& trai
     data::Batch batch;
     int64_t images = 0;
     while (batches.next(batch)) {
-      adam.zero_grad();
-      const Tensor loss = weighted_loss_with_logits(model.logits(batch.images), batch.labels, w_pos, w_neg);
-      const double value = loss.item();
+      const auto [value, interrupted] = train_step(model, batch, w_pos, w_neg, adam, comm, reducer.get());
       if (!std::isfinite(value)) {
         result.stop = StopReason::NonFiniteLoss;
         result.stop_reason = non_finite_loss(value, s, o);
         return result;
       }
-      backward(loss);
-      adam.step();
       s.loss_sum += value;
       result.batch_losses.push_back(value);
       ++s.loss_batches;
       ++s.batch;
-      images += int64_t(batch.indices.size());
-      if (o.progress) {
+      images += int64_t(batch.indices.size()) * comm.size();  // about: the slices differ by one at most
+      if (progress) {
         char status[64];
         std::snprintf(status, sizeof(status), "loss %.4f", s.loss_sum / double(s.loss_batches));
         bar.update(s.batch, images, status);
       }
-      board.scalar("train/batch_loss", value, adam.steps());
-      if (o.checkpoint_every > 0 && s.batch % o.checkpoint_every == 0)
+      if (board) board->scalar("train/batch_loss", value, adam.steps());
+      if (root && o.checkpoint_every > 0 && s.batch % o.checkpoint_every == 0)
         save_checkpoint(o, model, info, adam, plateau, s, settings);
+      if (interrupted) {
+        if (root) save_checkpoint(o, model, info, adam, plateau, s, settings);
+        result.stop = StopReason::Interrupted;
+        result.stop_reason = "interrupted by a signal after epoch " + std::to_string(s.epoch + 1) + ", batch " +
+                             std::to_string(s.batch) + ": " + checkpoint_path(o) +
+                             " holds it; the same command with --resume 1 continues";
+        return result;
+      }
       if (batches_left > 0 && --batches_left == 0) {
         result.stop = StopReason::Interrupted;
         result.stop_reason = "stopped after the requested number of batches";
@@ -393,36 +499,38 @@ TrainResult train(DenseNet& model, const ModelInfo& info, data::DataLoader& trai
     }
 
     // The epoch's end: validation, the logs, the three callbacks, the checkpoint.
+    if (!o.sync_batch_norm) average_buffers(model, comm);
     EpochLog log;
     log.epoch = s.epoch + 1;
     log.train_loss = s.loss_sum / double(std::max<int64_t>(s.loss_batches, 1));
     log.lr = s.lr;
-    validate(model, valid_loader, weights, log);
+    validate(model, valid_loader, weights, comm, log);
     log.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (o.progress) bar.finish(epoch_summary(log));
+    if (progress) bar.finish(epoch_summary(log));
     result.history.push_back(log);
-    log_epoch(board, log);
+    if (board) log_epoch(*board, log);
 
     const double metric = monitored(log, o);
-    model_checkpoint(log, metric, o, model, info, s);
+    model_checkpoint(log, metric, o, model, info, s, root);
     result.best_epoch = s.best_epoch;
     reduce_lr_on_plateau(metric, plateau, adam, s);
     s.history = result.history;
     s.batch = 0;
     s.loss_sum = 0;
     s.loss_batches = 0;
-    write_log_csv(o, info, result.history);
-    LoopState next = s;
-    next.epoch = s.epoch + 1;
-    save_checkpoint(o, model, info, adam, plateau, next, settings);
+    if (root) {
+      write_log_csv(o, info, result.history);
+      LoopState next = s;
+      next.epoch = s.epoch + 1;
+      save_checkpoint(o, model, info, adam, plateau, next, settings);
+    }
     if (early_stopping(s, o)) {
       result.stop = StopReason::EarlyStopping;
       result.stop_reason = "early stopping: no improvement for " + std::to_string(s.epochs_without_improvement) + " epochs";
       break;
     }
   }
-  if (o.restore_best && result.best_epoch > 0)
-    model.load_state_dict(read_safetensors((fs::path(o.out_dir) / "best.safetensors").string()).tensors);
+  if (o.restore_best && result.best_epoch > 0) restore_best(model, o, comm);
   return result;
 }
 

@@ -13,6 +13,10 @@
 //     augmentation, normalization, and a fingerprint of the training and validation tables, which
 //     changes with a label file or --limit); resuming with any of these changed is an error.
 // A NaN or infinite loss stops training with a message; the last checkpoint stays as it was.
+// Started by mpirun as N processes, train() trains data-parallel (train/data_parallel.h): the
+// loaders give each rank its slice of every global batch, the losses, metrics and decisions are
+// those of the global batch and the whole validation set on every rank, and only rank 0 writes
+// files and progress lines.
 #pragma once
 
 #include <optional>
@@ -20,6 +24,7 @@
 #include <vector>
 
 #include "data/loader.h"
+#include "distributed/communicator.h"
 #include "losses/class_frequencies.h"
 #include "models/model_file.h"
 #include "optim/adam.h"
@@ -42,6 +47,10 @@ struct TrainOptions {
   int64_t stop_after_batches = -1;   // stop (as if interrupted) after this many batches; for tests
   bool progress = true;
   Device device = Device::cpu();     // where the model trains: train() moves it there, and each batch
+  // Under mpirun (train/data_parallel.h): batch norm over the global batch (true), or over each
+  // rank's slice with the running statistics averaged at each epoch's end (false).
+  bool sync_batch_norm = true;
+  Communicator* communicator = nullptr;  // null: the job's (world_for(device)); tests pass their own
 };
 
 struct EpochLog {
@@ -56,7 +65,7 @@ enum class StopReason {
   Completed,      // every epoch ran
   EarlyStopping,  // no improvement for early_stopping_patience epochs
   NonFiniteLoss,  // a NaN or infinite loss: the last checkpoint is kept as it was
-  Interrupted,    // stop_after_batches was reached
+  Interrupted,    // SIGTERM or SIGINT (last.safetensors written), or stop_after_batches was reached
 };
 
 struct TrainResult {
