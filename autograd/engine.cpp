@@ -60,17 +60,18 @@ Tensor stand_in(Tensor copy, const Tensor& made) {
 namespace {
 
 // Adds `grad` into `target`'s .grad (a fresh contiguous copy the first time, so a leaf's
-// gradient never aliases a tensor that something else may still change).
+// gradient never aliases a tensor that something else may still change), then runs its hook.
 void accumulate(TensorImpl& target, const Tensor& grad) {
   if (!target.grad) {
     Tensor copy = Tensor::empty(grad.shape(), grad.dtype(), grad.device());
     copy.copy_(grad);
     target.grad = copy.impl_ptr();
-    return;
+  } else {
+    Tensor sum = Tensor::empty(grad.shape(), grad.dtype(), grad.device());
+    backend_for(grad.device()).binary(BinaryOp::Add, Tensor(target.grad), grad, sum);
+    target.grad = sum.impl_ptr();
   }
-  Tensor sum = Tensor::empty(grad.shape(), grad.dtype(), grad.device());
-  backend_for(grad.device()).binary(BinaryOp::Add, Tensor(target.grad), grad, sum);
-  target.grad = sum.impl_ptr();
+  if (target.grad_hook) target.grad_hook();
 }
 
 // Nodes reachable from `root`, each listed before the nodes of its inputs. The list owns them:

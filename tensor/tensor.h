@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <ostream>
 #include <vector>
@@ -39,6 +40,7 @@ struct TensorImpl {
   bool retains_grad = false;                 // keep .grad on a non-leaf tensor
   std::shared_ptr<TensorImpl> grad;          // accumulated gradient, same shape
   std::shared_ptr<autograd::Node> grad_fn;   // the op that made this tensor; null for leaves
+  std::function<void()> grad_hook;           // called each time backward() adds into grad
 };
 
 class Tensor {
@@ -98,6 +100,9 @@ class Tensor {
   Tensor grad() const { return Tensor(impl().grad); }  // undefined until backward() fills it
   void set_grad(const Tensor& grad) { impl().grad = grad.impl_; }
   void zero_grad() { impl().grad.reset(); }
+  // hook() runs each time backward() adds into this tensor's grad (nullptr: none). The gradient
+  // reducer (train/data_parallel.h) starts a bucket's allreduce from its parameters' hooks.
+  void set_grad_hook(std::function<void()> hook) { impl().grad_hook = std::move(hook); }
   void retain_grad();  // ask backward() to keep this non-leaf tensor's gradient
 
   TensorImpl& impl() const {

@@ -1,5 +1,7 @@
 #include "train/data_parallel.h"
 
+#include <chrono>
+
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
 
@@ -33,7 +35,7 @@ std::string broadcast_text(Communicator& comm, const std::string& text) {
 }
 
 GradientReducer::GradientReducer(std::vector<Tensor> parameters, Communicator& comm, int64_t bucket_bytes)
-    : parameters_(std::move(parameters)), comm_(comm) {
+    : parameters_(std::move(parameters)), bucket_of_(parameters_.size()), arrived_(parameters_.size()), comm_(comm) {
   int64_t bytes = 0;
   for (size_t i = parameters_.size(); i-- > 0;) {
     const Tensor& p = parameters_[i];
@@ -45,6 +47,7 @@ GradientReducer::GradientReducer(std::vector<Tensor> parameters, Communicator& c
       bytes = 0;
     }
     buckets_.back().members.push_back(i);
+    bucket_of_[i] = buckets_.size() - 1;
     bytes += size;
   }
   for (Bucket& b : buckets_) {
@@ -52,32 +55,60 @@ GradientReducer::GradientReducer(std::vector<Tensor> parameters, Communicator& c
     for (size_t i : b.members) n += parameters_[i].numel();
     b.flat = Tensor::empty({n}, parameters_[b.members[0]].dtype(), parameters_[b.members[0]].device());
   }
+  for (size_t i = 0; i < parameters_.size(); ++i) parameters_[i].set_grad_hook([this, i] { gradient_ready(i); });
 }
 
-void GradientReducer::reduce(double scale) {
+GradientReducer::~GradientReducer() {
+  for (Tensor& p : parameters_) p.set_grad_hook(nullptr);
+  for (Bucket& b : buckets_)
+    if (b.pending) b.pending->wait();
+}
+
+void GradientReducer::gradient_ready(size_t parameter) {
+  RG_CHECK(!arrived_[parameter], "GradientReducer: parameter ", parameter, " (shape ",
+           shape_str(parameters_[parameter].shape()), ") got a second gradient in one backward; data-parallel "
+           "training needs each parameter used once per step");
+  arrived_[parameter] = true;
+  Bucket& b = buckets_[bucket_of_[parameter]];
+  if (++b.ready == b.members.size()) start(b);
+}
+
+// Packs the bucket's gradients into its flat buffer and starts the allreduce.
+void GradientReducer::start(Bucket& b) {
   NoGradGuard no_grad;
-  std::vector<std::unique_ptr<PendingCollective>> pending;
+  int64_t offset = 0;
+  for (size_t i : b.members) {
+    const Tensor& p = parameters_[i];
+    Tensor s = slot(b.flat, offset, p);
+    if (p.grad().defined()) s.copy_(p.grad());
+    else s.fill_(0);
+    offset += p.numel();
+  }
+  b.pending = comm_.allreduce_async(b.flat, ReduceOp::Sum);
+}
+
+double GradientReducer::finish(double scale) {
+  NoGradGuard no_grad;
+  for (Bucket& b : buckets_)  // those with a parameter that got no gradient, in the same order everywhere
+    if (!b.pending) start(b);
+  const auto waiting = std::chrono::steady_clock::now();
+  for (Bucket& b : buckets_) b.pending->wait();
+  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - waiting).count();
   for (Bucket& b : buckets_) {
+    const Tensor scaled = scale == 1.0 ? b.flat.detach() : b.flat * scale;
     int64_t offset = 0;
     for (size_t i : b.members) {
-      const Tensor& p = parameters_[i];
-      Tensor s = slot(b.flat, offset, p);
-      if (p.grad().defined()) s.copy_(p.grad());
-      else s.fill_(0);
-      offset += p.numel();
+      // A copy: the flat buffer is the next step's.
+      Tensor g = Tensor::empty(parameters_[i].shape(), scaled.dtype(), scaled.device());
+      g.copy_(slot(scaled, offset, parameters_[i]));
+      parameters_[i].set_grad(g);
+      offset += parameters_[i].numel();
     }
-    pending.push_back(comm_.allreduce_async(b.flat, ReduceOp::Sum));
+    b.pending.reset();
+    b.ready = 0;
   }
-  for (size_t k = 0; k < buckets_.size(); ++k) {
-    pending[k]->wait();
-    const Tensor scaled = buckets_[k].flat * scale;
-    int64_t offset = 0;
-    for (size_t i : buckets_[k].members) {
-      Tensor& p = parameters_[i];
-      p.set_grad(slot(scaled, offset, p));
-      offset += p.numel();
-    }
-  }
+  std::fill(arrived_.begin(), arrived_.end(), false);
+  return waited;
 }
 
 void average_buffers(Module& model, Communicator& comm) {

@@ -5,8 +5,8 @@
 // layers/sync_batch_norm.h). PyTorch's DistributedDataParallel and Horovod do the same.
 //
 //   broadcast_model(model, comm);         // at the start: every rank takes rank 0's weights
-//   GradientReducer reducer(model.parameters(), comm);
-//   each step: backward(loss); reducer.reduce(1 / images in the global batch); adam.step();
+//   GradientReducer reducer(model.parameters(), comm);   // hooks on every parameter
+//   each step: backward(loss); reducer.finish(1.0); adam.step();
 #pragma once
 
 #include <memory>
@@ -29,23 +29,37 @@ void broadcast_adam(Adam& adam, Communicator& comm);
 std::string broadcast_text(Communicator& comm, const std::string& text);
 
 // Sums the parameters' gradients over the ranks in buckets of about `bucket_bytes` (PyTorch DDP's
-// 25 MB), taken from the last parameter to the first (the order in which the backward finishes
-// them), and multiplies them by `scale`. A bucket's allreduce runs on the communicator's own
-// thread (or NCCL stream) while the next bucket is packed.
+// 25 MB), taken from the last parameter to the first (about the order in which the backward
+// finishes them). A bucket's allreduce starts from the hook of its last parameter to get its
+// gradient (Tensor::set_grad_hook), so it runs — on the communicator's thread, or NCCL's stream —
+// while the backward goes on; finish() waits for the rest. Every rank runs the same graph, so the
+// buckets start in the same order everywhere. A parameter must get one gradient per backward
+// (as in DenseNet; a second one after its bucket left is an error).
 class GradientReducer {
  public:
   GradientReducer(std::vector<Tensor> parameters, Communicator& comm, int64_t bucket_bytes = 25 << 20);
+  ~GradientReducer();  // removes the hooks
+  GradientReducer(const GradientReducer&) = delete;
+  GradientReducer& operator=(const GradientReducer&) = delete;
+
   // After backward(): every parameter's .grad becomes scale * the sum over the ranks (a parameter
-  // without a gradient counts as zeros).
-  void reduce(double scale);
+  // without a gradient counts as zeros). Returns the seconds spent waiting for the reductions.
+  double finish(double scale);
   size_t buckets() const { return buckets_.size(); }
 
  private:
   struct Bucket {
     std::vector<size_t> members;  // indices into parameters_
     Tensor flat;                  // [sum of their numel], on the parameters' device
+    size_t ready = 0;             // members whose gradient arrived in this backward
+    std::unique_ptr<PendingCollective> pending;
   };
+  void gradient_ready(size_t parameter);
+  void start(Bucket& bucket);
+
   std::vector<Tensor> parameters_;
+  std::vector<size_t> bucket_of_;  // per parameter
+  std::vector<bool> arrived_;      // per parameter, in this backward
   Communicator& comm_;
   std::vector<Bucket> buckets_;
 };

@@ -390,7 +390,7 @@ StepResult train_step(DenseNet& model, const data::Batch& batch, const Tensor& w
   const StepResult result{global[0], global[1] > 0};
   if (!std::isfinite(result.loss)) return result;
   backward(loss);
-  if (reducer) reducer->reduce(1.0);
+  if (reducer) reducer->finish(1.0);
   adam.step();
   return result;
 }
