@@ -204,6 +204,11 @@ int train_command(int argc, char** argv) {
   const TrainResult result = run_session(session, so, to);
   if (!comm.is_root()) return result.stop == StopReason::Completed || result.stop == StopReason::EarlyStopping ? 0 : 1;
   if (!result.stop_reason.empty()) std::cerr << "training stopped: " << result.stop_reason << "\n";
+  if (result.stop == StopReason::Interrupted) {
+    std::cerr << "to resume:";
+    for (int i = 0; i < argc; ++i) std::cerr << " " << argv[i];
+    std::cerr << (flags.count("--resume") ? "\n" : " --resume 1\n");
+  }
   if (result.best_epoch > 0)
     std::cerr << "best epoch " << result.best_epoch << ": " << flags["--out"] << "/best.safetensors\n";
   return result.stop == StopReason::Completed || result.stop == StopReason::EarlyStopping ? 0 : 1;

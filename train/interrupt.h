@@ -1,6 +1,8 @@
-// Preemption: SIGTERM (what cluster schedulers send) and SIGINT (Ctrl-C) during training ask it to
-// stop at the end of the current step, with last.safetensors written for --resume 1; a second
-// signal ends the process at once (exit status 128 + the signal).
+// Preemption: SIGTERM (what cluster schedulers send to every task), SIGINT (Ctrl-C) and SIGUSR1
+// during training ask it to stop after the current step (or the next, on every rank alike), with
+// last.safetensors written for --resume 1; a second signal ends the process at once (exit status
+// 128 + the signal). Under mpirun send SIGUSR1 to mpirun, which passes it on to every rank: on
+// SIGTERM or SIGINT Open MPI's mpirun kills the ranks 1 s later (odls_base_sigkill_timeout).
 //
 //   InterruptGuard guard;                        // installs the handlers for its lifetime
 //   ... if (interrupt_requested()) { save; stop } ...
