@@ -16,6 +16,9 @@
 #include "autograd/engine.h"
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
+#include "data/loader.h"
+#include "distributed/world.h"
+#include "layers/modules.h"
 #include "layers/conv_settings.h"
 #include "layers/kernels.h"
 #include "losses/bce.h"
@@ -25,6 +28,7 @@
 #include "tensor/factory.h"
 #include "tensor/random.h"
 #include "tensor/parallel.h"
+#include "train/data_parallel.h"
 
 namespace rg::app {
 
@@ -36,11 +40,41 @@ size_t peak_rss_bytes() {
   return size_t(usage.ru_maxrss) * 1024;  // Linux reports kilobytes
 }
 
-bool on_off(const std::map<std::string, std::string>& flags, const char* flag) {
-  const auto it = flags.find(flag);
-  if (it == flags.end()) return false;
-  RG_CHECK(it->second == "on" || it->second == "off", flag, " expects on or off, got '", it->second, "'");
-  return it->second == "on";
+bool on_off(const cli::Flags& flags, const char* flag) { return cli::on_off(flags, flag, false); }
+
+// The median over the steps of each phase's longest time over the ranks: [steps][phases] -> [phases].
+std::vector<double> slowest_rank_medians(Communicator& comm, const std::vector<std::vector<double>>& steps) {
+  const size_t phases = steps.front().size();
+  std::vector<double> flat;
+  for (const auto& step : steps) flat.insert(flat.end(), step.begin(), step.end());
+  comm.allreduce(flat.data(), int64_t(flat.size()), ReduceOp::Max);
+  std::vector<double> medians(phases);
+  for (size_t p = 0; p < phases; ++p) {
+    std::vector<double> column;
+    for (size_t i = 0; i < steps.size(); ++i) column.push_back(flat[i * phases + p]);
+    std::sort(column.begin(), column.end());
+    medians[p] = column[column.size() / 2];
+  }
+  return medians;
+}
+
+// --mode allreduce: the sum of one DenseNet's gradients (`floats` of them) over the ranks, as
+// nccl-tests reports it: algorithm bandwidth = bytes / time, bus bandwidth = that * 2 (n - 1) / n.
+nlohmann::json allreduce_bench(Communicator& comm, int64_t floats, Device device, int64_t iters, int64_t warmup) {
+  Tensor buffer = full({floats}, 1.0, DType::Float32, device);
+  for (int64_t i = 0; i < warmup; ++i) comm.allreduce(buffer, ReduceOp::Sum);
+  std::vector<std::vector<double>> seconds;
+  for (int64_t i = 0; i < iters; ++i) {
+    comm.barrier();
+    const auto start = std::chrono::steady_clock::now();
+    comm.allreduce(buffer, ReduceOp::Sum);
+    (void)buffer.to_vector<float>().size();  // waits for a GPU
+    seconds.push_back({std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()});
+  }
+  const double t = slowest_rank_medians(comm, seconds)[0], bytes = double(floats) * 4;
+  const int n = comm.size();
+  return {{"mode", "allreduce"}, {"bytes", bytes}, {"seconds", t}, {"algbw_gb_per_s", bytes / t / 1e9},
+          {"busbw_gb_per_s", bytes / t / 1e9 * 2.0 * (n - 1) / n}};
 }
 
 }  // namespace
@@ -56,16 +90,23 @@ BenchInputs bench_inputs(int64_t batch, int64_t image_size, Device device, Gener
 int bench_command(int argc, char** argv, const char* usage) {
   auto flags = cli::parse_flags(argc, argv, 2, {"--model", "--mode", "--batch-size", "--image-size", "--iters", "--warmup",
                                            "--threads", "--device", "--tf32", "--cudnn-benchmark",
-                                           "--memory-efficient", "--conv-algo"}, usage);
+                                           "--memory-efficient", "--conv-algo", "--sync-batch-norm"}, usage);
   for (const char* required : {"--mode", "--batch-size", "--image-size", "--iters"})
     RG_CHECK(flags.count(required), "bench: ", required, " is required\n", usage);
   const std::string mode = flags["--mode"];
-  RG_CHECK(mode == "train" || mode == "infer", "bench: --mode expects train or infer, got '", mode, "'");
-  const Device device = cli::device_flag(flags);
+  RG_CHECK(mode == "train" || mode == "infer" || mode == "allreduce", "bench: --mode expects train, infer or allreduce, got '",
+           mode, "'");
+  Communicator& host = world();
+  const Device device = cli::rank_device(flags, host);
+  Communicator& comm = world_for(device);
+  RG_CHECK(mode != "infer" || comm.size() == 1, "bench: --mode infer runs as one process");
   const int64_t batch = cli::integer(flags, "--batch-size", 0, mode == "train" ? 2 : 1, 4096);
+  RG_CHECK(batch >= comm.size(), "bench: a global batch of ", batch, " leaves some of ", comm.size(), " ranks no image");
+  const auto [first, last] = data::rank_slice(0, batch, comm.rank(), comm.size());
+  const int64_t local_batch = last - first;  // this rank's slice of the global batch
   const int64_t size = cli::integer(flags, "--image-size", 0, 32, 4096);
   const int64_t iters = cli::integer(flags, "--iters", 0, 1, 1000000), warmup = cli::integer(flags, "--warmup", 2, 0, 1000000);
-  rg::set_num_threads(cli::threads(flags, rg::num_threads()));
+  rg::set_num_threads(cli::rank_threads(flags, comm, rg::num_threads()));
   conv_settings().tf32 = on_off(flags, "--tf32");
   conv_settings().benchmark = on_off(flags, "--cudnn-benchmark");
   if (flags.count("--conv-algo")) conv_settings().cpu_algo = parse_cpu_conv_algo(flags["--conv-algo"]);
@@ -74,34 +115,67 @@ int bench_command(int argc, char** argv, const char* usage) {
   Generator gen(0);
   const bool memory_efficient = !flags.count("--memory-efficient") || on_off(flags, "--memory-efficient");
   DenseNet model(config, gen);
+  if (mode == "allreduce") {
+    nlohmann::json line = allreduce_bench(comm, model.num_parameters(), device, iters, warmup);
+    line.update({{"model", config.name}, {"ranks", comm.size()}, {"communicator", comm.name()}});
+    line.update(machine_json());
+    if (comm.is_root()) std::cout << line.dump() << std::endl;
+    return 0;
+  }
   model.set_memory_efficient(memory_efficient);
   model.to(device);
-  const BenchInputs in = bench_inputs(batch, size, device, gen);
+  const bool sync_batch_norm = !flags.count("--sync-batch-norm") || on_off(flags, "--sync-batch-norm");
+  if (comm.size() > 1 && sync_batch_norm) set_sync_batch_norm(model, &comm);
+  const BenchInputs in = bench_inputs(local_batch, size, device, gen);
   Adam adam(model.parameters(), AdamOptions{});
+  std::unique_ptr<GradientReducer> reducer;
+  if (comm.size() > 1) reducer = std::make_unique<GradientReducer>(model.parameters(), comm);
 
-  auto step = [&] {
-    if (mode == "train") {
-      model.train();
-      adam.zero_grad();
-      const Tensor loss = weighted_loss_with_logits(model.logits(in.images), in.labels, in.w_pos, in.w_neg);
-      backward(loss);
-      adam.step();
-      (void)loss.item();  // waits for the GPU
-    } else {
+  // One step, timed by phase: forward (with the loss read on the host), waiting for the slowest
+  // rank (the loss's allreduce), backward (the gradient buckets' allreduces overlap it), the
+  // allreduce time left after the backward (exposed), Adam.
+  using Clock = std::chrono::steady_clock;
+  auto since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
+  auto step = [&]() -> std::vector<double> {
+    auto t = Clock::now();
+    if (mode == "infer") {
       model.eval();
       NoGradGuard no_grad;
       (void)model.forward(in.images).to_vector<float>();
+      return {since(t)};
     }
+    model.train();
+    adam.zero_grad();
+    const Tensor loss = weighted_loss_with_logits(model.logits(in.images), in.labels, in.w_pos, in.w_neg) *
+                        (double(local_batch) / double(batch));
+    double value = loss.item();  // waits for the GPU
+    const double forward = since(t);
+    t = Clock::now();
+    comm.allreduce(&value, 1, ReduceOp::Sum);
+    const double waiting = since(t);
+    t = Clock::now();
+    backward(loss);
+    const double backward_s = since(t);
+    t = Clock::now();
+    const double exposed = reducer ? reducer->finish(1.0) : 0.0;
+    const double reduce_s = since(t);
+    t = Clock::now();
+    adam.step();
+    (void)adam.first_moments()[0].to_vector<float>().size();  // waits for the GPU
+    return {forward + waiting + backward_s + reduce_s + since(t), forward, waiting, backward_s, exposed, since(t)};
   };
   for (int64_t i = 0; i < warmup; ++i) step();
   Allocator& allocator = allocator_for(device);
   allocator.reset_peak();
+  std::vector<std::vector<double>> steps;
   std::vector<double> seconds;
   for (int64_t i = 0; i < iters; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    step();
-    seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    const auto start = Clock::now();
+    steps.push_back(step());
+    seconds.push_back(since(start));
   }
+  const std::vector<double> phases = slowest_rank_medians(comm, steps);
+  comm.allreduce(seconds.data(), int64_t(seconds.size()), ReduceOp::Max);
   std::vector<double> sorted = seconds;
   std::sort(sorted.begin(), sorted.end());
   const double median = sorted[sorted.size() / 2];
@@ -115,8 +189,14 @@ int bench_command(int argc, char** argv, const char* usage) {
       {"gflop_per_image", flops / 1e9}, {"tflops", flops * double(batch) / median / 1e12},
       {"peak_bytes", allocator.stats().peak_bytes}, {"peak_rss_bytes", peak_rss_bytes()},
       {"backends", {{"tensor", backend_for(device).name}, {"layers", layer_kernels_for(device).name}}}};
+  if (mode == "train")
+    line["phases_s"] = {{"forward", phases[1]},  {"waiting", phases[2]},           {"backward", phases[3]},
+                        {"exposed_allreduce", phases[4]}, {"update", phases[5]}};  // medians of the slowest rank
+  if (comm.size() > 1)
+    line.update({{"ranks", comm.size()}, {"communicator", comm.name()}, {"local_batch", local_batch},
+                 {"sync_batch_norm", sync_batch_norm}, {"images_per_s_per_rank", double(batch) / median / comm.size()}});
   line.update(machine_json());  // cpu, isa, blas_core
-  std::cout << line.dump() << std::endl;
+  if (comm.is_root()) std::cout << line.dump() << std::endl;
   return 0;
 }
 

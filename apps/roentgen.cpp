@@ -91,13 +91,16 @@ const std::map<std::string, std::string> kCommandUsage = {
     "      Grad-CAM for one label: writes the H x W float32 heat map as a NumPy .npy file and,\n"
     "      with --overlay, the image with the map over it (default layer: features.norm5).\n"},
     {"bench",
-    "  roentgen bench --model densenet121 --mode train|infer --batch-size N --image-size N --iters N\n"
+    "  roentgen bench --model densenet121 --mode train|infer|allreduce --batch-size N --image-size N --iters N\n"
     "                 [--warmup N] [--threads N] [--device cpu|cuda|cuda:N] [--tf32 on|off] [--cudnn-benchmark on|off]\n"
-    "                 [--memory-efficient on|off] [--conv-algo auto|im2col|direct|winograd]\n"
+    "                 [--memory-efficient on|off] [--conv-algo auto|im2col|direct|winograd] [--sync-batch-norm on|off]\n"
     "      Times training steps (forward, weighted loss, backward, Adam) or inference on random\n"
     "      images and prints one JSON line: images/s, seconds per step, peak memory, backends, the\n"
     "      CPU, its kernels' instruction-set level and OpenBLAS's core. --conv-algo: the CPU's\n"
-    "      convolution algorithm (default auto: chosen per shape).\n"},
+    "      convolution algorithm (default auto: chosen per shape). Under mpirun, train steps the\n"
+    "      global batch --batch-size data-parallel and adds images/s per rank and each phase's time\n"
+    "      on the slowest rank (forward, waiting, backward, exposed allreduce, update); allreduce\n"
+    "      times the sum of one model's gradients over the ranks (bus bandwidth as nccl-tests).\n"},
     {"export",
     "  roentgen export --checkpoint last.safetensors --out model.safetensors\n"
     "      The model file inside a training checkpoint (weights and metadata, without Adam's state).\n"},
@@ -137,22 +140,6 @@ void require(const cli::Flags& flags, const char* command, std::initializer_list
     RG_CHECK(flags.count(name), command, ": ", name, " is required\n", "usage:\n" + kCommandUsage.at(command));
 }
 
-// Under mpirun, `--device cuda` means this rank's GPU: cuda:<rank on this machine>.
-Device rank_device(const cli::Flags& flags, const Communicator& comm) {
-  if (comm.size() > 1 && flags.count("--device") && flags.at("--device") == "cuda") {
-    const Device mine = Device::cuda(comm.local_rank());
-    check_device(mine);
-    return mine;
-  }
-  return device_flag(flags);
-}
-
-// --threads, or this rank's share of the machine's cores (2 threads for one process, as before).
-int rank_threads(const cli::Flags& flags, const Communicator& comm) {
-  if (flags.count("--threads") || comm.size() == 1) return cli::threads(flags, 2);
-  return std::max(1, int(std::max(1u, std::thread::hardware_concurrency())) / comm.local_size());
-}
-
 // Rank 0 prints where every rank runs: its host, threads and device.
 void print_placement(Communicator& comm, int threads, Device device, bool sync_batch_norm) {
   if (comm.size() == 1) return;
@@ -173,14 +160,14 @@ int train_command(int argc, char** argv) {
                            {"--no-augment", "--no-shuffle"});
   require(flags, "train", {"--train", "--valid", "--images", "--out"});
   Communicator& comm = world();
-  const Device device = rank_device(flags, comm);
+  const Device device = cli::rank_device(flags, comm);
   cli::image_limit_flag(flags);
   SessionOptions so{.train_csv = flags["--train"], .valid_csv = flags["--valid"], .image_dir = flags["--images"],
                     .weights = flags.count("--weights") ? flags["--weights"] : "",
                     .architecture = flags.count("--architecture") ? flags["--architecture"] : "",
                     .image_size = int(cli::integer(flags, "--image-size", kRecipe.image_size, 32, 4096)),
                     .batch_size = int(cli::integer(flags, "--batch-size", kRecipe.batch_size, 2, 4096)),
-                    .threads = rank_threads(flags, comm),
+                    .threads = cli::rank_threads(flags, comm, 2),
                     .limit = cli::integer(flags, "--limit", 0, 0, int64_t(1) << 40), .seed = cli::seed(flags),
                     .augment = !flags.count("--no-augment"), .shuffle = !flags.count("--no-shuffle"),
                     .notebook_normalization = cli::normalization_flag(flags)};

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "data/image.h"
+#include "distributed/communicator.h"
 #include "tensor/backend.h"
 #include "tensor/error.h"
 
@@ -98,6 +99,21 @@ inline Device device_flag(const Flags& flags) {
   const Device device = it == flags.end() ? Device::cpu() : parse_device(it->second);
   check_device(device);
   return device;
+}
+
+// Under mpirun, `--device cuda` means this rank's GPU: cuda:<its rank on this machine>.
+inline Device rank_device(const Flags& flags, const Communicator& comm) {
+  const auto it = flags.find("--device");
+  if (comm.size() == 1 || it == flags.end() || it->second != "cuda") return device_flag(flags);
+  const Device mine = Device::cuda(comm.local_rank());
+  check_device(mine);
+  return mine;
+}
+
+// --threads, or: alone `fallback`, under mpirun this rank's share of the machine's cores.
+inline int rank_threads(const Flags& flags, const Communicator& comm, int fallback) {
+  if (flags.count("--threads") || comm.size() == 1) return threads(flags, fallback);
+  return std::max(1, int(std::max(1u, std::thread::hardware_concurrency())) / comm.local_size());
 }
 
 // --max-image-pixels N: the largest image (width x height, as its header declares) that is decoded;
