@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <iostream>
 #include <numeric>
 
 #include "autograd/engine.h"
@@ -289,4 +290,23 @@ TEST_CASE("over the ranks, each epoch's batches hold exactly one process's image
     }
     CHECK_FALSE(mine.next(part));
   }
+}
+
+// Whether this machine has a GPU; when not, says why (the case below then shows as skipped).
+bool no_gpu_here() {
+  if (cuda_is_available()) return false;
+  std::cout << "[skipped] the NCCL case of distributed_tests: " << cuda_unavailable_reason() << "\n";
+  return true;
+}
+
+TEST_CASE("on a GPU, the collectives run through NCCL on the device's tensors" * doctest::skip(no_gpu_here())) {
+  Communicator& comm = world_for(Device::cuda(world().local_rank()));
+  const int n = comm.size(), r = comm.rank();
+  INFO(comm.name());
+  Tensor t = full({1000}, r + 1.0, DType::Float32, Device::cuda(world().local_rank()));
+  comm.allreduce(t, ReduceOp::Sum);
+  for (double v : t.to_vector<double>()) CHECK(v == n * (n + 1) / 2.0);
+  Tensor b = full({10}, r == 0 ? 3.0 : -1.0, DType::Float64, Device::cuda(world().local_rank()));
+  comm.broadcast(b, 0);
+  for (double v : b.to_vector<double>()) CHECK(v == 3.0);
 }
