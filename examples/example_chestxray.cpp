@@ -26,6 +26,7 @@
 #include "report/svg.h"
 #include "tensor/backend.h"
 #include "tensor/io.h"
+#include "distributed/world.h"
 #include "train/recipe.h"
 #include "train/session.h"
 #include "tensor/parallel.h"
@@ -447,6 +448,8 @@ int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // each line appears as it is printed, also through a pipe (| tee log)
   try {
     Run run{.args = parse(argc, argv)};
+    RG_CHECK(launcher_world_size() <= 1, "example_chestxray runs as one process (", launcher_world_size(),
+             " were started): for several, mpirun roentgen train (README: Training on many processes)");
     run.out = run.args.out;
     rg::set_num_threads(run.args.threads);
     manual_seed(run.args.seed);
