@@ -22,6 +22,12 @@ std::unique_ptr<Communicator>& host_slot() {
   return communicator;
 }
 
+// The GPUs' communicator, made on first use; ended by run_job before MPI is (it is built on it).
+std::unique_ptr<Communicator>& device_slot() {
+  static std::unique_ptr<Communicator> communicator;
+  return communicator;
+}
+
 std::unique_ptr<Communicator> make_host_communicator() {
   const int launched = launcher_world_size();
   if (launched == 0) return std::make_unique<SingleProcess>();
@@ -53,15 +59,14 @@ Communicator& world_for(Device device) {
   Communicator& host = world();
   if (!device.is_cuda() || launcher_world_size() == 0) return host;
 #if ROENTGEN_HAVE_NCCL
-  static std::unique_ptr<Communicator> nccl;
   static int nccl_device = -1;
-  if (!nccl) {
-    nccl = make_nccl_communicator(host, device.index);
+  if (!device_slot()) {
+    device_slot() = make_nccl_communicator(host, device.index);
     nccl_device = device.index;
   }
   RG_CHECK(device.index == nccl_device, "world_for: this rank's NCCL communicator is on cuda:", nccl_device,
            ", asked for ", device.str());
-  return *nccl;
+  return *device_slot();
 #else
   RG_CHECK(host.size() == 1, "training on GPUs in ", host.size(), " processes needs NCCL, and roentgen was built "
            "without it (CUDA's NCCL was not found)");
@@ -80,7 +85,8 @@ int run_job(const char* program, const std::function<int()>& body) {
     if (several) host_slot()->abort(1);
     code = 1;
   }
-  host_slot().reset();  // MPI_Finalize
+  device_slot().reset();  // NCCL first: it was built on MPI
+  host_slot().reset();    // MPI_Finalize
   return code;
 }
 
