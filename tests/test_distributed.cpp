@@ -11,6 +11,7 @@
 #include "data/loader.h"
 #include "data/synthetic.h"
 #include "data_helpers.h"
+#include "training_fixture.h"
 #include "distributed/world.h"
 #include "helpers.h"
 #include "layers/batch_norm.h"
@@ -143,24 +144,9 @@ TEST_CASE("synchronized batch norm on each rank's slice equals batch norm on the
 
 namespace {
 
-const DenseNetConfig kTiny{.name = "densenet121", .growth = 4, .blocks = {2, 2}, .init_features = 8, .bn_size = 2,
-                           .num_classes = 14};
+const DenseNetConfig& kTiny = test::kTinyDenseNet;
 
-// A small synthetic dataset, the same on every rank (each writes its own copy).
-struct Setup {
-  test::TempDir data;
-  data::LabelTable train, valid;
-  ClassWeights weights;
-  ModelInfo info;
-  Setup() {
-    data::write_synthetic_dataset(data.str(), {.patients = 14, .max_images_per_patient = 2, .size = 32, .seed = 3,
-                                               .prevalence_scale = 4.0});
-    train = data::read_labels(data.file("train.csv"));
-    valid = data::read_labels(data.file("valid.csv"));
-    weights = class_weights(compute_class_freqs(train.label_matrix()));
-    info.labels = train.label_names;
-    info.image_size = 32;
-  }
+struct Setup : test::TrainingData {
   data::LoaderOptions loader(int batch, int rank, int ranks, bool shuffle = true) const {
     return {.batch_size = batch, .width = 32, .height = 32, .shuffle = shuffle, .seed = 1, .threads = 1,
             .augment = shuffle, .rank = rank, .ranks = ranks};

@@ -8,6 +8,7 @@
 #include "autograd/grad_mode.h"
 #include "data/synthetic.h"
 #include "data_helpers.h"
+#include "training_fixture.h"
 #include "helpers.h"
 #include "tensor/io.h"
 #include "tensor/upload.h"
@@ -20,22 +21,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const DenseNetConfig kTiny{.name = "densenet121", .growth = 4, .blocks = {2, 2}, .init_features = 8, .bn_size = 2, .num_classes = 14};  // named 121 so model files load back
+const DenseNetConfig& kTiny = test::kTinyDenseNet;
 
-struct Setup {
-  test::TempDir data;
-  data::LabelTable train, valid;
-  ClassWeights weights;
-  ModelInfo info;
-  Setup() {
-    data::write_synthetic_dataset(data.str(), {.patients = 14, .max_images_per_patient = 2, .size = 32, .seed = 3,
-                                               .prevalence_scale = 4.0});
-    train = data::read_labels(data.file("train.csv"));
-    valid = data::read_labels(data.file("valid.csv"));
-    weights = class_weights(compute_class_freqs(train.label_matrix()));
-    info.labels = train.label_names;
-    info.image_size = 32;
-  }
+struct Setup : test::TrainingData {
   data::LoaderOptions loader_options() const { return {.batch_size = 4, .width = 32, .height = 32, .seed = 1, .threads = 1, .augment = true}; }
 };
 
