@@ -90,12 +90,19 @@ BenchInputs bench_inputs(int64_t batch, int64_t image_size, Device device, Gener
 int bench_command(int argc, char** argv, const char* usage) {
   auto flags = cli::parse_flags(argc, argv, 2, {"--model", "--mode", "--batch-size", "--image-size", "--iters", "--warmup",
                                            "--threads", "--device", "--tf32", "--cudnn-benchmark",
-                                           "--memory-efficient", "--conv-algo", "--sync-batch-norm"}, usage);
-  for (const char* required : {"--mode", "--batch-size", "--image-size", "--iters"})
-    RG_CHECK(flags.count(required), "bench: ", required, " is required\n", usage);
+                                           "--memory-efficient", "--conv-algo", "--sync-batch-norm", "--images", "--labels"},
+                                usage);
+  RG_CHECK(flags.count("--mode"), "bench: --mode is required\n", usage);
   const std::string mode = flags["--mode"];
-  RG_CHECK(mode == "train" || mode == "infer" || mode == "allreduce", "bench: --mode expects train, infer or allreduce, got '",
-           mode, "'");
+  RG_CHECK(mode == "train" || mode == "infer" || mode == "allreduce" || mode == "load",
+           "bench: --mode expects train, infer, allreduce or load, got '", mode, "'");
+  if (mode == "load") {
+    RG_CHECK(world().size() == 1, "bench: --mode load runs as one process");
+    return load_bench_command(flags, usage);
+  }
+  for (const char* required : {"--batch-size", "--image-size", "--iters"})
+    RG_CHECK(flags.count(required), "bench: ", required, " is required\n", usage);
+  RG_CHECK(flags.count("--images") == flags.count("--labels"), "bench: --images and --labels go together");
   Communicator& host = world();
   const Device device = cli::rank_device(flags, host);
   Communicator& comm = world_for(device);
@@ -111,7 +118,17 @@ int bench_command(int argc, char** argv, const char* usage) {
   conv_settings().benchmark = on_off(flags, "--cudnn-benchmark");
   if (flags.count("--conv-algo")) conv_settings().cpu_algo = parse_cpu_conv_algo(flags["--conv-algo"]);
 
-  const DenseNetConfig config = DenseNetConfig::by_name(flags.count("--model") ? flags["--model"] : "densenet121", 14);
+  // With --images and --labels, every step trains on the loader's next batch (the time waiting for
+  // it and copying it to the device is the "loading" phase) instead of the same random images.
+  std::unique_ptr<data::DataLoader> feed;
+  if (flags.count("--images"))
+    feed = std::make_unique<data::DataLoader>(
+        data::read_labels(flags["--labels"]), flags["--images"],
+        data::LoaderOptions{.batch_size = int(batch), .width = int(size), .height = int(size), .threads = rg::num_threads(),
+                            .augment = true, .rank = comm.rank(), .ranks = comm.size()});
+  const int64_t classes = feed ? int64_t(feed->table().label_names.size()) : 14;
+  const DenseNetConfig config =
+      DenseNetConfig::by_name(flags.count("--model") ? flags["--model"] : "densenet121", classes);
   Generator gen(0);
   const bool memory_efficient = !flags.count("--memory-efficient") || on_off(flags, "--memory-efficient");
   DenseNet model(config, gen);
@@ -126,7 +143,16 @@ int bench_command(int argc, char** argv, const char* usage) {
   model.to(device);
   const bool sync_batch_norm = !flags.count("--sync-batch-norm") || on_off(flags, "--sync-batch-norm");
   if (comm.size() > 1 && sync_batch_norm) set_sync_batch_norm(model, &comm);
-  const BenchInputs in = bench_inputs(local_batch, size, device, gen);
+  BenchInputs in = bench_inputs(local_batch, size, device, gen);
+  if (feed) in.w_pos = full({classes}, 0.9).to(device), in.w_neg = full({classes}, 0.1).to(device);
+  int feed_epoch = -1;
+  auto next_from_feed = [&] {  // the next batch of this rank's full slice (a short last batch is skipped)
+    data::Batch b;
+    while (b.images.numel() == 0 || b.images.size(0) != local_batch)
+      if (!feed->next(b)) feed->start_epoch(++feed_epoch);
+    in.images = b.images.to(device), in.labels = b.labels.to(device);
+  };
+  if (feed) feed->start_epoch(++feed_epoch);
   Adam adam(model.parameters(), AdamOptions{});
   std::unique_ptr<GradientReducer> reducer;
   if (comm.size() > 1) reducer = std::make_unique<GradientReducer>(model.parameters(), comm);
@@ -138,11 +164,14 @@ int bench_command(int argc, char** argv, const char* usage) {
   auto since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
   auto step = [&]() -> std::vector<double> {
     auto t = Clock::now();
+    if (feed) next_from_feed();
+    const double loading = since(t);
+    t = Clock::now();
     if (mode == "infer") {
       model.eval();
       NoGradGuard no_grad;
       (void)model.forward(in.images).to_vector<float>();
-      return {since(t)};
+      return {loading + since(t), loading};
     }
     model.train();
     adam.zero_grad();
@@ -162,7 +191,8 @@ int bench_command(int argc, char** argv, const char* usage) {
     t = Clock::now();
     adam.step();
     (void)adam.first_moments()[0].to_vector<float>().size();  // waits for the GPU
-    return {forward + waiting + backward_s + reduce_s + since(t), forward, waiting, backward_s, exposed, since(t)};
+    return {loading + forward + waiting + backward_s + reduce_s + since(t), loading, forward, waiting, backward_s, exposed,
+            since(t)};
   };
   for (int64_t i = 0; i < warmup; ++i) step();
   Allocator& allocator = allocator_for(device);
@@ -190,8 +220,9 @@ int bench_command(int argc, char** argv, const char* usage) {
       {"peak_bytes", allocator.stats().peak_bytes}, {"peak_rss_bytes", peak_rss_bytes()},
       {"backends", {{"tensor", backend_for(device).name}, {"layers", layer_kernels_for(device).name}}}};
   if (mode == "train")
-    line["phases_s"] = {{"forward", phases[1]},  {"waiting", phases[2]},           {"backward", phases[3]},
-                        {"exposed_allreduce", phases[4]}, {"update", phases[5]}};  // medians of the slowest rank
+    line["phases_s"] = {{"loading", phases[1]},           {"forward", phases[2]}, {"waiting", phases[3]},
+                        {"backward", phases[4]}, {"exposed_allreduce", phases[5]}, {"update", phases[6]}};  // medians of the slowest rank
+  if (feed) line.update({{"images", feed->images().describe()}, {"loading_s", phases[1]}});
   if (comm.size() > 1)
     line.update({{"ranks", comm.size()}, {"communicator", comm.name()}, {"local_batch", local_batch},
                  {"sync_batch_norm", sync_batch_norm}, {"images_per_s_per_rank", double(batch) / median / comm.size()}});

@@ -1,4 +1,4 @@
-// roentgen: the command-line tool: train, split, synthetic, predict, eval, gradcam, bench, export,
+// roentgen: the command-line tool: train, split, synthetic, pack, predict, eval, gradcam, bench, export,
 // inspect, info. Each command's usage, with its defaults, is written once, in kCommandUsage below:
 // `roentgen` alone prints them all, `roentgen COMMAND --help` one.
 
@@ -28,6 +28,7 @@
 #include "cli/flags.h"
 #include "distributed/world.h"
 #include "apps/info.h"
+#include "apps/pack.h"
 #include "tensor/parallel.h"
 
 using namespace rg;
@@ -48,7 +49,7 @@ std::string recipe_flags() {
 // Each command's usage, defaults in parentheses; `roentgen` alone prints them all.
 const std::map<std::string, std::string> kCommandUsage = {
     {"train",
-    "  roentgen train --train TRAIN.csv --valid VALID.csv --images DIR --out DIR\n" + recipe_flags() +
+    "  roentgen train --train TRAIN.csv --valid VALID.csv --images DIR|FILE.rgpack --out DIR\n" + recipe_flags() +
     "                 [--limit N (0: all)] [--weights FILE] [--threads N (2)] [--seed S (0)]\n"
     "                 [--resume 1] [--device cpu|cuda|cuda:N (cpu)] [--max-image-pixels N]\n"
     "                 [--architecture densenet121|densenet121-se|densenet169|densenet201 (densenet121)]\n"
@@ -56,6 +57,7 @@ const std::map<std::string, std::string> kCommandUsage = {
     "                 [--sync-batch-norm on|off (on)]\n"
     "      Trains DenseNet121 with the weighted loss, Adam and the notebook's callbacks. Writes\n"
     "      best.safetensors (a model file), last.safetensors (a checkpoint), log.csv, tensorboard/.\n"
+    "      --images: a folder of PNG/JPEG files, or a pack of them made by roentgen pack.\n"
     "      SIGTERM or Ctrl-C stops after the current step with last.safetensors written (--resume 1).\n"
     "      Under mpirun -np N: data-parallel on N processes; --batch-size is the global batch, each\n"
     "      rank takes its slice; --sync-batch-norm on normalizes over the global batch (the model one\n"
@@ -73,7 +75,7 @@ const std::map<std::string, std::string> kCommandUsage = {
     "      Generates synthetic chest X-rays with planted findings (DIR/images/*.png) and their\n"
     "      labels, split by patient into DIR/train.csv, valid.csv, test.csv: data for trying things out.\n"},
     {"predict",
-    "  roentgen predict --model M.safetensors --csv LIST.csv --images DIR --out preds.csv\n"
+    "  roentgen predict --model M.safetensors --csv LIST.csv --images DIR|FILE.rgpack --out preds.csv\n"
     "                   [--image-size N] [--normalization sample|imagenet|dataset:<mean>,<std>]\n"
     "                   [--batch-size N] [--threads N] [--device cpu|cuda|cuda:N] [--max-image-pixels N]\n"
     "      Writes Image,<label>... with one probability per label for every image listed in the\n"
@@ -87,20 +89,34 @@ const std::map<std::string, std::string> kCommandUsage = {
     "      <label> or prob_<label>; rows matched by image name.\n"},
     {"gradcam",
     "  roentgen gradcam --model M.safetensors --image X.png --label NAME [--layer NAME] --out heat.npy\n"
-    "                   [--overlay out.png] [--device cpu|cuda|cuda:N] [--max-image-pixels N]\n"
+    "                   [--images DIR|FILE.rgpack] [--overlay out.png] [--device cpu|cuda|cuda:N] [--max-image-pixels N]\n"
     "      Grad-CAM for one label: writes the H x W float32 heat map as a NumPy .npy file and,\n"
-    "      with --overlay, the image with the map over it (default layer: features.norm5).\n"},
+    "      with --overlay, the image with the map over it (default layer: features.norm5).\n"
+    "      With --images, --image names an image in that folder or pack.\n"},
+    {"pack",
+    "  roentgen pack --labels FILE.csv[.gz] [--labels FILE ...] --images DIR --image-size N --out FILE.rgpack\n"
+    "                [--threads N (the cores)] [--max-image-pixels N]\n"
+    "  roentgen pack --verify FILE.rgpack\n"
+    "      Decodes every image the label files name (the notebook's CSVs or NIH's Data_Entry file)\n"
+    "      once, resized to N x N, into one file that train, predict, gradcam and the example take\n"
+    "      as --images and read without decoding. --verify checks every record's CRC.\n"},
     {"bench",
     "  roentgen bench --model densenet121 --mode train|infer|allreduce --batch-size N --image-size N --iters N\n"
-    "                 [--warmup N] [--threads N] [--device cpu|cuda|cuda:N] [--tf32 on|off] [--cudnn-benchmark on|off]\n"
-    "                 [--memory-efficient on|off] [--conv-algo auto|im2col|direct|winograd] [--sync-batch-norm on|off]\n"
+    "                 [--images DIR|FILE.rgpack --labels FILE] [--warmup N] [--threads N] [--device cpu|cuda|cuda:N]\n"
+    "                 [--tf32 on|off] [--cudnn-benchmark on|off] [--memory-efficient on|off]\n"
+    "                 [--conv-algo auto|im2col|direct|winograd] [--sync-batch-norm on|off]\n"
     "      Times training steps (forward, weighted loss, backward, Adam) or inference on random\n"
     "      images and prints one JSON line: images/s, seconds per step, peak memory, backends, the\n"
     "      CPU, its kernels' instruction-set level and OpenBLAS's core. --conv-algo: the CPU's\n"
     "      convolution algorithm (default auto: chosen per shape). Under mpirun, train steps the\n"
     "      global batch --batch-size data-parallel and adds images/s per rank and each phase's time\n"
     "      on the slowest rank (forward, waiting, backward, exposed allreduce, update); allreduce\n"
-    "      times the sum of one model's gradients over the ranks (bus bandwidth as nccl-tests).\n"},
+    "      times the sum of one model's gradients over the ranks (bus bandwidth as nccl-tests).\n"
+    "      With --images DIR|FILE.rgpack --labels FILE, train steps on the loader's batches and adds\n"
+    "      the time spent loading.\n"
+    "  roentgen bench --mode load --images DIR|FILE.rgpack --labels FILE --image-size N --batch-size N\n"
+    "                 [--threads N (2)] [--iters EPOCHS (1)] [--warmup EPOCHS (1)]\n"
+    "      The data loader alone (decode or read, resize, flip, normalize): images/s and MB/s.\n"},
     {"export",
     "  roentgen export --checkpoint last.safetensors --out model.safetensors\n"
     "      The model file inside a training checkpoint (weights and metadata, without Adam's state).\n"},
@@ -115,7 +131,7 @@ const std::map<std::string, std::string> kCommandUsage = {
 
 std::string all_usage() {
   std::string text = "usage:\n";
-  for (const char* c : {"train", "split", "synthetic", "predict", "eval", "gradcam", "bench", "export", "inspect", "info"}) text += kCommandUsage.at(c);
+  for (const char* c : {"train", "split", "synthetic", "pack", "predict", "eval", "gradcam", "bench", "export", "inspect", "info"}) text += kCommandUsage.at(c);
   return text;
 }
 
@@ -162,7 +178,7 @@ int train_command(int argc, char** argv) {
   Communicator& comm = world();
   const Device device = cli::rank_device(flags, comm);
   cli::image_limit_flag(flags);
-  SessionOptions so{.train_csv = flags["--train"], .valid_csv = flags["--valid"], .image_dir = flags["--images"],
+  SessionOptions so{.train_csv = flags["--train"], .valid_csv = flags["--valid"], .images = flags["--images"],
                     .weights = flags.count("--weights") ? flags["--weights"] : "",
                     .architecture = flags.count("--architecture") ? flags["--architecture"] : "",
                     .image_size = int(cli::integer(flags, "--image-size", kRecipe.image_size, 32, 4096)),
@@ -314,8 +330,8 @@ int eval(int argc, char** argv) {
 }
 
 int gradcam(int argc, char** argv) {
-  auto flags = parse_flags(argc, argv, {"--model", "--image", "--label", "--layer", "--out", "--overlay", "--device",
-                                        "--max-image-pixels"});
+  auto flags = parse_flags(argc, argv, {"--model", "--image", "--images", "--label", "--layer", "--out", "--overlay",
+                                        "--device", "--max-image-pixels"});
   require(flags, "gradcam", {"--model", "--image", "--label", "--out"});
   const Device device = device_flag(flags);
   cli::image_limit_flag(flags);
@@ -331,7 +347,8 @@ int gradcam(int argc, char** argv) {
     return all;
   }(), ")");
   const int size = int(loaded.info.image_size);
-  const GrayImage image = resize(decode_image(flags["--image"]), size, size);
+  const GrayImage image = flags.count("--images") ? open_image_source(flags["--images"])->load(flags["--image"], size, size)
+                                                 : resize_rounded(decode_image(flags["--image"]), size, size);
   const Tensor input = image_tensor(image, model_normalization(loaded.info, flags["--model"]));
   const explain::GradCam cam = explain::gradcam(*loaded.model, input, it - labels.begin(),
                                                 flags.count("--layer") ? flags["--layer"] : "features.norm5");
@@ -390,6 +407,7 @@ int main(int argc, char** argv) {
     if (command == "train") return train_command(argc, argv);
     if (command == "split") return split(argc, argv);
     if (command == "synthetic") return synthetic(argc, argv);
+    if (command == "pack") return app::pack_command(argc, argv, ("usage:\n" + kCommandUsage.at("pack")).c_str());
     if (command == "predict") return predict(argc, argv);
     if (command == "eval") return eval(argc, argv);
     if (command == "gradcam") return gradcam(argc, argv);

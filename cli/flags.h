@@ -48,6 +48,15 @@ inline Flags parse_flags(int argc, char** argv, int first, const std::vector<std
   return flags;
 }
 
+// Every value given for `flag`, a flag that may be given more than once (parse_flags keeps the
+// last): roentgen pack --labels A.csv --labels B.csv.
+inline std::vector<std::string> all_values(int argc, char** argv, int first, const std::string& flag) {
+  std::vector<std::string> values;
+  for (int i = first; i + 1 < argc; ++i)
+    if (argv[i] == flag) values.push_back(argv[++i]);
+  return values;
+}
+
 // The whole number given for `flag` (`fallback` when absent), which must lie in [low, high].
 inline int64_t integer(const Flags& flags, const char* flag, int64_t fallback, int64_t low, int64_t high) {
   const auto it = flags.find(flag);

@@ -188,6 +188,12 @@ GrayImage resize(const GrayImage& image, int width, int height) {
   return out;
 }
 
+GrayImage resize_rounded(const GrayImage& image, int width, int height) {
+  GrayImage out = resize(image, width, height);
+  for (float& v : out.pixels) v = float(std::clamp(std::lround(v), 0l, 255l));
+  return out;
+}
+
 std::string encode_png(const std::vector<uint8_t>& samples, int width, int height, int channels) {
   RG_CHECK(samples.size() == size_t(width) * height * channels, "encode_png: expected ",
            size_t(width) * height * channels, " samples, got ", samples.size());

@@ -39,6 +39,12 @@ GrayImage decode_image_bytes(const std::string& bytes, const std::string& name);
 // half-pixel centres when enlarging (as OpenCV's INTER_LINEAR), a copy when equal.
 GrayImage resize(const GrayImage& image, int width, int height);
 
+// The model's input image: `image` resized to width x height and rounded to whole gray levels
+// 0..255 (as PIL's resize of an 8-bit image, the notebook's, returns them). Every image the
+// loader gives passes through here once, from a folder of files or, stored, from a pack
+// (data/pack.h), so both give the same pixels.
+GrayImage resize_rounded(const GrayImage& image, int width, int height);
+
 // Writes an 8-bit gray PNG (values rounded and clamped to 0..255), atomically.
 void write_png(const std::string& path, const GrayImage& image);
 // Encodes an 8-bit gray JPEG into bytes (quality 1..100); for tests and synthetic data.

@@ -1,6 +1,5 @@
 #include "data/loader.h"
 
-#include <filesystem>
 #include <iostream>
 
 #include "tensor/error.h"
@@ -17,8 +16,8 @@ std::mutex warn_mutex;
 
 }  // namespace
 
-DataLoader::DataLoader(LabelTable table, std::string image_dir, LoaderOptions options)
-    : table_(std::move(table)), image_dir_(std::move(image_dir)), options_(std::move(options)) {
+DataLoader::DataLoader(LabelTable table, std::shared_ptr<const ImageSource> images, LoaderOptions options)
+    : table_(std::move(table)), images_(std::move(images)), options_(std::move(options)) {
   RG_CHECK(options_.batch_size > 0, "DataLoader: batch_size must be positive, got ", options_.batch_size);
   RG_CHECK(options_.width > 0 && options_.height > 0, "DataLoader: image size must be positive, got ",
            options_.width, "x", options_.height);
@@ -26,16 +25,13 @@ DataLoader::DataLoader(LabelTable table, std::string image_dir, LoaderOptions op
   RG_CHECK(options_.ranks >= 1 && options_.rank >= 0 && options_.rank < options_.ranks, "DataLoader: rank ",
            options_.rank, " of ", options_.ranks, " ranks is not a rank");
   RG_CHECK(!table_.images.empty(), "DataLoader: ", table_.source, " has no images");
+  images_->check(table_, options_.width, options_.height);
 }
 
 DataLoader::~DataLoader() { stop_workers(); }
 
 int64_t DataLoader::batches_per_epoch() const {
   return (int64_t(table_.size()) + options_.batch_size - 1) / options_.batch_size;
-}
-
-std::string DataLoader::image_path(size_t row) const {
-  return (std::filesystem::path(image_dir_) / table_.images[row].image).string();
 }
 
 void DataLoader::stop_workers() {
@@ -77,14 +73,15 @@ DataLoader::Slot DataLoader::make_batch(int64_t index) const {
   const auto [begin, end] = rank_slice(global_begin, global_end, options_.rank, options_.ranks);
   const int64_t plane = int64_t(options_.width) * options_.height;
   const size_t n_labels = table_.label_names.size();
-  std::vector<float> pixels, labels;
+  std::vector<GrayImage> images;
+  std::vector<float> labels;
   Slot slot;
   try {
     for (int64_t i = begin; i < end; ++i) {
       const size_t row = order_[i];
       GrayImage image;
       try {
-        image = resize(decode_image(image_path(row)), options_.width, options_.height);
+        image = images_->load(table_.images[row].image, options_.width, options_.height);
       } catch (const Error& e) {
         if (!options_.skip_bad_images) throw;
         ++skipped_;
@@ -96,15 +93,15 @@ DataLoader::Slot DataLoader::make_batch(int64_t index) const {
         Generator gen(key(options_.seed, 2 + uint64_t(epoch_), row));
         image = augment(image, options_.augmentation, gen);
       }
-      pixels.resize(pixels.size() + 3 * plane);
-      options_.normalization.apply(image, pixels.data() + pixels.size() - 3 * plane);
+      images.push_back(std::move(image));
       const auto& y = table_.images[row].labels;
       labels.insert(labels.end(), y.begin(), y.end());
       slot.batch.indices.push_back(row);
     }
-    const int64_t n = int64_t(slot.batch.indices.size());
+    const int64_t n = int64_t(images.size());
     slot.batch.images = Tensor::empty({n, 3, options_.height, options_.width});
-    std::copy(pixels.begin(), pixels.end(), slot.batch.images.data<float>());
+    for (int64_t k = 0; k < n; ++k)
+      options_.normalization.apply(images[size_t(k)], slot.batch.images.data<float>() + k * 3 * plane);
     slot.batch.labels = Tensor::empty({n, int64_t(n_labels)});
     std::copy(labels.begin(), labels.end(), slot.batch.labels.data<float>());
   } catch (...) {

@@ -1,4 +1,5 @@
-// The data loader: label table + image folder -> batches of normalized images and labels.
+// The data loader: label table + images (a folder or a pack) -> batches of normalized images and
+// labels.
 //
 //   DataLoader loader(read_labels("train.csv"), "images/", {.batch_size = 8, .augment = true});
 //   for (int epoch = 0; epoch < epochs; ++epoch) {
@@ -7,7 +8,8 @@
 //     while (loader.next(batch)) { ... batch.images [N, 3, H, W], batch.labels [N, L] ... }
 //   }
 //
-// Worker threads decode, resize, augment and normalize whole batches ahead of the consumer,
+// Worker threads load (data/image_source.h: decode and resize, or read a pack's record), augment
+// and normalize whole batches ahead of the consumer,
 // at most `prefetch` batches ahead. Each image's random augmentation is keyed by
 // (seed, epoch, image index), so the batches are identical for any number of threads.
 #pragma once
@@ -17,6 +19,7 @@
 #include <cstdint>
 #include <exception>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -24,6 +27,7 @@
 #include <vector>
 
 #include "data/augment.h"
+#include "data/image_source.h"
 #include "data/labels.h"
 #include "data/normalize.h"
 #include "tensor/tensor.h"
@@ -59,7 +63,11 @@ struct Batch {
 
 class DataLoader {
  public:
-  DataLoader(LabelTable table, std::string image_dir, LoaderOptions options);
+  // `images`: a folder of PNG/JPEG files or a .rgpack pack (open_image_source), checked against
+  // the table and the size first.
+  DataLoader(LabelTable table, std::shared_ptr<const ImageSource> images, LoaderOptions options);
+  DataLoader(LabelTable table, const std::string& images, LoaderOptions options)
+      : DataLoader(std::move(table), open_image_source(images), std::move(options)) {}
   ~DataLoader();
   DataLoader(const DataLoader&) = delete;
   DataLoader& operator=(const DataLoader&) = delete;
@@ -75,7 +83,7 @@ class DataLoader {
   int64_t skipped_images() const { return skipped_; }  // over the loader's lifetime
   const LabelTable& table() const { return table_; }
   const LoaderOptions& options() const { return options_; }
-  std::string image_path(size_t row) const;
+  const ImageSource& images() const { return *images_; }
 
  private:
   struct Slot {
@@ -87,7 +95,7 @@ class DataLoader {
   void stop_workers();
 
   LabelTable table_;
-  std::string image_dir_;
+  std::shared_ptr<const ImageSource> images_;
   LoaderOptions options_;
   int epoch_ = 0;
   std::vector<size_t> order_;  // this epoch's image order

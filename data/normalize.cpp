@@ -3,7 +3,6 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
-#include <filesystem>
 #include <sstream>
 
 #include "tensor/error.h"
@@ -134,8 +133,8 @@ Tensor image_tensor(const GrayImage& image, const Normalization& normalization) 
   return t;
 }
 
-Normalization measure_dataset_normalization(const LabelTable& train, const std::string& image_dir, int width,
-                                            int height, int64_t count, uint64_t seed) {
+Normalization measure_dataset_normalization(const LabelTable& train, const ImageSource& images, int width, int height,
+                                            int64_t count, uint64_t seed) {
   RG_CHECK(!train.images.empty(), "measure_dataset_normalization: ", train.source, " has no images");
   count = std::min<int64_t>(count, int64_t(train.size()));
   // A seeded partial Fisher-Yates shuffle picks `count` distinct images.
@@ -149,8 +148,7 @@ Normalization measure_dataset_normalization(const LabelTable& train, const std::
   double sum = 0, sum_sq = 0;
   int64_t n = 0;
   for (int64_t i = 0; i < count; ++i) {
-    const auto path = (std::filesystem::path(image_dir) / train.images[order[i]].image).string();
-    const GrayImage image = resize(decode_image(path), width, height);
+    const GrayImage image = images.load(train.images[order[i]].image, width, height);
     for (float v : image.pixels) {
       sum += v;
       sum_sq += double(v) * v;

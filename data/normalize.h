@@ -17,6 +17,7 @@
 #include <string>
 
 #include "data/image.h"
+#include "data/image_source.h"
 #include "data/labels.h"
 #include "tensor/tensor.h"
 
@@ -54,8 +55,8 @@ inline constexpr std::array<double, 3> kImageNetStd = {0.229, 0.224, 0.225};
 Tensor image_tensor(const GrayImage& image, const Normalization& normalization);
 
 // Measures mean and std over all pixels of `count` training images drawn at random (seeded,
-// without replacement), each decoded and resized to width x height first.
-Normalization measure_dataset_normalization(const LabelTable& train, const std::string& image_dir,
+// without replacement), each loaded at width x height first.
+Normalization measure_dataset_normalization(const LabelTable& train, const ImageSource& images,
                                             int width, int height, int64_t count = 100, uint64_t seed = 0);
 
 }  // namespace rg::data

@@ -5,7 +5,8 @@
 // (kUsage, below) with their defaults.
 //
 // --data DIR holds train-small.csv (or train.csv), valid-small.csv (or valid.csv), test.csv and
-// images/. Without --data a synthetic dataset is generated and used.
+// images/ (or give --images: another folder, or a pack made by roentgen pack). Without --data a
+// synthetic dataset is generated and used.
 
 #include <algorithm>
 #include <cmath>
@@ -52,7 +53,7 @@ std::string fmt(double v, const char* f = "%.3f") {
 
 // The defaults shown are the recipe's (train/recipe.h).
 const std::string kUsage =
-    "usage: example_chestxray [--data DIR] [--out DIR (chestxray-run)] [--epochs N (" + std::to_string(kRecipe.epochs) +
+    "usage: example_chestxray [--data DIR] [--images DIR|FILE.rgpack (DIR/images)] [--out DIR (chestxray-run)] [--epochs N (" + std::to_string(kRecipe.epochs) +
     ")] [--min-epochs N (" + std::to_string(kRecipe.min_epochs) + ")]\n"
     "                         [--batch-size N (" + std::to_string(kRecipe.batch_size) + ")] [--lr X (" + fmt(kRecipe.lr, "%g") + ")] [--image-size N (" +
     std::to_string(kRecipe.image_size) + ")] [--limit N (0: all)]\n"
@@ -62,7 +63,7 @@ const std::string kUsage =
     "                         [--normalization sample|notebook (sample)]\n";
 
 struct Args {
-  std::string data, out, weights, architecture;
+  std::string data, images, out, weights, architecture;
   Device device;
   int epochs, min_epochs, image_size, batch_size, threads;
   double lr;
@@ -74,13 +75,13 @@ struct Args {
 // Every flag checked (cli/flags.h) before any work: no GPU, or a CPU-only build, is a clear
 // error here.
 Args parse(int argc, char** argv) {
-  cli::Flags f = cli::parse_flags(argc, argv, 1, {"--data", "--out", "--epochs", "--min-epochs", "--lr", "--image-size",
+  cli::Flags f = cli::parse_flags(argc, argv, 1, {"--data", "--images", "--out", "--epochs", "--min-epochs", "--lr", "--image-size",
                                                    "--batch-size", "--limit",
                                                    "--weights", "--threads", "--seed", "--device", "--architecture",
                                                    "--max-image-pixels", "--normalization"},
                                   kUsage.c_str(), {"--resume", "--no-augment", "--no-shuffle"});
   cli::image_limit_flag(f);
-  return {.data = f["--data"], .out = f.count("--out") ? f["--out"] : "chestxray-run", .weights = f["--weights"],
+  return {.data = f["--data"], .images = f["--images"], .out = f.count("--out") ? f["--out"] : "chestxray-run", .weights = f["--weights"],
           .architecture = f["--architecture"], .device = cli::device_flag(f),
           .epochs = int(cli::integer(f, "--epochs", kRecipe.epochs, 1, 100000)),
           .min_epochs = int(cli::integer(f, "--min-epochs", kRecipe.min_epochs, 1, 100000)),
@@ -149,7 +150,7 @@ void load_data(Run& run) {
   }
   run.so = {.train_csv = first_existing(run.dir, {"train-small.csv", "train.csv"}),
             .valid_csv = first_existing(run.dir, {"valid-small.csv", "valid.csv"}),
-            .image_dir = (run.dir / "images").string(), .weights = a.weights, .architecture = a.architecture,
+            .images = a.images.empty() ? (run.dir / "images").string() : a.images, .weights = a.weights, .architecture = a.architecture,
             .image_size = a.image_size, .batch_size = a.batch_size, .threads = a.threads, .limit = a.limit,
             .seed = a.seed, .augment = a.augment, .shuffle = a.shuffle, .notebook_normalization = a.notebook_normalization};
   run.test = first_images(read_labels(first_existing(run.dir, {"test.csv"})), a.limit);
@@ -210,7 +211,7 @@ void prepare_images(Run& run) {
   else
     std::cout << "(each image is normalized by its own mean and std in training and evaluation alike; the notebook\n"
                  " instead uses a dataset mean/std for validation and test: --normalization notebook)\n";
-  DataLoader preview(run.session.train, run.so.image_dir,
+  DataLoader preview(run.session.train, run.session.images,
                      {.batch_size = 16, .width = a.image_size, .height = a.image_size, .seed = a.seed, .threads = 1,
                       .augment = a.augment});
   preview.start_epoch(0);
@@ -302,7 +303,7 @@ TrainResult train_model(Run& run) {
 // The test set's probabilities, normalized as evaluation normalizes: [image][label].
 std::vector<std::vector<float>> predict_test(const Run& run, const Normalization& normalization, bool progress) {
   const Args& a = run.args;
-  DataLoader loader(run.test, run.so.image_dir, {.batch_size = a.batch_size, .width = a.image_size, .height = a.image_size,
+  DataLoader loader(run.test, run.session.images, {.batch_size = a.batch_size, .width = a.image_size, .height = a.image_size,
                                                  .shuffle = false, .threads = a.threads, .normalization = normalization});
   return predict_all(*run.session.model, loader, progress);
 }
@@ -365,7 +366,7 @@ std::vector<std::vector<float>> roc_and_auroc(Run& run, metrics::Evaluation& eva
 
 // A test image at the model's input size, and its Grad-CAM for label k.
 explain::GradCam gradcam_of(const Run& run, const std::string& image_name, size_t k, GrayImage& image) {
-  image = resize(decode_image((run.dir / "images" / image_name).string()), run.args.image_size, run.args.image_size);
+  image = run.session.images->load(image_name, run.args.image_size, run.args.image_size);
   return explain::gradcam(*run.session.model, image_tensor(image, run.session.eval_normalization), int64_t(k));
 }
 

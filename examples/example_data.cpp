@@ -96,9 +96,10 @@ int main(int argc, char** argv) {
     }
 
     std::cout << "\n== 2.3 Preparing images ==\n";
-    const Normalization stats = measure_dataset_normalization(train, (dir / "images").string(), args.size, args.size, 100, args.seed);
+    const auto images = open_image_source((dir / "images").string());
+    const Normalization stats = measure_dataset_normalization(train, *images, args.size, args.size, 100, args.seed);
     std::cout << "valid/test normalization: " << stats.describe() << "\n";
-    DataLoader loader(train, (dir / "images").string(),
+    DataLoader loader(train, images,
                       {.batch_size = 16, .width = args.size, .height = args.size, .seed = args.seed, .augment = true});
     loader.start_epoch(0);
     Batch batch;

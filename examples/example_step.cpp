@@ -143,8 +143,9 @@ int main(int argc, char** argv) {
     tr.line(first + ": " + std::to_string(fs::file_size(first)) + " bytes -> " + std::to_string(raw.width) + "x" +
             std::to_string(raw.height) + " pixels");
     tr.time();
-    tr.stage("resize (data/image.cpp): area averaging down (bilinear up), to the model's input size");
-    const GrayImage small = resize(raw, args.image_size, args.image_size);
+    tr.stage("resize_rounded (data/image.cpp): area averaging down (bilinear up) to the model's input size, "
+             "rounded to whole gray levels");
+    const GrayImage small = resize_rounded(raw, args.image_size, args.image_size);
     tr.line(std::to_string(raw.width) + "x" + std::to_string(raw.height) + " -> " + std::to_string(small.width) + "x" +
             std::to_string(small.height));
     tr.time();

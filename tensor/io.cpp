@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <utility>
 
 #include "tensor/error.h"
 
@@ -97,42 +98,68 @@ void remove_stale_temporaries(const std::string& path) {
 
 }  // namespace
 
-void write_file_atomic(const std::string& path, std::string_view bytes) {
+AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
   static std::atomic<int> counter{0};
-  remove_stale_temporaries(path);
-  const std::string tmp = path + ".tmp-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  RG_CHECK(fd >= 0, path, ": cannot create ", tmp, ": ", std::strerror(errno));
-  auto fail = [&](const char* what, int error) {
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    throw Error(path + ": " + what + ": " + std::strerror(error));
-  };
+  remove_stale_temporaries(path_);
+  tmp_ = path_ + ".tmp-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
+  fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  RG_CHECK(fd_ >= 0, path_, ": cannot create ", tmp_, ": ", std::strerror(errno));
+}
+
+AtomicFile::~AtomicFile() {
+  if (fd_ < 0) return;
+  ::close(fd_);
+  ::unlink(tmp_.c_str());
+}
+
+void AtomicFile::fail(const char* what, int error) {
+  ::close(fd_);
+  fd_ = -1;
+  ::unlink(tmp_.c_str());
+  throw Error(path_ + ": " + what + ": " + std::strerror(error));
+}
+
+void AtomicFile::write_at(uint64_t offset, const void* data, size_t size) {
+  RG_CHECK(fd_ >= 0, path_, ": written after commit or after a failed write");
+  const char* bytes = static_cast<const char*>(data);
   size_t written = 0;
-  while (written < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
+  while (written < size) {
+    const ssize_t n = ::pwrite(fd_, bytes + written, size - written, off_t(offset + written));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) fail("write failed", errno);
     written += size_t(n);
   }
-  if (::fsync(fd) != 0) fail("could not be written (fsync)", errno);
+}
+
+void AtomicFile::commit() {
+  RG_CHECK(fd_ >= 0, path_, ": committed twice or after a failed write");
+  if (::fsync(fd_) != 0) fail("could not be written (fsync)", errno);
+  const int fd = fd_;
+  fd_ = -1;
   if (::close(fd) != 0) {
     const int error = errno;  // kept before unlink can change it
-    ::unlink(tmp.c_str());
-    throw Error(path + ": could not be written (close): " + std::strerror(error));
+    ::unlink(tmp_.c_str());
+    throw Error(path_ + ": could not be written (close): " + std::strerror(error));
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+  if (std::rename(tmp_.c_str(), path_.c_str()) != 0) {
     const int error = errno;
-    ::unlink(tmp.c_str());
-    throw Error(path + ": could not be written (rename): " + std::strerror(error));
+    ::unlink(tmp_.c_str());
+    throw Error(path_ + ": could not be written (rename): " + std::strerror(error));
   }
   // The rename lives in the folder's entry: sync the folder too, so a crash cannot undo it.
-  const std::string folder = std::filesystem::path(path).parent_path().empty() ? "." : std::filesystem::path(path).parent_path().string();
+  const std::filesystem::path parent = std::filesystem::path(path_).parent_path();
+  const std::string folder = parent.empty() ? "." : parent.string();
   const int dir = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY);
   if (dir >= 0) {
     ::fsync(dir);
     ::close(dir);
   }
+}
+
+void write_file_atomic(const std::string& path, std::string_view bytes) {
+  AtomicFile file(path);
+  file.write_at(0, bytes.data(), bytes.size());
+  file.commit();
 }
 
 }  // namespace rg

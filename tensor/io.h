@@ -3,6 +3,7 @@
 // over it, so a reader never sees half a file and a crash never leaves one behind.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -21,5 +22,25 @@ std::string gunzip(const std::string& bytes, const std::string& name, size_t max
 // `path`, fsync the folder. On failure the temporary is removed and the error names `path`.
 // Temporaries of `path` left by processes that died while writing are removed first.
 void write_file_atomic(const std::string& path, std::string_view bytes);
+
+// The same for a file written piece by piece, too large to hold in memory (roentgen pack): the
+// pieces go to the temporary at any offsets, from any threads; commit() fsyncs it and renames it
+// over `path`. Destroyed without commit() (an error, an exception), the temporary is removed.
+class AtomicFile {
+ public:
+  explicit AtomicFile(std::string path);
+  ~AtomicFile();
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+
+  void write_at(uint64_t offset, const void* data, size_t size);
+  void commit();
+  const std::string& path() const { return path_; }
+
+ private:
+  [[noreturn]] void fail(const char* what, int error);
+  std::string path_, tmp_;
+  int fd_ = -1;
+};
 
 }  // namespace rg

@@ -191,18 +191,19 @@ TEST_CASE("bad images stop the loader with the file's name, or are skipped and c
 
 TEST_CASE("dataset normalization is measured on a seeded sample of training images") {
   const LabelTable table = read_labels(in_dir("train.csv"));
-  const Normalization a = measure_dataset_normalization(table, in_dir("images"), 48, 48, 10, 3);
-  const Normalization b = measure_dataset_normalization(table, in_dir("images"), 48, 48, 10, 3);
-  const Normalization c = measure_dataset_normalization(table, in_dir("images"), 48, 48, 10, 4);
+  const auto images = open_image_source(in_dir("images"));
+  const Normalization a = measure_dataset_normalization(table, *images, 48, 48, 10, 3);
+  const Normalization b = measure_dataset_normalization(table, *images, 48, 48, 10, 3);
+  const Normalization c = measure_dataset_normalization(table, *images, 48, 48, 10, 4);
   CHECK(a.kind == Normalization::Kind::Dataset);
   CHECK(a.mean == b.mean);
   CHECK(a.mean != c.mean);
   CHECK(a.sample_size == 10);
   // With every image in the sample, the numbers are the plain statistics of all pixels.
-  const Normalization all = measure_dataset_normalization(table, in_dir("images"), 48, 48, 100000, 0);
+  const Normalization all = measure_dataset_normalization(table, *images, 48, 48, 100000, 0);
   double sum = 0, sq = 0, n = 0;
   for (const auto& item : table.images)
-    for (float v : resize(decode_image(in_dir("images/" + item.image)), 48, 48).pixels) sum += v, sq += double(v) * v, ++n;
+    for (float v : resize_rounded(decode_image(in_dir("images/" + item.image)), 48, 48).pixels) sum += v, sq += double(v) * v, ++n;
   CHECK(all.mean == doctest::Approx(sum / n));
   CHECK(all.std == doctest::Approx(std::sqrt(sq / n - (sum / n) * (sum / n))));
 }

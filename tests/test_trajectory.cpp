@@ -36,7 +36,7 @@ TEST_CASE("trajectory: each step's loss and the weight update equal PyTorch's") 
   model->load_state_dict(initial.tensors);
 
   test::TempDir out;
-  SessionOptions so{.train_csv = dir + "/train.csv", .valid_csv = dir + "/valid.csv", .image_dir = dir + "/images",
+  SessionOptions so{.train_csv = dir + "/train.csv", .valid_csv = dir + "/valid.csv", .images = dir + "/images",
                     .model = model, .image_size = config["image_size"], .batch_size = config["batch_size"],
                     .threads = 1, .augment = false, .shuffle = false};
   Session session = prepare_session(so);

@@ -16,9 +16,12 @@ Session prepare_session(const SessionOptions& o) {
   s.train = first_images(data::read_labels(o.train_csv), o.limit);
   s.valid = first_images(data::read_labels(o.valid_csv), o.limit);
   RG_CHECK(s.train.label_names == s.valid.label_names, o.train_csv, " and ", o.valid_csv, " have different label columns");
+  s.images = data::open_image_source(o.images);
+  s.images->check(s.train, o.image_size, o.image_size);
+  s.images->check(s.valid, o.image_size, o.image_size);
   s.eval_normalization = data::Normalization::sample();
   if (o.notebook_normalization)
-    s.eval_normalization = data::measure_dataset_normalization(s.train, o.image_dir, o.image_size, o.image_size, 100, o.seed);
+    s.eval_normalization = data::measure_dataset_normalization(s.train, *s.images, o.image_size, o.image_size, 100, o.seed);
   s.weights = class_weights(compute_class_freqs(s.train.label_matrix()));
   s.info.labels = s.train.label_names;
   s.info.image_size = o.image_size;
@@ -51,11 +54,11 @@ Session prepare_session(const SessionOptions& o) {
 
 TrainResult run_session(Session& s, const SessionOptions& o, const TrainOptions& t) {
   const Communicator& comm = world();  // under mpirun: this rank's slices of every batch
-  data::DataLoader train_loader(s.train, o.image_dir,
+  data::DataLoader train_loader(s.train, s.images,
                          {.batch_size = o.batch_size, .width = o.image_size, .height = o.image_size,
                           .shuffle = o.shuffle, .seed = o.seed, .threads = o.threads, .augment = o.augment,
                           .normalization = s.train_normalization, .rank = comm.rank(), .ranks = comm.size()});
-  data::DataLoader valid_loader(s.valid, o.image_dir,
+  data::DataLoader valid_loader(s.valid, s.images,
                          {.batch_size = o.batch_size, .width = o.image_size, .height = o.image_size, .shuffle = false,
                           .threads = o.threads, .normalization = s.eval_normalization, .rank = comm.rank(),
                           .ranks = comm.size()});

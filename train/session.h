@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "data/image_source.h"
 #include "data/labels.h"
 #include "data/normalize.h"
 #include "train/trainer.h"
@@ -14,7 +15,8 @@
 namespace rg {
 
 struct SessionOptions {
-  std::string train_csv, valid_csv, image_dir;
+  std::string train_csv, valid_csv;
+  std::string images;        // a folder of PNG/JPEG files or a .rgpack pack (roentgen pack)
   std::string weights;       // a model file to start from (e.g. converted ImageNet weights); empty: random init
   std::shared_ptr<DenseNet> model;  // or a model built by the caller (another configuration, weights of any origin)
   std::string architecture;  // densenet121 (the default), densenet121-se, ...; with weights: the file's
@@ -33,6 +35,7 @@ struct SessionOptions {
 
 struct Session {
   data::LabelTable train, valid;
+  std::shared_ptr<const data::ImageSource> images;
   data::Normalization train_normalization = data::Normalization::sample();  // the notebook's training generator
   data::Normalization eval_normalization;  // validation/test/prediction: see notebook_normalization
   ClassWeights weights;
