@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 command -v clang++ >/dev/null || { echo "fuzz: clang++ not found (apt-get install clang libclang-rt-dev)" >&2; exit 1; }
-targets=(fuzz_safetensors fuzz_labels fuzz_predictions fuzz_image)
+targets=(fuzz_safetensors fuzz_labels fuzz_predictions fuzz_image fuzz_pack)
 CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DROENTGEN_FUZZ=ON -DROENTGEN_CUDA=OFF -DROENTGEN_MPI=OFF \
   -DROENTGEN_BUILD_BENCH=OFF -DBUILD_TESTING=OFF >/dev/null
 cmake --build build-fuzz -j "$(nproc)" --target "${targets[@]}"

@@ -180,6 +180,18 @@ TEST_CASE("resize: area averaging when shrinking, bilinear with half-pixel centr
   CHECK(mixed.height == 600);
 }
 
+TEST_CASE("resize_rounded: the resized image rounded to whole gray levels 0..255, half away from zero") {
+  GrayImage g(4, 4);
+  for (int i = 0; i < 16; ++i) g.pixels[i] = float(i);
+  CHECK(resize_rounded(g, 2, 2).pixels == std::vector<float>{3, 5, 11, 13});  // 2.5 4.5 10.5 12.5
+  GrayImage wide(2, 1);
+  wide.pixels = {-3.0f, 300.0f};  // clamped
+  CHECK(resize_rounded(wide, 2, 1).pixels == std::vector<float>{0, 255});
+  GrayImage sixteen(1, 1);
+  sixteen.pixels = {1000.0f / 257.0f};  // a 16-bit file's 1000: 3.89 -> 4
+  CHECK(resize_rounded(sixteen, 1, 1).pixels == std::vector<float>{4});
+}
+
 TEST_CASE("normalization: sample, dataset and imagenet; 3 channels; saved and restored as JSON") {
   const GrayImage image = ramp(32, 16);
   const size_t plane = image.pixels.size();

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "autograd/grad_mode.h"
+#include "data/pack.h"
 #include "data/synthetic.h"
 #include "data_helpers.h"
 #include "training_fixture.h"
@@ -215,4 +216,37 @@ TEST_CASE("an upload to the CPU is the tensor itself, and is taken once") {
   CHECK(got.storage() == x.storage());
   CHECK(!up.pending());
   CHECK_THROWS_WITH_AS(up.take(), doctest::Contains("nothing pending"), Error);
+}
+
+TEST_CASE("training from a pack is training from the folder: the same losses and the same weights") {
+  // Images at 48 px resized to the model's 32 at every read, or once into the pack.
+  test::TempDir dir;
+  data::write_synthetic_dataset(dir.str(), {.patients = 14, .max_images_per_patient = 2, .size = 48, .seed = 3,
+                                            .prevalence_scale = 4.0});
+  const data::LabelTable train = data::read_labels(dir.file("train.csv")), valid = data::read_labels(dir.file("valid.csv"));
+  data::write_pack({train, valid}, {.image_dir = dir.file("images"), .out = dir.file("32.rgpack"), .size = 32});
+  const ClassWeights weights = class_weights(compute_class_freqs(train.label_matrix()));
+  ModelInfo info;
+  info.labels = train.label_names;
+  info.image_size = 32;
+  auto run = [&](const std::string& images) {
+    auto model = fresh_model(1);
+    data::DataLoader train_loader(train, images, {.batch_size = 4, .width = 32, .height = 32, .seed = 1, .threads = 2, .augment = true});
+    data::DataLoader valid_loader(valid, images, {.batch_size = 8, .width = 32, .height = 32, .shuffle = false, .threads = 1});
+    test::TempDir out;
+    const TrainResult r = rg::train(*model, info, train_loader, valid_loader, weights,
+                                    {.epochs = 2, .adam = {.lr = 1e-3}, .out_dir = out.str(), .min_epochs = 1, .progress = false});
+    return std::make_pair(model, r);
+  };
+  const auto [from_folder, folder_result] = run(dir.file("images"));
+  const auto [from_pack, pack_result] = run(dir.file("32.rgpack"));
+  REQUIRE(folder_result.history.size() == 2);
+  REQUIRE(pack_result.history.size() == 2);
+  for (size_t e = 0; e < 2; ++e) {
+    CHECK(folder_result.history[e].train_loss == pack_result.history[e].train_loss);
+    CHECK(folder_result.history[e].val_loss == pack_result.history[e].val_loss);
+  }
+  const auto a = from_folder->state_dict(), b = from_pack->state_dict();
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i) REQUIRE_MESSAGE(a[i].second.to_vector<double>() == b[i].second.to_vector<double>(), a[i].first);
 }
