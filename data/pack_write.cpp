@@ -76,9 +76,9 @@ std::vector<uint32_t> write_records(AtomicFile& file, const LabelTable& all, con
   std::atomic<int> running{count};
   std::vector<std::thread> threads;
   for (int t = 0; t < count; ++t) threads.emplace_back([&] { work(), --running; });
-  while (running > 0) {  // progress about five times a second
+  while (running > 0) {  // progress about twenty times a second
     if (o.progress) o.progress(done, n);
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   for (auto& t : threads) t.join();
   if (error) std::rethrow_exception(error);

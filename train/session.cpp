@@ -16,9 +16,7 @@ Session prepare_session(const SessionOptions& o) {
   s.train = first_images(data::read_labels(o.train_csv), o.limit);
   s.valid = first_images(data::read_labels(o.valid_csv), o.limit);
   RG_CHECK(s.train.label_names == s.valid.label_names, o.train_csv, " and ", o.valid_csv, " have different label columns");
-  s.images = data::open_image_source(o.images);
-  s.images->check(s.train, o.image_size, o.image_size);
-  s.images->check(s.valid, o.image_size, o.image_size);
+  s.images = data::open_image_source(o.images);  // the loaders check it against each table
   s.eval_normalization = data::Normalization::sample();
   if (o.notebook_normalization)
     s.eval_normalization = data::measure_dataset_normalization(s.train, *s.images, o.image_size, o.image_size, 100, o.seed);
