@@ -148,7 +148,7 @@ int bench_command(int argc, char** argv, const char* usage) {
   int feed_epoch = -1;
   auto next_from_feed = [&] {  // the next batch of this rank's full slice (a short last batch is skipped)
     data::Batch b;
-    while (b.images.numel() == 0 || b.images.size(0) != local_batch)
+    while (int64_t(b.indices.size()) != local_batch)
       if (!feed->next(b)) feed->start_epoch(++feed_epoch);
     in.images = b.images.to(device), in.labels = b.labels.to(device);
   };

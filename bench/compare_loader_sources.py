@@ -48,6 +48,7 @@ def main():
     parser.add_argument("--roentgen", default=os.path.join(HERE, "..", "build", "bin", "roentgen"))
     parser.add_argument("--work", default="/tmp/roentgen-loader-sources")
     parser.add_argument("--train-iters", type=int, default=3)
+    parser.add_argument("--training-only", action="store_true", help="only the training table (packs already made)")
     args = parser.parse_args()
     labels = os.path.join(SAMPLE, "Data_Entry_subset.csv")
     if not os.path.exists(labels):
@@ -61,9 +62,15 @@ def main():
     mean_kb = {d: sum(os.path.getsize(os.path.join(d, n)) for n in names) / len(names) / 1e3 for d in (png512, png1024)}
     print(f"{len(names)} images; mean PNG size: 512x512 {mean_kb[png512]:.0f} KB, 1024x1024 {mean_kb[png1024]:.0f} KB")
 
-    packs = {}
+    packs = {size: os.path.join(args.work, f"sample-{size}.rgpack") for size in (224, 320)}
+    if not args.training_only:
+        loader_tables(args, labels, names, png512, png1024, packs)
+    training_table(args, labels, png512, png1024, packs)
+    return 0
+
+
+def loader_tables(args, labels, names, png512, png1024, packs):
     for size in (224, 320):
-        packs[size] = os.path.join(args.work, f"sample-{size}.rgpack")
         for threads in (1, 2):
             seconds = pack(args.roentgen, labels, png1024, size, packs[size], threads)
             print(f"roentgen pack 1024x1024 -> {size}, {threads} thread(s): {seconds:.1f} s, "
@@ -89,6 +96,8 @@ def main():
             ratio = rates[(f"pack {size}", size, threads)] / rates[("PNG 1024x1024", size, threads)]
             print(f"pack {size} / PNG 1024x1024 -> {size}, {threads} thread(s): {ratio:.1f}x")
 
+
+def training_table(args, labels, png512, png1024, packs):
     print(f"\n| training fed from | images/s | loading s/step | step s |")
     print("|---|---|---|---|")
     for label, images, size in [("random images (no loader)", None, 224), ("PNG 1024x1024", png1024, 224),
@@ -100,7 +109,6 @@ def main():
         r = run_json(cmd)
         print(f"| {label} | {r['images_per_s']:.2f} | {r['phases_s']['loading']:.3f} | {r['step_s']['median']:.2f} |",
               flush=True)
-    return 0
 
 
 if __name__ == "__main__":
