@@ -222,7 +222,7 @@ int bench_command(int argc, char** argv, const char* usage) {
   if (mode == "train")
     line["phases_s"] = {{"loading", phases[1]},           {"forward", phases[2]}, {"waiting", phases[3]},
                         {"backward", phases[4]}, {"exposed_allreduce", phases[5]}, {"update", phases[6]}};  // medians of the slowest rank
-  if (feed) line.update({{"images", feed->images().describe()}, {"loading_s", phases[1]}});
+  if (feed) line["source"] = feed->images().describe();
   if (comm.size() > 1)
     line.update({{"ranks", comm.size()}, {"communicator", comm.name()}, {"local_batch", local_batch},
                  {"sync_batch_norm", sync_batch_norm}, {"images_per_s_per_rank", double(batch) / median / comm.size()}});

@@ -1,5 +1,6 @@
 #include "data/image_source.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
