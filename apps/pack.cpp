@@ -1,6 +1,7 @@
 #include "apps/pack.h"
 
 #include <chrono>
+#include <cstdio>
 #include <iostream>
 #include <optional>
 #include <thread>
@@ -15,8 +16,10 @@ namespace {
 
 int verify(const std::string& path) {
   const auto pack = data::ImagePack::open(path);
+  char fingerprint[17];
+  std::snprintf(fingerprint, sizeof(fingerprint), "%016llx", static_cast<unsigned long long>(pack->header().source_fingerprint));
   std::cerr << path << ": " << pack->size() << " images at " << pack->width() << "x" << pack->height() << ", "
-            << pack->label_names().size() << " labels; " << pack->source() << "\n";
+            << pack->label_names().size() << " labels, fingerprint " << fingerprint << "; " << pack->source() << "\n";
   pack->verify();
   std::cout << path << ": all " << pack->size() << " records' CRCs match\n";
   return 0;

@@ -11,7 +11,7 @@
 #include <thread>
 #include <unordered_map>
 
-#include "data/image.h"
+#include "data/image_source.h"
 #include "data/pack.h"
 #include "tensor/error.h"
 #include "tensor/io.h"
@@ -53,6 +53,7 @@ std::vector<uint8_t> to_levels(const GrayImage& image) {
 // Decodes and writes every record with `threads` threads; returns each record's CRC.
 std::vector<uint32_t> write_records(AtomicFile& file, const LabelTable& all, const PackOptions& o, uint64_t stride) {
   const int64_t n = int64_t(all.size());
+  const auto images = open_image_source(o.image_dir);  // each image as the loader reads it from the folder
   std::vector<uint32_t> crcs(static_cast<size_t>(n));
   std::atomic<int64_t> next{0}, done{0};
   std::exception_ptr error;
@@ -60,8 +61,7 @@ std::vector<uint32_t> write_records(AtomicFile& file, const LabelTable& all, con
   auto work = [&] {
     for (int64_t i; (i = next++) < n;) {
       try {
-        const std::string path = o.image_dir + "/" + all.images[size_t(i)].image;
-        const std::vector<uint8_t> levels = to_levels(resize_rounded(decode_image(path), o.size, o.size));
+        const std::vector<uint8_t> levels = to_levels(images->load(all.images[size_t(i)].image, o.size, o.size));
         crcs[size_t(i)] = pack_crc(levels.data(), levels.size());
         file.write_at(kPackHeaderSize + uint64_t(i) * stride, levels.data(), levels.size());
         ++done;
