@@ -53,14 +53,14 @@ std::string fmt(double v, const char* f = "%.3f") {
 
 // The defaults shown are the recipe's (train/recipe.h).
 const std::string kUsage =
-    "usage: example_chestxray [--data DIR] [--images DIR|FILE.rgpack (DIR/images)] [--out DIR (chestxray-run)] [--epochs N (" + std::to_string(kRecipe.epochs) +
+    "usage: example_chestxray [--data DIR] [--out DIR (chestxray-run)] [--epochs N (" + std::to_string(kRecipe.epochs) +
     ")] [--min-epochs N (" + std::to_string(kRecipe.min_epochs) + ")]\n"
     "                         [--batch-size N (" + std::to_string(kRecipe.batch_size) + ")] [--lr X (" + fmt(kRecipe.lr, "%g") + ")] [--image-size N (" +
     std::to_string(kRecipe.image_size) + ")] [--limit N (0: all)]\n"
     "                         [--weights FILE] [--threads N (2)] [--seed S (0)] [--resume]\n"
     "                         [--device cpu|cuda|cuda:N (cpu)] [--architecture densenet121|densenet121-se (densenet121)]\n"
     "                         [--max-image-pixels N] [--no-augment] [--no-shuffle]\n"
-    "                         [--normalization sample|notebook (sample)]\n";
+    "                         [--normalization sample|notebook (sample)] [--images DIR|FILE.rgpack (DIR/images)]\n";
 
 struct Args {
   std::string data, images, out, weights, architecture;
@@ -81,7 +81,8 @@ Args parse(int argc, char** argv) {
                                                    "--max-image-pixels", "--normalization"},
                                   kUsage.c_str(), {"--resume", "--no-augment", "--no-shuffle"});
   cli::image_limit_flag(f);
-  return {.data = f["--data"], .images = f["--images"], .out = f.count("--out") ? f["--out"] : "chestxray-run", .weights = f["--weights"],
+  return {.data = f["--data"], .images = f["--images"], .out = f.count("--out") ? f["--out"] : "chestxray-run",
+          .weights = f["--weights"],
           .architecture = f["--architecture"], .device = cli::device_flag(f),
           .epochs = int(cli::integer(f, "--epochs", kRecipe.epochs, 1, 100000)),
           .min_epochs = int(cli::integer(f, "--min-epochs", kRecipe.min_epochs, 1, 100000)),
@@ -150,7 +151,8 @@ void load_data(Run& run) {
   }
   run.so = {.train_csv = first_existing(run.dir, {"train-small.csv", "train.csv"}),
             .valid_csv = first_existing(run.dir, {"valid-small.csv", "valid.csv"}),
-            .images = a.images.empty() ? (run.dir / "images").string() : a.images, .weights = a.weights, .architecture = a.architecture,
+            .images = a.images.empty() ? (run.dir / "images").string() : a.images,
+            .weights = a.weights, .architecture = a.architecture,
             .image_size = a.image_size, .batch_size = a.batch_size, .threads = a.threads, .limit = a.limit,
             .seed = a.seed, .augment = a.augment, .shuffle = a.shuffle, .notebook_normalization = a.notebook_normalization};
   run.test = first_images(read_labels(first_existing(run.dir, {"test.csv"})), a.limit);
