@@ -120,19 +120,20 @@ void AtomicFile::fail(const char* what, int error) {
 }
 
 void AtomicFile::write_at(uint64_t offset, const void* data, size_t size) {
-  RG_CHECK(fd_ >= 0, path_, ": written after commit or after a failed write");
+  RG_CHECK(fd_ >= 0, path_, ": written after commit");
   const char* bytes = static_cast<const char*>(data);
   size_t written = 0;
   while (written < size) {
     const ssize_t n = ::pwrite(fd_, bytes + written, size - written, off_t(offset + written));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) fail("write failed", errno);
+    // Other threads may be writing too: the temporary is removed by the destructor, not here.
+    RG_CHECK(n >= 0, path_, ": write failed: ", std::strerror(errno));
     written += size_t(n);
   }
 }
 
 void AtomicFile::commit() {
-  RG_CHECK(fd_ >= 0, path_, ": committed twice or after a failed write");
+  RG_CHECK(fd_ >= 0, path_, ": committed twice");
   if (::fsync(fd_) != 0) fail("could not be written (fsync)", errno);
   const int fd = fd_;
   fd_ = -1;

@@ -25,7 +25,8 @@ void write_file_atomic(const std::string& path, std::string_view bytes);
 
 // The same for a file written piece by piece, too large to hold in memory (roentgen pack): the
 // pieces go to the temporary at any offsets, from any threads; commit() fsyncs it and renames it
-// over `path`. Destroyed without commit() (an error, an exception), the temporary is removed.
+// over `path` (from one thread, after the writes). Destroyed without commit() (an error, an
+// exception), the temporary is removed.
 class AtomicFile {
  public:
   explicit AtomicFile(std::string path);
