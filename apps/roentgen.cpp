@@ -1,6 +1,7 @@
 // roentgen: the command-line tool: train, split, synthetic, pack, predict, eval, gradcam, bench, export,
-// inspect, info. Each command's usage, with its defaults, is written once, in kCommandUsage below:
-// `roentgen` alone prints them all, `roentgen COMMAND --help` one.
+// inspect, info. Each command is one entry of kCommands at the bottom — its name, summary, usage
+// (with its defaults), function, and whether it runs under mpirun: `roentgen` alone lists them,
+// `roentgen --help` prints every usage, `roentgen COMMAND --help` one.
 
 #include <chrono>
 #include <cstdio>
@@ -29,7 +30,9 @@
 #include "distributed/world.h"
 #include "apps/info.h"
 #include "apps/pack.h"
+#include "layers/conv_settings.h"
 #include "tensor/parallel.h"
+#include "tensor/cpu/blas_core.h"
 
 using namespace rg;
 using namespace rg::data;
@@ -46,9 +49,35 @@ std::string recipe_flags() {
   return out.str();
 }
 
-// Each command's usage, defaults in parentheses; `roentgen` alone prints them all.
-const std::map<std::string, std::string> kCommandUsage = {
-    {"train",
+// --conv-algo's choices, from the table of CPU algorithms (layers/cpu/conv_algorithms.h).
+std::string conv_algo_choices() {
+  std::string text;
+  for (const std::string& name : cpu_conv_algo_names()) text += (text.empty() ? "" : "|") + name;
+  return text;
+}
+
+// The commands, in the order `roentgen` lists them; each usage with its defaults in parentheses.
+struct Command {
+  const char* name;
+  const char* summary;
+  std::string usage;
+  int (*run)(int argc, char** argv);
+  bool several_processes = false;  // may run as several ranks under mpirun
+};
+std::string usage_of(const std::string& command);
+
+int train_command(int argc, char** argv);
+int split(int argc, char** argv);
+int synthetic(int argc, char** argv);
+int predict(int argc, char** argv);
+int eval(int argc, char** argv);
+int gradcam(int argc, char** argv);
+int export_command(int argc, char** argv);
+int inspect(int argc, char** argv);
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> table = {
+      {"train", "train a model (data-parallel under mpirun)",
     "  roentgen train --train TRAIN.csv --valid VALID.csv --images DIR|FILE.rgpack --out DIR\n" + recipe_flags() +
     "                 [--limit N (0: all)] [--weights FILE] [--threads N (2)] [--seed S (0)]\n"
     "                 [--resume 1] [--device cpu|cuda|cuda:N (cpu)] [--max-image-pixels N]\n"
@@ -65,46 +94,53 @@ const std::map<std::string, std::string> kCommandUsage = {
     "      --normalization: sample (default) normalizes every image by its own mean and std, in\n"
     "      training and in evaluation alike; notebook is the notebook's mix (a dataset mean/std for\n"
     "      validation, test and the saved model). --min-epochs N: the best epoch is chosen, and early\n"
-    "      stopping may stop, only from epoch N on.\n"},
-    {"split",
+    "      stopping may stop, only from epoch N on.\n",
+       train_command, true},
+      {"split", "split a label file by patient",
     "  roentgen split --labels LABELS.csv[.gz] --out DIR [--fractions 0.8,0.1,0.1] [--seed S]\n"
     "      A patient-level train/valid/test split (no patient on two sides, every label in every\n"
-    "      split when possible), written as DIR/train.csv, valid.csv, test.csv in the notebook's format.\n"},
-    {"synthetic",
+    "      split when possible), written as DIR/train.csv, valid.csv, test.csv in the notebook's format.\n",
+       split},
+      {"synthetic", "generate a synthetic dataset",
     "  roentgen synthetic --out DIR [--patients N] [--size N] [--seed S]\n"
     "      Generates synthetic chest X-rays with planted findings (DIR/images/*.png) and their\n"
-    "      labels, split by patient into DIR/train.csv, valid.csv, test.csv: data for trying things out.\n"},
-    {"predict",
-    "  roentgen predict --model M.safetensors --csv LIST.csv --images DIR|FILE.rgpack --out preds.csv\n"
-    "                   [--image-size N] [--normalization sample|imagenet|dataset:<mean>,<std>]\n"
-    "                   [--batch-size N] [--threads N] [--device cpu|cuda|cuda:N] [--max-image-pixels N]\n"
-    "      Writes Image,<label>... with one probability per label for every image listed in the\n"
-    "      CSV's Image (or Image Index) column. Labels, image size and normalization come from\n"
-    "      the model file unless given here.\n"},
-    {"eval",
-    "  roentgen eval --labels LABELS.csv[.gz] --preds PREDS.csv[.gz] --out metrics.json [--bootstrap N]\n"
-    "      AUROC (with a bootstrap 95% interval; N resamples, default 1000, 0 for none), average\n"
-    "      precision and Youden's threshold per label. Labels in the notebook's or NIH's format;\n"
-    "      predictions with an Image (or Image Index) column and one column per label, named\n"
-    "      <label> or prob_<label>; rows matched by image name.\n"},
-    {"gradcam",
-    "  roentgen gradcam --model M.safetensors --image X.png --label NAME [--layer NAME] --out heat.npy\n"
-    "                   [--images DIR|FILE.rgpack] [--overlay out.png] [--device cpu|cuda|cuda:N] [--max-image-pixels N]\n"
-    "      Grad-CAM for one label: writes the H x W float32 heat map as a NumPy .npy file and,\n"
-    "      with --overlay, the image with the map over it (default layer: features.norm5).\n"
-    "      With --images, --image names an image in that folder or pack.\n"},
-    {"pack",
+    "      labels, split by patient into DIR/train.csv, valid.csv, test.csv: data for trying things out.\n",
+       synthetic},
+      {"pack", "pack decoded images into one file",
     "  roentgen pack --labels FILE.csv[.gz] [--labels FILE ...] --images DIR --image-size N --out FILE.rgpack\n"
     "                [--threads N (the cores)] [--max-image-pixels N]\n"
     "  roentgen pack --verify FILE.rgpack\n"
     "      Decodes every image the label files name (the notebook's CSVs or NIH's Data_Entry file)\n"
     "      once, resized to N x N, into one file that train, predict, gradcam and the example take\n"
-    "      as --images and read without decoding. --verify checks every record's CRC.\n"},
-    {"bench",
+    "      as --images and read without decoding. --verify checks every record's CRC.\n",
+       [](int argc, char** argv) { return app::pack_command(argc, argv, usage_of("pack").c_str()); }},
+      {"predict", "score images with a model",
+    "  roentgen predict --model M.safetensors --csv LIST.csv --images DIR|FILE.rgpack --out preds.csv\n"
+    "                   [--image-size N] [--normalization sample|imagenet|dataset:<mean>,<std>]\n"
+    "                   [--batch-size N] [--threads N] [--device cpu|cuda|cuda:N] [--max-image-pixels N]\n"
+    "      Writes Image,<label>... with one probability per label for every image listed in the\n"
+    "      CSV's Image (or Image Index) column. Labels, image size and normalization come from\n"
+    "      the model file unless given here.\n",
+       predict},
+      {"eval", "AUROC and more from predictions",
+    "  roentgen eval --labels LABELS.csv[.gz] --preds PREDS.csv[.gz] --out metrics.json [--bootstrap N]\n"
+    "      AUROC (with a bootstrap 95% interval; N resamples, default 1000, 0 for none), average\n"
+    "      precision and Youden's threshold per label. Labels in the notebook's or NIH's format;\n"
+    "      predictions with an Image (or Image Index) column and one column per label, named\n"
+    "      <label> or prob_<label>; rows matched by image name.\n",
+       eval},
+      {"gradcam", "a Grad-CAM heat map for one image and label",
+    "  roentgen gradcam --model M.safetensors --image X.png --label NAME [--layer NAME] --out heat.npy\n"
+    "                   [--images DIR|FILE.rgpack] [--overlay out.png] [--device cpu|cuda|cuda:N] [--max-image-pixels N]\n"
+    "      Grad-CAM for one label: writes the H x W float32 heat map as a NumPy .npy file and,\n"
+    "      with --overlay, the image with the map over it (default layer: features.norm5).\n"
+    "      With --images, --image names an image in that folder or pack.\n",
+       gradcam},
+      {"bench", "time training, inference, allreduce or loading",
     "  roentgen bench --model densenet121 --mode train|infer|allreduce --batch-size N --image-size N --iters N\n"
     "                 [--images DIR|FILE.rgpack --labels FILE] [--warmup N] [--threads N] [--device cpu|cuda|cuda:N]\n"
     "                 [--tf32 on|off] [--cudnn-benchmark on|off] [--memory-efficient on|off]\n"
-    "                 [--conv-algo auto|im2col|direct|winograd] [--sync-batch-norm on|off]\n"
+    "                 [--conv-algo " + conv_algo_choices() + "] [--sync-batch-norm on|off]\n"
     "      Times training steps (forward, weighted loss, backward, Adam) or inference on random\n"
     "      images and prints one JSON line: images/s, seconds per step, peak memory, backends, the\n"
     "      CPU, its kernels' instruction-set level and OpenBLAS's core. --conv-algo: the CPU's\n"
@@ -116,23 +152,29 @@ const std::map<std::string, std::string> kCommandUsage = {
     "      the time spent loading.\n"
     "  roentgen bench --mode load --images DIR|FILE.rgpack --labels FILE --image-size N --batch-size N\n"
     "                 [--threads N (2)] [--iters EPOCHS (1)] [--warmup EPOCHS (1)]\n"
-    "      The data loader alone (decode or read, resize, flip, normalize): images/s and MB/s.\n"},
-    {"export",
+    "      The data loader alone (decode or read, resize, flip, normalize): images/s and MB/s.\n",
+       [](int argc, char** argv) { return app::bench_command(argc, argv, usage_of("bench").c_str()); }, true},
+      {"export", "the model file inside a checkpoint",
     "  roentgen export --checkpoint last.safetensors --out model.safetensors\n"
-    "      The model file inside a training checkpoint (weights and metadata, without Adam's state).\n"},
-    {"inspect",
+    "      The model file inside a training checkpoint (weights and metadata, without Adam's state).\n",
+       export_command},
+      {"inspect", "a model file's metadata and problems",
     "  roentgen inspect M.safetensors\n"
-    "      Prints the model file's metadata, tensor and parameter counts, and any problems.\n"},
-    {"info",
+    "      Prints the model file's metadata, tensor and parameter counts, and any problems.\n",
+       inspect},
+      {"info", "what roentgen runs on here",
     "  roentgen info\n"
     "      What roentgen runs on here: the CPU and its vector units, the instruction-set level of our\n"
-    "      kernels, OpenBLAS's version and kernels (core), the threads, CUDA, cuDNN and the GPUs.\n"},
-};
+    "      kernels, OpenBLAS's version and kernels (core), the threads, CUDA, cuDNN and the GPUs.\n",
+       [](int argc, char** argv) { return app::info_command(argc, argv, usage_of("info").c_str()); }},
+  };
+  return table;
+}
 
-std::string all_usage() {
-  std::string text = "usage:\n";
-  for (const char* c : {"train", "split", "synthetic", "pack", "predict", "eval", "gradcam", "bench", "export", "inspect", "info"}) text += kCommandUsage.at(c);
-  return text;
+std::string usage_of(const std::string& command) {
+  for (const Command& c : commands())
+    if (c.name == command) return "usage:\n" + c.usage;
+  throw Error("no command " + command);
 }
 
 // The normalization a model file asks for; a bad one is an error naming the file and the key.
@@ -147,13 +189,12 @@ Normalization model_normalization(const ModelInfo& info, const std::string& path
 // The flags of `command` (argv[1]); --help prints the command's usage.
 cli::Flags parse_flags(int argc, char** argv, const std::vector<std::string>& known,
                        const std::vector<std::string>& switches = {}) {
-  const std::string usage = "usage:\n" + kCommandUsage.at(argv[1]);
-  return cli::parse_flags(argc, argv, 2, known, usage.c_str(), switches);
+  return cli::parse_flags(argc, argv, 2, known, usage_of(argv[1]).c_str(), switches);
 }
 
 void require(const cli::Flags& flags, const char* command, std::initializer_list<const char*> names) {
   for (const char* name : names)
-    RG_CHECK(flags.count(name), command, ": ", name, " is required\n", "usage:\n" + kCommandUsage.at(command));
+    RG_CHECK(flags.count(name), command, ": ", name, " is required\n", usage_of(command));
 }
 
 // Rank 0 prints where every rank runs: its host, threads and device.
@@ -262,12 +303,7 @@ int synthetic(int argc, char** argv) {
 
 int predict(int argc, char** argv) {
   auto flags = parse_flags(argc, argv, {"--model", "--csv", "--images", "--out", "--image-size", "--normalization",
-                                        "--normalize", "--batch-size", "--threads", "--device", "--max-image-pixels"});
-  if (flags.count("--normalize")) {  // the old name; one name for train and predict now
-    std::cerr << "note: --normalize is now --normalization (as in roentgen train)\n";
-    RG_CHECK(!flags.count("--normalization"), "predict: give --normalization alone, not --normalize too");
-    flags["--normalization"] = flags["--normalize"];
-  }
+                                        "--batch-size", "--threads", "--device", "--max-image-pixels"});
   require(flags, "predict", {"--model", "--csv", "--images", "--out"});
   const Device device = device_flag(flags);
   cli::image_limit_flag(flags);
@@ -373,10 +409,10 @@ int export_command(int argc, char** argv) {
 
 int inspect(int argc, char** argv) {
   if (argc == 3 && (std::string(argv[2]) == "--help" || std::string(argv[2]) == "-h")) {
-    std::cout << "usage:\n" << kCommandUsage.at("inspect");
+    std::cout << usage_of("inspect");
     return 0;
   }
-  RG_CHECK(argc == 3, "inspect: expected one model file\n", "usage:\n" + kCommandUsage.at("inspect"));
+  RG_CHECK(argc == 3, "inspect: expected one model file\n", usage_of("inspect"));
   const std::string path = argv[2];
   const SafeTensors file = read_safetensors(path);
   std::cout << path << "\n  metadata:\n";
@@ -396,31 +432,41 @@ int inspect(int argc, char** argv) {
   }
 }
 
+std::string all_usage() {
+  std::string text = "usage:\n";
+  for (const Command& c : commands()) text += c.usage;
+  return text;
+}
+
+std::string command_list() {
+  std::string text = "usage: roentgen COMMAND [--help]\n";
+  for (const Command& c : commands()) {
+    char line[128];
+    std::snprintf(line, sizeof(line), "  %-10s %s\n", c.name, c.summary);
+    text += line;
+  }
+  return text + "roentgen --help prints every command's usage.\n";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  rg::cpu::correct_blas_core();  // first: may run the program again (tensor/cpu/blas_core.h)
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // each line appears as it is printed, also through a pipe (| tee log)
   return run_job("roentgen", [&] {
-    const std::string command = argc > 1 ? argv[1] : "";
-    RG_CHECK(command == "train" || command == "bench" || world().size() == 1, "roentgen ", command, " runs as one "
-             "process; under mpirun only train and bench run on several (", world().size(), " were started)");
-    if (command == "train") return train_command(argc, argv);
-    if (command == "split") return split(argc, argv);
-    if (command == "synthetic") return synthetic(argc, argv);
-    if (command == "pack") return app::pack_command(argc, argv, ("usage:\n" + kCommandUsage.at("pack")).c_str());
-    if (command == "predict") return predict(argc, argv);
-    if (command == "eval") return eval(argc, argv);
-    if (command == "gradcam") return gradcam(argc, argv);
-    if (command == "inspect") return inspect(argc, argv);
-    if (command == "export") return export_command(argc, argv);
-    if (command == "info") return app::info_command(argc, argv, ("usage:\n" + kCommandUsage.at("info")).c_str());
-    if (command == "bench") return app::bench_command(argc, argv, ("usage:\n" + kCommandUsage.at("bench")).c_str());
-    if (command == "--help" || command == "-h") {
+    const std::string name = argc > 1 ? argv[1] : "";
+    if (name == "--help" || name == "-h") {
       std::cout << all_usage();
       return 0;
     }
-    if (!command.empty()) std::cerr << "roentgen: unknown command '" << command << "'\n";
-    std::cerr << all_usage();
+    for (const Command& c : commands()) {
+      if (name != c.name) continue;
+      RG_CHECK(c.several_processes || world().size() == 1, "roentgen ", name, " runs as one process; under mpirun only "
+               "train and bench run on several (", world().size(), " were started)");
+      return c.run(argc, argv);
+    }
+    if (!name.empty()) std::cerr << "roentgen: unknown command '" << name << "'\n";
+    std::cerr << command_list();
     return 2;
   });
 }

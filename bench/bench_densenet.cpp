@@ -30,4 +30,4 @@ BENCHMARK(BM_DenseNet121Forward)
     ->Args({224, 1})->Args({224, 8})->Args({320, 1})->Args({320, 8})
     ->MinTime(3.0)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-BENCHMARK_MAIN();
+// main: bench/bench_main.cpp

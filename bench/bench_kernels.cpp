@@ -99,4 +99,4 @@ BENCHMARK(BM_Add)->Apply([](auto* b) { engines_and_sizes(b, {1 << 20, 1 << 24}, 
 BENCHMARK(BM_Sum)->Apply([](auto* b) { engines_and_sizes(b, {1 << 20, 1 << 24}, true); });
 BENCHMARK(BM_Matmul)->Apply([](auto* b) { engines_and_sizes(b, {512, 1024, 2048}, true); });
 
-BENCHMARK_MAIN();
+// main: bench/bench_main.cpp

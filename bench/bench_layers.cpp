@@ -24,6 +24,7 @@
 #include "tensor/cpu/gemm.h"
 #include "tensor/parallel.h"
 #include "tensor/random.h"
+#include "tensor/cpu/blas_core.h"
 
 using namespace rg;
 
@@ -75,14 +76,14 @@ double sgemm_peak() {
 }
 
 // Convolutions: args engine, batch, channels in, size, channels out, kernel (padding k/2), the CPU
-// algorithm (CpuConvAlgo; the label names the one that ran: a forced one that does not apply to
-// the shape falls back to auto's choice).
+// algorithm (an index into cpu_conv_algo_names(), 0 for auto; the label names the one that ran: a
+// forced one that does not apply to the shape falls back to auto's choice).
 using cpu::ConvPass;
 
 void conv_bench(benchmark::State& state, ConvPass pass) {
   const int engine = int(state.range(0));
   const int64_t n = state.range(1), c = state.range(2), s = state.range(3), o = state.range(4), k = state.range(5);
-  conv_settings().cpu_algo = CpuConvAlgo(state.range(6));
+  conv_settings().cpu_algo = cpu_conv_algo_names().at(size_t(state.range(6)));
   const LayerKernels* kernels = engine_kernels(state, engine);
   if (!kernels) return;
   const Tensor x = random({n, c, s, s}, engine, 1), w = random({o, c, k, k}, engine, 2);
@@ -92,7 +93,7 @@ void conv_bench(benchmark::State& state, ConvPass pass) {
   Tensor gx = Tensor::empty(x.shape(), DType::Float32, engine_device(engine));
   Tensor gw = Tensor::empty(w.shape(), DType::Float32, engine_device(engine));
   const double gflop = 2.0 * double(n * o * g.oh * g.ow * c * k * k) / 1e9;  // the same for all three
-  if (engine == kFast) state.SetLabel(cpu_conv_algo_name(cpu::conv_algorithm(g, pass)));
+  if (engine == kFast) state.SetLabel(std::string(cpu::conv_algorithm(g, pass)));
   if (engine != kCuda) sgemm_peak();  // measured before the timing starts
   for (auto _ : state) {
     if (pass == ConvPass::Forward) kernels->conv_forward(x, w, Tensor(), y, g);
@@ -164,8 +165,11 @@ void BM_ChannelScale(benchmark::State& state) {
 
 // DenseNet121 at batch 8, 224 px: block 1 (56x56) and block 4 (7x7) shapes, and the 3x3 of blocks
 // 2 and 3; the reference kernels only on a batch of 1 at block 4.
-std::vector<int64_t> conv_algos = {int64_t(CpuConvAlgo::Auto), int64_t(CpuConvAlgo::Im2col),
-                                   int64_t(CpuConvAlgo::Direct), int64_t(CpuConvAlgo::Winograd)};
+std::vector<int64_t> conv_algos = [] {  // every algorithm of the table, auto first
+  std::vector<int64_t> all;
+  for (size_t i = 0; i < cpu_conv_algo_names().size(); ++i) all.push_back(int64_t(i));
+  return all;
+}();
 
 void conv_shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"engine", "n", "c", "s", "o", "k", "algo"});
@@ -178,7 +182,7 @@ void conv_shapes(benchmark::internal::Benchmark* b) {
       {8, 128, 7, 32, 3}};   // block 4's 3x3
   for (const auto& sh : shapes) {
     for (int64_t algo : conv_algos)
-      if (sh[4] == 3 || algo == int64_t(CpuConvAlgo::Auto)) b->Args({kFast, sh[0], sh[1], sh[2], sh[3], sh[4], algo});
+      if (sh[4] == 3 || algo == 0) b->Args({kFast, sh[0], sh[1], sh[2], sh[3], sh[4], algo});
     b->Args({kCuda, sh[0], sh[1], sh[2], sh[3], sh[4], 0});
   }
   b->Args({kReference, 1, 128, 7, 32, 3, 0});
@@ -203,13 +207,15 @@ BENCHMARK(BM_MaxPool)->Apply(plane_shapes);
 BENCHMARK(BM_ChannelScale)->Apply(plane_shapes);
 
 int main(int argc, char** argv) {
+  rg::cpu::correct_blas_core();  // first: may run the program again (tensor/cpu/blas_core.h)
   // --conv-algo NAME: only that CPU algorithm (Google Benchmark's own flags pass through).
   std::vector<char*> rest;
   for (int i = 0; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg.rfind("--conv-algo=", 0) == 0 || (arg == "--conv-algo" && i + 1 < argc)) {
       const std::string name = arg == "--conv-algo" ? argv[++i] : arg.substr(12);
-      conv_algos = {int64_t(parse_cpu_conv_algo(name))};
+      const std::vector<std::string> names = cpu_conv_algo_names();
+      conv_algos = {int64_t(std::find(names.begin(), names.end(), parse_cpu_conv_algo(name)) - names.begin())};
       continue;
     }
     rest.push_back(argv[i]);

@@ -59,4 +59,4 @@ void BM_LoadEpoch(benchmark::State& state) {
 
 BENCHMARK(BM_LoadEpoch)->ArgName("threads")->Arg(1)->Arg(2)->MinTime(3.0)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-BENCHMARK_MAIN();
+// main: bench/bench_main.cpp

@@ -76,6 +76,7 @@ DataLoader::Slot DataLoader::make_batch(int64_t index) const {
   std::vector<GrayImage> images;
   std::vector<float> labels;
   Slot slot;
+  slot.batch.global_size = global_end - global_begin;
   try {
     for (int64_t i = begin; i < end; ++i) {
       const size_t row = order_[i];

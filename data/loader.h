@@ -59,6 +59,9 @@ struct Batch {
   Tensor images;                // [N, 3, H, W] float32
   Tensor labels;                // [N, L] float32
   std::vector<size_t> indices;  // the rows of the label table, in batch order
+  // Images in the global batch this is one rank's slice of (with one rank: the batch's own size),
+  // as planned: an image dropped by skip_bad_images still counts.
+  int64_t global_size = 0;
 };
 
 class DataLoader {

@@ -31,6 +31,7 @@
 #include "train/recipe.h"
 #include "train/session.h"
 #include "tensor/parallel.h"
+#include "tensor/cpu/blas_core.h"
 
 using namespace rg;
 using namespace rg::data;
@@ -448,6 +449,7 @@ void write_report(const Run& run) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  rg::cpu::correct_blas_core();  // first: may run the program again (tensor/cpu/blas_core.h)
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // each line appears as it is printed, also through a pipe (| tee log)
   try {
     Run run{.args = parse(argc, argv)};

@@ -22,6 +22,7 @@
 #include "tensor/backend.h"
 #include "tensor/factory.h"
 #include "tensor/random.h"
+#include "tensor/cpu/blas_core.h"
 
 using namespace rg;
 
@@ -132,6 +133,7 @@ void draw_map(const MLP& model, const Tensor& points, const Tensor& labels, Devi
 }  // namespace
 
 int main(int argc, char** argv) {
+  rg::cpu::correct_blas_core();  // first: may run the program again (tensor/cpu/blas_core.h)
   try {
     const Args args = parse(argc, argv);
     std::cout << "roentgen example_spiral: an MLP (2-64-64-1) on two interleaved spirals\n"

@@ -29,6 +29,7 @@
 #include "tensor/backend.h"
 #include "tensor/io.h"
 #include "tensor/parallel.h"
+#include "tensor/cpu/blas_core.h"
 
 using namespace rg;
 using namespace rg::data;
@@ -114,6 +115,7 @@ std::map<std::string, int> graph_ops(const Tensor& root) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  rg::cpu::correct_blas_core();  // first: may run the program again (tensor/cpu/blas_core.h)
   try {
     const Args args = parse(argc, argv);
     const Device device = args.device;

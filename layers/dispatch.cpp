@@ -10,17 +10,6 @@
 
 namespace rg {
 
-const char* cpu_conv_algo_name(CpuConvAlgo algo) {
-  static const char* names[] = {"auto", "im2col", "direct", "winograd"};
-  return names[static_cast<int>(algo)];
-}
-
-CpuConvAlgo parse_cpu_conv_algo(const std::string& name) {
-  for (CpuConvAlgo a : {CpuConvAlgo::Auto, CpuConvAlgo::Im2col, CpuConvAlgo::Direct, CpuConvAlgo::Winograd})
-    if (name == cpu_conv_algo_name(a)) return a;
-  throw Error("unknown convolution algorithm '" + name + "' (expected auto, im2col, direct or winograd)");
-}
-
 ConvSettings& conv_settings() {
   static ConvSettings settings;
   return settings;

@@ -21,6 +21,7 @@
 
 #include "layers/modules.h"
 #include "layers/squeeze_excite.h"
+#include "models/classifier.h"
 
 namespace rg {
 
@@ -117,13 +118,15 @@ class DenseNetFeatures : public Module {
   std::vector<std::shared_ptr<Transition>> transitions_;
 };
 
-class DenseNet : public Module {
+class DenseNet : public Classifier {
  public:
   explicit DenseNet(const DenseNetConfig& config, Generator& gen = default_generator());
 
   // Class scores before the sigmoid: [N, 3, H, W] -> [N, num_classes]. `taps`: as in
   // DenseNetFeatures::forward.
-  Tensor logits(const Tensor& x, Taps* taps = nullptr);
+  Tensor logits(const Tensor& x, Taps* taps);
+  Tensor logits(const Tensor& x) override { return logits(x, nullptr); }
+  int64_t num_classes() const override { return config_.num_classes; }
   // Probabilities: sigmoid(logits), [N, num_classes].
   Tensor forward(const Tensor& x, Taps* taps = nullptr);
   std::vector<std::string> tap_names() const { return features_->tap_names(); }

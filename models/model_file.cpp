@@ -84,9 +84,9 @@ void export_checkpoint(const std::string& checkpoint, const std::string& path) {
   write_safetensors(path, weights, metadata);
 }
 
-void save_model(const std::string& path, const DenseNet& model, const ModelInfo& info) {
-  RG_CHECK(int64_t(info.labels.size()) == model.config().num_classes, "save_model: ", info.labels.size(),
-           " labels for a model with ", model.config().num_classes, " outputs");
+void save_model(const std::string& path, const Classifier& model, const ModelInfo& info) {
+  RG_CHECK(int64_t(info.labels.size()) == model.num_classes(), "save_model: ", info.labels.size(),
+           " labels for a model with ", model.num_classes(), " outputs");
   write_safetensors(path, model.state_dict(), info.to_metadata());
 }
 

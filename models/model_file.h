@@ -29,7 +29,7 @@ struct ModelInfo {
 };
 
 // Writes model + info atomically.
-void save_model(const std::string& path, const DenseNet& model, const ModelInfo& info);
+void save_model(const std::string& path, const Classifier& model, const ModelInfo& info);
 
 // The model file inside a training checkpoint (train/trainer.h's last.safetensors): its weights and
 // metadata without the optimizer's state. Given a checkpoint, load_model says to use this.

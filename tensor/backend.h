@@ -64,6 +64,9 @@ struct Backend {
   // second moment), from the gradient g. All contiguous, of one shape and dtype; v is undefined
   // for SGD, m too without momentum.
   void (*update)(const UpdateRule& rule, Tensor& p, const Tensor& g, Tensor& m, Tensor& v);
+  // Returns when every kernel queued on the device has finished (to time a phase to its end; the
+  // CPU's kernels have finished when they return).
+  void (*synchronize)();
 };
 
 // The backend that runs kernels for `device`.

@@ -16,6 +16,8 @@
 // num_threads(), never on timing, so results are the same from run to run.
 #pragma once
 
+#include <algorithm>
+
 #include <cstdint>
 #include <type_traits>
 
@@ -40,5 +42,12 @@ void parallel_for(int64_t n, int64_t grain, Body&& body) {
       n, grain, [](void* b, int64_t begin, int64_t end) { (*static_cast<std::remove_reference_t<Body>*>(b))(begin, end); },
       const_cast<void*>(static_cast<const void*>(&body)));
 }
+
+// Below this many elements, threads cost more than they save.
+constexpr int64_t kParallelGrain = 32768;
+
+// The items a parallel_for chunk takes at least when each costs `work` elements: kParallelGrain
+// elements' worth, at least one item.
+inline int64_t grain_for(int64_t work) { return std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(work, 1)); }
 
 }  // namespace rg

@@ -10,8 +10,9 @@ What a guide may contain, and what is checked:
                                 tools make or the user gives when .gitignore or RUNTIME_FOLDERS
                                 lists it; otherwise it must exist too.
   `path/to/file.cpp:name`       a file and a function, class, type or macro defined (or, in a
-                                header, declared) in it: `name(` on a line that reads as a
-                                signature, `class|struct|enum name`, `using name =`, `#define
+                                header, declared) in it: `name(` after a return type on a
+                                line that reads as a signature (a call is not a
+                                definition), `class|struct|enum name`, `using name =`, `#define
                                 name`; for `A::b`, `A::b(` or b's signature in a file of class A.
   ```cpp from=path/to/file.cpp  a quotation: every non-blank line of the block must appear in the
                                 file, in the same order (whitespace at the ends ignored).
@@ -42,14 +43,28 @@ def ignored_folders(root):
     return [re.escape(l.strip().lstrip("/")).replace(r"\*", ".*") for l in lines if l.strip().endswith("/")]
 
 
+# Words that may stand before a call at the start of a line, where a return type stands before a definition.
+NOT_A_TYPE = r"(?!(?:return|throw|new|delete|else|case|co_return|co_yield|co_await|sizeof|goto)\b)"
+TYPE_WORDS = r"(?:[\w:<>,*&~\[\]]+\s+)"
+
+
 def defines(source, name):
-    """Whether `source` defines (or declares) `name`: see the module's docstring."""
+    """Whether `source` defines (or declares) `name`: see the module's docstring. A line that calls
+    `name` is never its definition: a signature has a return type before the name (or, for A::b,
+    starts the line and does not end in ';' as a call does)."""
     qualified = name.split("::")
     word = re.escape(qualified[-1])
-    if len(qualified) > 1 and re.search(re.escape("::".join(qualified[-2:])) + r"\s*\(", source):
+    if len(qualified) > 1:
+        member = re.compile(r"^\s*" + NOT_A_TYPE + TYPE_WORDS + r"*" + re.escape("::".join(qualified[-2:])) + r"\s*\(")
+        for line in source.split("\n"):
+            if member.search(line) and (not line.rstrip().endswith(";") or "{" in line):
+                return True
+    # A constructor or member defined out of its class: `A::name(` starting the line, not a call.
+    out_of_class = re.compile(r"^\s*(?:\w+::)+~?" + word + r"\s*\(")
+    if any(out_of_class.search(l) and (not l.rstrip().endswith(";") or "{" in l) for l in source.split("\n")):
         return True
     patterns = [
-        r"^\s*(?:template\s*<[^>]*>\s*)?(?:[\w:<>,*&~\[\]]+\s+)*[*&]*(?:\w+::)*" + word + r"\s*\(",  # a signature
+        r"^\s*(?:template\s*<[^>]*>\s*)?" + NOT_A_TYPE + TYPE_WORDS + r"+[*&]*(?:\w+::)*" + word + r"\s*\(",  # a signature
         r"\b(?:class|struct|union|enum(?:\s+class)?|namespace)\s+" + word + r"\b",
         r"\busing\s+" + word + r"\s*=",
         r"#define\s+" + word + r"\b",

@@ -10,6 +10,8 @@
 #include <string>
 #include <unistd.h>
 
+#include "helpers.h"
+
 namespace rg::test {
 
 // A fresh folder under the system temp dir, removed with everything in it at scope end.
@@ -37,11 +39,6 @@ inline std::string shared_data_dir() {
 }
 
 // True (after printing why) when the real NIH sample is not on this machine.
-inline bool skip_without_shared_data() {
-  if (!shared_data_dir().empty()) return false;
-  std::cout << "[skipped] " << doctest::getContextOptions()->currentTest->m_name
-            << ": ../shared/data (the NIH sample) is not present on this machine\n";
-  return true;
-}
+inline bool skip_without_shared_data() { return skip_without(shared_data_dir(), "../shared/data (the NIH sample)"); }
 
 }  // namespace rg::test

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 
+#include "helpers.h"
 #include "models/densenet.h"
 #include "tensor/io.h"
 #include "tensor/safetensors.h"
@@ -29,10 +30,7 @@ inline std::string reference_dir() {
 }
 
 inline bool skip_without_reference() {
-  if (!reference_dir().empty()) return false;
-  std::cout << "[skipped] " << doctest::getContextOptions()->currentTest->m_name
-            << ": ../shared/reference/densenet121 (or $ROENTGEN_REFERENCE_DIR) is not present on this machine\n";
-  return true;
+  return skip_without(reference_dir(), "../shared/reference/densenet121 (or $ROENTGEN_REFERENCE_DIR)");
 }
 
 // A raw little-endian .bin file as a tensor.

@@ -7,14 +7,34 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <iostream>
 #include <string>
 #include <vector>
 
+#include "autograd/gradcheck.h"
 #include "tensor/factory.h"
 #include "tensor/random.h"
 #include "tensor/tensor.h"
 
 namespace rg::test {
+
+// Passes gradcheck, and at random inputs no point may look like a kink: a jump in a smooth op's
+// forward would otherwise be skipped instead of failing.
+inline void expect_gradcheck(const GradcheckFn& fn, const std::vector<Tensor>& inputs) {
+  const GradcheckResult r = gradcheck(fn, inputs);
+  INFO(r.message);
+  CHECK(r.ok);
+  CHECK(r.compared > 0);
+  CHECK(r.kinks == 0);
+}
+
+// True (after printing why the running test skips) when `found` is empty: `what` is not on this machine.
+inline bool skip_without(const std::string& found, const std::string& what) {
+  if (!found.empty()) return false;
+  std::cout << "[skipped] " << doctest::getContextOptions()->currentTest->m_name << ": " << what
+            << " is not present on this machine\n";
+  return true;
+}
 
 // How a test tensor's elements are laid out in memory.
 enum class Layout { Contiguous, Transposed, Strided, Broadcast };

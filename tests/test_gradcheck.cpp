@@ -16,15 +16,7 @@ Tensor input(const Shape& shape, uint64_t seed, double low = -1.5, double high =
   return rand(shape, low, high, DType::Float64, Device::cpu(), gen).set_requires_grad(true);
 }
 
-// Passes gradcheck, and at random inputs no point may look like a kink: a jump in a smooth op's
-// forward would otherwise be skipped instead of failing.
-void expect_gradcheck(const GradcheckFn& fn, const std::vector<Tensor>& inputs) {
-  const GradcheckResult r = gradcheck(fn, inputs);
-  INFO(r.message);
-  CHECK(r.ok);
-  CHECK(r.compared > 0);
-  CHECK(r.kinks == 0);
-}
+using test::expect_gradcheck;
 
 using V = const std::vector<Tensor>&;
 

@@ -31,15 +31,7 @@ Tensor input(const Shape& shape, uint64_t seed, DType dtype = DType::Float64) {
   return rand(shape, -1, 1, dtype, Device::cpu(), gen).set_requires_grad(true);
 }
 
-// Passes gradcheck, and at random inputs no point may look like a kink: a jump in a smooth op's
-// forward would otherwise be skipped instead of failing.
-void expect_gradcheck(const GradcheckFn& fn, const std::vector<Tensor>& inputs) {
-  const GradcheckResult r = gradcheck(fn, inputs);
-  INFO(r.message);
-  CHECK(r.ok);
-  CHECK(r.compared > 0);
-  CHECK(r.kinks == 0);
-}
+using test::expect_gradcheck;
 
 }  // namespace
 
@@ -83,11 +75,16 @@ namespace {
 
 // Forces the CPU's convolution algorithm for a scope.
 struct ScopedConvAlgo {
-  explicit ScopedConvAlgo(CpuConvAlgo algo) { conv_settings().cpu_algo = algo; }
-  ~ScopedConvAlgo() { conv_settings().cpu_algo = CpuConvAlgo::Auto; }
+  explicit ScopedConvAlgo(const std::string& algo) { conv_settings().cpu_algo = algo; }
+  ~ScopedConvAlgo() { conv_settings().cpu_algo = "auto"; }
 };
 
-const CpuConvAlgo kCpuAlgos[] = {CpuConvAlgo::Im2col, CpuConvAlgo::Direct, CpuConvAlgo::Winograd};
+// Every algorithm of the table, by name (im2col first).
+std::vector<std::string> cpu_algos() {
+  std::vector<std::string> names = cpu_conv_algo_names();
+  names.erase(names.begin());  // "auto"
+  return names;
+}
 
 }  // namespace
 
@@ -101,8 +98,8 @@ TEST_CASE("layer kernels: every CPU convolution algorithm equals the reference, 
   small.push_back({5, 4, 30, 30, 3, 3, 1, 1, 1});  // several samples per group, a partial last one
   small.push_back({3, 5, 9, 9, 4, 3, 1, 0, 1});     // Winograd without padding, odd output size
   small.push_back({2, 3, 8, 7, 5, 3, 1, 2, 1});     // and with padding 2
-  for (CpuConvAlgo algo : kCpuAlgos) {
-    CAPTURE(std::string(cpu_conv_algo_name(algo)));
+  for (const std::string& algo : cpu_algos()) {
+    CAPTURE(algo);
     ScopedConvAlgo forced(algo);
     for (bool prefix : {false, true}) {
       for (const test::WindowCase& c : test::densenet121_conv_cases(1, 64))
@@ -125,29 +122,44 @@ TEST_CASE("the CPU convolution algorithms: which applies where, what auto picks,
   const WindowGeometry dilated = window_geometry(x, 32, 3, 3, 1, 2, 2, "test");
   using cpu::ConvPass;
   using cpu::conv_algorithm;
-  CHECK(conv_algorithm(g3, ConvPass::Forward) == CpuConvAlgo::Direct);
-  CHECK(conv_algorithm(g3, ConvPass::BackwardData) == CpuConvAlgo::Im2col);
-  CHECK(conv_algorithm(g3, ConvPass::BackwardFilter) == CpuConvAlgo::Direct);
-  CHECK(conv_algorithm(big, ConvPass::Forward) == CpuConvAlgo::Winograd);
-  CHECK(conv_algorithm(big, ConvPass::BackwardData) == CpuConvAlgo::Winograd);
-  CHECK(conv_algorithm(big, ConvPass::BackwardFilter) == CpuConvAlgo::Direct);
-  CHECK(conv_algorithm(g1, ConvPass::Forward) == CpuConvAlgo::Im2col);  // a plain GEMM
-  CHECK(conv_algorithm(strided, ConvPass::Forward) == CpuConvAlgo::Im2col);
+  CHECK(conv_algorithm(g3, ConvPass::Forward) == "direct");
+  CHECK(conv_algorithm(g3, ConvPass::BackwardData) == "im2col");
+  CHECK(conv_algorithm(g3, ConvPass::BackwardFilter) == "direct");
+  CHECK(conv_algorithm(big, ConvPass::Forward) == "winograd");
+  CHECK(conv_algorithm(big, ConvPass::BackwardData) == "winograd");
+  CHECK(conv_algorithm(big, ConvPass::BackwardFilter) == "direct");
+  CHECK(conv_algorithm(g1, ConvPass::Forward) == "im2col");  // a plain GEMM
+  CHECK(conv_algorithm(strided, ConvPass::Forward) == "im2col");
   {
-    ScopedConvAlgo forced(CpuConvAlgo::Winograd);
-    CHECK(conv_algorithm(g3, ConvPass::Forward) == CpuConvAlgo::Winograd);
-    CHECK(conv_algorithm(g3, ConvPass::BackwardData) == CpuConvAlgo::Winograd);
-    CHECK(conv_algorithm(g3, ConvPass::BackwardFilter) == CpuConvAlgo::Direct);  // auto's
-    CHECK(conv_algorithm(dilated, ConvPass::Forward) == CpuConvAlgo::Direct);
-    CHECK(conv_algorithm(strided, ConvPass::Forward) == CpuConvAlgo::Im2col);
+    ScopedConvAlgo forced("winograd");
+    CHECK(conv_algorithm(g3, ConvPass::Forward) == "winograd");
+    CHECK(conv_algorithm(g3, ConvPass::BackwardData) == "winograd");
+    CHECK(conv_algorithm(g3, ConvPass::BackwardFilter) == "direct");  // auto's
+    CHECK(conv_algorithm(dilated, ConvPass::Forward) == "direct");
+    CHECK(conv_algorithm(strided, ConvPass::Forward) == "im2col");
   }
   {
-    ScopedConvAlgo forced(CpuConvAlgo::Direct);
-    CHECK(conv_algorithm(g3, ConvPass::BackwardData) == CpuConvAlgo::Direct);
-    CHECK(conv_algorithm(dilated, ConvPass::Forward) == CpuConvAlgo::Direct);
+    ScopedConvAlgo forced("direct");
+    CHECK(conv_algorithm(g3, ConvPass::BackwardData) == "direct");
+    CHECK(conv_algorithm(dilated, ConvPass::Forward) == "direct");
   }
-  CHECK(parse_cpu_conv_algo("winograd") == CpuConvAlgo::Winograd);
+  CHECK(parse_cpu_conv_algo("winograd") == "winograd");
   CHECK_THROWS_WITH_AS(parse_cpu_conv_algo("fft"), doctest::Contains("expected auto, im2col, direct or winograd"), Error);
+  CHECK(cpu_conv_algo_names() == std::vector<std::string>{"auto", "im2col", "direct", "winograd"});
+}
+
+TEST_CASE("the CPU convolution algorithms' table: every pass an algorithm claims to apply to exists") {
+  std::vector<test::WindowCase> cases = test::conv_cases();
+  for (const test::WindowCase& c : test::densenet121_conv_cases(1, 64)) cases.push_back(c);
+  for (const test::WindowCase& c : cases) {
+    const WindowGeometry g = test::geometry_of(c, false);
+    for (const auto& a : cpu::conv_algorithms<float>()) {
+      CAPTURE(a.name);
+      CHECK((!a.applies(g, cpu::ConvPass::Forward) || a.forward));
+      CHECK((!a.applies(g, cpu::ConvPass::BackwardData) || a.backward_data));
+      CHECK((!a.applies(g, cpu::ConvPass::BackwardFilter) || a.backward_filter));
+    }
+  }
 }
 
 TEST_CASE("the CPU convolution algorithms' float32 error against float64, at DenseNet121's 3x3 shapes") {
@@ -172,18 +184,19 @@ TEST_CASE("the CPU convolution algorithms' float32 error against float64, at Den
       }
       return err / scale;
     };
-    double forward[3] = {}, data[3] = {};
-    for (int a = 0; a < 3; ++a) {
-      ScopedConvAlgo forced(kCpuAlgos[a]);
+    const std::vector<std::string> algos = cpu_algos();
+    std::vector<double> forward(algos.size()), data(algos.size());
+    for (size_t a = 0; a < algos.size(); ++a) {
+      ScopedConvAlgo forced(algos[a]);
       Tensor y = Tensor::empty(y64.shape()), gx = Tensor::empty(x.shape());
       cpu::layer_kernels().conv_forward(x, w, Tensor(), y, g);
       cpu::layer_kernels().conv_backward_data(w, gy, gx, g);
       forward[a] = error(y, y64);
       data[a] = error(gx, gx64);
-      MESSAGE(c.h, "x", c.w, " ", std::string(cpu_conv_algo_name(kCpuAlgos[a])), ": forward ", forward[a],
+      MESSAGE(c.h, "x", c.w, " ", algos[a], ": forward ", forward[a],
               ", backward data ", data[a]);
     }
-    for (int a = 1; a < 3; ++a) {
+    for (size_t a = 1; a < algos.size(); ++a) {
       CHECK(forward[a] <= 4 * forward[0]);
       CHECK(data[a] <= 4 * data[0]);
     }

@@ -66,15 +66,10 @@ std::string batch_norm_statistics(int ranks, bool sync_batch_norm) {
          " --sync-batch-norm off)";
 }
 
-// Settings added after checkpoints were first written, with the value every older run had.
-const std::map<std::string, json> kLaterSettings = {{"batch norm statistics", "over the global batch"}};
-
 void check_run_settings(const std::string& path, const json& recorded, const json& now) {
   auto text = [](const json& j) { return j.is_string() ? j.get<std::string>() : j.dump(); };
   for (const auto& [name, value] : now.items()) {
-    const json was = recorded.is_object() && recorded.contains(name) ? recorded[name]
-                     : kLaterSettings.count(name)                     ? kLaterSettings.at(name)
-                                                                      : json("not recorded");
+    const json was = recorded.is_object() && recorded.contains(name) ? recorded[name] : json("not recorded");
     RG_CHECK(was == value, "resume: ", name, " was ", text(was), " when ", path, " was written, and is ", text(value),
              " now; resume with the same settings, or train into a new --out folder");
   }
@@ -146,7 +141,7 @@ LoopState apply_training_state(const std::string& text, Adam& adam, PlateauSched
   return s;
 }
 
-void save_checkpoint(const TrainOptions& o, const DenseNet& model, const ModelInfo& info, const Adam& adam,
+void save_checkpoint(const TrainOptions& o, const Module& model, const ModelInfo& info, const Adam& adam,
                      const PlateauSchedule& plateau, const LoopState& s, const json& settings) {
   NamedTensors tensors;
   for (const auto& [name, t] : model.state_dict()) tensors.emplace_back("model." + name, t);
@@ -161,7 +156,7 @@ void save_checkpoint(const TrainOptions& o, const DenseNet& model, const ModelIn
   write_safetensors(checkpoint_path(o), tensors, metadata);
 }
 
-std::string load_checkpoint(const TrainOptions& o, DenseNet& model, Adam& adam, const json& settings) {
+std::string load_checkpoint(const TrainOptions& o, Module& model, Adam& adam, const json& settings) {
   const std::string path = checkpoint_path(o);
   RG_CHECK(fs::exists(path), "resume: no checkpoint ", path, " to resume from");
   const SafeTensors file = read_safetensors(path);

@@ -37,12 +37,12 @@ nlohmann::json run_settings(const data::DataLoader& train, const data::DataLoade
 std::string checkpoint_path(const TrainOptions& o);  // out_dir/last.safetensors
 
 // Writes last.safetensors atomically.
-void save_checkpoint(const TrainOptions& o, const DenseNet& model, const ModelInfo& info, const Adam& adam,
+void save_checkpoint(const TrainOptions& o, const Module& model, const ModelInfo& info, const Adam& adam,
                      const PlateauSchedule& plateau, const LoopState& s, const nlohmann::json& settings);
 
 // Reads last.safetensors into the model and Adam's moments, refusing changed settings; returns
 // its training_state's text (for apply_training_state, on every rank).
-std::string load_checkpoint(const TrainOptions& o, DenseNet& model, Adam& adam, const nlohmann::json& settings);
+std::string load_checkpoint(const TrainOptions& o, Module& model, Adam& adam, const nlohmann::json& settings);
 
 // Adam's step count, the plateau schedule and the random generator take the state's values; returns
 // the loop's state. A damaged state is an error naming `path`.

@@ -21,6 +21,7 @@ bool DeviceBatches::next(data::Batch& batch) {
   batch.images = images_.take();
   batch.labels = labels_.take();
   batch.indices = std::move(next_.indices);
+  batch.global_size = next_.global_size;
   fetch();
   return true;
 }

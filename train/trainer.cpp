@@ -21,6 +21,7 @@
 #include "train/device_batches.h"
 #include "train/interrupt.h"
 #include "train/progress.h"
+#include "train/step.h"
 #include "train/tensorboard.h"
 
 namespace rg {
@@ -46,7 +47,7 @@ void write_log_csv(const TrainOptions& o, const ModelInfo& info, const std::vect
 
 // Validation: the weighted loss and per-class AUROC over the whole loader — over every rank's
 // slices together when the loader gives this rank its slices.
-void validate(DenseNet& model, data::DataLoader& loader, const ClassWeights& w, Communicator& comm, EpochLog& log) {
+void validate(Classifier& model, data::DataLoader& loader, const ClassWeights& w, Communicator& comm, EpochLog& log) {
   model.eval();
   NoGradGuard no_grad;
   const Device device = model.device();
@@ -91,7 +92,7 @@ void validate(DenseNet& model, data::DataLoader& loader, const ClassWeights& w, 
 
 }  // namespace
 
-std::vector<std::vector<float>> predict_all(DenseNet& model, data::DataLoader& loader, bool progress) {
+std::vector<std::vector<float>> predict_all(Classifier& model, data::DataLoader& loader, bool progress) {
   model.eval();
   NoGradGuard no_grad;
   std::vector<std::vector<float>> out(loader.table().size());
@@ -102,7 +103,7 @@ std::vector<std::vector<float>> predict_all(DenseNet& model, data::DataLoader& l
   batches.start_epoch(0);
   data::Batch batch;
   while (batches.next(batch)) {
-    const auto probs = model.forward(batch.images).to_vector<float>();
+    const auto probs = sigmoid(model.logits(batch.images)).to_vector<float>();
     const size_t labels = probs.size() / batch.indices.size();
     for (size_t i = 0; i < batch.indices.size(); ++i)
       out[batch.indices[i]].assign(probs.begin() + int64_t(i * labels), probs.begin() + int64_t((i + 1) * labels));
@@ -152,7 +153,7 @@ double monitored(const EpochLog& log, const TrainOptions& o) {
 // Keras' ModelCheckpoint(save_best_only): best.safetensors when the metric improved. Epochs
 // before min_epochs are never the best, nor count towards early stopping: on a small validation
 // set the first epoch's loss (a model still predicting the label frequencies) often wins by noise.
-void model_checkpoint(const EpochLog& log, double metric, const TrainOptions& o, const DenseNet& model,
+void model_checkpoint(const EpochLog& log, double metric, const TrainOptions& o, const Classifier& model,
                       const ModelInfo& info, LoopState& s, bool write) {
   const bool candidate = log.epoch >= std::min(o.min_epochs, o.epochs);
   if (!candidate) return;
@@ -178,36 +179,6 @@ bool early_stopping(const LoopState& s, const TrainOptions& o) {
   return o.early_stopping_patience > 0 && s.epochs_without_improvement >= o.early_stopping_patience;
 }
 
-struct StepResult {
-  double loss;       // the global batch's, the same on every rank
-  bool interrupted;  // a signal reached some rank (train/interrupt.h): every rank stops after this step
-};
-
-// One step on this rank's slice of the global batch: forward, the weighted loss, backward, the
-// gradients summed over the ranks, Adam. Each rank's loss is its slice's mean times its share of
-// the global batch, so the ranks' losses and gradients add up to the global batch's (alone: times
-// 1, exactly the one-process step). A non-finite loss stops before the update, on every rank alike.
-StepResult train_step(DenseNet& model, const data::Batch& batch, const Tensor& w_pos, const Tensor& w_neg, Adam& adam,
-                  Communicator& comm, GradientReducer* reducer) {
-  adam.zero_grad();
-  const int64_t n = batch.labels.size(0);
-  double images = double(n);
-  comm.allreduce(&images, 1, ReduceOp::Sum);
-  const Tensor logits = model.logits(batch.images);
-  // An empty slice still runs the forward and backward: synchronized batch norm's collectives
-  // need every rank. Its loss is 0 with a graph (the sum of no logits).
-  const Tensor loss = n > 0 ? weighted_loss_with_logits(logits, batch.labels, w_pos, w_neg) * (double(n) / images)
-                            : sum(logits);
-  double global[2] = {loss.item(), interrupt_requested() ? 1.0 : 0.0};
-  comm.allreduce(global, 2, ReduceOp::Sum);
-  const StepResult result{global[0], global[1] > 0};
-  if (!std::isfinite(result.loss)) return result;
-  backward(loss);
-  if (reducer) reducer->finish(1.0);
-  adam.step();
-  return result;
-}
-
 // Batch norm over each rank's slice needs an image in every slice (synchronized, an empty slice
 // just adds nothing).
 void check_slices(const data::DataLoader& loader, const Communicator& comm, const TrainOptions& o) {
@@ -220,131 +191,178 @@ void check_slices(const data::DataLoader& loader, const Communicator& comm, cons
 }
 
 // Every rank takes the weights of the best epoch, which rank 0 saved.
-void restore_best(DenseNet& model, const TrainOptions& o, Communicator& comm) {
+void restore_best(Classifier& model, const TrainOptions& o, Communicator& comm) {
   if (comm.is_root()) model.load_state_dict(read_safetensors((fs::path(o.out_dir) / "best.safetensors").string()).tensors);
   broadcast_model(model, comm);
 }
 
-}  // namespace
+// One call of train(): the loop's state and the epochs' parts.
+class Training {
+ public:
+  Training(Classifier& model, const ModelInfo& info, data::DataLoader& train_loader, data::DataLoader& valid_loader,
+           const ClassWeights& weights, const TrainOptions& o)
+      : model_(model), info_(info), train_loader_(train_loader), valid_loader_(valid_loader), weights_(weights), o_(o),
+        comm_(o.communicator ? *o.communicator : world_for(o.device)), root_(comm_.is_root()),
+        adam_(on_device(model, o), o.adam), plateau_(plateau_options(o)),
+        settings_(run_settings(train_loader, valid_loader, comm_.size(), o.sync_batch_norm)),
+        parts_{model, weights.positive.to(o.device), weights.negative.to(o.device), adam_, comm_},
+        batches_(train_loader, o.device) {}
 
-TrainResult train(DenseNet& model, const ModelInfo& info, data::DataLoader& train_loader, data::DataLoader& valid_loader,
-                  const ClassWeights& weights, const TrainOptions& o) {
-  Communicator& comm = o.communicator ? *o.communicator : world_for(o.device);
-  const bool root = comm.is_root();  // only rank 0 writes files and progress lines
-  RG_CHECK(train_loader.options().ranks == comm.size() && valid_loader.options().ranks == comm.size(),
-           "train: the loaders give slices for ", train_loader.options().ranks, " and ", valid_loader.options().ranks,
-           " ranks, and this job has ", comm.size(), " (set LoaderOptions::rank and ranks from world())");
-  check_slices(train_loader, comm, o);
-  if (root) fs::create_directories(o.out_dir);
-  model.to(o.device);  // before Adam takes the parameters
-  set_sync_batch_norm(model, comm.size() > 1 && o.sync_batch_norm ? &comm : nullptr);
-  const Tensor w_pos = weights.positive.to(o.device), w_neg = weights.negative.to(o.device);
-  Adam adam(model.parameters(), o.adam);
-  PlateauOptions plateau_options = o.plateau;
-  plateau_options.maximize = o.monitor_auc;
-  PlateauSchedule plateau(plateau_options);
-  LoopState s;
-  s.lr = o.adam.lr;
-  const json settings = run_settings(train_loader, valid_loader, comm.size(), o.sync_batch_norm);
+  TrainResult run() {
+    start();
+    for (; s_.epoch < o_.epochs; ++s_.epoch) {
+      if (!run_epoch()) return result_;  // a non-finite loss or an interruption: the weights stay as they are
+      if (!end_epoch()) break;           // early stopping
+    }
+    if (o_.restore_best && result_.best_epoch > 0) restore_best(model_, o_, comm_);
+    return result_;
+  }
+
+ private:
+  // The model on the device, before Adam takes its parameters.
+  static std::vector<Tensor> on_device(Classifier& model, const TrainOptions& o) {
+    model.to(o.device);
+    return model.parameters();
+  }
+  static PlateauOptions plateau_options(const TrainOptions& o) {
+    PlateauOptions options = o.plateau;
+    options.maximize = o.monitor_auc;
+    return options;
+  }
+
   // Every rank starts from rank 0's weights (random, --weights or the checkpoint) and state: only
   // rank 0 reads the checkpoint, so it need not be on a disk the others see.
-  const std::string state = o.resume && root ? load_checkpoint(o, model, adam, settings) : "";
-  broadcast_model(model, comm);
-  if (o.resume) {
-    broadcast_adam(adam, comm);
-    s = apply_training_state(broadcast_text(comm, state), adam, plateau, checkpoint_path(o));
-    if (root) std::cerr << "resuming from " << checkpoint_path(o) << " at epoch " << s.epoch + 1 << ", batch " << s.batch << "\n";
+  void start() {
+    RG_CHECK(train_loader_.options().ranks == comm_.size() && valid_loader_.options().ranks == comm_.size(),
+             "train: the loaders give slices for ", train_loader_.options().ranks, " and ",
+             valid_loader_.options().ranks, " ranks, and this job has ", comm_.size(),
+             " (set LoaderOptions::rank and ranks from world())");
+    check_slices(train_loader_, comm_, o_);
+    if (root_) fs::create_directories(o_.out_dir);
+    set_sync_batch_norm(model_, comm_.size() > 1 && o_.sync_batch_norm ? &comm_ : nullptr);
+    s_.lr = o_.adam.lr;
+    const std::string state = o_.resume && root_ ? load_checkpoint(o_, model_, adam_, settings_) : "";
+    broadcast_model(model_, comm_);
+    if (o_.resume) {
+      broadcast_adam(adam_, comm_);
+      s_ = apply_training_state(broadcast_text(comm_, state), adam_, plateau_, checkpoint_path(o_));
+      if (root_)
+        std::cerr << "resuming from " << checkpoint_path(o_) << " at epoch " << s_.epoch + 1 << ", batch " << s_.batch
+                  << "\n";
+    }
+    if (comm_.size() > 1) reducer_ = std::make_unique<GradientReducer>(model_.parameters(), comm_);
+    parts_.reducer = reducer_.get();
+    adam_.options().lr = s_.lr;
+    if (root_) board_ = std::make_unique<TensorBoardWriter>((fs::path(o_.out_dir) / "tensorboard").string());
+    result_.history = s_.history;
+    result_.best_epoch = s_.best_epoch;
   }
-  std::unique_ptr<GradientReducer> reducer;
-  if (comm.size() > 1) reducer = std::make_unique<GradientReducer>(model.parameters(), comm);
-  adam.options().lr = s.lr;
-  std::unique_ptr<TensorBoardWriter> board;
-  if (root) board = std::make_unique<TensorBoardWriter>((fs::path(o.out_dir) / "tensorboard").string());
-  const bool progress = o.progress && root;
-  TrainResult result;
-  result.history = s.history;
-  result.best_epoch = s.best_epoch;
-  int64_t batches_left = o.stop_after_batches;
-  DeviceBatches batches(train_loader, o.device);
-  InterruptGuard signals;
 
-  for (; s.epoch < o.epochs; ++s.epoch) {
-    // The epoch's batches.
-    const auto start = std::chrono::steady_clock::now();
-    model.train();
-    batches.start_epoch(s.epoch, s.batch);
-    Progress bar("epoch " + std::to_string(s.epoch + 1) + "/" + std::to_string(o.epochs), train_loader.batches_per_epoch());
+  // The epoch's batches; false when training stops inside it.
+  bool run_epoch() {
+    epoch_start_ = std::chrono::steady_clock::now();
+    model_.train();
+    batches_.start_epoch(s_.epoch, s_.batch);
+    bar_ = std::make_unique<Progress>("epoch " + std::to_string(s_.epoch + 1) + "/" + std::to_string(o_.epochs),
+                                      train_loader_.batches_per_epoch());
     data::Batch batch;
     int64_t images = 0;
-    while (batches.next(batch)) {
-      const auto [value, interrupted] = train_step(model, batch, w_pos, w_neg, adam, comm, reducer.get());
-      if (!std::isfinite(value)) {
-        result.stop = StopReason::NonFiniteLoss;
-        result.stop_reason = non_finite_loss(value, s, o);
-        return result;
+    while (batches_.next(batch)) {
+      const StepResult step = train_step(parts_, batch);
+      if (!std::isfinite(step.loss)) return stop(StopReason::NonFiniteLoss, non_finite_loss(step.loss, s_, o_));
+      images += batch.global_size;
+      after_step(step.loss, images);
+      if (step.interrupted) {
+        if (root_) save();
+        return stop(StopReason::Interrupted, "interrupted by a signal after epoch " + std::to_string(s_.epoch + 1) +
+                                                 ", batch " + std::to_string(s_.batch) + ": " + checkpoint_path(o_) +
+                                                 " holds it; the same command with --resume 1 continues");
       }
-      s.loss_sum += value;
-      result.batch_losses.push_back(value);
-      ++s.loss_batches;
-      ++s.batch;
-      images += int64_t(batch.indices.size()) * comm.size();  // about: the slices differ by one at most
-      if (progress) {
-        char status[64];
-        std::snprintf(status, sizeof(status), "loss %.4f", s.loss_sum / double(s.loss_batches));
-        bar.update(s.batch, images, status);
-      }
-      if (board) board->scalar("train/batch_loss", value, adam.steps());
-      if (root && o.checkpoint_every > 0 && s.batch % o.checkpoint_every == 0)
-        save_checkpoint(o, model, info, adam, plateau, s, settings);
-      if (interrupted) {
-        if (root) save_checkpoint(o, model, info, adam, plateau, s, settings);
-        result.stop = StopReason::Interrupted;
-        result.stop_reason = "interrupted by a signal after epoch " + std::to_string(s.epoch + 1) + ", batch " +
-                             std::to_string(s.batch) + ": " + checkpoint_path(o) +
-                             " holds it; the same command with --resume 1 continues";
-        return result;
-      }
-      if (batches_left > 0 && --batches_left == 0) {
-        result.stop = StopReason::Interrupted;
-        result.stop_reason = "stopped after the requested number of batches";
-        return result;
-      }
+      if (batches_left_ > 0 && --batches_left_ == 0)
+        return stop(StopReason::Interrupted, "stopped after the requested number of batches");
     }
-
-    // The epoch's end: validation, the logs, the three callbacks, the checkpoint.
-    if (!o.sync_batch_norm) average_buffers(model, comm);
-    EpochLog log;
-    log.epoch = s.epoch + 1;
-    log.train_loss = s.loss_sum / double(std::max<int64_t>(s.loss_batches, 1));
-    log.lr = s.lr;
-    validate(model, valid_loader, weights, comm, log);
-    log.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (progress) bar.finish(epoch_summary(log));
-    result.history.push_back(log);
-    if (board) log_epoch(*board, log);
-
-    const double metric = monitored(log, o);
-    model_checkpoint(log, metric, o, model, info, s, root);
-    result.best_epoch = s.best_epoch;
-    reduce_lr_on_plateau(metric, plateau, adam, s);
-    s.history = result.history;
-    s.batch = 0;
-    s.loss_sum = 0;
-    s.loss_batches = 0;
-    if (root) {
-      write_log_csv(o, info, result.history);
-      LoopState next = s;
-      next.epoch = s.epoch + 1;
-      save_checkpoint(o, model, info, adam, plateau, next, settings);
-    }
-    if (early_stopping(s, o)) {
-      result.stop = StopReason::EarlyStopping;
-      result.stop_reason = "early stopping: no improvement for " + std::to_string(s.epochs_without_improvement) + " epochs";
-      break;
-    }
+    return true;
   }
-  if (o.restore_best && result.best_epoch > 0) restore_best(model, o, comm);
-  return result;
+
+  // The running loss, the progress line, the batch's TensorBoard point, the checkpoint every N batches.
+  void after_step(double loss, int64_t images) {
+    s_.loss_sum += loss;
+    result_.batch_losses.push_back(loss);
+    ++s_.loss_batches;
+    ++s_.batch;
+    if (o_.progress && root_) {
+      char status[64];
+      std::snprintf(status, sizeof(status), "loss %.4f", s_.loss_sum / double(s_.loss_batches));
+      bar_->update(s_.batch, images, status);
+    }
+    if (board_) board_->scalar("train/batch_loss", loss, adam_.steps());
+    if (root_ && o_.checkpoint_every > 0 && s_.batch % o_.checkpoint_every == 0) save();
+  }
+
+  // The epoch's end: validation, the logs, the three callbacks, the checkpoint; false to stop early.
+  bool end_epoch() {
+    if (!o_.sync_batch_norm) average_buffers(model_, comm_);
+    EpochLog log;
+    log.epoch = s_.epoch + 1;
+    log.train_loss = s_.loss_sum / double(std::max<int64_t>(s_.loss_batches, 1));
+    log.lr = s_.lr;
+    validate(model_, valid_loader_, weights_, comm_, log);
+    log.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start_).count();
+    if (o_.progress && root_) bar_->finish(epoch_summary(log));
+    result_.history.push_back(log);
+    if (board_) log_epoch(*board_, log);
+    const double metric = monitored(log, o_);
+    model_checkpoint(log, metric, o_, model_, info_, s_, root_);
+    result_.best_epoch = s_.best_epoch;
+    reduce_lr_on_plateau(metric, plateau_, adam_, s_);
+    s_.history = result_.history;
+    s_.batch = 0, s_.loss_sum = 0, s_.loss_batches = 0;
+    if (root_) {
+      write_log_csv(o_, info_, result_.history);
+      LoopState next = s_;
+      next.epoch = s_.epoch + 1;
+      save_checkpoint(o_, model_, info_, adam_, plateau_, next, settings_);
+    }
+    if (!early_stopping(s_, o_)) return true;
+    stop(StopReason::EarlyStopping,
+         "early stopping: no improvement for " + std::to_string(s_.epochs_without_improvement) + " epochs");
+    return false;
+  }
+
+  void save() { save_checkpoint(o_, model_, info_, adam_, plateau_, s_, settings_); }
+  bool stop(StopReason why, std::string reason) {
+    result_.stop = why;
+    result_.stop_reason = std::move(reason);
+    return false;
+  }
+
+  Classifier& model_;
+  const ModelInfo& info_;
+  data::DataLoader &train_loader_, &valid_loader_;
+  const ClassWeights& weights_;
+  const TrainOptions& o_;
+  Communicator& comm_;
+  const bool root_;  // only rank 0 writes files and progress lines
+  Adam adam_;
+  PlateauSchedule plateau_;
+  const json settings_;
+  LoopState s_;
+  StepParts parts_;
+  DeviceBatches batches_;
+  std::unique_ptr<GradientReducer> reducer_;
+  std::unique_ptr<TensorBoardWriter> board_;
+  std::unique_ptr<Progress> bar_;
+  std::chrono::steady_clock::time_point epoch_start_;
+  int64_t batches_left_ = o_.stop_after_batches;
+  InterruptGuard signals_;
+  TrainResult result_;
+};
+
+}  // namespace
+
+TrainResult train(Classifier& model, const ModelInfo& info, data::DataLoader& train_loader,
+                  data::DataLoader& valid_loader, const ClassWeights& weights, const TrainOptions& options) {
+  return Training(model, info, train_loader, valid_loader, weights, options).run();
 }
 
 }  // namespace rg

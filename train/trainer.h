@@ -26,6 +26,7 @@
 #include "data/loader.h"
 #include "distributed/communicator.h"
 #include "losses/class_frequencies.h"
+#include "models/classifier.h"
 #include "models/model_file.h"
 #include "optim/adam.h"
 #include "optim/plateau.h"
@@ -78,11 +79,11 @@ struct TrainResult {
 
 // Trains `model` (whose labels, image size and normalization `info` describes) on options.device;
 // the model stays there afterwards.
-TrainResult train(DenseNet& model, const ModelInfo& info, data::DataLoader& train_loader,
+TrainResult train(Classifier& model, const ModelInfo& info, data::DataLoader& train_loader,
                   data::DataLoader& valid_loader, const ClassWeights& weights, const TrainOptions& options);
 
 // Probabilities for every image of the loader's table, in table order: [N][L]. Runs on the model's
 // device (Module::to moves it).
-std::vector<std::vector<float>> predict_all(DenseNet& model, data::DataLoader& loader, bool progress = false);
+std::vector<std::vector<float>> predict_all(Classifier& model, data::DataLoader& loader, bool progress = false);
 
 }  // namespace rg

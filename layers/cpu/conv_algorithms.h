@@ -1,22 +1,30 @@
-// The CPU's convolution algorithms beside im2col (conv.cpp), and the choice between them.
-//
-// Each works on a group of `count` samples of x, `x_stride` apart (each sample [C, H, W]
-// contiguous), writing y's samples contiguously [count, O, OH, OW]:
-//   Direct (conv_direct.cpp), stride 1: the samples are copied once, padded, side by side into
+// The CPU's convolution algorithms, as peers in one table (conv.cpp's conv_algorithms()), and the
+// choice between them. Every algorithm computes all N samples of a pass; x's and gy's samples may
+// lie any stride apart (each sample [C, H, W] contiguous); outputs are contiguous.
+//   im2col (conv_im2col.cpp), any geometry: the columns of every window position, then one GEMM.
+//   direct (conv_direct.cpp), stride 1: the samples are copied once, padded, side by side into
 //     P [C, count*Hp*Wp] (Hp = H + 2 ph, Wp = W + 2 pw). Output (i, j) of a sample at column
 //     s = i*Wp + j of its block reads P at column s + p*dh*Wp + q*dw for kernel position (p, q),
 //     so each kernel position is one GEMM over a shifted view of P: no columns are built
 //     (im2col writes and reads KH*KW copies of the input). The columns with j >= OW (or i >= OH)
 //     compute values nobody reads; they are dropped. The filter gradient shifts gy instead, into
 //     KH*KW*O rows, and is one GEMM with P.
-//   Winograd (conv_winograd.cpp), 3x3, stride 1, no dilation: F(2x2, 3x3). Every 4x4 input tile
+//   winograd (conv_winograd.cpp), 3x3, stride 1, no dilation: F(2x2, 3x3). Every 4x4 input tile
 //     and every 3x3 filter is transformed (B^T d B, G g G^T), the 16 transformed positions are
 //     16 GEMMs [O, C] x [C, tiles], and each 2x2 output tile is A^T m A: 16 multiplies per 4
-//     outputs instead of 36.
+//     outputs instead of 36. Forward and input gradient only.
+// With stride 1 the input gradient is itself a convolution of gy (backward_data_by_conv), so an
+// algorithm's forward serves its backward_data too.
+//
+// Adding an algorithm: write its three passes (nullptr for a pass it does not do) and `applies` in
+// its own file, add its entry to conv_algorithms() and, where it wins, to auto's preference lists
+// (conv.cpp); parsing, --conv-algo's usage, the tests and bench_layers read the table
+// (docs/extending.md, "A new convolution algorithm").
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
+#include <string_view>
 #include <vector>
 
 #include "layers/conv_settings.h"
@@ -26,31 +34,66 @@ namespace rg::cpu {
 
 enum class ConvPass { Forward, BackwardData, BackwardFilter };
 
-// The algorithm that computes `pass` of the convolution `g`: conv_settings().cpu_algo when it
-// applies to the shape, else auto's choice (never Auto itself). A function of the shape and the
-// setting only: a run computes the same way every time.
-CpuConvAlgo conv_algorithm(const WindowGeometry& g, ConvPass pass);
-
-bool direct_applies(const WindowGeometry& g);    // stride 1 and not 1x1 unpadded (a plain GEMM already)
-bool winograd_applies(const WindowGeometry& g);  // 3x3, stride 1, dilation 1, padding <= 2
-
-// A per-thread buffer of at least `count` elements, kept for the next call (slots 0-3: 0 and 1
-// for im2col's columns and gathers, 2 and 3 for the other algorithms).
 template <typename T>
-T* scratch(int slot, int64_t count) {
-  thread_local std::vector<T> buffers[4];
-  std::vector<T>& b = buffers[slot];
+struct ConvAlgorithm {
+  const char* name;
+  // Whether it computes `pass` of the convolution `g`.
+  bool (*applies)(const WindowGeometry& g, ConvPass pass);
+  // y [N, O, OH, OW] = conv(x, w), w [O, C, KH, KW].
+  void (*forward)(const T* x, int64_t x_stride, const T* w, T* y, const WindowGeometry& g);
+  // gx [N, C, H, W] = the input gradient from gy [N, O, OH, OW].
+  void (*backward_data)(const T* w, const T* gy, int64_t gy_stride, T* gx, const WindowGeometry& g);
+  // gw [O, C, KH, KW] = the filter gradient from x and gy.
+  void (*backward_filter)(const T* x, int64_t x_stride, const T* gy, int64_t gy_stride, T* gw, const WindowGeometry& g);
+};
+
+// Every algorithm, in the order --conv-algo lists them (conv.cpp).
+template <typename T>
+const std::vector<ConvAlgorithm<T>>& conv_algorithms();
+
+// The algorithm that computes `pass` of `g`: conv_settings().cpu_algo when it applies to the
+// shape, else auto's choice. A function of the shape and the setting only: a run computes the
+// same way every time.
+std::string_view conv_algorithm(const WindowGeometry& g, ConvPass pass);
+
+// The entries of the three files, for the table.
+template <typename T>
+ConvAlgorithm<T> im2col_algorithm();
+template <typename T>
+ConvAlgorithm<T> direct_algorithm();
+template <typename T>
+ConvAlgorithm<T> winograd_algorithm();
+
+// Whether the input gradient of `g` is a convolution of gy: stride 1, padding at most the
+// kernel's reach, and not a 1x1 unpadded convolution (whose gradient is a plain GEMM).
+bool can_backward_data_by_conv(const WindowGeometry& g);
+// gx [N, C, H, W] as a convolution of gy [N, O, OH, OW] by `forward`, with the filters transposed
+// (o <-> c) and flipped (p -> KH-1-p, q -> KW-1-q), padded by (KH-1)*dh - ph.
+template <typename T>
+void backward_data_by_conv(decltype(ConvAlgorithm<T>::forward) forward, const T* w, const T* gy, int64_t gy_stride,
+                           T* gx, const WindowGeometry& g);
+
+// The samples one group takes: about `target` positions of `per_sample` each, at least one, at
+// most the batch. Each algorithm computes a group of samples side by side with one GEMM per step,
+// so that the small maps of a deep layer still make GEMMs wide enough to run near the machine's peak.
+inline int64_t samples_per_group(int64_t target, int64_t per_sample, int64_t n) {
+  return std::clamp<int64_t>(target / std::max<int64_t>(per_sample, 1), 1, n);
+}
+
+// Per-thread buffers, kept from call to call: one slot per use.
+enum class Scratch {
+  Columns,   // im2col's column matrix (and its input gradient's)
+  Gathered,  // im2col's samples of gy (or of y) side by side
+  Working,   // Direct's padded copy and Winograd's transformed tiles
+  Filters,   // Direct's and Winograd's rearranged or transformed filters
+  Count
+};
+template <typename T>
+T* scratch(Scratch slot, int64_t count) {
+  thread_local std::vector<T> buffers[int(Scratch::Count)];
+  std::vector<T>& b = buffers[int(slot)];
   if (int64_t(b.size()) < count) b.resize(size_t(count));
   return b.data();
 }
-
-// y [N, O, OH, OW] = conv(x, w) for x's samples x_stride apart, w [O, C, KH, KW].
-template <typename T>
-void direct_forward(const T* x, int64_t x_stride, const T* w, T* y, const WindowGeometry& g);
-template <typename T>
-void winograd_forward(const T* x, int64_t x_stride, const T* w, T* y, const WindowGeometry& g);
-// gw [O, C, KH, KW] = the filter gradient from x and gy [N, O, OH, OW] (both samples strided).
-template <typename T>
-void direct_backward_filter(const T* x, int64_t x_stride, const T* gy, int64_t gy_stride, T* gw, const WindowGeometry& g);
 
 }  // namespace rg::cpu

@@ -27,7 +27,7 @@ Padded padded_shape(const WindowGeometry& g, int64_t count) {
 }
 
 int64_t group_size(const WindowGeometry& g) {
-  return std::clamp<int64_t>(kGroupColumns / ((g.h + 2 * g.ph) * (g.w + 2 * g.pw)), 1, g.n);
+  return samples_per_group(kGroupColumns, (g.h + 2 * g.ph) * (g.w + 2 * g.pw), g.n);
 }
 
 // P[c, k*Hp*Wp + (y + ph)*Wp + (x + pw)] = x_k[c, y, x], zeros around and after.
@@ -49,27 +49,20 @@ void pad_group(const T* x, int64_t x_stride, const WindowGeometry& g, const Padd
 template <typename T>
 const T* positions_first(const T* w, const WindowGeometry& g) {
   const int64_t kk = g.kh * g.kw;
-  T* out = scratch<T>(3, kk * g.o * g.c);
+  T* out = scratch<T>(Scratch::Filters, kk * g.o * g.c);
   for (int64_t o = 0; o < g.o; ++o)
     for (int64_t c = 0; c < g.c; ++c)
       for (int64_t r = 0; r < kk; ++r) out[(r * g.o + o) * g.c + c] = w[(o * g.c + c) * kk + r];
   return out;
 }
 
-}  // namespace
-
-bool direct_applies(const WindowGeometry& g) {
-  const bool plain_gemm = g.kh == 1 && g.kw == 1 && g.ph == 0 && g.pw == 0;
-  return g.sh == 1 && g.sw == 1 && !plain_gemm;
-}
-
 template <typename T>
-void direct_forward(const T* x, int64_t x_stride, const T* w, T* y, const WindowGeometry& g) {
+void forward(const T* x, int64_t x_stride, const T* w, T* y, const WindowGeometry& g) {
   const T* wr = positions_first(w, g);
   const int64_t group = group_size(g), s = g.oh * g.ow;
   for (int64_t n0 = 0; n0 < g.n; n0 += group) {
     const Padded ps = padded_shape(g, std::min(group, g.n - n0));
-    T* p = scratch<T>(2, g.c * ps.ld + g.o * ps.n);
+    T* p = scratch<T>(Scratch::Working, g.c * ps.ld + g.o * ps.n);
     T* out = p + g.c * ps.ld;  // [O, n]: every padded position, the valid ones copied to y below
     pad_group(x + n0 * x_stride, x_stride, g, ps, p);
     for (int64_t kp = 0; kp < g.kh; ++kp)
@@ -95,12 +88,12 @@ void direct_forward(const T* x, int64_t x_stride, const T* w, T* y, const Window
 // KH*KW*O = 288 rows for DenseNet's 3x3, im2col's columns would have C*KH*KW = 1152), and
 //   acc [C, KH*KW*O] = P [C, ld] @ Gs^T.
 template <typename T>
-void direct_backward_filter(const T* x, int64_t x_stride, const T* gy, int64_t gy_stride, T* gw, const WindowGeometry& g) {
+void backward_filter(const T* x, int64_t x_stride, const T* gy, int64_t gy_stride, T* gw, const WindowGeometry& g) {
   const int64_t group = group_size(g), s = g.oh * g.ow, kk = g.kh * g.kw, rows = kk * g.o;
-  T* acc = scratch<T>(3, g.c * rows);  // [C, KH*KW, O]
+  T* acc = scratch<T>(Scratch::Filters, g.c * rows);  // [C, KH*KW, O]
   for (int64_t n0 = 0; n0 < g.n; n0 += group) {
     const Padded ps = padded_shape(g, std::min(group, g.n - n0));
-    T* p = scratch<T>(2, (g.c + rows) * ps.ld);
+    T* p = scratch<T>(Scratch::Working, (g.c + rows) * ps.ld);
     T* gs = p + g.c * ps.ld;
     pad_group(x + n0 * x_stride, x_stride, g, ps, p);
     parallel_for(rows, grain_for(ps.ld), [&](int64_t b0, int64_t b1) {
@@ -122,10 +115,26 @@ void direct_backward_filter(const T* x, int64_t x_stride, const T* gy, int64_t g
       for (int64_t r = 0; r < kk; ++r) gw[(o * g.c + c) * kk + r] = acc[c * rows + r * g.o + o];
 }
 
-template void direct_forward<float>(const float*, int64_t, const float*, float*, const WindowGeometry&);
-template void direct_forward<double>(const double*, int64_t, const double*, double*, const WindowGeometry&);
-template void direct_backward_filter<float>(const float*, int64_t, const float*, int64_t, float*, const WindowGeometry&);
-template void direct_backward_filter<double>(const double*, int64_t, const double*, int64_t, double*,
-                                             const WindowGeometry&);
+// The stride-1 convolutions that are not a plain GEMM already (1x1 unpadded).
+bool applies(const WindowGeometry& g, ConvPass pass) {
+  const bool plain_gemm = g.kh == 1 && g.kw == 1 && g.ph == 0 && g.pw == 0;
+  const bool stride_1 = g.sh == 1 && g.sw == 1 && !plain_gemm;
+  return stride_1 && (pass != ConvPass::BackwardData || can_backward_data_by_conv(g));
+}
+
+template <typename T>
+void backward_data(const T* w, const T* gy, int64_t gy_stride, T* gx, const WindowGeometry& g) {
+  backward_data_by_conv<T>(forward<T>, w, gy, gy_stride, gx, g);
+}
+
+}  // namespace
+
+template <typename T>
+ConvAlgorithm<T> direct_algorithm() {
+  return {.name = "direct", .applies = applies, .forward = forward<T>, .backward_data = backward_data<T>,
+          .backward_filter = backward_filter<T>};
+}
+template ConvAlgorithm<float> direct_algorithm<float>();
+template ConvAlgorithm<double> direct_algorithm<double>();
 
 }  // namespace rg::cpu

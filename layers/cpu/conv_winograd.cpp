@@ -130,21 +130,15 @@ void transform_outputs(const T* m, const WindowGeometry& g, const Tiles& s, T* y
   });
 }
 
-}  // namespace
-
-bool winograd_applies(const WindowGeometry& g) {
-  return g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.ph <= 2 && g.pw <= 2;
-}
-
 template <typename T>
-void winograd_forward(const T* x, int64_t x_stride, const T* w, T* y, const WindowGeometry& g) {
-  T* u = scratch<T>(3, 16 * g.o * g.c);
+void forward(const T* x, int64_t x_stride, const T* w, T* y, const WindowGeometry& g) {
+  T* u = scratch<T>(Scratch::Filters, 16 * g.o * g.c);
   transform_filters(w, g, u);
   const Tiles one = tiles_of(g, 1);
-  const int64_t group = std::clamp<int64_t>(kGroupTiles / (one.th * one.tw), 1, g.n);
+  const int64_t group = samples_per_group(kGroupTiles, one.th * one.tw, g.n);
   for (int64_t n0 = 0; n0 < g.n; n0 += group) {
     const Tiles s = tiles_of(g, std::min(group, g.n - n0));
-    T* v = scratch<T>(2, 16 * s.t * (g.c + g.o));
+    T* v = scratch<T>(Scratch::Working, 16 * s.t * (g.c + g.o));
     T* m = v + 16 * g.c * s.t;
     transform_inputs(x + n0 * x_stride, x_stride, g, s, v);
     parallel_for(16, 1, [&](int64_t x0, int64_t x1) {  // the 16 GEMMs, one per thread at a time
@@ -156,7 +150,25 @@ void winograd_forward(const T* x, int64_t x_stride, const T* w, T* y, const Wind
   }
 }
 
-template void winograd_forward<float>(const float*, int64_t, const float*, float*, const WindowGeometry&);
-template void winograd_forward<double>(const double*, int64_t, const double*, double*, const WindowGeometry&);
+// 3x3, stride 1, dilation 1, padding at most 2; forward and (as a convolution of gy) input gradient.
+bool applies(const WindowGeometry& g, ConvPass pass) {
+  const bool shape = g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.ph <= 2 && g.pw <= 2;
+  return shape && (pass == ConvPass::Forward || (pass == ConvPass::BackwardData && can_backward_data_by_conv(g)));
+}
+
+template <typename T>
+void backward_data(const T* w, const T* gy, int64_t gy_stride, T* gx, const WindowGeometry& g) {
+  backward_data_by_conv<T>(forward<T>, w, gy, gy_stride, gx, g);
+}
+
+}  // namespace
+
+template <typename T>
+ConvAlgorithm<T> winograd_algorithm() {
+  return {.name = "winograd", .applies = applies, .forward = forward<T>, .backward_data = backward_data<T>,
+          .backward_filter = nullptr};
+}
+template ConvAlgorithm<float> winograd_algorithm<float>();
+template ConvAlgorithm<double> winograd_algorithm<double>();
 
 }  // namespace rg::cpu

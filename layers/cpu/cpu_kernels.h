@@ -9,9 +9,6 @@
 
 namespace rg::cpu {
 
-// How many items a parallel_for chunk takes at least when each costs `work` elements: about
-// 32768 elements, below which a thread costs more than it saves.
-inline int64_t grain_for(int64_t work) { return std::max<int64_t>(1, 32768 / std::max<int64_t>(work, 1)); }
 
 // The stride between samples of x [N, ...] whose samples are each contiguous.
 inline int64_t sample_stride(const Tensor& t) { return t.strides()[0]; }

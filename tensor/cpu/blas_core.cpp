@@ -46,9 +46,9 @@ std::vector<std::string> own_arguments() {
   return args;
 }
 
-// Runs before main (see blas_core.h): corrects OpenBLAS's core by running the program again with
-// OPENBLAS_CORETYPE set. When the exec fails, the program goes on with OpenBLAS's own choice.
-[[gnu::constructor]] void correct_blas_core() {
+}  // namespace
+
+void correct_blas_core() {
   if (std::getenv("OPENBLAS_CORETYPE")) return;  // the user's choice, or ours in the second run
   const std::string pretend = env(kPretendCore);
   const std::string reported = pretend.empty() ? openblas_get_corename() : pretend;
@@ -69,8 +69,6 @@ std::vector<std::string> own_arguments() {
   unsetenv("OPENBLAS_CORETYPE");
   unsetenv(kCorrectedFrom);
 }
-
-}  // namespace
 
 bool blas_core_uses_avx2(std::string_view core) {
   const std::string c = lower(core);

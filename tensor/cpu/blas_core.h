@@ -7,13 +7,16 @@
 // SSE3 kernels, and a 1024^3 sgemm runs at 65 GFLOP/s on two threads instead of 253 (measured
 // there by issue 17; not remeasured here).
 // OpenBLAS takes the environment variable OPENBLAS_CORETYPE instead of its own choice, but reads
-// it in a constructor that runs when the library is loaded, before main. So, also before main,
-// roentgen asks OpenBLAS which core it chose; when that core is a generic one although the CPU
-// has AVX2 or AVX-512, it prints one line, sets OPENBLAS_CORETYPE and runs the program again
-// (exec of /proc/self/exe with the same arguments, before anything else has happened). Why not
-// load OpenBLAS with dlopen after setting the variable: the core OpenBLAS would choose is known
-// only once it is loaded, and a loaded OpenBLAS cannot be loaded afresh.
+// it in a constructor that runs when the library is loaded, before main. So correct_blas_core(),
+// called by a program first thing in its main, asks OpenBLAS which core it chose; when that core is
+// a generic one although the CPU has AVX2 or AVX-512, it prints one line, sets OPENBLAS_CORETYPE
+// and runs the program again (exec of /proc/self/exe with the same arguments, before anything else
+// has happened). Why not load OpenBLAS with dlopen after setting the variable: the core OpenBLAS
+// would choose is known only once it is loaded, and a loaded OpenBLAS cannot be loaded afresh.
 // A OPENBLAS_CORETYPE the user set is left alone.
+// Only programs that ask are ever run again: roentgen, the examples and the benchmarks call it
+// (a new program that runs GEMMs should too: docs/extending.md, "A new program"); the test
+// programs, fuzzers and anything else linking rg_tensor do not, and run with OpenBLAS's own choice.
 #pragma once
 
 #include <optional>
@@ -29,6 +32,11 @@ namespace rg::cpu {
 // DQ, VL), ZEN (AMD family 17h and later with AVX2), HASWELL (AVX2 and FMA). Nothing when
 // OpenBLAS's own choice uses AVX2 or better, or the CPU has neither AVX2 nor AVX-512.
 std::optional<std::string> blas_core_correction(const CpuFeatures& cpu, std::string_view reported);
+
+// Call first thing in main, before any thread, MPI or GEMM starts: may replace the process by a
+// run of the same program with OPENBLAS_CORETYPE set (above). Returns when nothing needs
+// correcting, or when the exec failed (then OpenBLAS keeps its choice).
+void correct_blas_core();
 
 // Whether `core` (a name OpenBLAS reports) is one of OpenBLAS's cores that use AVX2 or AVX-512.
 bool blas_core_uses_avx2(std::string_view core);

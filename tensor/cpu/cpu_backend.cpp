@@ -167,7 +167,7 @@ void reduce_kernel(ReduceOp op, const Tensor& x, Tensor& out) {
 
     if (n_out >= num_threads() || n_out * n_red < kParallelGrain) {
       // Chunks of at least kParallelGrain input elements.
-      parallel_for(n_out, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(n_red, 1)), [&](int64_t begin, int64_t end) {
+      parallel_for(n_out, grain_for(n_red), [&](int64_t begin, int64_t end) {
         for (int64_t i = begin; i < end; ++i) o[i] = static_cast<T>(fold(base_of(i), 0, n_red));
       });
     } else {
@@ -258,7 +258,8 @@ const Backend& backend() {
                              .where = where_kernel,
                              .reduce = reduce_kernel,
                              .matmul = matmul_kernel,
-                             .update = update_kernel};
+                             .update = update_kernel,
+                             .synchronize = [] {}};  // its kernels have finished when they return
   return table;
 }
 

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <iterator>
 #include <string>
 
 #include "tensor/cpu/vector_kernels.h"
@@ -12,6 +13,35 @@
 namespace rg::cpu {
 
 namespace {
+
+// The levels, lowest first: each one's name, what it needs of the CPU, and its table of vector
+// kernels (null where this build lacks it). tensor/CMakeLists.txt compiles vector_kernels.cpp
+// once per level with that level's flags.
+struct IsaLevel {
+  Isa isa;
+  const char* name;
+  bool (*supported)(const CpuFeatures& cpu);
+  const VectorKernels& (*table)();
+};
+
+bool any_cpu(const CpuFeatures&) { return true; }
+bool has_avx2(const CpuFeatures& cpu) { return cpu.avx2 && cpu.fma; }
+bool has_avx512(const CpuFeatures& cpu) { return cpu.avx512_core() && has_avx2(cpu); }
+
+using TableFn = const VectorKernels& (*)();
+#if ROENTGEN_ISA_X86
+constexpr TableFn kAvx2 = isa_avx2::table, kAvx512 = isa_avx512::table;
+#else
+constexpr TableFn kAvx2 = nullptr, kAvx512 = nullptr;
+#endif
+
+constexpr IsaLevel kLevels[] = {
+    {Isa::Baseline, "baseline", any_cpu, isa_baseline::table},
+    {Isa::Avx2, "avx2", has_avx2, kAvx2},
+    {Isa::Avx512, "avx512", has_avx512, kAvx512},
+};
+
+const IsaLevel& level(Isa isa) { return kLevels[int(isa)]; }
 
 void check_built(Isa isa, const char* why) {
   RG_CHECK(isa_built(isa), why, "the ", isa_name(isa), " kernels are not built on this machine (only x86 builds have avx2 and avx512)");
@@ -44,44 +74,34 @@ std::atomic<const VectorKernels*>& active_table() {
 
 }  // namespace
 
-const char* isa_name(Isa isa) {
-  switch (isa) {
-    case Isa::Baseline: return "baseline";
-    case Isa::Avx2: return "avx2";
-    case Isa::Avx512: return "avx512";
-  }
-  return "?";
-}
+const char* isa_name(Isa isa) { return level(isa).name; }
 
 Isa parse_isa(std::string_view name) {
-  for (Isa isa : {Isa::Baseline, Isa::Avx2, Isa::Avx512})
-    if (name == isa_name(isa)) return isa;
-  throw Error(detail::concat("unknown instruction-set level '", name, "' (expected baseline, avx2 or avx512)"));
-}
-
-bool isa_built(Isa isa) { return isa == Isa::Baseline || ROENTGEN_ISA_X86; }
-
-bool cpu_supports(const CpuFeatures& cpu, Isa isa) {
-  switch (isa) {
-    case Isa::Baseline: return true;
-    case Isa::Avx2: return cpu.avx2 && cpu.fma;
-    case Isa::Avx512: return cpu.avx512_core() && cpu.avx2 && cpu.fma;
+  std::string expected;
+  for (const IsaLevel& l : kLevels) {
+    if (name == l.name) return l.isa;
+    expected += std::string(expected.empty() ? "" : &l == &kLevels[std::size(kLevels) - 1] ? " or " : ", ") + l.name;
   }
-  return false;
+  throw Error(detail::concat("unknown instruction-set level '", name, "' (expected ", expected, ")"));
 }
+
+bool isa_built(Isa isa) { return level(isa).table != nullptr; }
+
+bool cpu_supports(const CpuFeatures& cpu, Isa isa) { return level(isa).supported(cpu); }
 
 Isa best_isa(const CpuFeatures& cpu) {
-  for (Isa isa : {Isa::Avx512, Isa::Avx2})
-    if (isa_built(isa) && cpu_supports(cpu, isa)) return isa;
-  return Isa::Baseline;
+  const std::vector<Isa> levels = runnable_isas(cpu);
+  return levels.back();
 }
 
-std::vector<Isa> runnable_isas() {
+std::vector<Isa> runnable_isas(const CpuFeatures& cpu) {
   std::vector<Isa> out;
-  for (Isa isa : {Isa::Baseline, Isa::Avx2, Isa::Avx512})
-    if (isa_built(isa) && cpu_supports(host_cpu(), isa)) out.push_back(isa);
+  for (const IsaLevel& l : kLevels)
+    if (l.table && l.supported(cpu)) out.push_back(l.isa);
   return out;
 }
+
+std::vector<Isa> runnable_isas() { return runnable_isas(host_cpu()); }
 
 Isa active_isa() { return parse_isa(active_table().load()->isa); }
 
@@ -92,11 +112,7 @@ void set_active_isa(Isa isa) {
 
 const VectorKernels& vector_kernels_at(Isa isa) {
   check_built(isa, "vector_kernels_at: ");
-#if ROENTGEN_ISA_X86
-  if (isa == Isa::Avx512) return isa_avx512::table();
-  if (isa == Isa::Avx2) return isa_avx2::table();
-#endif
-  return isa_baseline::table();
+  return level(isa).table();
 }
 
 const VectorKernels& vector_kernels() { return *active_table().load(std::memory_order_relaxed); }

@@ -52,9 +52,6 @@ void for_each_run(const Layout<N>& layout, int64_t begin, int64_t end, Body&& bo
   }
 }
 
-// Below this many elements, threads cost more than they save.
-constexpr int64_t kParallelGrain = 32768;
-
 template <size_t N, typename Body>
 void parallel_runs(const Layout<N>& layout, Body&& body) {
   parallel_for(numel(layout.shape), kParallelGrain,

@@ -124,11 +124,20 @@ void winograd_output(const T* m0, const T* m1, const T* m2, const T* m3, T* __re
 
 template <typename T>
 constexpr VectorOps<T> ops() {
-  return {unary<T>,     binary<T>,      sum<T>,         shifted_sums<T>, affine<T>,      relu_mask<T>,
-          grad_sums<T>, grad_affine<T>, update<T>,      winograd_input<T>, winograd_output<T>};
+  return {.unary = unary<T>,
+          .binary = binary<T>,
+          .sum = sum<T>,
+          .shifted_sums = shifted_sums<T>,
+          .affine = affine<T>,
+          .relu_mask = relu_mask<T>,
+          .grad_sums = grad_sums<T>,
+          .grad_affine = grad_affine<T>,
+          .update = update<T>,
+          .winograd_input = winograd_input<T>,
+          .winograd_output = winograd_output<T>};
 }
 
-constexpr VectorKernels kTable{RG_ISA_NAME, ops<float>(), ops<double>()};
+constexpr VectorKernels kTable{.isa = RG_ISA_NAME, .f32 = ops<float>(), .f64 = ops<double>()};
 
 }  // namespace
 

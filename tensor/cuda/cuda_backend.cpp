@@ -11,6 +11,10 @@
 #include "tensor/cuda/kernels.h"
 
 namespace rg::cuda {
+namespace {
+void synchronize() { RG_CUDA_CHECK(cudaDeviceSynchronize()); }
+}  // namespace
+
 const Backend& backend() {
   static const Backend table{.name = "cuda",
                              .fill = fill,
@@ -20,7 +24,8 @@ const Backend& backend() {
                              .where = where,
                              .reduce = reduce,
                              .matmul = matmul,
-                             .update = update};
+                             .update = update,
+                             .synchronize = synchronize};
   return table;
 }
 
