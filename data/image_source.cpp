@@ -50,6 +50,7 @@ class Pack final : public ImageSource {
       if (pack_->find(item.image) < 0 && missing++ == 0) first = item.image;
     RG_CHECK(missing == 0, pack_->path(), " lacks ", missing, " of the ", table.size(), " images ", table.source,
              " names (the first: ", first, "); pack them with roentgen pack --labels ", table.source);
+    check_labels(table);
   }
   std::string describe() const override {
     return "pack " + pack_->path() + " (" + std::to_string(pack_->size()) + " images at " +
@@ -58,6 +59,24 @@ class Pack final : public ImageSource {
   uint64_t stored_bytes(const std::string&) const override { return uint64_t(pack_->width()) * pack_->height(); }
 
  private:
+  // The pack keeps the labels it was made from: a table that gives an image another value for a
+  // label both name is an error naming the image, the label and both files.
+  void check_labels(const LabelTable& table) const {
+    const auto& names = pack_->label_names();
+    std::vector<std::pair<size_t, size_t>> shared;  // (the table's column, the pack's)
+    for (size_t k = 0; k < table.label_names.size(); ++k) {
+      const auto at = std::find(names.begin(), names.end(), table.label_names[k]);
+      if (at != names.end()) shared.emplace_back(k, size_t(at - names.begin()));
+    }
+    if (shared.empty()) return;
+    for (const auto& item : table.images) {
+      const std::vector<float> packed = pack_->labels(pack_->find(item.image));
+      for (const auto& [k, j] : shared)
+        RG_CHECK(item.labels[k] == packed[j], table.source, " gives ", item.image, " ", table.label_names[k], " = ",
+                 item.labels[k], ", and ", pack_->path(), " was packed with ", packed[j], " (from ", pack_->source(),
+                 "): pack it again from this label file, or use the labels it was packed from");
+    }
+  }
   void check_size(int width, int height) const {
     RG_CHECK(width == pack_->width() && height == pack_->height(), pack_->path(), " holds images at ", pack_->width(),
              "x", pack_->height(), ", not the ", width, "x", height, " asked for (--image-size); pack them again with "

@@ -13,7 +13,10 @@
 //
 // All numbers are little-endian. The header carries its own CRC-32 and one over the index, the
 // strings and the labels; every record carries its CRC-32 in its entry, checked the first time
-// the record is read (or all at once by verify()).
+// the record is read (or all at once by verify()). The labels are read back: a label table the
+// pack is used with (data/image_source.cpp) that gives an image another value for a label both
+// name is refused, naming the image, the label and both files; `roentgen pack --verify` prints
+// the fingerprint and the source line.
 //
 // Why not LMDB, as Caffe's convert_imageset writes? The records are all one size and written
 // once, so record i's place is arithmetic: a database's B-tree, map size, lock file, reader table

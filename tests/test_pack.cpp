@@ -136,6 +136,21 @@ TEST_CASE("pack: a pack at another size, or lacking images the table names, is r
   CHECK_THROWS_WITH_AS(open_image_source(p.dir.file("nothing-here")), Contains("no such folder or pack"), Error);
 }
 
+TEST_CASE("pack: a label file that contradicts the pack's labels for an image is refused naming both") {
+  const Packed& p = packed();
+  LabelTable changed = p.train;
+  changed.source = "changed.csv";
+  LabeledImage& first = changed.images.front();
+  first.labels[0] = 1.0f - first.labels[0];
+  CHECK_THROWS_WITH_AS(DataLoader(changed, p.pack, {.width = 48, .height = 48}),
+                       has("changed.csv gives " + first.image + " " + changed.label_names[0]), Error);
+  CHECK_THROWS_WITH_AS(DataLoader(changed, p.pack, {.width = 48, .height = 48}), has(p.pack + " was packed with"), Error);
+  LabelTable unlabeled = p.train;  // a list of images to score (roentgen predict): nothing to compare
+  unlabeled.label_names.clear();
+  for (auto& item : unlabeled.images) item.labels.clear();
+  CHECK_NOTHROW(DataLoader(unlabeled, p.pack, {.width = 48, .height = 48}));
+}
+
 TEST_CASE("pack: a missing image stops roentgen pack naming it, leaving no file behind") {
   const Packed& p = packed();
   LabelTable broken = p.train;
