@@ -72,6 +72,12 @@ bool can_backward_data_by_conv(const WindowGeometry& g);
 template <typename T>
 void backward_data_by_conv(decltype(ConvAlgorithm<T>::forward) forward, const T* w, const T* gy, int64_t gy_stride,
                            T* gx, const WindowGeometry& g);
+// An algorithm's backward_data entry when its own forward computes it:
+//   .backward_data = backward_data_as_conv<T, forward<T>>
+template <typename T, decltype(ConvAlgorithm<T>::forward) Forward>
+void backward_data_as_conv(const T* w, const T* gy, int64_t gy_stride, T* gx, const WindowGeometry& g) {
+  backward_data_by_conv<T>(Forward, w, gy, gy_stride, gx, g);
+}
 
 // The samples one group takes: about `target` positions of `per_sample` each, at least one, at
 // most the batch. Each algorithm computes a group of samples side by side with one GEMM per step,

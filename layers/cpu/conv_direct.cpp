@@ -122,16 +122,11 @@ bool applies(const WindowGeometry& g, ConvPass pass) {
   return stride_1 && (pass != ConvPass::BackwardData || can_backward_data_by_conv(g));
 }
 
-template <typename T>
-void backward_data(const T* w, const T* gy, int64_t gy_stride, T* gx, const WindowGeometry& g) {
-  backward_data_by_conv<T>(forward<T>, w, gy, gy_stride, gx, g);
-}
-
 }  // namespace
 
 template <typename T>
 ConvAlgorithm<T> direct_algorithm() {
-  return {.name = "direct", .applies = applies, .forward = forward<T>, .backward_data = backward_data<T>,
+  return {.name = "direct", .applies = applies, .forward = forward<T>, .backward_data = backward_data_as_conv<T, forward<T>>,
           .backward_filter = backward_filter<T>};
 }
 template ConvAlgorithm<float> direct_algorithm<float>();
