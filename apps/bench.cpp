@@ -90,7 +90,10 @@ nlohmann::json allreduce_bench(Communicator& comm, int64_t floats, Device device
   }
   const double t = slowest_rank_medians(comm, seconds)[0], bytes = double(floats) * 4;
   const int n = comm.size();
-  return {{"mode", "allreduce"}, {"bytes", bytes}, {"seconds", t}, {"algbw_gb_per_s", bytes / t / 1e9},
+  return {{"mode", "allreduce"},
+          {"bytes", bytes},
+          {"seconds", t},
+          {"algbw_gb_per_s", bytes / t / 1e9},
           {"busbw_gb_per_s", bytes / t / 1e9 * 2.0 * (n - 1) / n}};
 }
 
@@ -120,10 +123,15 @@ class Feed {
  public:
   Feed(cli::Flags& flags, const StepBench& b, const Communicator& comm)
       : loader_(data::read_labels(flags["--labels"]), flags["--images"],
-                data::LoaderOptions{.batch_size = int(b.batch), .width = int(b.size), .height = int(b.size),
-                                    .threads = rg::num_threads(), .augment = true, .rank = comm.rank(),
+                data::LoaderOptions{.batch_size = int(b.batch),
+                                    .width = int(b.size),
+                                    .height = int(b.size),
+                                    .threads = rg::num_threads(),
+                                    .augment = true,
+                                    .rank = comm.rank(),
                                     .ranks = comm.size()}),
-        local_batch_(b.local_batch), device_(b.device) {
+        local_batch_(b.local_batch),
+        device_(b.device) {
     loader_.start_epoch(epoch_);
   }
   // The next batch of this rank's full slice (a short last batch is skipped), on the device.
@@ -143,8 +151,8 @@ class Feed {
 };
 
 // Times b.warmup + b.iters steps; returns each timed step's seconds and phases.
-std::vector<std::vector<double>> time_steps(const StepBench& b, DenseNet& model, const StepParts& parts, BenchInputs& in,
-                                            Feed* feed, std::vector<double>& seconds) {
+std::vector<std::vector<double>> time_steps(const StepBench& b, DenseNet& model, const StepParts& parts,
+                                            BenchInputs& in, Feed* feed, std::vector<double>& seconds) {
   using Clock = std::chrono::steady_clock;
   auto since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
   model.train(b.mode == "train");
@@ -182,7 +190,8 @@ nlohmann::json step_bench(cli::Flags& flags, const StepBench& b, Communicator& c
   std::unique_ptr<Feed> feed;
   if (flags.count("--images")) feed = std::make_unique<Feed>(flags, b, comm);
   const int64_t classes = feed ? int64_t(feed->loader().table().label_names.size()) : 14;
-  const DenseNetConfig config = DenseNetConfig::by_name(flags.count("--model") ? flags["--model"] : "densenet121", classes);
+  const DenseNetConfig config =
+      DenseNetConfig::by_name(flags.count("--model") ? flags["--model"] : "densenet121", classes);
   Generator gen(0);
   DenseNet model(config, gen);
   model.set_memory_efficient(b.memory_efficient);
@@ -194,22 +203,33 @@ nlohmann::json step_bench(cli::Flags& flags, const StepBench& b, Communicator& c
   std::unique_ptr<GradientReducer> reducer;
   if (comm.size() > 1) reducer = std::make_unique<GradientReducer>(model.parameters(), comm);
   std::vector<double> seconds;
-  const auto steps = time_steps(b, model, StepParts{model, in.w_pos, in.w_neg, adam, comm, reducer.get()}, in,
-                                feed.get(), seconds);
+  const auto steps =
+      time_steps(b, model, StepParts{model, in.w_pos, in.w_neg, adam, comm, reducer.get()}, in, feed.get(), seconds);
   const std::vector<double> medians = slowest_rank_medians(comm, steps);
   comm.allreduce(seconds.data(), int64_t(seconds.size()), ReduceOp::Max);
   std::sort(seconds.begin(), seconds.end());
   const double median = seconds[seconds.size() / 2];
-  const double flops = model.forward_flops(b.size) * (b.mode == "train" ? 3.0 : 1.0);  // backward: about twice the forward
+  const double flops =
+      model.forward_flops(b.size) * (b.mode == "train" ? 3.0 : 1.0);  // backward: about twice the forward
 
   nlohmann::json line = {
-      {"model", config.name}, {"mode", b.mode}, {"device", b.device.str()}, {"batch_size", b.batch},
-      {"image_size", b.size}, {"iters", b.iters}, {"warmup", b.warmup}, {"threads", rg::num_threads()},
-      {"tf32", conv_settings().tf32}, {"conv_algo", conv_settings().cpu_algo},
-      {"memory_efficient", b.memory_efficient}, {"images_per_s", double(b.batch) / median},
+      {"model", config.name},
+      {"mode", b.mode},
+      {"device", b.device.str()},
+      {"batch_size", b.batch},
+      {"image_size", b.size},
+      {"iters", b.iters},
+      {"warmup", b.warmup},
+      {"threads", rg::num_threads()},
+      {"tf32", conv_settings().tf32},
+      {"conv_algo", conv_settings().cpu_algo},
+      {"memory_efficient", b.memory_efficient},
+      {"images_per_s", double(b.batch) / median},
       {"step_s", {{"median", median}, {"min", seconds.front()}, {"max", seconds.back()}}},
-      {"gflop_per_image", flops / 1e9}, {"tflops", flops * double(b.batch) / median / 1e12},
-      {"peak_bytes", allocator_for(b.device).stats().peak_bytes}, {"peak_rss_bytes", peak_rss_bytes()},
+      {"gflop_per_image", flops / 1e9},
+      {"tflops", flops * double(b.batch) / median / 1e12},
+      {"peak_bytes", allocator_for(b.device).stats().peak_bytes},
+      {"peak_rss_bytes", peak_rss_bytes()},
       {"backends", {{"tensor", backend_for(b.device).name}, {"layers", layer_kernels_for(b.device).name}}}};
   if (b.mode == "train") {  // the medians of the slowest rank
     line["phases_s"]["loading"] = medians[0];
@@ -217,7 +237,9 @@ nlohmann::json step_bench(cli::Flags& flags, const StepBench& b, Communicator& c
   }
   if (feed) line["source"] = feed->loader().images().describe();
   if (comm.size() > 1)
-    line.update({{"ranks", comm.size()}, {"communicator", comm.name()}, {"local_batch", b.local_batch},
+    line.update({{"ranks", comm.size()},
+                 {"communicator", comm.name()},
+                 {"local_batch", b.local_batch},
                  {"sync_batch_norm", b.sync_batch_norm},
                  {"images_per_s_per_rank", double(b.batch) / median / comm.size()}});
   return line;
@@ -226,10 +248,11 @@ nlohmann::json step_bench(cli::Flags& flags, const StepBench& b, Communicator& c
 }  // namespace
 
 int bench_command(int argc, char** argv, const char* usage) {
-  auto flags = cli::parse_flags(argc, argv, 2, {"--model", "--mode", "--batch-size", "--image-size", "--iters", "--warmup",
-                                           "--threads", "--device", "--tf32", "--cudnn-benchmark",
-                                           "--memory-efficient", "--conv-algo", "--sync-batch-norm", "--images", "--labels"},
-                                usage);
+  auto flags = cli::parse_flags(
+      argc, argv, 2,
+      {"--model", "--mode", "--batch-size", "--image-size", "--iters", "--warmup", "--threads", "--device", "--tf32",
+       "--cudnn-benchmark", "--memory-efficient", "--conv-algo", "--sync-batch-norm", "--images", "--labels"},
+      usage);
   RG_CHECK(flags.count("--mode"), "bench: --mode is required\n", usage);
   StepBench b;
   b.mode = flags["--mode"];
@@ -246,7 +269,8 @@ int bench_command(int argc, char** argv, const char* usage) {
   Communicator& comm = world_for(b.device);
   RG_CHECK(b.mode != "infer" || comm.size() == 1, "bench: --mode infer runs as one process");
   b.batch = cli::integer(flags, "--batch-size", 0, b.mode == "train" ? 2 : 1, 4096);
-  RG_CHECK(b.batch >= comm.size(), "bench: a global batch of ", b.batch, " leaves some of ", comm.size(), " ranks no image");
+  RG_CHECK(b.batch >= comm.size(), "bench: a global batch of ", b.batch, " leaves some of ", comm.size(),
+           " ranks no image");
   const auto [first, last] = data::rank_slice(0, b.batch, comm.rank(), comm.size());
   b.local_batch = last - first;  // this rank's slice of the global batch
   b.size = cli::integer(flags, "--image-size", 0, 32, 4096);
@@ -261,7 +285,8 @@ int bench_command(int argc, char** argv, const char* usage) {
 
   nlohmann::json line;
   if (b.mode == "allreduce") {
-    const DenseNetConfig config = DenseNetConfig::by_name(flags.count("--model") ? flags["--model"] : "densenet121", 14);
+    const DenseNetConfig config =
+        DenseNetConfig::by_name(flags.count("--model") ? flags["--model"] : "densenet121", 14);
     line = allreduce_bench(comm, DenseNet(config).num_parameters(), b.device, b.iters, b.warmup);
     line.update({{"model", config.name}, {"ranks", comm.size()}, {"communicator", comm.name()}});
   } else {

@@ -15,11 +15,16 @@ int load_bench_command(const cli::Flags& flags, const char* usage) {
     RG_CHECK(flags.count(required), "bench --mode load: ", required, " is required\n", usage);
   const int size = int(cli::integer(flags, "--image-size", 0, 1, 4096));
   const int threads = cli::threads(flags, 2);
-  const int64_t epochs = cli::integer(flags, "--iters", 1, 1, 1000000), warmup = cli::integer(flags, "--warmup", 1, 0, 1000000);
+  const int64_t epochs = cli::integer(flags, "--iters", 1, 1, 1000000),
+                warmup = cli::integer(flags, "--warmup", 1, 0, 1000000);
   const data::LabelTable table = data::read_labels(flags.at("--labels"));
   const auto images = data::open_image_source(flags.at("--images"));
-  data::DataLoader loader(table, images, {.batch_size = int(cli::integer(flags, "--batch-size", 0, 1, 4096)),
-                                          .width = size, .height = size, .threads = threads, .augment = true});
+  data::DataLoader loader(table, images,
+                          {.batch_size = int(cli::integer(flags, "--batch-size", 0, 1, 4096)),
+                           .width = size,
+                           .height = size,
+                           .threads = threads,
+                           .augment = true});
   uint64_t stored = 0;
   for (const auto& item : table.images) stored += images->stored_bytes(item.image);
 
@@ -37,9 +42,16 @@ int load_bench_command(const cli::Flags& flags, const char* usage) {
   const int64_t loaded = run_epochs(warmup, epochs);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const double per_s = double(loaded) / seconds, batch_bytes = 3.0 * size * size * sizeof(float);
-  nlohmann::json line = {{"mode", "load"}, {"source", images->describe()}, {"labels", flags.at("--labels")},
-                         {"images", table.size()}, {"image_size", size}, {"batch_size", loader.options().batch_size},
-                         {"threads", threads}, {"epochs", epochs}, {"seconds", seconds}, {"images_per_s", per_s},
+  nlohmann::json line = {{"mode", "load"},
+                         {"source", images->describe()},
+                         {"labels", flags.at("--labels")},
+                         {"images", table.size()},
+                         {"image_size", size},
+                         {"batch_size", loader.options().batch_size},
+                         {"threads", threads},
+                         {"epochs", epochs},
+                         {"seconds", seconds},
+                         {"images_per_s", per_s},
                          {"images_per_s_per_thread", per_s / std::max(1, threads)},
                          {"stored_mb_per_s", double(stored) / double(table.size()) * per_s / 1e6},
                          {"batch_mb_per_s", batch_bytes * per_s / 1e6}};

@@ -37,7 +37,8 @@ std::string blas_core_line(const cpu::BlasInfo& b) {
   if (!cpu::blas_core_uses_avx2(b.core))
     return b.core + " (roentgen set OPENBLAS_CORETYPE=" + b.coretype + ", which this OpenBLAS did not take; it chose " +
            b.corrected_from + " itself)";
-  return b.core + " (set by roentgen: OpenBLAS chose " + b.corrected_from + ", which does not use this CPU's vector units)";
+  return b.core + " (set by roentgen: OpenBLAS chose " + b.corrected_from +
+         ", which does not use this CPU's vector units)";
 }
 
 }  // namespace
@@ -59,10 +60,11 @@ int info_command(int argc, char** argv, const char* usage) {
   for (cpu::Isa i : {cpu::Isa::Baseline, cpu::Isa::Avx2, cpu::Isa::Avx512})
     if (cpu::isa_built(i)) built.push_back(i);
   std::cout << "cpu:        " << cpu_name() << " (" << (c.vendor.empty() ? "not x86" : c.vendor) << ", family "
-            << c.family << ", model " << c.model << "), " << std::thread::hardware_concurrency() << " hardware threads\n"
+            << c.family << ", model " << c.model << "), " << std::thread::hardware_concurrency()
+            << " hardware threads\n"
             << "cpu flags:  " << c.flags() << "\n"
-            << "kernels:    " << isa << " (built: " << names(built) << "; this CPU runs: "
-            << names(cpu::runnable_isas()) << "; ROENTGEN_ISA=baseline|avx2|avx512 forces one)\n"
+            << "kernels:    " << isa << " (built: " << names(built)
+            << "; this CPU runs: " << names(cpu::runnable_isas()) << "; ROENTGEN_ISA=baseline|avx2|avx512 forces one)\n"
             << "blas:       " << blas.config << "\n"
             << "blas core:  " << blas_core_line(blas) << "\n"
             << "threads:    " << num_threads() << " (one pool for every CPU kernel, OpenBLAS at one thread per call; "

@@ -17,7 +17,8 @@ namespace {
 int verify(const std::string& path) {
   const auto pack = data::ImagePack::open(path);
   char fingerprint[17];
-  std::snprintf(fingerprint, sizeof(fingerprint), "%016llx", static_cast<unsigned long long>(pack->header().source_fingerprint));
+  std::snprintf(fingerprint, sizeof(fingerprint), "%016llx",
+                static_cast<unsigned long long>(pack->header().source_fingerprint));
   std::cerr << path << ": " << pack->size() << " images at " << pack->width() << "x" << pack->height() << ", "
             << pack->label_names().size() << " labels, fingerprint " << fingerprint << "; " << pack->source() << "\n";
   pack->verify();
@@ -28,8 +29,9 @@ int verify(const std::string& path) {
 }  // namespace
 
 int pack_command(int argc, char** argv, const char* usage) {
-  auto flags = cli::parse_flags(argc, argv, 2, {"--labels", "--images", "--image-size", "--out", "--threads",
-                                                "--max-image-pixels", "--verify"}, usage);
+  auto flags = cli::parse_flags(
+      argc, argv, 2, {"--labels", "--images", "--image-size", "--out", "--threads", "--max-image-pixels", "--verify"},
+      usage);
   if (flags.count("--verify")) {
     RG_CHECK(flags.size() == 1, "pack: --verify takes the pack alone\n", usage);
     return verify(flags["--verify"]);
@@ -39,7 +41,8 @@ int pack_command(int argc, char** argv, const char* usage) {
   cli::image_limit_flag(flags);
   cli::check_writable_file(flags["--out"]);
   const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
-  data::PackOptions options{.image_dir = flags["--images"], .out = flags["--out"],
+  data::PackOptions options{.image_dir = flags["--images"],
+                            .out = flags["--out"],
                             .size = int(cli::integer(flags, "--image-size", 0, 1, 4096)),
                             .threads = int(cli::integer(flags, "--threads", cores, 1, 1024))};
   std::vector<data::LabelTable> tables;

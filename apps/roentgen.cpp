@@ -78,94 +78,96 @@ int inspect(int argc, char** argv);
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"train", "train a model (data-parallel under mpirun)",
-    "  roentgen train --train TRAIN.csv --valid VALID.csv --images DIR|FILE.rgpack --out DIR\n" + recipe_flags() +
-    "                 [--limit N (0: all)] [--weights FILE] [--threads N (2)] [--seed S (0)]\n"
-    "                 [--resume 1] [--device cpu|cuda|cuda:N (cpu)] [--max-image-pixels N]\n"
-    "                 [--architecture densenet121|densenet121-se|densenet169|densenet201 (densenet121)]\n"
-    "                 [--no-augment] [--no-shuffle] [--normalization sample|notebook (sample)]\n"
-    "                 [--sync-batch-norm on|off (on)]\n"
-    "      Trains DenseNet121 with the weighted loss, Adam and the notebook's callbacks. Writes\n"
-    "      best.safetensors (a model file), last.safetensors (a checkpoint), log.csv, tensorboard/.\n"
-    "      --images: a folder of PNG/JPEG files, or a pack of them made by roentgen pack.\n"
-    "      SIGTERM or Ctrl-C stops after the current step with last.safetensors written (--resume 1).\n"
-    "      Under mpirun -np N: data-parallel on N processes; --batch-size is the global batch, each\n"
-    "      rank takes its slice; --sync-batch-norm on normalizes over the global batch (the model one\n"
-    "      process trains), off over each rank's slice; --threads defaults to the cores / ranks.\n"
-    "      --normalization: sample (default) normalizes every image by its own mean and std, in\n"
-    "      training and in evaluation alike; notebook is the notebook's mix (a dataset mean/std for\n"
-    "      validation, test and the saved model). --min-epochs N: the best epoch is chosen, and early\n"
-    "      stopping may stop, only from epoch N on.\n",
+       "  roentgen train --train TRAIN.csv --valid VALID.csv --images DIR|FILE.rgpack --out DIR\n" + recipe_flags() +
+           "                 [--limit N (0: all)] [--weights FILE] [--threads N (2)] [--seed S (0)]\n"
+           "                 [--resume 1] [--device cpu|cuda|cuda:N (cpu)] [--max-image-pixels N]\n"
+           "                 [--architecture densenet121|densenet121-se|densenet169|densenet201 (densenet121)]\n"
+           "                 [--no-augment] [--no-shuffle] [--normalization sample|notebook (sample)]\n"
+           "                 [--sync-batch-norm on|off (on)]\n"
+           "      Trains DenseNet121 with the weighted loss, Adam and the notebook's callbacks. Writes\n"
+           "      best.safetensors (a model file), last.safetensors (a checkpoint), log.csv, tensorboard/.\n"
+           "      --images: a folder of PNG/JPEG files, or a pack of them made by roentgen pack.\n"
+           "      SIGTERM or Ctrl-C stops after the current step with last.safetensors written (--resume 1).\n"
+           "      Under mpirun -np N: data-parallel on N processes; --batch-size is the global batch, each\n"
+           "      rank takes its slice; --sync-batch-norm on normalizes over the global batch (the model one\n"
+           "      process trains), off over each rank's slice; --threads defaults to the cores / ranks.\n"
+           "      --normalization: sample (default) normalizes every image by its own mean and std, in\n"
+           "      training and in evaluation alike; notebook is the notebook's mix (a dataset mean/std for\n"
+           "      validation, test and the saved model). --min-epochs N: the best epoch is chosen, and early\n"
+           "      stopping may stop, only from epoch N on.\n",
        train_command, true},
       {"split", "split a label file by patient",
-    "  roentgen split --labels LABELS.csv[.gz] --out DIR [--fractions 0.8,0.1,0.1] [--seed S]\n"
-    "      A patient-level train/valid/test split (no patient on two sides, every label in every\n"
-    "      split when possible), written as DIR/train.csv, valid.csv, test.csv in the notebook's format.\n",
+       "  roentgen split --labels LABELS.csv[.gz] --out DIR [--fractions 0.8,0.1,0.1] [--seed S]\n"
+       "      A patient-level train/valid/test split (no patient on two sides, every label in every\n"
+       "      split when possible), written as DIR/train.csv, valid.csv, test.csv in the notebook's format.\n",
        split},
       {"synthetic", "generate a synthetic dataset",
-    "  roentgen synthetic --out DIR [--patients N] [--size N] [--seed S]\n"
-    "      Generates synthetic chest X-rays with planted findings (DIR/images/*.png) and their\n"
-    "      labels, split by patient into DIR/train.csv, valid.csv, test.csv: data for trying things out.\n",
+       "  roentgen synthetic --out DIR [--patients N] [--size N] [--seed S]\n"
+       "      Generates synthetic chest X-rays with planted findings (DIR/images/*.png) and their\n"
+       "      labels, split by patient into DIR/train.csv, valid.csv, test.csv: data for trying things out.\n",
        synthetic},
       {"pack", "pack decoded images into one file",
-    "  roentgen pack --labels FILE.csv[.gz] [--labels FILE ...] --images DIR --image-size N --out FILE.rgpack\n"
-    "                [--threads N (the cores)] [--max-image-pixels N]\n"
-    "  roentgen pack --verify FILE.rgpack\n"
-    "      Decodes every image the label files name (the notebook's CSVs or NIH's Data_Entry file)\n"
-    "      once, resized to N x N, into one file that train, predict, gradcam and the example take\n"
-    "      as --images and read without decoding. --verify checks every record's CRC.\n",
+       "  roentgen pack --labels FILE.csv[.gz] [--labels FILE ...] --images DIR --image-size N --out FILE.rgpack\n"
+       "                [--threads N (the cores)] [--max-image-pixels N]\n"
+       "  roentgen pack --verify FILE.rgpack\n"
+       "      Decodes every image the label files name (the notebook's CSVs or NIH's Data_Entry file)\n"
+       "      once, resized to N x N, into one file that train, predict, gradcam and the example take\n"
+       "      as --images and read without decoding. --verify checks every record's CRC.\n",
        [](int argc, char** argv) { return app::pack_command(argc, argv, usage_of("pack").c_str()); }},
       {"predict", "score images with a model",
-    "  roentgen predict --model M.safetensors --csv LIST.csv --images DIR|FILE.rgpack --out preds.csv\n"
-    "                   [--image-size N] [--normalization sample|imagenet|dataset:<mean>,<std>]\n"
-    "                   [--batch-size N] [--threads N] [--device cpu|cuda|cuda:N] [--max-image-pixels N]\n"
-    "      Writes Image,<label>... with one probability per label for every image listed in the\n"
-    "      CSV's Image (or Image Index) column. Labels, image size and normalization come from\n"
-    "      the model file unless given here.\n",
+       "  roentgen predict --model M.safetensors --csv LIST.csv --images DIR|FILE.rgpack --out preds.csv\n"
+       "                   [--image-size N] [--normalization sample|imagenet|dataset:<mean>,<std>]\n"
+       "                   [--batch-size N] [--threads N] [--device cpu|cuda|cuda:N] [--max-image-pixels N]\n"
+       "      Writes Image,<label>... with one probability per label for every image listed in the\n"
+       "      CSV's Image (or Image Index) column. Labels, image size and normalization come from\n"
+       "      the model file unless given here.\n",
        predict},
       {"eval", "AUROC and more from predictions",
-    "  roentgen eval --labels LABELS.csv[.gz] --preds PREDS.csv[.gz] --out metrics.json [--bootstrap N]\n"
-    "      AUROC (with a bootstrap 95% interval; N resamples, default 1000, 0 for none), average\n"
-    "      precision and Youden's threshold per label. Labels in the notebook's or NIH's format;\n"
-    "      predictions with an Image (or Image Index) column and one column per label, named\n"
-    "      <label> or prob_<label>; rows matched by image name.\n",
+       "  roentgen eval --labels LABELS.csv[.gz] --preds PREDS.csv[.gz] --out metrics.json [--bootstrap N]\n"
+       "      AUROC (with a bootstrap 95% interval; N resamples, default 1000, 0 for none), average\n"
+       "      precision and Youden's threshold per label. Labels in the notebook's or NIH's format;\n"
+       "      predictions with an Image (or Image Index) column and one column per label, named\n"
+       "      <label> or prob_<label>; rows matched by image name.\n",
        eval},
       {"gradcam", "a Grad-CAM heat map for one image and label",
-    "  roentgen gradcam --model M.safetensors --image X.png --label NAME [--layer NAME] --out heat.npy\n"
-    "                   [--images DIR|FILE.rgpack] [--overlay out.png] [--device cpu|cuda|cuda:N] [--max-image-pixels N]\n"
-    "      Grad-CAM for one label: writes the H x W float32 heat map as a NumPy .npy file and,\n"
-    "      with --overlay, the image with the map over it (default layer: features.norm5).\n"
-    "      With --images, --image names an image in that folder or pack.\n",
+       "  roentgen gradcam --model M.safetensors --image X.png --label NAME [--layer NAME] --out heat.npy\n"
+       "                   [--images DIR|FILE.rgpack] [--overlay out.png] [--device cpu|cuda|cuda:N] [--max-image-pixels N]\n"
+       "      Grad-CAM for one label: writes the H x W float32 heat map as a NumPy .npy file and,\n"
+       "      with --overlay, the image with the map over it (default layer: features.norm5).\n"
+       "      With --images, --image names an image in that folder or pack.\n",
        gradcam},
       {"bench", "time training, inference, allreduce or loading",
-    "  roentgen bench --model densenet121 --mode train|infer|allreduce --batch-size N --image-size N --iters N\n"
-    "                 [--images DIR|FILE.rgpack --labels FILE] [--warmup N] [--threads N] [--device cpu|cuda|cuda:N]\n"
-    "                 [--tf32 on|off] [--cudnn-benchmark on|off] [--memory-efficient on|off]\n"
-    "                 [--conv-algo " + conv_algo_choices() + "] [--sync-batch-norm on|off]\n"
-    "      Times training steps (forward, weighted loss, backward, Adam) or inference on random\n"
-    "      images and prints one JSON line: images/s, seconds per step, peak memory, backends, the\n"
-    "      CPU, its kernels' instruction-set level and OpenBLAS's core. --conv-algo: the CPU's\n"
-    "      convolution algorithm (default auto: chosen per shape). Under mpirun, train steps the\n"
-    "      global batch --batch-size data-parallel and adds images/s per rank and each phase's time\n"
-    "      on the slowest rank (forward, waiting, backward, exposed allreduce, update); allreduce\n"
-    "      times the sum of one model's gradients over the ranks (bus bandwidth as nccl-tests).\n"
-    "      With --images DIR|FILE.rgpack --labels FILE, train steps on the loader's batches and adds\n"
-    "      the time spent loading.\n"
-    "  roentgen bench --mode load --images DIR|FILE.rgpack --labels FILE --image-size N --batch-size N\n"
-    "                 [--threads N (2)] [--iters EPOCHS (1)] [--warmup EPOCHS (1)]\n"
-    "      The data loader alone (decode or read, resize, flip, normalize): images/s and MB/s.\n",
+       "  roentgen bench --model densenet121 --mode train|infer|allreduce --batch-size N --image-size N --iters N\n"
+       "                 [--images DIR|FILE.rgpack --labels FILE] [--warmup N] [--threads N] [--device cpu|cuda|cuda:N]\n"
+       "                 [--tf32 on|off] [--cudnn-benchmark on|off] [--memory-efficient on|off]\n"
+       "                 [--conv-algo " +
+           conv_algo_choices() +
+           "] [--sync-batch-norm on|off]\n"
+           "      Times training steps (forward, weighted loss, backward, Adam) or inference on random\n"
+           "      images and prints one JSON line: images/s, seconds per step, peak memory, backends, the\n"
+           "      CPU, its kernels' instruction-set level and OpenBLAS's core. --conv-algo: the CPU's\n"
+           "      convolution algorithm (default auto: chosen per shape). Under mpirun, train steps the\n"
+           "      global batch --batch-size data-parallel and adds images/s per rank and each phase's time\n"
+           "      on the slowest rank (forward, waiting, backward, exposed allreduce, update); allreduce\n"
+           "      times the sum of one model's gradients over the ranks (bus bandwidth as nccl-tests).\n"
+           "      With --images DIR|FILE.rgpack --labels FILE, train steps on the loader's batches and adds\n"
+           "      the time spent loading.\n"
+           "  roentgen bench --mode load --images DIR|FILE.rgpack --labels FILE --image-size N --batch-size N\n"
+           "                 [--threads N (2)] [--iters EPOCHS (1)] [--warmup EPOCHS (1)]\n"
+           "      The data loader alone (decode or read, resize, flip, normalize): images/s and MB/s.\n",
        [](int argc, char** argv) { return app::bench_command(argc, argv, usage_of("bench").c_str()); }, true},
       {"export", "the model file inside a checkpoint",
-    "  roentgen export --checkpoint last.safetensors --out model.safetensors\n"
-    "      The model file inside a training checkpoint (weights and metadata, without Adam's state).\n",
+       "  roentgen export --checkpoint last.safetensors --out model.safetensors\n"
+       "      The model file inside a training checkpoint (weights and metadata, without Adam's state).\n",
        export_command},
       {"inspect", "a model file's metadata and problems",
-    "  roentgen inspect M.safetensors\n"
-    "      Prints the model file's metadata, tensor and parameter counts, and any problems.\n",
+       "  roentgen inspect M.safetensors\n"
+       "      Prints the model file's metadata, tensor and parameter counts, and any problems.\n",
        inspect},
       {"info", "what roentgen runs on here",
-    "  roentgen info\n"
-    "      What roentgen runs on here: the CPU and its vector units, the instruction-set level of our\n"
-    "      kernels, OpenBLAS's version and kernels (core), the threads, CUDA, cuDNN and the GPUs.\n",
+       "  roentgen info\n"
+       "      What roentgen runs on here: the CPU and its vector units, the instruction-set level of our\n"
+       "      kernels, OpenBLAS's version and kernels (core), the threads, CUDA, cuDNN and the GPUs.\n",
        [](int argc, char** argv) { return app::info_command(argc, argv, usage_of("info").c_str()); }},
   };
   return table;
@@ -193,8 +195,7 @@ cli::Flags parse_flags(int argc, char** argv, const std::vector<std::string>& kn
 }
 
 void require(const cli::Flags& flags, const char* command, std::initializer_list<const char*> names) {
-  for (const char* name : names)
-    RG_CHECK(flags.count(name), command, ": ", name, " is required\n", usage_of(command));
+  for (const char* name : names) RG_CHECK(flags.count(name), command, ": ", name, " is required\n", usage_of(command));
 }
 
 // Rank 0 prints where every rank runs: its host, threads and device.
@@ -202,7 +203,8 @@ void print_placement(Communicator& comm, int threads, Device device, bool sync_b
   if (comm.size() == 1) return;
   char host[256] = {};
   gethostname(host, sizeof(host) - 1);
-  const auto all = allgather_text(comm, std::string(host) + ", " + std::to_string(threads) + " threads, " + device.str());
+  const auto all =
+      allgather_text(comm, std::string(host) + ", " + std::to_string(threads) + " threads, " + device.str());
   if (!comm.is_root()) return;
   std::cerr << "roentgen train: " << comm.size() << " ranks (" << comm.name() << "), batch norm "
             << (sync_batch_norm ? "over the global batch" : "per rank") << "\n";
@@ -210,28 +212,35 @@ void print_placement(Communicator& comm, int threads, Device device, bool sync_b
 }
 
 int train_command(int argc, char** argv) {
-  auto flags = parse_flags(argc, argv, {"--train", "--valid", "--images", "--out", "--epochs", "--image-size", "--batch-size",
-                                        "--lr", "--limit", "--weights", "--threads", "--seed", "--resume", "--device",
-                                        "--architecture", "--max-image-pixels", "--normalization", "--min-epochs",
-                                        "--sync-batch-norm"},
-                           {"--no-augment", "--no-shuffle"});
+  auto flags =
+      parse_flags(argc, argv,
+                  {"--train", "--valid", "--images", "--out", "--epochs", "--image-size", "--batch-size", "--lr",
+                   "--limit", "--weights", "--threads", "--seed", "--resume", "--device", "--architecture",
+                   "--max-image-pixels", "--normalization", "--min-epochs", "--sync-batch-norm"},
+                  {"--no-augment", "--no-shuffle"});
   require(flags, "train", {"--train", "--valid", "--images", "--out"});
   Communicator& comm = world();
   const Device device = cli::rank_device(flags, comm);
   cli::image_limit_flag(flags);
-  SessionOptions so{.train_csv = flags["--train"], .valid_csv = flags["--valid"], .images = flags["--images"],
+  SessionOptions so{.train_csv = flags["--train"],
+                    .valid_csv = flags["--valid"],
+                    .images = flags["--images"],
                     .weights = flags.count("--weights") ? flags["--weights"] : "",
                     .architecture = flags.count("--architecture") ? flags["--architecture"] : "",
                     .image_size = int(cli::integer(flags, "--image-size", kRecipe.image_size, 32, 4096)),
                     .batch_size = int(cli::integer(flags, "--batch-size", kRecipe.batch_size, 2, 4096)),
                     .threads = cli::rank_threads(flags, comm, 2),
-                    .limit = cli::integer(flags, "--limit", 0, 0, int64_t(1) << 40), .seed = cli::seed(flags),
-                    .augment = !flags.count("--no-augment"), .shuffle = !flags.count("--no-shuffle"),
+                    .limit = cli::integer(flags, "--limit", 0, 0, int64_t(1) << 40),
+                    .seed = cli::seed(flags),
+                    .augment = !flags.count("--no-augment"),
+                    .shuffle = !flags.count("--no-shuffle"),
                     .notebook_normalization = cli::normalization_flag(flags)};
   if (!so.architecture.empty()) DenseNetConfig::by_name(so.architecture, 1);  // an unknown name fails here
-  TrainOptions to{.epochs = int(cli::integer(flags, "--epochs", kRecipe.epochs, 1, 100000)), .out_dir = flags["--out"],
+  TrainOptions to{.epochs = int(cli::integer(flags, "--epochs", kRecipe.epochs, 1, 100000)),
+                  .out_dir = flags["--out"],
                   .min_epochs = int(cli::integer(flags, "--min-epochs", kRecipe.min_epochs, 1, 100000)),
-                  .resume = flags.count("--resume") && flags["--resume"] != "0", .device = device,
+                  .resume = flags.count("--resume") && flags["--resume"] != "0",
+                  .device = device,
                   .sync_batch_norm = cli::on_off(flags, "--sync-batch-norm", true)};
   to.adam.lr = cli::real(flags, "--lr", kRecipe.lr, 1e-12, 10);
   if (comm.is_root()) cli::make_output_folder(to.out_dir);
@@ -280,7 +289,8 @@ int split(int argc, char** argv) {
     options.every_label_in_every_split = false;
     parts = split_by_patient(all, options);
   }
-  for (const auto& [name, part] : {std::pair{"train.csv", &parts.train}, {"valid.csv", &parts.valid}, {"test.csv", &parts.test}}) {
+  for (const auto& [name, part] :
+       {std::pair{"train.csv", &parts.train}, {"valid.csv", &parts.valid}, {"test.csv", &parts.test}}) {
     write_labels(flags["--out"] + "/" + name, *part);
     std::cout << flags["--out"] << "/" << name << ": " << part->size() << " images\n";
   }
@@ -302,8 +312,9 @@ int synthetic(int argc, char** argv) {
 }
 
 int predict(int argc, char** argv) {
-  auto flags = parse_flags(argc, argv, {"--model", "--csv", "--images", "--out", "--image-size", "--normalization",
-                                        "--batch-size", "--threads", "--device", "--max-image-pixels"});
+  auto flags = parse_flags(argc, argv,
+                           {"--model", "--csv", "--images", "--out", "--image-size", "--normalization", "--batch-size",
+                            "--threads", "--device", "--max-image-pixels"});
   require(flags, "predict", {"--model", "--csv", "--images", "--out"});
   const Device device = device_flag(flags);
   cli::image_limit_flag(flags);
@@ -317,8 +328,8 @@ int predict(int argc, char** argv) {
   const LoadedModel loaded = load_model(flags["--model"]);
   const ModelInfo& info = loaded.info;
   const int64_t size = size_flag ? size_flag : info.image_size;
-  const Normalization norm =
-      flags.count("--normalization") ? Normalization::from_spec(flags["--normalization"]) : model_normalization(info, flags["--model"]);
+  const Normalization norm = flags.count("--normalization") ? Normalization::from_spec(flags["--normalization"])
+                                                            : model_normalization(info, flags["--model"]);
 
   // The images to score: any CSV with an Image or Image Index column.
   const CsvTable csv = read_csv(flags["--csv"]);
@@ -340,7 +351,8 @@ int predict(int argc, char** argv) {
 
   loaded.model->to(device);
   std::cerr << "roentgen predict: " << info.architecture << ", " << info.labels.size() << " labels, " << list.size()
-            << " images at " << size << "x" << size << ", normalization " << norm.describe() << ", on " << device << "\n";
+            << " images at " << size << "x" << size << ", normalization " << norm.describe() << ", on " << device
+            << "\n";
   const auto probs = predict_all(*loaded.model, loader, true);
   std::vector<std::string> images;
   for (const auto& item : list.images) images.push_back(item.image);
@@ -366,8 +378,9 @@ int eval(int argc, char** argv) {
 }
 
 int gradcam(int argc, char** argv) {
-  auto flags = parse_flags(argc, argv, {"--model", "--image", "--images", "--label", "--layer", "--out", "--overlay",
-                                        "--device", "--max-image-pixels"});
+  auto flags = parse_flags(
+      argc, argv,
+      {"--model", "--image", "--images", "--label", "--layer", "--out", "--overlay", "--device", "--max-image-pixels"});
   require(flags, "gradcam", {"--model", "--image", "--label", "--out"});
   const Device device = device_flag(flags);
   cli::image_limit_flag(flags);
@@ -377,14 +390,18 @@ int gradcam(int argc, char** argv) {
   loaded.model->to(device);
   const auto& labels = loaded.info.labels;
   const auto it = std::find(labels.begin(), labels.end(), flags["--label"]);
-  RG_CHECK(it != labels.end(), "gradcam: the model has no label '", flags["--label"], "' (it has ", [&] {
-    std::string all;
-    for (const auto& l : labels) all += (all.empty() ? "" : ", ") + l;
-    return all;
-  }(), ")");
+  RG_CHECK(
+      it != labels.end(), "gradcam: the model has no label '", flags["--label"], "' (it has ",
+      [&] {
+        std::string all;
+        for (const auto& l : labels) all += (all.empty() ? "" : ", ") + l;
+        return all;
+      }(),
+      ")");
   const int size = int(loaded.info.image_size);
-  const GrayImage image = flags.count("--images") ? open_image_source(flags["--images"])->load(flags["--image"], size, size)
-                                                 : resize_rounded(decode_image(flags["--image"]), size, size);
+  const GrayImage image = flags.count("--images")
+                              ? open_image_source(flags["--images"])->load(flags["--image"], size, size)
+                              : resize_rounded(decode_image(flags["--image"]), size, size);
   const Tensor input = image_tensor(image, model_normalization(loaded.info, flags["--model"]));
   const explain::GradCam cam = explain::gradcam(*loaded.model, input, it - labels.begin(),
                                                 flags.count("--layer") ? flags["--layer"] : "features.norm5");
@@ -416,7 +433,8 @@ int inspect(int argc, char** argv) {
   const std::string path = argv[2];
   const SafeTensors file = read_safetensors(path);
   std::cout << path << "\n  metadata:\n";
-  for (const auto& [k, v] : file.metadata) std::cout << "    " << k << " = " << (v.size() > 120 ? v.substr(0, 117) + "..." : v) << "\n";
+  for (const auto& [k, v] : file.metadata)
+    std::cout << "    " << k << " = " << (v.size() > 120 ? v.substr(0, 117) + "..." : v) << "\n";
   int64_t params = 0;
   for (const auto& [name, t] : file.tensors)
     if (is_floating(t.dtype()) && name.find("running_") == std::string::npos) params += t.numel();
@@ -451,7 +469,7 @@ std::string command_list() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  rg::cpu::correct_blas_core();  // first: may run the program again (tensor/cpu/blas_core.h)
+  rg::cpu::correct_blas_core();              // first: may run the program again (tensor/cpu/blas_core.h)
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // each line appears as it is printed, also through a pipe (| tee log)
   return run_job("roentgen", [&] {
     const std::string name = argc > 1 ? argv[1] : "";
@@ -461,8 +479,10 @@ int main(int argc, char** argv) {
     }
     for (const Command& c : commands()) {
       if (name != c.name) continue;
-      RG_CHECK(c.several_processes || world().size() == 1, "roentgen ", name, " runs as one process; under mpirun only "
-               "train and bench run on several (", world().size(), " were started)");
+      RG_CHECK(c.several_processes || world().size() == 1, "roentgen ", name,
+               " runs as one process; under mpirun only "
+               "train and bench run on several (",
+               world().size(), " were started)");
       return c.run(argc, argv);
     }
     if (!name.empty()) std::cerr << "roentgen: unknown command '" << name << "'\n";

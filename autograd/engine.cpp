@@ -29,8 +29,10 @@ Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs, B
   for (const Tensor& in : inputs) {
     Edge edge;
     if (in.defined() && in.requires_grad()) {
-      if (in.is_leaf()) edge.leaf = in.impl_ptr();
-      else edge.node = in.grad_fn();
+      if (in.is_leaf())
+        edge.leaf = in.impl_ptr();
+      else
+        edge.node = in.grad_fn();
     }
     node->needs.push_back(edge.leaf || edge.node);
     node->inputs.push_back(std::move(edge));
@@ -49,7 +51,8 @@ Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs, S
 }
 
 Tensor stand_in(Tensor copy, const Tensor& made) {
-  RG_CHECK(made.requires_grad() && !made.is_leaf(), "autograd::stand_in: the tensor replaced must have been made by an op");
+  RG_CHECK(made.requires_grad() && !made.is_leaf(),
+           "autograd::stand_in: the tensor replaced must have been made by an op");
   RG_CHECK(copy.shape() == made.shape(), "autograd::stand_in: shapes ", shape_str(copy.shape()), " and ",
            shape_str(made.shape()), " differ");
   copy.impl().grad_fn = made.grad_fn();
@@ -99,8 +102,9 @@ std::vector<std::shared_ptr<Node>> topological_order(const std::shared_ptr<Node>
 
 void backward(const Tensor& root, const Tensor& grad_in) {
   using namespace autograd;
-  RG_CHECK(root.requires_grad(), "backward: the tensor does not require grad (no input of the ops "
-                                 "that made it had requires_grad set, or grad mode was off)");
+  RG_CHECK(root.requires_grad(),
+           "backward: the tensor does not require grad (no input of the ops "
+           "that made it had requires_grad set, or grad mode was off)");
   Tensor grad = grad_in;
   if (!grad.defined()) {
     RG_CHECK(root.numel() == 1, "backward: a gradient must be given for a non-scalar tensor of shape ",
@@ -108,9 +112,8 @@ void backward(const Tensor& root, const Tensor& grad_in) {
     grad = ones(root.shape(), root.dtype(), root.device());
   }
   RG_CHECK(grad.shape() == root.shape() && grad.dtype() == root.dtype() && grad.device() == root.device(),
-           "backward: gradient of shape ", shape_str(grad.shape()), " (", grad.dtype(), ", ",
-           grad.device(), ") does not match the tensor's ", shape_str(root.shape()), " (",
-           root.dtype(), ", ", root.device(), ")");
+           "backward: gradient of shape ", shape_str(grad.shape()), " (", grad.dtype(), ", ", grad.device(),
+           ") does not match the tensor's ", shape_str(root.shape()), " (", root.dtype(), ", ", root.device(), ")");
 
   NoGradGuard no_grad;  // backward math is not itself recorded
   if (root.is_leaf()) {
@@ -128,14 +131,14 @@ void backward(const Tensor& root, const Tensor& grad_in) {
     if (auto out = node->output.lock(); out && out->retains_grad) accumulate(*out, gy);
 
     std::vector<Tensor> grads = node->backward(gy, node->needs);
-    RG_CHECK(grads.size() == node->inputs.size(), "autograd: backward of '", node->name,
-             "' returned ", grads.size(), " gradients for ", node->inputs.size(), " inputs");
+    RG_CHECK(grads.size() == node->inputs.size(), "autograd: backward of '", node->name, "' returned ", grads.size(),
+             " gradients for ", node->inputs.size(), " inputs");
     for (size_t i = 0; i < grads.size(); ++i) {
       const Edge& edge = node->inputs[i];
       if (!grads[i].defined() || (!edge.node && !edge.leaf)) continue;
       RG_CHECK(grads[i].shape() == node->input_shapes[i], "autograd: backward of '", node->name,
-               "' returned a gradient of shape ", shape_str(grads[i].shape()), " for input ", i,
-               " of shape ", shape_str(node->input_shapes[i]));
+               "' returned a gradient of shape ", shape_str(grads[i].shape()), " for input ", i, " of shape ",
+               shape_str(node->input_shapes[i]));
       if (edge.leaf) {
         accumulate(*edge.leaf, grads[i]);
       } else if (Tensor& slot = pending[edge.node.get()]; !slot.defined()) {

@@ -18,13 +18,12 @@ std::vector<double> evaluate(const GradcheckFn& fn, const std::vector<Tensor>& i
 
 }  // namespace
 
-GradcheckResult gradcheck(const GradcheckFn& fn, const std::vector<Tensor>& inputs,
-                          const GradcheckOptions& options) {
+GradcheckResult gradcheck(const GradcheckFn& fn, const std::vector<Tensor>& inputs, const GradcheckOptions& options) {
   for (size_t i = 0; i < inputs.size(); ++i) {
     const Tensor& t = inputs[i];
     RG_CHECK(t.dtype() == DType::Float64 && t.device().is_cpu() && t.is_contiguous() && t.is_leaf(),
-             "gradcheck: input ", i, " must be a contiguous float64 CPU leaf tensor, got ", t.dtype(),
-             " on ", t.device(), t.is_contiguous() ? "" : " (not contiguous)");
+             "gradcheck: input ", i, " must be a contiguous float64 CPU leaf tensor, got ", t.dtype(), " on ",
+             t.device(), t.is_contiguous() ? "" : " (not contiguous)");
   }
   GradcheckResult result;
   std::ostringstream report;
@@ -75,8 +74,8 @@ GradcheckResult gradcheck(const GradcheckFn& fn, const std::vector<Tensor>& inpu
         ++result.compared;
         if (std::abs(got - numeric) > options.atol + options.rtol * std::abs(numeric) || got != got) {
           if (failures++ < 5)
-            report << "input " << i << " element " << k << ", output " << j << ": analytic " << got
-                   << " vs numeric " << numeric << "\n";
+            report << "input " << i << " element " << k << ", output " << j << ": analytic " << got << " vs numeric "
+                   << numeric << "\n";
         }
       }
     }

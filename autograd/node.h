@@ -40,11 +40,11 @@ using BackwardFn = std::function<std::vector<Tensor>(const Tensor& grad_output, 
 using SimpleBackwardFn = std::function<std::vector<Tensor>(const Tensor& grad_output)>;
 
 struct Node {
-  std::string name;                 // the op, for messages: "matmul"
+  std::string name;  // the op, for messages: "matmul"
   std::vector<Edge> inputs;
-  std::vector<Shape> input_shapes;  // each returned gradient must have this shape
-  NeedsGrad needs;                  // needs[i]: input i has an edge (its gradient goes somewhere)
-  BackwardFn backward;              // null once backward() has run through this node
+  std::vector<Shape> input_shapes;   // each returned gradient must have this shape
+  NeedsGrad needs;                   // needs[i]: input i has an edge (its gradient goes somewhere)
+  BackwardFn backward;               // null once backward() has run through this node
   std::weak_ptr<TensorImpl> output;  // for retain_grad(); weak, so the node does not keep it alive
 };
 

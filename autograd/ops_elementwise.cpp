@@ -60,8 +60,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
 }
 
 Tensor neg(const Tensor& x) {
-  return record("neg", unary_value(UnaryOp::Neg, x), {x},
-                [](const Tensor& gy) -> Grads { return {neg(gy)}; });
+  return record("neg", unary_value(UnaryOp::Neg, x), {x}, [](const Tensor& gy) -> Grads { return {neg(gy)}; });
 }
 
 // d(e^x) = e^x dx: the backward reuses the output.
@@ -78,8 +77,7 @@ Tensor log(const Tensor& x) {
 // d(sqrt x) = dx / (2 sqrt x)
 Tensor sqrt(const Tensor& x) {
   Tensor y = unary_value(UnaryOp::Sqrt, x);
-  return record("sqrt", y, {x},
-                [y = y.detach()](const Tensor& gy) -> Grads { return {gy / (2.0 * y)}; });
+  return record("sqrt", y, {x}, [y = y.detach()](const Tensor& gy) -> Grads { return {gy / (2.0 * y)}; });
 }
 
 // d(x^p) = p x^(p-1) dx
@@ -106,8 +104,7 @@ Tensor relu(const Tensor& x) {
 // d(sigmoid x) = y (1 - y) dx with y = sigmoid(x)
 Tensor sigmoid(const Tensor& x) {
   Tensor y = unary_value(UnaryOp::Sigmoid, x);
-  return record("sigmoid", y, {x},
-                [y = y.detach()](const Tensor& gy) -> Grads { return {gy * y * (1.0 - y)}; });
+  return record("sigmoid", y, {x}, [y = y.detach()](const Tensor& gy) -> Grads { return {gy * y * (1.0 - y)}; });
 }
 
 // silu(x) = x sigmoid(x) (also called swish);  d silu = (s + x s (1 - s)) dx with s = sigmoid(x)
@@ -121,8 +118,7 @@ Tensor silu(const Tensor& x) {
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   check_same_kind(a, b, "where");
   check_same_kind(a, cond, "where", "the condition");
-  const Shape shape =
-      broadcast_shapes(cond.shape(), broadcast_shapes(a.shape(), b.shape(), "where"), "where");
+  const Shape shape = broadcast_shapes(cond.shape(), broadcast_shapes(a.shape(), b.shape(), "where"), "where");
   Tensor out = Tensor::empty(shape, a.dtype(), a.device());
   backend_for(out.device())
       .where(expand_untracked(cond, shape), expand_untracked(a, shape), expand_untracked(b, shape), out);

@@ -25,8 +25,10 @@ std::vector<bool> reduced_mask(const Tensor& x, const Dims& dims, const char* op
 Shape reduced_shape(const Tensor& x, const std::vector<bool>& mask, bool keepdim) {
   Shape shape;
   for (int64_t d = 0; d < x.dim(); ++d) {
-    if (!mask[d]) shape.push_back(x.shape()[d]);
-    else if (keepdim) shape.push_back(1);
+    if (!mask[d])
+      shape.push_back(x.shape()[d]);
+    else if (keepdim)
+      shape.push_back(1);
   }
   return shape;
 }
@@ -43,8 +45,9 @@ Tensor reduce_kernel(ReduceOp op, const Tensor& x, const std::vector<bool>& mask
 Tensor sum(const Tensor& x, const Dims& dims, bool keepdim) {
   const auto mask = reduced_mask(x, dims, "sum");
   Tensor kept = reduce_kernel(ReduceOp::Sum, x, mask);
-  Tensor out = keepdim ? kept : view_untracked(kept, reduced_shape(x, mask, false),
-                                          contiguous_strides(reduced_shape(x, mask, false)), 0);
+  Tensor out = keepdim ? kept
+                       : view_untracked(kept, reduced_shape(x, mask, false),
+                                        contiguous_strides(reduced_shape(x, mask, false)), 0);
   // Every input element contributed once: its gradient is the output's, broadcast back.
   return record("sum", out, {x}, [shape = x.shape(), kept_shape = kept.shape()](const Tensor& gy) -> Grads {
     return {expand_untracked(reshape(gy, kept_shape), shape)};
@@ -63,8 +66,7 @@ Tensor mean(const Tensor& x, const Dims& dims, bool keepdim) {
 Tensor max(const Tensor& x, const Dims& dims, bool keepdim) {
   const auto mask = reduced_mask(x, dims, "max");
   for (int64_t d = 0; d < x.dim(); ++d)
-    RG_CHECK(!mask[d] || x.shape()[d] > 0, "max: cannot reduce over empty dim ", d, " of shape ",
-             shape_str(x.shape()));
+    RG_CHECK(!mask[d] || x.shape()[d] > 0, "max: cannot reduce over empty dim ", d, " of shape ", shape_str(x.shape()));
   Tensor kept = reduce_kernel(ReduceOp::Max, x, mask);
   const Shape out_shape = reduced_shape(x, mask, keepdim);
   Tensor out = view_untracked(kept, out_shape, contiguous_strides(out_shape), 0);
@@ -79,8 +81,7 @@ Tensor max(const Tensor& x, const Dims& dims, bool keepdim) {
 Tensor sum_to(const Tensor& grad, const Shape& shape) {
   if (grad.shape() == shape) return grad;
   const int64_t lead = grad.dim() - int64_t(shape.size());
-  RG_CHECK(lead >= 0, "sum_to: cannot reduce shape ", shape_str(grad.shape()), " to larger rank ",
-           shape_str(shape));
+  RG_CHECK(lead >= 0, "sum_to: cannot reduce shape ", shape_str(grad.shape()), " to larger rank ", shape_str(shape));
   Dims dims;
   for (int64_t d = 0; d < grad.dim(); ++d)
     if (d < lead || (shape[d - lead] == 1 && grad.shape()[d] != 1)) dims.push_back(d);
@@ -96,10 +97,10 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
            "matmul: expected two 2-D [M, K] x [K, N] or two 3-D [B, M, K] x [B, K, N] tensors, got ",
            shape_str(a.shape()), " and ", shape_str(b.shape()));
   const int64_t k_a = a.size(-1), k_b = b.size(-2);
-  RG_CHECK(k_a == k_b, "matmul: inner sizes differ: ", shape_str(a.shape()), " x ",
-           shape_str(b.shape()), " (", k_a, " vs ", k_b, ")");
-  RG_CHECK(!batched || a.size(0) == b.size(0), "matmul: batch sizes differ: ", shape_str(a.shape()),
-           " x ", shape_str(b.shape()));
+  RG_CHECK(k_a == k_b, "matmul: inner sizes differ: ", shape_str(a.shape()), " x ", shape_str(b.shape()), " (", k_a,
+           " vs ", k_b, ")");
+  RG_CHECK(!batched || a.size(0) == b.size(0), "matmul: batch sizes differ: ", shape_str(a.shape()), " x ",
+           shape_str(b.shape()));
 
   // The kernel always sees 3-D operands: a 2-D matrix is a batch of one.
   auto as_batch = [](const Tensor& t) {

@@ -24,12 +24,12 @@ Shape infer_shape(const Tensor& x, Shape shape, const char* op) {
     }
   }
   if (infer_at >= 0) {
-    RG_CHECK(known > 0 && x.numel() % known == 0, op, ": cannot infer the -1 in ", shape_str(shape),
-             " for ", x.numel(), " elements (input shape ", shape_str(x.shape()), ")");
+    RG_CHECK(known > 0 && x.numel() % known == 0, op, ": cannot infer the -1 in ", shape_str(shape), " for ", x.numel(),
+             " elements (input shape ", shape_str(x.shape()), ")");
     shape[infer_at] = x.numel() / known;
   }
-  RG_CHECK(numel(shape) == x.numel(), op, ": cannot view ", shape_str(x.shape()), " (", x.numel(),
-           " elements) as ", shape_str(shape), " (", numel(shape), " elements)");
+  RG_CHECK(numel(shape) == x.numel(), op, ": cannot view ", shape_str(x.shape()), " (", x.numel(), " elements) as ",
+           shape_str(shape), " (", numel(shape), " elements)");
   return shape;
 }
 
@@ -37,17 +37,14 @@ Shape infer_shape(const Tensor& x, Shape shape, const char* op) {
 
 Tensor view(const Tensor& x, const Shape& shape_in) {
   const Shape shape = infer_shape(x, shape_in, "view");
-  RG_CHECK(x.is_contiguous(), "view: input of shape ", shape_str(x.shape()), " with strides ",
-           shape_str(x.strides()), " is not contiguous; use reshape (which copies) or contiguous()");
+  RG_CHECK(x.is_contiguous(), "view: input of shape ", shape_str(x.shape()), " with strides ", shape_str(x.strides()),
+           " is not contiguous; use reshape (which copies) or contiguous()");
   Tensor out = view_untracked(x, shape, contiguous_strides(shape), x.offset());
-  return record("view", out, {x}, [in_shape = x.shape()](const Tensor& gy) -> Grads {
-    return {reshape(gy, in_shape)};
-  });
+  return record("view", out, {x},
+                [in_shape = x.shape()](const Tensor& gy) -> Grads { return {reshape(gy, in_shape)}; });
 }
 
-Tensor reshape(const Tensor& x, const Shape& shape) {
-  return view(contiguous(x), infer_shape(x, shape, "reshape"));
-}
+Tensor reshape(const Tensor& x, const Shape& shape) { return view(contiguous(x), infer_shape(x, shape, "reshape")); }
 
 Tensor contiguous(const Tensor& x) {
   if (x.is_contiguous()) return x;
@@ -55,8 +52,8 @@ Tensor contiguous(const Tensor& x) {
 }
 
 Tensor permute(const Tensor& x, const Dims& order) {
-  RG_CHECK(int64_t(order.size()) == x.dim(), "permute: order has ", order.size(),
-           " dims, the tensor has ", x.dim(), " (shape ", shape_str(x.shape()), ")");
+  RG_CHECK(int64_t(order.size()) == x.dim(), "permute: order has ", order.size(), " dims, the tensor has ", x.dim(),
+           " (shape ", shape_str(x.shape()), ")");
   Shape shape(x.dim());
   Strides strides(x.dim());
   Dims inverse(x.dim(), -1);
@@ -82,8 +79,8 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end) {
   const int64_t d = normalize_dim(dim, x.dim(), "slice");
   const int64_t size = x.shape()[d];
   const int64_t s = start < 0 ? start + size : start, e = end < 0 ? end + size : end;
-  RG_CHECK(0 <= s && s <= e && e <= size, "slice: range [", start, ", ", end, ") is out of range for dim ",
-           dim, " of size ", size, " (shape ", shape_str(x.shape()), ")");
+  RG_CHECK(0 <= s && s <= e && e <= size, "slice: range [", start, ", ", end, ") is out of range for dim ", dim,
+           " of size ", size, " (shape ", shape_str(x.shape()), ")");
   Shape shape = x.shape();
   shape[d] = e - s;
   Tensor out = view_untracked(x, shape, x.strides(), x.offset() + s * x.strides()[d]);
@@ -136,8 +133,8 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
     check_same_kind(first, t, "cat");
     bool fits = t.dim() == first.dim();
     for (int64_t k = 0; fits && k < t.dim(); ++k) fits = k == d || t.shape()[k] == first.shape()[k];
-    RG_CHECK(fits, "cat: tensor ", i, " has shape ", shape_str(t.shape()), ", expected ",
-             shape_str(first.shape()), " in every dim but ", d);
+    RG_CHECK(fits, "cat: tensor ", i, " has shape ", shape_str(t.shape()), ", expected ", shape_str(first.shape()),
+             " in every dim but ", d);
     shape[d] += t.shape()[d];
   }
   // Each input is copied into its own window of the output.

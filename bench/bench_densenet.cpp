@@ -27,7 +27,12 @@ void BM_DenseNet121Forward(benchmark::State& state) {
 
 BENCHMARK(BM_DenseNet121Forward)
     ->ArgNames({"size", "batch"})
-    ->Args({224, 1})->Args({224, 8})->Args({320, 1})->Args({320, 8})
-    ->MinTime(3.0)->Unit(benchmark::kMillisecond)->UseRealTime();
+    ->Args({224, 1})
+    ->Args({224, 8})
+    ->Args({320, 1})
+    ->Args({320, 8})
+    ->MinTime(3.0)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 // main: bench/bench_main.cpp

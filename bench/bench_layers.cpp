@@ -152,7 +152,8 @@ void BM_ChannelScale(benchmark::State& state) {
   const int64_t n = state.range(1), c = state.range(2), s = state.range(3);
   const LayerKernels* kernels = engine_kernels(state, engine);
   if (!kernels) return;
-  const Tensor x = random({n, c, s, s}, engine, 7), scale = random({n, c}, engine, 8), gy = random({n, c, s, s}, engine, 9);
+  const Tensor x = random({n, c, s, s}, engine, 7), scale = random({n, c}, engine, 8),
+               gy = random({n, c, s, s}, engine, 9);
   Tensor y = Tensor::empty(x.shape(), DType::Float32, engine_device(engine)), gx = y.to(y.device()),
          gs = Tensor::empty({n, c}, DType::Float32, engine_device(engine));
   for (auto _ : state) {
@@ -173,13 +174,12 @@ std::vector<int64_t> conv_algos = [] {  // every algorithm of the table, auto fi
 
 void conv_shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"engine", "n", "c", "s", "o", "k", "algo"});
-  const int64_t shapes[][5] = {
-      {8, 256, 56, 128, 1},  // block 1's last bottleneck (1x1 over the concatenation)
-      {8, 128, 56, 32, 3},   // block 1's 3x3
-      {8, 128, 28, 32, 3},   // block 2's
-      {8, 128, 14, 32, 3},   // block 3's
-      {8, 992, 7, 128, 1},   // block 4's last bottleneck
-      {8, 128, 7, 32, 3}};   // block 4's 3x3
+  const int64_t shapes[][5] = {{8, 256, 56, 128, 1},  // block 1's last bottleneck (1x1 over the concatenation)
+                               {8, 128, 56, 32, 3},   // block 1's 3x3
+                               {8, 128, 28, 32, 3},   // block 2's
+                               {8, 128, 14, 32, 3},   // block 3's
+                               {8, 992, 7, 128, 1},   // block 4's last bottleneck
+                               {8, 128, 7, 32, 3}};   // block 4's 3x3
   for (const auto& sh : shapes) {
     for (int64_t algo : conv_algos)
       if (sh[4] == 3 || algo == 0) b->Args({kFast, sh[0], sh[1], sh[2], sh[3], sh[4], algo});
@@ -192,9 +192,9 @@ void conv_shapes(benchmark::internal::Benchmark* b) {
 void plane_shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"engine", "n", "c", "s"});
   for (int engine : {kFast, kCuda}) {
-    b->Args({engine, 8, 64, 112});   // the stem, before the max pool
-    b->Args({engine, 8, 256, 56});   // after block 1
-    b->Args({engine, 8, 1024, 7});   // after block 4
+    b->Args({engine, 8, 64, 112});  // the stem, before the max pool
+    b->Args({engine, 8, 256, 56});  // after block 1
+    b->Args({engine, 8, 1024, 7});  // after block 4
   }
   b->Args({kReference, 1, 256, 56});
   b->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -19,8 +19,8 @@ struct AugmentOptions {
   double max_contrast = 0.0;      // stretch around the image mean by a factor in [1 - max, 1 + max]
 
   bool any() const {
-    return horizontal_flip || max_rotation_deg > 0 || max_translation > 0 || max_zoom > 0 ||
-           max_brightness > 0 || max_contrast > 0;
+    return horizontal_flip || max_rotation_deg > 0 || max_translation > 0 || max_zoom > 0 || max_brightness > 0 ||
+           max_contrast > 0;
   }
 };
 

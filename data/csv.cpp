@@ -55,8 +55,8 @@ CsvTable parse_csv(const std::string& text, const std::string& path) {
           if (text[i] == '\n') ++line;
           field += text[i++];
         }
-        RG_CHECK(i >= text.size() || text[i] == ',' || text[i] == '\n' || text[i] == '\r', path, ":",
-                 line, ": unexpected character after a closing quote in field ", row.fields.size() + 1);
+        RG_CHECK(i >= text.size() || text[i] == ',' || text[i] == '\n' || text[i] == '\r', path, ":", line,
+                 ": unexpected character after a closing quote in field ", row.fields.size() + 1);
       } else {
         while (i < text.size() && text[i] != ',' && text[i] != '\n' && text[i] != '\r') field += text[i++];
       }
@@ -76,8 +76,8 @@ CsvTable parse_csv(const std::string& text, const std::string& path) {
   RG_CHECK(!rows.empty(), path, ": empty file (expected a header line)");
   table.header = std::move(rows.front().fields);
   for (size_t r = 1; r < rows.size(); ++r) {
-    RG_CHECK(rows[r].fields.size() == table.header.size(), path, ":", rows[r].line, ": expected ",
-             table.header.size(), " columns as in the header, found ", rows[r].fields.size());
+    RG_CHECK(rows[r].fields.size() == table.header.size(), path, ":", rows[r].line, ": expected ", table.header.size(),
+             " columns as in the header, found ", rows[r].fields.size());
     table.rows.push_back(std::move(rows[r]));
   }
   return table;

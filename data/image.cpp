@@ -135,8 +135,10 @@ std::vector<Taps> axis_taps(int in, int out) {
       const float frac = float(src - left);
       const int a = std::clamp(left, 0, in - 1), b = std::clamp(left + 1, 0, in - 1);
       t.first = std::min(a, b);
-      if (a == b) t.weights = {1.0f};
-      else t.weights = {1.0f - frac, frac};
+      if (a == b)
+        t.weights = {1.0f};
+      else
+        t.weights = {1.0f - frac, frac};
     } else {
       t.first = o;
       t.weights = {1.0f};
@@ -206,8 +208,7 @@ std::string encode_png(const std::vector<uint8_t>& samples, int width, int heigh
 namespace {
 std::vector<uint8_t> to_bytes(const GrayImage& image) {
   std::vector<uint8_t> samples(image.pixels.size());
-  for (size_t i = 0; i < samples.size(); ++i)
-    samples[i] = uint8_t(std::clamp(std::lround(image.pixels[i]), 0l, 255l));
+  for (size_t i = 0; i < samples.size(); ++i) samples[i] = uint8_t(std::clamp(std::lround(image.pixels[i]), 0l, 255l));
   return samples;
 }
 }  // namespace

@@ -79,8 +79,10 @@ class Pack final : public ImageSource {
   }
   void check_size(int width, int height) const {
     RG_CHECK(width == pack_->width() && height == pack_->height(), pack_->path(), " holds images at ", pack_->width(),
-             "x", pack_->height(), ", not the ", width, "x", height, " asked for (--image-size); pack them again with "
-             "roentgen pack --image-size ", width);
+             "x", pack_->height(), ", not the ", width, "x", height,
+             " asked for (--image-size); pack them again with "
+             "roentgen pack --image-size ",
+             width);
   }
   std::shared_ptr<const ImagePack> pack_;
 };

@@ -20,7 +20,8 @@ void check_unique_images(const CsvTable& csv, int image_col) {
   std::unordered_map<std::string, int> first_line;
   for (const CsvRow& row : csv.rows) {
     const auto [it, fresh] = first_line.emplace(trim(row.fields[image_col]), row.line);
-    RG_CHECK(fresh, csv.where(row, image_col), ": image ", it->first, " appears again (first on line ", it->second, ")");
+    RG_CHECK(fresh, csv.where(row, image_col), ": image ", it->first, " appears again (first on line ", it->second,
+             ")");
   }
 }
 
@@ -51,9 +52,12 @@ LabelTable read_notebook_format(const CsvTable& csv) {
     for (int c : label_cols) {
       const std::string v = trim(row.fields[c]);
       // Accept 0/1 and the float spellings pandas writes (0.0/1.0).
-      if (v == "1" || v == "1.0") item.labels.push_back(1.0f);
-      else if (v == "0" || v == "0.0") item.labels.push_back(0.0f);
-      else throw Error(csv.where(row, c) + ": expected a label 0 or 1, found '" + v + "'");
+      if (v == "1" || v == "1.0")
+        item.labels.push_back(1.0f);
+      else if (v == "0" || v == "0.0")
+        item.labels.push_back(0.0f);
+      else
+        throw Error(csv.where(row, c) + ": expected a label 0 or 1, found '" + v + "'");
     }
     table.images.push_back(std::move(item));
   }
@@ -72,8 +76,9 @@ LabelTable read_nih_format(const CsvTable& csv) {
     LabeledImage item = identity(csv, row, image_col, patient_col);
     item.labels.assign(kPathologies.size(), 0.0f);
     const std::string findings = trim(row.fields[findings_col]);
-    RG_CHECK(!findings.empty(), csv.where(row, findings_col), ": empty (expected findings like "
-                                "'Effusion|Mass' or 'No Finding')");
+    RG_CHECK(!findings.empty(), csv.where(row, findings_col),
+             ": empty (expected findings like "
+             "'Effusion|Mass' or 'No Finding')");
     if (findings != "No Finding") {
       size_t start = 0;
       while (start <= findings.size()) {
@@ -113,7 +118,8 @@ LabelTable read_labels(const std::string& path) { return parse_labels(read_csv(p
 LabelTable parse_labels(const CsvTable& csv) {
   if (csv.column("Image") >= 0 && csv.column("PatientId") >= 0) return read_notebook_format(csv);
   if (csv.column("Image Index") >= 0 && csv.column("Finding Labels") >= 0) return read_nih_format(csv);
-  throw Error(csv.path + ": unrecognized label file: expected the notebook's columns (Image, <labels>, "
+  throw Error(csv.path +
+              ": unrecognized label file: expected the notebook's columns (Image, <labels>, "
               "PatientId) or NIH's (Image Index, Finding Labels, Patient ID, ...)");
 }
 

@@ -18,9 +18,8 @@ namespace rg::data {
 
 // The 14 ChestX-ray14 pathologies, in the notebook's column order.
 inline const std::array<std::string, 14> kPathologies = {
-    "Atelectasis", "Cardiomegaly", "Consolidation", "Edema",       "Effusion",
-    "Emphysema",   "Fibrosis",     "Hernia",        "Infiltration", "Mass",
-    "Nodule",      "Pleural_Thickening", "Pneumonia", "Pneumothorax"};
+    "Atelectasis", "Cardiomegaly", "Consolidation", "Edema",  "Effusion",           "Emphysema", "Fibrosis",
+    "Hernia",      "Infiltration", "Mass",          "Nodule", "Pleural_Thickening", "Pneumonia", "Pneumothorax"};
 
 struct LabeledImage {
   std::string image;          // file name, relative to the dataset's image folder

@@ -97,8 +97,8 @@ Split split_by_patient(const LabelTable& table, const SplitOptions& options) {
         if (present) continue;
         auto it = std::find_if(patients.begin(), patients.end(),
                                [&](const std::string& p) { return !side.count(p) && has_label(p); });
-        RG_CHECK(it != patients.end(), "split_by_patient: label '", table.label_names[k],
-                 "' has too few patients (", positives[k], " positive images) to appear in every split");
+        RG_CHECK(it != patients.end(), "split_by_patient: label '", table.label_names[k], "' has too few patients (",
+                 positives[k], " positive images) to appear in every split");
         assign(*it, s);
       }
     }
@@ -112,7 +112,8 @@ Split split_by_patient(const LabelTable& table, const SplitOptions& options) {
     part->source = table.source;
     part->label_names = table.label_names;
   }
-  for (size_t i = 0; i < table.images.size(); ++i) parts[side[table.images[i].patient_id]]->images.push_back(table.images[i]);
+  for (size_t i = 0; i < table.images.size(); ++i)
+    parts[side[table.images[i].patient_id]]->images.push_back(table.images[i]);
   return split;
 }
 

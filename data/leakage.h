@@ -17,8 +17,8 @@ bool check_for_leakage(const CsvTable& a, const CsvTable& b, const std::string& 
 
 struct LeakageReport {
   std::vector<std::string> shared_patients;  // sorted
-  int64_t images_in_a = 0;  // images of shared patients in a
-  int64_t images_in_b = 0;  // ... and in b
+  int64_t images_in_a = 0;                   // images of shared patients in a
+  int64_t images_in_b = 0;                   // ... and in b
   bool leaked() const { return !shared_patients.empty(); }
 };
 

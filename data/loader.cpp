@@ -19,8 +19,8 @@ std::mutex warn_mutex;
 DataLoader::DataLoader(LabelTable table, std::shared_ptr<const ImageSource> images, LoaderOptions options)
     : table_(std::move(table)), images_(std::move(images)), options_(std::move(options)) {
   RG_CHECK(options_.batch_size > 0, "DataLoader: batch_size must be positive, got ", options_.batch_size);
-  RG_CHECK(options_.width > 0 && options_.height > 0, "DataLoader: image size must be positive, got ",
-           options_.width, "x", options_.height);
+  RG_CHECK(options_.width > 0 && options_.height > 0, "DataLoader: image size must be positive, got ", options_.width,
+           "x", options_.height);
   RG_CHECK(options_.threads >= 0 && options_.prefetch >= 1, "DataLoader: need threads >= 0 and prefetch >= 1");
   RG_CHECK(options_.ranks >= 1 && options_.rank >= 0 && options_.rank < options_.ranks, "DataLoader: rank ",
            options_.rank, " of ", options_.ranks, " ranks is not a rank");

@@ -39,12 +39,12 @@ struct LoaderOptions {
   int width = 320, height = 320;  // the model's input size
   bool shuffle = true;            // a new seeded order every epoch
   uint64_t seed = 0;
-  int threads = 2;                // decoding threads; 0 decodes on the caller's thread
-  int prefetch = 4;               // batches prepared ahead, at most
-  bool augment = false;           // training only
+  int threads = 2;       // decoding threads; 0 decodes on the caller's thread
+  int prefetch = 4;      // batches prepared ahead, at most
+  bool augment = false;  // training only
   AugmentOptions augmentation;
   Normalization normalization;
-  bool skip_bad_images = false;   // warn and count unreadable images instead of failing
+  bool skip_bad_images = false;  // warn and count unreadable images instead of failing
   // Data-parallel training (train/data_parallel.h): every rank shuffles alike, and this loader
   // gives rank `rank`'s contiguous slice of each global batch of batch_size images (a short last
   // batch may leave a slice empty). batches_per_epoch() counts global batches.

@@ -81,8 +81,8 @@ Normalization Normalization::from_spec(const std::string& spec) {
   if (spec == "sample") return sample();
   if (spec == "imagenet") return imagenet();
   const auto comma = spec.find(',');
-  RG_CHECK(spec.rfind("dataset:", 0) == 0 && comma != std::string::npos,
-           "normalization '", spec, "': expected sample, imagenet or dataset:<mean>,<std>");
+  RG_CHECK(spec.rfind("dataset:", 0) == 0 && comma != std::string::npos, "normalization '", spec,
+           "': expected sample, imagenet or dataset:<mean>,<std>");
   try {
     size_t used_mean = 0, used_std = 0;
     const std::string m = spec.substr(8, comma - 8), s = spec.substr(comma + 1);
@@ -142,8 +142,7 @@ Normalization measure_dataset_normalization(const LabelTable& train, const Image
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   Generator gen(seed);
   const uint64_t first = gen.advance(uint64_t(count));
-  for (int64_t i = 0; i < count; ++i)
-    std::swap(order[i], order[i + gen.bits(first + i) % (order.size() - i)]);
+  for (int64_t i = 0; i < count; ++i) std::swap(order[i], order[i + gen.bits(first + i) % (order.size() - i)]);
 
   double sum = 0, sum_sq = 0;
   int64_t n = 0;

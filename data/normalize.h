@@ -56,7 +56,7 @@ Tensor image_tensor(const GrayImage& image, const Normalization& normalization);
 
 // Measures mean and std over all pixels of `count` training images drawn at random (seeded,
 // without replacement), each loaded at width x height first.
-Normalization measure_dataset_normalization(const LabelTable& train, const ImageSource& images,
-                                            int width, int height, int64_t count = 100, uint64_t seed = 0);
+Normalization measure_dataset_normalization(const LabelTable& train, const ImageSource& images, int width, int height,
+                                            int64_t count = 100, uint64_t seed = 0);
 
 }  // namespace rg::data

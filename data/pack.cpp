@@ -61,7 +61,7 @@ std::shared_ptr<const ImagePack> ImagePack::parse(std::string bytes, const std::
 std::shared_ptr<const ImagePack> ImagePack::open(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   RG_CHECK(fd >= 0, path, ": cannot open the pack: ", std::strerror(errno));
-  struct stat st{};
+  struct stat st {};
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
     throw Error(path + ": not a regular file (expected a .rgpack pack)");
@@ -189,8 +189,8 @@ int64_t ImagePack::find(std::string_view image) const {
 void ImagePack::check_record(int64_t record) const {
   const PackEntry& e = entry(record);
   const uint32_t crc = pack_crc(bytes_ + e.offset, size_t(header_.width) * header_.height);
-  RG_CHECK(crc == e.crc, path_, ": record ", record, " (", name(record), ") is corrupt: its CRC is ", crc, ", the index says ",
-           e.crc, " (pack the images again)");
+  RG_CHECK(crc == e.crc, path_, ": record ", record, " (", name(record), ") is corrupt: its CRC is ", crc,
+           ", the index says ", e.crc, " (pack the images again)");
   checked_[size_t(record)].store(true, std::memory_order_release);
 }
 

@@ -62,7 +62,7 @@ struct PackEntry {
   uint64_t offset;       // the record's first byte
   uint64_t name_offset;  // into the strings
   uint32_t name_size;
-  uint32_t crc;          // CRC-32 of the record's width * height pixels
+  uint32_t crc;  // CRC-32 of the record's width * height pixels
 };
 static_assert(sizeof(PackEntry) == 24, "PackEntry's layout is the file's");
 
@@ -100,8 +100,8 @@ class ImagePack {
   std::string path_;
   const uint8_t* bytes_ = nullptr;  // the whole file
   uint64_t size_ = 0;
-  void* mapping_ = nullptr;         // when mapped: munmap'ed by the destructor
-  std::string owned_;               // when parsed: the bytes
+  void* mapping_ = nullptr;  // when mapped: munmap'ed by the destructor
+  std::string owned_;        // when parsed: the bytes
   PackHeader header_{};
   std::vector<std::string> label_names_;
   std::unordered_map<std::string_view, int64_t> by_name_;

@@ -36,8 +36,8 @@ LabelTable union_of(const std::vector<LabelTable>& tables) {
         all.images.push_back(item);
         continue;
       }
-      RG_CHECK(all.images[it->second.first].labels == item.labels, "roentgen pack: ", it->second.second->source, " and ",
-               table.source, " give the image ", item.image, " different labels");
+      RG_CHECK(all.images[it->second.first].labels == item.labels, "roentgen pack: ", it->second.second->source,
+               " and ", table.source, " give the image ", item.image, " different labels");
     }
   }
   RG_CHECK(!all.images.empty(), "roentgen pack: the label tables list no images");

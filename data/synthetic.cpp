@@ -21,8 +21,20 @@ const double kNihPrevalence[14] = {0.1031, 0.0248, 0.0416, 0.0205, 0.1188, 0.022
 namespace {
 
 enum Finding {
-  kAtelectasis, kCardiomegaly, kConsolidation, kEdema, kEffusion, kEmphysema, kFibrosis,
-  kHernia, kInfiltration, kMass, kNodule, kPleuralThickening, kPneumonia, kPneumothorax
+  kAtelectasis,
+  kCardiomegaly,
+  kConsolidation,
+  kEdema,
+  kEffusion,
+  kEmphysema,
+  kFibrosis,
+  kHernia,
+  kInfiltration,
+  kMass,
+  kNodule,
+  kPleuralThickening,
+  kPneumonia,
+  kPneumothorax
 };
 
 // A stream of uniform numbers from one Generator.
@@ -83,8 +95,8 @@ struct Film {
 struct Anatomy {
   double body_rx, lung_rx, lung_ry, lung_cy, lung_dx, heart_scale, rib_gap, tilt;
   static Anatomy draw(Dice& d) {
-    return {d.uniform(0.42, 0.47), d.uniform(0.14, 0.16), d.uniform(0.27, 0.31), d.uniform(0.45, 0.49),
-            d.uniform(0.175, 0.195), d.uniform(0.9, 1.05), d.uniform(0.06, 0.07), d.uniform(-0.03, 0.03)};
+    return {d.uniform(0.42, 0.47),   d.uniform(0.14, 0.16), d.uniform(0.27, 0.31), d.uniform(0.45, 0.49),
+            d.uniform(0.175, 0.195), d.uniform(0.9, 1.05),  d.uniform(0.06, 0.07), d.uniform(-0.03, 0.03)};
   }
 };
 
@@ -120,12 +132,12 @@ std::vector<Planted> render(Film& film, const Anatomy& a, const std::vector<bool
   Lung lungs[2] = {{cx - a.lung_dx, a.lung_cy + shift_y, a.lung_rx * lung_grow, a.lung_ry * lung_grow},
                    {cx + a.lung_dx, a.lung_cy + shift_y, a.lung_rx * lung_grow, a.lung_ry * lung_grow}};
 
-  film.add({0, 0, 1, 1}, 18, [](double, double) { return 1.0; });                   // background
-  film.ellipse(cx, 0.58 + shift_y, a.body_rx, 0.62, 115, 0.08);                      // soft tissue
-  film.ellipse(cx, 0.14 + shift_y, a.body_rx * 0.55, 0.12, 25, 0.3);                 // shoulders/neck
+  film.add({0, 0, 1, 1}, 18, [](double, double) { return 1.0; });     // background
+  film.ellipse(cx, 0.58 + shift_y, a.body_rx, 0.62, 115, 0.08);       // soft tissue
+  film.ellipse(cx, 0.14 + shift_y, a.body_rx * 0.55, 0.12, 25, 0.3);  // shoulders/neck
   for (const Lung& l : lungs)
     film.add(l.box(), emphysema ? -105 : -80, [&](double u, double v) { return l.mask(u, v); });
-  film.add({cx - 0.05, 0, cx + 0.05, 1}, 22, [&](double u, double) {                 // spine
+  film.add({cx - 0.05, 0, cx + 0.05, 1}, 22, [&](double u, double) {  // spine
     return Film::soft_inside(std::abs(u - cx) / 0.05, 0.8);
   });
   // Ribs: gently curved bands across each lung, fading towards the middle.
@@ -232,7 +244,8 @@ std::vector<Planted> render(Film& film, const Anatomy& a, const std::vector<bool
       return 0.5 + 0.25 * std::sin(freq * (u + 0.6 * v) + phase + 4 * std::sin(23 * v)) +
              0.25 * std::sin(1.7 * freq * (v - 0.3 * u) + 2 * phase);
     });
-    planted.push_back({kInfiltration, clip({l.cx - l.rx * 0.95, l.cy - l.ry * 0.95, l.cx + l.rx * 0.95, l.cy + l.ry * 0.95})});
+    planted.push_back(
+        {kInfiltration, clip({l.cx - l.rx * 0.95, l.cy - l.ry * 0.95, l.cx + l.rx * 0.95, l.cy + l.ry * 0.95})});
   }
   if (has[kEdema]) {  // "bat wings": haze around both hila
     for (const Lung& l : lungs) {
@@ -243,8 +256,8 @@ std::vector<Planted> render(Film& film, const Anatomy& a, const std::vector<bool
                                      lungs[1].cx + lungs[1].rx * 0.4, lungs[1].cy + lungs[1].ry * 0.6})});
   }
   if (has[kEmphysema])
-    planted.push_back({kEmphysema, clip({lungs[0].cx - lungs[0].rx, lungs[0].cy - lungs[0].ry, lungs[1].cx + lungs[1].rx,
-                                         lungs[1].cy + lungs[1].ry})});
+    planted.push_back({kEmphysema, clip({lungs[0].cx - lungs[0].rx, lungs[0].cy - lungs[0].ry,
+                                         lungs[1].cx + lungs[1].rx, lungs[1].cy + lungs[1].ry})});
   if (has[kFibrosis]) {  // a fine net of lines in both lower lungs
     const double f = d.uniform(140, 170);
     for (const Lung& l : lungs)
@@ -264,7 +277,8 @@ std::vector<Planted> render(Film& film, const Anatomy& a, const std::vector<bool
       const double edge = std::abs(std::sqrt(a2 * a2 + b2 * b2) - 0.97);
       return side * (u - l.cx) > 0.3 * l.rx ? Film::soft_inside(edge / 0.07, 0.6) : 0.0;
     });
-    const double x0 = side < 0 ? l.cx - l.rx * 1.05 : l.cx + 0.3 * l.rx, x1 = side < 0 ? l.cx - 0.3 * l.rx : l.cx + l.rx * 1.05;
+    const double x0 = side < 0 ? l.cx - l.rx * 1.05 : l.cx + 0.3 * l.rx,
+                 x1 = side < 0 ? l.cx - 0.3 * l.rx : l.cx + l.rx * 1.05;
     planted.push_back({kPleuralThickening, clip({x0, l.cy - l.ry, x1, l.cy + l.ry})});
   }
   if (has[kHernia]) {  // a round density with an air pocket, behind the heart above the diaphragm
@@ -308,7 +322,7 @@ SyntheticSummary write_synthetic_dataset(const std::string& dir, const Synthetic
     std::string boxes;
   };
   std::vector<PatientOutput> outputs(options.patients);
-parallel_for(options.patients, 1, [&](int64_t p0, int64_t p1) {
+  parallel_for(options.patients, 1, [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) {
       Dice patient_dice(Generator(options.seed).bits(uint64_t(p)));
       const Anatomy anatomy = Anatomy::draw(patient_dice);
@@ -325,13 +339,13 @@ parallel_for(options.patients, 1, [&](int64_t p0, int64_t p1) {
         previous = has;
         Film film(n);
         const std::vector<Planted> planted = render(film, anatomy, has, d);
-  
+
         char name[64];
         std::snprintf(name, sizeof(name), "%08lld_%03d.png", static_cast<long long>(p + 1), k);
         GrayImage image(n, n);
         image.pixels = std::move(film.density);
         write_png((fs::path(dir) / "images" / name).string(), image);
-  
+
         LabeledImage item{name, std::vector<float>(14, 0.0f), patient_id};
         for (int f = 0; f < 14; ++f) item.labels[f] = has[f] ? 1.0f : 0.0f;
         outputs[p].images.push_back(item);

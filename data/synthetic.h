@@ -31,7 +31,7 @@ namespace rg::data {
 struct SyntheticOptions {
   int64_t patients = 200;
   int max_images_per_patient = 3;
-  int size = 256;                 // width = height, pixels
+  int size = 256;  // width = height, pixels
   uint64_t seed = 0;
   double prevalence_scale = 1.0;  // multiplies the NIH prevalences (capped at 0.5)
   SplitOptions split{0.7, 0.15, 0.15};

@@ -27,7 +27,9 @@ struct Done final : PendingCollective {
 };
 }  // namespace
 
-std::unique_ptr<PendingCollective> SingleProcess::allreduce_async(Tensor&, ReduceOp) { return std::make_unique<Done>(); }
+std::unique_ptr<PendingCollective> SingleProcess::allreduce_async(Tensor&, ReduceOp) {
+  return std::make_unique<Done>();
+}
 
 void SingleProcess::abort(int code) { std::exit(code); }
 

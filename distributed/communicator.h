@@ -32,10 +32,10 @@ class Communicator {
  public:
   virtual ~Communicator() = default;
 
-  virtual int rank() const = 0;        // 0 .. size() - 1
-  virtual int size() const = 0;        // the number of processes (ranks)
-  virtual int local_rank() const = 0;  // the rank among the processes on this machine
-  virtual int local_size() const = 0;  // the processes on this machine
+  virtual int rank() const = 0;          // 0 .. size() - 1
+  virtual int size() const = 0;          // the number of processes (ranks)
+  virtual int local_rank() const = 0;    // the rank among the processes on this machine
+  virtual int local_size() const = 0;    // the processes on this machine
   virtual std::string name() const = 0;  // "single process", "MPI (Open MPI v4.1.4)", ...
 
   // In place, over every rank's `t` (a contiguous float32/float64 tensor of the same shape on every

@@ -38,7 +38,8 @@ MPI_Op mpi_op(ReduceOp op) { return op == ReduceOp::Sum ? MPI_SUM : MPI_MAX; }
 template <typename Call>
 void in_pieces(char* data, int64_t count, size_t element, Call call) {
   constexpr int64_t kPiece = INT_MAX / 8;
-  for (int64_t done = 0; done < count; done += kPiece) call(data + done * int64_t(element), int(std::min(kPiece, count - done)));
+  for (int64_t done = 0; done < count; done += kPiece)
+    call(data + done * int64_t(element), int(std::min(kPiece, count - done)));
 }
 
 class MpiCommunicator final : public Communicator {
@@ -87,14 +88,14 @@ class MpiCommunicator final : public Communicator {
   }
 
   void broadcast(Tensor& t, int root) override {
-    RG_CHECK(t.device().is_cpu() && t.is_contiguous(), "broadcast: the MPI communicator takes contiguous CPU tensors, got ",
-             t.device(), t.is_contiguous() ? "" : " (not contiguous)");
+    RG_CHECK(t.device().is_cpu() && t.is_contiguous(),
+             "broadcast: the MPI communicator takes contiguous CPU tensors, got ", t.device(),
+             t.is_contiguous() ? "" : " (not contiguous)");
     char* data = static_cast<char*>(t.data_ptr());
     const int64_t bytes = t.numel() * int64_t(dtype_size(t.dtype()));
     run([=] {
-      in_pieces(data, bytes, 1, [&](char* p, int n) {
-        check_mpi(MPI_Bcast(p, n, MPI_BYTE, root, MPI_COMM_WORLD), "MPI_Bcast");
-      });
+      in_pieces(data, bytes, 1,
+                [&](char* p, int n) { check_mpi(MPI_Bcast(p, n, MPI_BYTE, root, MPI_COMM_WORLD), "MPI_Bcast"); });
     });
   }
 

@@ -15,9 +15,9 @@
 
 #include "tensor/cuda/cuda_check.h"
 
-#define RG_NCCL_CHECK(call)                                                                   \
-  do {                                                                                        \
-    const ncclResult_t rg_status_ = (call);                                                   \
+#define RG_NCCL_CHECK(call)                                                                  \
+  do {                                                                                       \
+    const ncclResult_t rg_status_ = (call);                                                  \
     RG_CHECK(rg_status_ == ncclSuccess, #call, " failed: ", ncclGetErrorString(rg_status_)); \
   } while (0)
 
@@ -78,8 +78,9 @@ class NcclCommunicator final : public Communicator {
     if (t.device().is_cpu()) return host_.broadcast(t, root);
     check_on_device(t, "broadcast");
     const size_t bytes = size_t(t.numel()) * dtype_size(t.dtype());
-    on_nccl_stream([&] { RG_NCCL_CHECK(ncclBroadcast(t.data_ptr(), t.data_ptr(), bytes, ncclUint8, root, comm_, stream_)); })
-        ->wait();
+    on_nccl_stream([&] {
+      RG_NCCL_CHECK(ncclBroadcast(t.data_ptr(), t.data_ptr(), bytes, ncclUint8, root, comm_, stream_));
+    })->wait();
   }
 
   std::vector<double> allgatherv(const std::vector<double>& mine) override { return host_.allgatherv(mine); }
@@ -106,8 +107,8 @@ class NcclCommunicator final : public Communicator {
   };
 
   void check_on_device(const Tensor& t, const char* op) const {
-    RG_CHECK(t.device() == Device::cuda(device_), op, ": this NCCL communicator works on cuda:", device_, ", got a tensor on ",
-             t.device());
+    RG_CHECK(t.device() == Device::cuda(device_), op, ": this NCCL communicator works on cuda:", device_,
+             ", got a tensor on ", t.device());
     RG_CHECK(t.is_contiguous(), op, ": the tensor must be contiguous, got shape ", shape_str(t.shape()));
   }
 

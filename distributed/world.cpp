@@ -34,7 +34,8 @@ std::unique_ptr<Communicator> make_host_communicator() {
 #if ROENTGEN_HAVE_MPI
   return make_mpi_communicator();
 #else
-  RG_CHECK(launched == 1, "this process is one of ", launched, " started by an MPI launcher, but roentgen was built "
+  RG_CHECK(launched == 1, "this process is one of ", launched,
+           " started by an MPI launcher, but roentgen was built "
            "without MPI: install Open MPI (libopenmpi-dev; scripts/install-deps.sh does) and build again, or run "
            "one process");
   return std::make_unique<SingleProcess>();
@@ -68,7 +69,8 @@ Communicator& world_for(Device device) {
            ", asked for ", device.str());
   return *device_slot();
 #else
-  RG_CHECK(host.size() == 1, "training on GPUs in ", host.size(), " processes needs NCCL, and roentgen was built "
+  RG_CHECK(host.size() == 1, "training on GPUs in ", host.size(),
+           " processes needs NCCL, and roentgen was built "
            "without it (CUDA's NCCL was not found)");
   return host;
 #endif

@@ -41,9 +41,9 @@ namespace {
 
 // CheXNet (Rajpurkar et al., 2017, Table 1): the published per-class test AUROCs.
 const std::map<std::string, double> kCheXNet = {
-    {"Atelectasis", 0.8094}, {"Cardiomegaly", 0.9248}, {"Consolidation", 0.7901}, {"Edema", 0.8878},
-    {"Effusion", 0.8638},    {"Emphysema", 0.9371},    {"Fibrosis", 0.8047},      {"Hernia", 0.9164},
-    {"Infiltration", 0.7345}, {"Mass", 0.8676},        {"Nodule", 0.7802},        {"Pleural_Thickening", 0.8062},
+    {"Atelectasis", 0.8094},  {"Cardiomegaly", 0.9248}, {"Consolidation", 0.7901}, {"Edema", 0.8878},
+    {"Effusion", 0.8638},     {"Emphysema", 0.9371},    {"Fibrosis", 0.8047},      {"Hernia", 0.9164},
+    {"Infiltration", 0.7345}, {"Mass", 0.8676},         {"Nodule", 0.7802},        {"Pleural_Thickening", 0.8062},
     {"Pneumonia", 0.7680},    {"Pneumothorax", 0.8887}};
 
 std::string fmt(double v, const char* f = "%.3f") {
@@ -55,9 +55,12 @@ std::string fmt(double v, const char* f = "%.3f") {
 // The defaults shown are the recipe's (train/recipe.h).
 const std::string kUsage =
     "usage: example_chestxray [--data DIR] [--out DIR (chestxray-run)] [--epochs N (" + std::to_string(kRecipe.epochs) +
-    ")] [--min-epochs N (" + std::to_string(kRecipe.min_epochs) + ")]\n"
-    "                         [--batch-size N (" + std::to_string(kRecipe.batch_size) + ")] [--lr X (" + fmt(kRecipe.lr, "%g") + ")] [--image-size N (" +
-    std::to_string(kRecipe.image_size) + ")] [--limit N (0: all)]\n"
+    ")] [--min-epochs N (" + std::to_string(kRecipe.min_epochs) +
+    ")]\n"
+    "                         [--batch-size N (" +
+    std::to_string(kRecipe.batch_size) + ")] [--lr X (" + fmt(kRecipe.lr, "%g") + ")] [--image-size N (" +
+    std::to_string(kRecipe.image_size) +
+    ")] [--limit N (0: all)]\n"
     "                         [--weights FILE] [--threads N (2)] [--seed S (0)] [--resume]\n"
     "                         [--device cpu|cuda|cuda:N (cpu)] [--architecture densenet121|densenet121-se (densenet121)]\n"
     "                         [--max-image-pixels N] [--no-augment] [--no-shuffle]\n"
@@ -76,22 +79,29 @@ struct Args {
 // Every flag checked (cli/flags.h) before any work: no GPU, or a CPU-only build, is a clear
 // error here.
 Args parse(int argc, char** argv) {
-  cli::Flags f = cli::parse_flags(argc, argv, 1, {"--data", "--images", "--out", "--epochs", "--min-epochs", "--lr", "--image-size",
-                                                   "--batch-size", "--limit",
-                                                   "--weights", "--threads", "--seed", "--device", "--architecture",
-                                                   "--max-image-pixels", "--normalization"},
-                                  kUsage.c_str(), {"--resume", "--no-augment", "--no-shuffle"});
+  cli::Flags f = cli::parse_flags(
+      argc, argv, 1,
+      {"--data", "--images", "--out", "--epochs", "--min-epochs", "--lr", "--image-size", "--batch-size", "--limit",
+       "--weights", "--threads", "--seed", "--device", "--architecture", "--max-image-pixels", "--normalization"},
+      kUsage.c_str(), {"--resume", "--no-augment", "--no-shuffle"});
   cli::image_limit_flag(f);
-  return {.data = f["--data"], .images = f["--images"], .out = f.count("--out") ? f["--out"] : "chestxray-run",
+  return {.data = f["--data"],
+          .images = f["--images"],
+          .out = f.count("--out") ? f["--out"] : "chestxray-run",
           .weights = f["--weights"],
-          .architecture = f["--architecture"], .device = cli::device_flag(f),
+          .architecture = f["--architecture"],
+          .device = cli::device_flag(f),
           .epochs = int(cli::integer(f, "--epochs", kRecipe.epochs, 1, 100000)),
           .min_epochs = int(cli::integer(f, "--min-epochs", kRecipe.min_epochs, 1, 100000)),
           .image_size = int(cli::integer(f, "--image-size", kRecipe.image_size, 32, 4096)),
-          .batch_size = int(cli::integer(f, "--batch-size", kRecipe.batch_size, 2, 4096)), .threads = cli::threads(f, 2),
+          .batch_size = int(cli::integer(f, "--batch-size", kRecipe.batch_size, 2, 4096)),
+          .threads = cli::threads(f, 2),
           .lr = cli::real(f, "--lr", kRecipe.lr, 1e-12, 10),
-          .limit = cli::integer(f, "--limit", 0, 0, int64_t(1) << 40), .seed = cli::seed(f), .resume = f.count("--resume") > 0,
-          .augment = !f.count("--no-augment"), .shuffle = !f.count("--no-shuffle"),
+          .limit = cli::integer(f, "--limit", 0, 0, int64_t(1) << 40),
+          .seed = cli::seed(f),
+          .resume = f.count("--resume") > 0,
+          .augment = !f.count("--no-augment"),
+          .shuffle = !f.count("--no-shuffle"),
           .notebook_normalization = cli::normalization_flag(f)};
 }
 
@@ -105,7 +115,6 @@ std::string first_existing(const fs::path& dir, std::initializer_list<const char
   for (const char* n : names) all += std::string(all.empty() ? "" : " or ") + n;
   throw Error(dir.string() + ": no " + all);
 }
-
 
 std::string interval(double low, double high) {
   char b[48];
@@ -147,15 +156,23 @@ void load_data(Run& run) {
     std::cout << "No --data given: generating a synthetic chest X-ray dataset in " << run.dir.string()
               << " (gray films with planted findings; see data/synthetic.h).\n";
     if (!fs::exists(run.dir / "labels.csv"))
-      write_synthetic_dataset(run.dir.string(), {.patients = 300, .max_images_per_patient = 3, .size = 256,
-                                                 .seed = a.seed, .prevalence_scale = 3.0});
+      write_synthetic_dataset(
+          run.dir.string(),
+          {.patients = 300, .max_images_per_patient = 3, .size = 256, .seed = a.seed, .prevalence_scale = 3.0});
   }
   run.so = {.train_csv = first_existing(run.dir, {"train-small.csv", "train.csv"}),
             .valid_csv = first_existing(run.dir, {"valid-small.csv", "valid.csv"}),
             .images = a.images.empty() ? (run.dir / "images").string() : a.images,
-            .weights = a.weights, .architecture = a.architecture,
-            .image_size = a.image_size, .batch_size = a.batch_size, .threads = a.threads, .limit = a.limit,
-            .seed = a.seed, .augment = a.augment, .shuffle = a.shuffle, .notebook_normalization = a.notebook_normalization};
+            .weights = a.weights,
+            .architecture = a.architecture,
+            .image_size = a.image_size,
+            .batch_size = a.batch_size,
+            .threads = a.threads,
+            .limit = a.limit,
+            .seed = a.seed,
+            .augment = a.augment,
+            .shuffle = a.shuffle,
+            .notebook_normalization = a.notebook_normalization};
   run.test = first_images(read_labels(first_existing(run.dir, {"test.csv"})), a.limit);
   run.session = prepare_session(run.so);
   const Session& s = run.session;
@@ -171,8 +188,8 @@ void load_data(Run& run) {
     std::cout << "\n";
   }
   run.html.paragraph(std::string("Data: ") + (run.synthetic ? "synthetic chest X-rays (generated)" : run.dir.string()) +
-                     "; train " + std::to_string(s.train.size()) + ", valid " + std::to_string(s.valid.size()) + ", test " +
-                     std::to_string(run.test.size()) + " images; " + std::to_string(a.image_size) + " px.");
+                     "; train " + std::to_string(s.train.size()) + ", valid " + std::to_string(s.valid.size()) +
+                     ", test " + std::to_string(run.test.size()) + " images; " + std::to_string(a.image_size) + " px.");
   for (const auto& note : s.notes) run.html.paragraph("Note: " + note);
 }
 
@@ -181,14 +198,18 @@ void load_data(Run& run) {
 void check_leakage(Run& run) {
   step("2.2 Preventing data leakage");
   const CsvTable df1 = parse_csv("patient_id\n0\n1\n2\n", "df1");
-  auto leaks = [&](const char* other) { return check_for_leakage(df1, parse_csv(other, "df2"), "patient_id") ? "True" : "False"; };
-  std::cout << "Exercise 1, test case 1 (patients 0,1,2 vs 2,3,4): leakage output: " << leaks("patient_id\n2\n3\n4\n") << "\n"
-            << "Exercise 1, test case 2 (patients 0,1,2 vs 3,4,5): leakage output: " << leaks("patient_id\n3\n4\n5\n") << "\n";
+  auto leaks = [&](const char* other) {
+    return check_for_leakage(df1, parse_csv(other, "df2"), "patient_id") ? "True" : "False";
+  };
+  std::cout << "Exercise 1, test case 1 (patients 0,1,2 vs 2,3,4): leakage output: " << leaks("patient_id\n2\n3\n4\n")
+            << "\n"
+            << "Exercise 1, test case 2 (patients 0,1,2 vs 3,4,5): leakage output: " << leaks("patient_id\n3\n4\n5\n")
+            << "\n";
   std::vector<std::vector<std::string>> rows;
   using Pair = std::tuple<std::string, const LabelTable*, const LabelTable*>;
-  for (const auto& [name, a, b] : {Pair{"train and valid", &run.session.train, &run.session.valid},
-                                   Pair{"train and test", &run.session.train, &run.test},
-                                   Pair{"valid and test", &run.session.valid, &run.test}}) {
+  for (const auto& [name, a, b] :
+       {Pair{"train and valid", &run.session.train, &run.session.valid},
+        Pair{"train and test", &run.session.train, &run.test}, Pair{"valid and test", &run.session.valid, &run.test}}) {
     const LeakageReport r = find_leakage(*a, *b);
     const std::string verdict =
         r.leaked() ? "True (" + std::to_string(r.shared_patients.size()) + " patients)" : std::string("False");
@@ -205,8 +226,8 @@ void prepare_images(Run& run) {
   step("2.3 Preparing images");
   const Args& a = run.args;
   std::cout << "training: per-image normalization (the notebook's generator), "
-            << (a.augment ? "random horizontal flips" : "no augmentation") << "; " << a.image_size << "x" << a.image_size
-            << ", 3 channels\nvalid/test: " << run.session.eval_normalization.describe() << "\n";
+            << (a.augment ? "random horizontal flips" : "no augmentation") << "; " << a.image_size << "x"
+            << a.image_size << ", 3 channels\nvalid/test: " << run.session.eval_normalization.describe() << "\n";
   if (a.notebook_normalization)
     std::cout << "(--normalization notebook: as in the notebook, validation and test images are normalized with the\n"
                  " dataset mean/std above while training used each image's own; the model sees differently scaled\n"
@@ -215,7 +236,11 @@ void prepare_images(Run& run) {
     std::cout << "(each image is normalized by its own mean and std in training and evaluation alike; the notebook\n"
                  " instead uses a dataset mean/std for validation and test: --normalization notebook)\n";
   DataLoader preview(run.session.train, run.session.images,
-                     {.batch_size = 16, .width = a.image_size, .height = a.image_size, .seed = a.seed, .threads = 1,
+                     {.batch_size = 16,
+                      .width = a.image_size,
+                      .height = a.image_size,
+                      .seed = a.seed,
+                      .threads = 1,
                       .augment = a.augment});
   preview.start_epoch(0);
   Batch batch;
@@ -235,19 +260,22 @@ void class_imbalance(Run& run) {
   const auto pos = freq.positive.to_vector<double>(), neg = freq.negative.to_vector<double>();
   std::cout << "freq_pos:";
   for (double p : pos) std::cout << " " << fmt(p);
-  std::cout << "\n(w_pos = freq_neg, w_neg = freq_pos: weighted, each class's positives and negatives contribute equally)\n";
+  std::cout
+      << "\n(w_pos = freq_neg, w_neg = freq_pos: weighted, each class's positives and negatives contribute equally)\n";
   std::vector<double> weighted(pos.size());
   for (size_t k = 0; k < pos.size(); ++k) weighted[k] = neg[k] * pos[k];  // w_pos * freq_pos = w_neg * freq_neg
   const auto& labels = run.labels();
   run.html.heading("Class imbalance");
-  run.html.raw(chart(run, "class_frequencies.svg", report::bar_chart("Positive frequency per label (training set)", labels,
-                                                                     {{"positive", pos, "#1f77b4"}}, "fraction of images")));
+  run.html.raw(chart(run, "class_frequencies.svg",
+                     report::bar_chart("Positive frequency per label (training set)", labels,
+                                       {{"positive", pos, "#1f77b4"}}, "fraction of images")));
   run.html.raw(chart(run, "contributions.svg",
                      report::bar_chart("Contributions to the loss, unweighted", labels,
                                        {{"positive", pos, "#2ca02c"}, {"negative", neg, "#d62728"}}, "share")));
-  run.html.raw(chart(run, "contributions_weighted.svg",
-                     report::bar_chart("Contributions to the loss, weighted", labels,
-                                       {{"positive", weighted, "#2ca02c"}, {"negative", weighted, "#d62728"}}, "share")));
+  run.html.raw(
+      chart(run, "contributions_weighted.svg",
+            report::bar_chart("Contributions to the loss, weighted", labels,
+                              {{"positive", weighted, "#2ca02c"}, {"negative", weighted, "#d62728"}}, "share")));
 }
 
 // ---- 3.2 DenseNet121 --------------------------------------------------------------------------
@@ -264,11 +292,16 @@ TrainResult train_model(Run& run) {
   step("4. Training");
   const Args& a = run.args;
   std::cout << a.epochs << " epochs, batch " << a.batch_size << ", Adam lr " << a.lr << ", weighted loss; "
-            << "callbacks: best model by val_loss from epoch " << a.min_epochs << " on, learning rate /10 on a plateau, "
+            << "callbacks: best model by val_loss from epoch " << a.min_epochs
+            << " on, learning rate /10 on a plateau, "
             << "early stopping (patience 3) restoring the best weights; on " << a.device << "\n";
-  const TrainResult trained = run_session(run.session, run.so, {.epochs = a.epochs, .adam = {.lr = a.lr}, .out_dir = a.out,
-                                                                .min_epochs = a.min_epochs, .resume = a.resume,
-                                                                .device = a.device});
+  const TrainResult trained = run_session(run.session, run.so,
+                                          {.epochs = a.epochs,
+                                           .adam = {.lr = a.lr},
+                                           .out_dir = a.out,
+                                           .min_epochs = a.min_epochs,
+                                           .resume = a.resume,
+                                           .device = a.device});
   if (!trained.stop_reason.empty()) std::cout << "training stopped: " << trained.stop_reason << "\n";
   RG_CHECK(!trained.history.empty(), "training produced no epoch: ", trained.stop_reason);
   std::cout << "best epoch: " << trained.best_epoch << " (weights restored); logs in " << (run.out / "log.csv").string()
@@ -281,22 +314,33 @@ TrainResult train_model(Run& run) {
     val_loss.push_back(e.val_loss);
     val_auc.push_back(e.val_mean_auc.value_or(0.5));
   }
-  const auto [low, high] = std::minmax({*std::min_element(train_loss.begin(), train_loss.end()),
-                                         *std::min_element(val_loss.begin(), val_loss.end()),
-                                         *std::max_element(train_loss.begin(), train_loss.end()),
-                                         *std::max_element(val_loss.begin(), val_loss.end())});
+  const auto [low, high] = std::minmax(
+      {*std::min_element(train_loss.begin(), train_loss.end()), *std::min_element(val_loss.begin(), val_loss.end()),
+       *std::max_element(train_loss.begin(), train_loss.end()), *std::max_element(val_loss.begin(), val_loss.end())});
   const double last = std::max(2.0, double(epochs.size()));
   run.html.heading("Training");
   run.html.paragraph(std::to_string(trained.history.size()) + " epochs; the best by validation loss, epoch " +
                      std::to_string(trained.best_epoch) + ", is the model evaluated below.");
-  run.html.raw(chart(run, "loss.svg",
-                     report::line_chart("Loss per epoch", {.x_label = "epoch", .y_label = "weighted loss", .x_min = 1,
-                                                           .x_max = last, .y_min = low, .y_max = high, .whole_x = true},
-                                        {{"train", epochs, train_loss, "#1f77b4"}, {"valid", epochs, val_loss, "#ff7f0e"}})));
+  run.html.raw(
+      chart(run, "loss.svg",
+            report::line_chart("Loss per epoch",
+                               {.x_label = "epoch",
+                                .y_label = "weighted loss",
+                                .x_min = 1,
+                                .x_max = last,
+                                .y_min = low,
+                                .y_max = high,
+                                .whole_x = true},
+                               {{"train", epochs, train_loss, "#1f77b4"}, {"valid", epochs, val_loss, "#ff7f0e"}})));
   run.html.raw(chart(run, "auroc.svg",
                      report::line_chart("Validation mean AUROC per epoch",
-                                        {.x_label = "epoch", .y_label = "mean AUROC", .x_min = 1, .x_max = last,
-                                         .y_min = 0.3, .y_max = 1, .whole_x = true},
+                                        {.x_label = "epoch",
+                                         .y_label = "mean AUROC",
+                                         .x_min = 1,
+                                         .x_max = last,
+                                         .y_min = 0.3,
+                                         .y_max = 1,
+                                         .whole_x = true},
                                         {{"valid", epochs, val_auc, "#2ca02c"}})));
   return trained;
 }
@@ -306,8 +350,13 @@ TrainResult train_model(Run& run) {
 // The test set's probabilities, normalized as evaluation normalizes: [image][label].
 std::vector<std::vector<float>> predict_test(const Run& run, const Normalization& normalization, bool progress) {
   const Args& a = run.args;
-  DataLoader loader(run.test, run.session.images, {.batch_size = a.batch_size, .width = a.image_size, .height = a.image_size,
-                                                 .shuffle = false, .threads = a.threads, .normalization = normalization});
+  DataLoader loader(run.test, run.session.images,
+                    {.batch_size = a.batch_size,
+                     .width = a.image_size,
+                     .height = a.image_size,
+                     .shuffle = false,
+                     .threads = a.threads,
+                     .normalization = normalization});
   return predict_all(*run.session.model, loader, progress);
 }
 
@@ -328,10 +377,12 @@ void compare_normalizations(const Run& run, const std::vector<std::vector<float>
   const auto other = predict_test(run, Normalization::sample(), false);
   const auto [y, p] = by_label(run, probs);
   const auto [y2, p2] = by_label(run, other);
-  const auto notebook = metrics::evaluate(run.labels(), y, p).mean_auc, sample = metrics::evaluate(run.labels(), y2, p2).mean_auc;
-  std::cout << "test mean AUROC with the dataset mean/std (the notebook's way): " << (notebook ? fmt(*notebook) : "undefined")
-            << "\ntest mean AUROC with per-image normalization (as in training):  " << (sample ? fmt(*sample) : "undefined")
-            << "\n";
+  const auto notebook = metrics::evaluate(run.labels(), y, p).mean_auc,
+             sample = metrics::evaluate(run.labels(), y2, p2).mean_auc;
+  std::cout << "test mean AUROC with the dataset mean/std (the notebook's way): "
+            << (notebook ? fmt(*notebook) : "undefined")
+            << "\ntest mean AUROC with per-image normalization (as in training):  "
+            << (sample ? fmt(*sample) : "undefined") << "\n";
 }
 
 // Predictions, preds.csv, metrics.json with bootstrap intervals, the ROC curves and the AUROC table.
@@ -352,16 +403,19 @@ std::vector<std::vector<float>> roc_and_auroc(Run& run, metrics::Evaluation& eva
   for (size_t k = 0; k < run.labels().size(); ++k) {
     const std::string& label = run.labels()[k];
     const auto& m = eval.per_label[k];
-    if (auto curve = metrics::roc_curve(y[k], p[k])) roc.push_back({label + " (" + fmt(*m.auc) + ")", curve->fpr, curve->tpr, report::palette(k)});
+    if (auto curve = metrics::roc_curve(y[k], p[k]))
+      roc.push_back({label + " (" + fmt(*m.auc) + ")", curve->fpr, curve->tpr, report::palette(k)});
     rows.push_back({label, std::to_string(m.positives), m.auc ? fmt(*m.auc) : "undefined",
                     m.auc_ci95 ? interval(m.auc_ci95->low, m.auc_ci95->high) : "",
                     fmt(kCheXNet.count(label) ? kCheXNet.at(label) : std::nan(""))});
   }
   run.html.heading("Test set: ROC curves and AUROC");
-  run.html.raw(chart(run, "roc_curves.svg", report::line_chart("ROC curves on the test set",
-                                                               {"false positive rate", "true positive rate", 0, 1, 0, 1, true}, roc)));
+  run.html.raw(chart(run, "roc_curves.svg",
+                     report::line_chart("ROC curves on the test set",
+                                        {"false positive rate", "true positive rate", 0, 1, 0, 1, true}, roc)));
   run.html.table({"label", "positives", "AUROC", "95% CI (bootstrap)", "CheXNet (published)"}, rows);
-  if (eval.mean_auc) run.html.paragraph("Mean AUROC " + fmt(*eval.mean_auc) + " over " + std::to_string(eval.n) + " test images.");
+  if (eval.mean_auc)
+    run.html.paragraph("Mean AUROC " + fmt(*eval.mean_auc) + " over " + std::to_string(eval.n) + " test images.");
   return probs;
 }
 
@@ -381,7 +435,8 @@ std::string pointing_game(const Run& run, const std::vector<std::vector<float>>&
   std::map<std::string, size_t> test_row;
   for (size_t i = 0; i < run.test.size(); ++i) test_row[run.test.images[i].image] = i;
   const int size = run.args.image_size;
-  const double scale = double(size) / double(decode_image((run.dir / "images" / run.test.images[0].image).string()).width);
+  const double scale =
+      double(size) / double(decode_image((run.dir / "images" / run.test.images[0].image).string()).width);
   int hits = 0, tried = 0;
   for (const auto& row : boxes.rows) {
     const auto it = test_row.find(row.fields[0]);
@@ -391,7 +446,8 @@ std::string pointing_game(const Run& run, const std::vector<std::vector<float>>&
     if (probs[it->second][k] < 0.5f) continue;  // correctly detected positives only
     GrayImage image;
     const explain::GradCam cam = gradcam_of(run, row.fields[0], k, image);
-    const size_t at = size_t(std::max_element(cam.heat.pixels.begin(), cam.heat.pixels.end()) - cam.heat.pixels.begin());
+    const size_t at =
+        size_t(std::max_element(cam.heat.pixels.begin(), cam.heat.pixels.end()) - cam.heat.pixels.begin());
     const double x = double(at % size_t(size)) / scale, y = double(at / size_t(size)) / scale;
     const double bx = std::stod(row.fields[2]), by = std::stod(row.fields[3]), bw = std::stod(row.fields[4]),
                  bh = std::stod(row.fields[5]);
@@ -399,8 +455,8 @@ std::string pointing_game(const Run& run, const std::vector<std::vector<float>>&
     ++tried;
   }
   if (!tried) return "pointing game: no correctly detected positives (probability >= 0.5) among the test images";
-  return "pointing game: the heat map's maximum fell inside the planted finding's box for " + std::to_string(hits) + " of " +
-         std::to_string(tried) + " correctly detected positives (" + fmt(100.0 * hits / tried, "%.0f") + "%)";
+  return "pointing game: the heat map's maximum fell inside the planted finding's box for " + std::to_string(hits) +
+         " of " + std::to_string(tried) + " correctly detected positives (" + fmt(100.0 * hits / tried, "%.0f") + "%)";
 }
 
 // Heat maps for the two most likely test images of each of the four best-detected labels.
@@ -425,7 +481,8 @@ void gradcam_section(Run& run, const std::vector<std::vector<float>>& probs, con
       const std::string name = label + "_" + fs::path(item.image).stem().string() + ".png";
       const std::string path = (run.out / "gradcam" / name).string();
       explain::write_overlay_png(path, image, cam.heat, std::min(0.5, cam.probability));
-      run.html.png(read_file(path), label + ": p = " + fmt(cam.probability) + (item.labels[k] > 0.5f ? " (positive)" : " (negative)"),
+      run.html.png(read_file(path),
+                   label + ": p = " + fmt(cam.probability) + (item.labels[k] > 0.5f ? " (positive)" : " (negative)"),
                    240);
       std::cout << "gradcam/" << name << "  p(" << label << ") = " << fmt(cam.probability) << "\n";
     }
@@ -449,7 +506,7 @@ void write_report(const Run& run) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  rg::cpu::correct_blas_core();  // first: may run the program again (tensor/cpu/blas_core.h)
+  rg::cpu::correct_blas_core();              // first: may run the program again (tensor/cpu/blas_core.h)
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // each line appears as it is printed, also through a pipe (| tee log)
   try {
     Run run{.args = parse(argc, argv)};

@@ -41,15 +41,24 @@ Args parse(int argc, char** argv) {
       if (i + 1 >= argc) throw Error("missing value after " + flag);
       return argv[++i];
     };
-    if (flag == "--data") a.data = value();
-    else if (flag == "--train") a.train = value();
-    else if (flag == "--valid") a.valid = value();
-    else if (flag == "--test") a.test = value();
-    else if (flag == "--out") a.out = value();
-    else if (flag == "--size") a.size = std::stoi(value());
-    else if (flag == "--seed") a.seed = std::stoull(value());
-    else throw Error("unknown argument " + flag +
-                     " (usage: example_data [--data DIR] [--train F] [--valid F] [--test F] [--out DIR] [--size N] [--seed S])");
+    if (flag == "--data")
+      a.data = value();
+    else if (flag == "--train")
+      a.train = value();
+    else if (flag == "--valid")
+      a.valid = value();
+    else if (flag == "--test")
+      a.test = value();
+    else if (flag == "--out")
+      a.out = value();
+    else if (flag == "--size")
+      a.size = std::stoi(value());
+    else if (flag == "--seed")
+      a.seed = std::stoull(value());
+    else
+      throw Error(
+          "unknown argument " + flag +
+          " (usage: example_data [--data DIR] [--train F] [--valid F] [--test F] [--out DIR] [--size N] [--seed S])");
   }
   return a;
 }
@@ -75,7 +84,9 @@ int main(int argc, char** argv) {
 
     std::cout << "\n== 2.2 Patient leakage ==\n";
     const std::pair<const char*, std::pair<const LabelTable*, const LabelTable*>> pairs[] = {
-        {"train and valid", {&train, &valid}}, {"train and test", {&train, &test}}, {"valid and test", {&valid, &test}}};
+        {"train and valid", {&train, &valid}},
+        {"train and test", {&train, &test}},
+        {"valid and test", {&valid, &test}}};
     for (const auto& [name, tables] : pairs) {
       const LeakageReport r = find_leakage(*tables.first, *tables.second);
       std::cout << "leakage between " << name << ": " << (r.leaked() ? "True" : "False");
@@ -111,7 +122,8 @@ int main(int argc, char** argv) {
     for (double v : px) mean += v;
     mean /= double(px.size());
     for (double v : px) sq += (v - mean) * (v - mean);
-    std::printf("pixel mean %.4f, std %.4f (each image normalized on its own)\n", mean, std::sqrt(sq / double(px.size())));
+    std::printf("pixel mean %.4f, std %.4f (each image normalized on its own)\n", mean,
+                std::sqrt(sq / double(px.size())));
     write_png("batch.png", report::batch_sheet(batch.images));
     std::cout << "wrote batch.png (the batch's first 16 images, as the model sees them)\n";
     return 0;

@@ -35,13 +35,16 @@ struct Args {
   Device device;
 };
 
-const char* kUsage = "usage: example_spiral [--epochs N (2000)] [--lr X (0.05)] [--seed S (0)] [--device cpu|cuda|cuda:N (cpu)]\n";
+const char* kUsage =
+    "usage: example_spiral [--epochs N (2000)] [--lr X (0.05)] [--seed S (0)] [--device cpu|cuda|cuda:N (cpu)]\n";
 
 // Every flag checked (cli/flags.h): a typo or a GPU that cannot be used is an error, not the CPU.
 Args parse(int argc, char** argv) {
   cli::Flags f = cli::parse_flags(argc, argv, 1, {"--epochs", "--lr", "--seed", "--device"}, kUsage);
-  return {.epochs = int(cli::integer(f, "--epochs", 2000, 1, 10000000)), .lr = cli::real(f, "--lr", 0.05, 1e-12, 10),
-          .seed = cli::seed(f), .device = cli::device_flag(f)};
+  return {.epochs = int(cli::integer(f, "--epochs", 2000, 1, 10000000)),
+          .lr = cli::real(f, "--lr", 0.05, 1e-12, 10),
+          .seed = cli::seed(f),
+          .device = cli::device_flag(f)};
 }
 
 // Two spirals of n points each, winding 1.5 turns out from the centre, half a turn apart.
@@ -68,7 +71,9 @@ struct MLP {
 
   MLP(Generator& gen, Device device) {
     auto weight = [&](int64_t in, int64_t out) {  // He init: [in, out], std sqrt(2 / in)
-      return transpose(kaiming_normal({out, in}, DType::Float32, Device::cpu(), gen), 0, 1).to(device).set_requires_grad(true);
+      return transpose(kaiming_normal({out, in}, DType::Float32, Device::cpu(), gen), 0, 1)
+          .to(device)
+          .set_requires_grad(true);
     };
     auto bias = [&](int64_t n) { return zeros({n}, DType::Float32, device).set_requires_grad(true); };
     w1 = weight(2, 64), b1 = bias(64);
@@ -159,8 +164,7 @@ int main(int argc, char** argv) {
       backward(loss);
       optimizer.step();
       if (epoch == 1 || epoch % (args.epochs / 10 > 0 ? args.epochs / 10 : 1) == 0)
-        std::printf("epoch %5d   loss %.4f   accuracy %5.1f%%\n", epoch, loss_value,
-                    100.0 * accuracy(logits, y));
+        std::printf("epoch %5d   loss %.4f   accuracy %5.1f%%\n", epoch, loss_value, 100.0 * accuracy(logits, y));
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::printf("\nloss %.4f -> %.4f in %.2f s\n", first_loss, loss_value, seconds);

@@ -50,9 +50,12 @@ const char* kUsage =
 
 // Every flag checked (cli/flags.h); batch norm needs two images.
 Args parse(int argc, char** argv) {
-  cli::Flags f = cli::parse_flags(argc, argv, 1, {"--data", "--batch-size", "--image-size", "--device"}, kUsage, {"--trace"});
-  return {.data = f["--data"], .batch_size = int(cli::integer(f, "--batch-size", 4, 2, 64)),
-          .image_size = int(cli::integer(f, "--image-size", 224, 32, 1024)), .device = cli::device_flag(f),
+  cli::Flags f =
+      cli::parse_flags(argc, argv, 1, {"--data", "--batch-size", "--image-size", "--device"}, kUsage, {"--trace"});
+  return {.data = f["--data"],
+          .batch_size = int(cli::integer(f, "--batch-size", 4, 2, 64)),
+          .image_size = int(cli::integer(f, "--image-size", 224, 32, 1024)),
+          .device = cli::device_flag(f),
           .trace = f.count("--trace") > 0};
 }
 
@@ -131,7 +134,8 @@ int main(int argc, char** argv) {
         if (!fs::exists(dir / "train.csv")) write_synthetic_dataset(dir.string(), {.patients = 20, .size = 256});
       }
     }
-    const std::string csv = fs::exists(dir / "train-small.csv") ? (dir / "train-small.csv").string() : (dir / "train.csv").string();
+    const std::string csv =
+        fs::exists(dir / "train-small.csv") ? (dir / "train-small.csv").string() : (dir / "train.csv").string();
     LabelTable table = read_labels(csv);
     table.images.resize(std::min<size_t>(table.images.size(), size_t(args.batch_size)));
     const std::string images = (dir / "images").string();
@@ -145,8 +149,9 @@ int main(int argc, char** argv) {
     tr.line(first + ": " + std::to_string(fs::file_size(first)) + " bytes -> " + std::to_string(raw.width) + "x" +
             std::to_string(raw.height) + " pixels");
     tr.time();
-    tr.stage("resize_rounded (data/image.cpp): area averaging down (bilinear up) to the model's input size, "
-             "rounded to whole gray levels");
+    tr.stage(
+        "resize_rounded (data/image.cpp): area averaging down (bilinear up) to the model's input size, "
+        "rounded to whole gray levels");
     const GrayImage small = resize_rounded(raw, args.image_size, args.image_size);
     tr.line(std::to_string(raw.width) + "x" + std::to_string(raw.height) + " -> " + std::to_string(small.width) + "x" +
             std::to_string(small.height));
@@ -165,8 +170,13 @@ int main(int argc, char** argv) {
 
     // ---- 4: the batch, through the threaded loader ---------------------------------------------
     tr.stage("DataLoader::next (data/loader.cpp): decoding threads build the batch");
-    DataLoader loader(table, images, {.batch_size = args.batch_size, .width = args.image_size, .height = args.image_size,
-                                      .shuffle = false, .threads = 2, .normalization = Normalization::sample()});
+    DataLoader loader(table, images,
+                      {.batch_size = args.batch_size,
+                       .width = args.image_size,
+                       .height = args.image_size,
+                       .shuffle = false,
+                       .threads = 2,
+                       .normalization = Normalization::sample()});
     loader.start_epoch(0);
     Batch batch;
     RG_CHECK(loader.next(batch), "no batch from ", csv);
@@ -184,7 +194,8 @@ int main(int argc, char** argv) {
     model.train();
     tr.line(std::to_string(model.num_parameters()) + " parameters in " + std::to_string(model.parameters().size()) +
             " tensors, " + std::to_string(model.num_parameters() * 4) + " bytes");
-    tr.line("layer kernels: " + std::string(layer_kernels_for(device).name) + ", elementwise: " + backend_for(device).name);
+    tr.line("layer kernels: " + std::string(layer_kernels_for(device).name) +
+            ", elementwise: " + backend_for(device).name);
     tr.time();
 
     // ---- 6: forward ------------------------------------------------------------------------------
@@ -198,8 +209,9 @@ int main(int argc, char** argv) {
     for (const auto& name : model.tap_names()) tr.tensor(name, taps[name]);
     tr.tensor("logits", logits);
     const Tensor block1 = taps["features.denseblock1"];
-    tr.line("features.denseblock1 is one ConcatBuffer (layers/concat_buffer.cpp): [N, 64 + 6*32, H, W]; each dense "
-            "layer read a channel prefix of it and wrote its 32 new channels after them, no copies of the old ones");
+    tr.line(
+        "features.denseblock1 is one ConcatBuffer (layers/concat_buffer.cpp): [N, 64 + 6*32, H, W]; each dense "
+        "layer read a channel prefix of it and wrote its 32 new channels after them, no copies of the old ones");
     tr.line("saved for the backward: " + std::to_string(allocator_for(device).stats().current_bytes - before) +
             " bytes of activations");
     tr.time();

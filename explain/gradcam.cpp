@@ -12,8 +12,9 @@ namespace rg::explain {
 data::GrayImage gradcam_map(const Tensor& activations, const Tensor& gradients, int height, int width) {
   const Tensor a = activations.dim() == 4 ? squeeze(activations, 0) : activations;
   const Tensor g = gradients.dim() == 4 ? squeeze(gradients, 0) : gradients;
-  RG_CHECK(a.dim() == 3 && a.shape() == g.shape(), "gradcam: expected activations and gradients [C, h, w] of one shape, got ",
-           shape_str(activations.shape()), " and ", shape_str(gradients.shape()));
+  RG_CHECK(a.dim() == 3 && a.shape() == g.shape(),
+           "gradcam: expected activations and gradients [C, h, w] of one shape, got ", shape_str(activations.shape()),
+           " and ", shape_str(gradients.shape()));
   const int64_t c = a.size(0), h = a.size(1), w = a.size(2);
   const auto av = a.to_vector<double>(), gv = g.to_vector<double>();
   data::GrayImage cam(static_cast<int>(w), static_cast<int>(h));
@@ -33,7 +34,8 @@ data::GrayImage gradcam_map(const Tensor& activations, const Tensor& gradients, 
 }
 
 GradCam gradcam(DenseNet& model, const Tensor& image, int64_t class_index, const std::string& layer) {
-  RG_CHECK(image.dim() == 4 && image.size(0) == 1, "gradcam: expected one image [1, 3, H, W], got ", shape_str(image.shape()));
+  RG_CHECK(image.dim() == 4 && image.size(0) == 1, "gradcam: expected one image [1, 3, H, W], got ",
+           shape_str(image.shape()));
   RG_CHECK(class_index >= 0 && class_index < model.config().num_classes, "gradcam: class ", class_index,
            " is out of range for a model with ", model.config().num_classes, " outputs");
   const auto names = model.tap_names();
@@ -69,7 +71,8 @@ std::vector<uint8_t> overlay(const data::GrayImage& gray, const data::GrayImage&
   return rgb;
 }
 
-void write_overlay_png(const std::string& path, const data::GrayImage& gray, const data::GrayImage& heat, double alpha) {
+void write_overlay_png(const std::string& path, const data::GrayImage& gray, const data::GrayImage& heat,
+                       double alpha) {
   write_file_atomic(path, data::encode_png(overlay(gray, heat, alpha), gray.width, gray.height, 3));
 }
 

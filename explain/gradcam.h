@@ -25,8 +25,7 @@ struct GradCam {
 };
 
 // image: [1, 3, H, W], normalized as the model expects. Puts the model in eval mode.
-GradCam gradcam(DenseNet& model, const Tensor& image, int64_t class_index,
-                const std::string& layer = "features.norm5");
+GradCam gradcam(DenseNet& model, const Tensor& image, int64_t class_index, const std::string& layer = "features.norm5");
 
 // The gray image (0..255) with the heat map over it in the jet colormap at opacity `alpha`
 // (the notebook uses min(0.5, probability)): RGB samples, row-major.

@@ -13,20 +13,24 @@ BatchNormOutput batch_norm(const Tensor& x_in, const Tensor& weight, const Tenso
   RG_CHECK(x_in.dim() == 4 || x_in.dim() == 2, "batch_norm: expected input [N, C, H, W] or [N, C], got ",
            shape_str(x_in.shape()));
   const int64_t channels = x_in.size(1);
-  for (const auto& [t, what] : {std::pair{weight, "the weight"}, {bias, "the bias"}, {running_mean, "running_mean"},
+  for (const auto& [t, what] : {std::pair{weight, "the weight"},
+                                {bias, "the bias"},
+                                {running_mean, "running_mean"},
                                 {running_var, "running_var"}}) {
     if (!t.defined()) continue;
     check_same_kind(x_in, t, "batch_norm", what);
     RG_CHECK(t.dim() == 1 && t.size(0) == channels, "batch_norm: ", what, " should be [", channels, "], got ",
              shape_str(t.shape()));
   }
-  RG_CHECK(training || (running_mean.defined() && running_var.defined()), "batch_norm: eval mode needs running statistics");
+  RG_CHECK(training || (running_mean.defined() && running_var.defined()),
+           "batch_norm: eval mode needs running statistics");
   const Tensor x = x_in.dim() == 4 ? samples_contiguous(x_in) : contiguous_untracked(x_in);
   const int64_t per_channel = x.numel() / channels;
   RG_CHECK(!training || per_channel > 1, "batch_norm: training mode needs more than one value per channel, got input ",
            shape_str(x_in.shape()));
   const LayerKernels& kernels = layer_kernels_for(x.device());
-  const Tensor w = weight.defined() ? contiguous_untracked(weight) : weight, b = bias.defined() ? contiguous_untracked(bias) : bias;
+  const Tensor w = weight.defined() ? contiguous_untracked(weight) : weight,
+               b = bias.defined() ? contiguous_untracked(bias) : bias;
   const Device device = x.device();
   BatchNormOutput out{Tensor::empty(x_in.shape(), x.dtype(), device)};
 

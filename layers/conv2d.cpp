@@ -12,7 +12,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dO
   RG_CHECK(weight.dim() == 4, "conv2d: expected weight [O, C, KH, KW], got ", shape_str(weight.shape()));
   RG_CHECK(weight.size(1) == x.size(1), "conv2d: weight ", shape_str(weight.shape()), " expects ", weight.size(1),
            " input channels, the input ", shape_str(x.shape()), " has ", x.size(1));
-  RG_CHECK(opt.stride > 0 && opt.dilation > 0 && opt.padding >= 0, "conv2d: need stride > 0, dilation > 0, padding >= 0");
+  RG_CHECK(opt.stride > 0 && opt.dilation > 0 && opt.padding >= 0,
+           "conv2d: need stride > 0, dilation > 0, padding >= 0");
   check_same_kind(x, weight, "conv2d", "the weight");
   if (bias.defined()) {
     check_same_kind(x, bias, "conv2d", "the bias");
@@ -23,7 +24,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dO
                                            opt.dilation, "conv2d");
   const LayerKernels& kernels = layer_kernels_for(x.device());
 
-  const Tensor xs = samples_contiguous(x), w = contiguous_untracked(weight), b = bias.defined() ? contiguous_untracked(bias) : bias;
+  const Tensor xs = samples_contiguous(x), w = contiguous_untracked(weight),
+               b = bias.defined() ? contiguous_untracked(bias) : bias;
   Tensor y = Tensor::empty({g.n, g.o, g.oh, g.ow}, x.dtype(), x.device());
   kernels.conv_forward(xs, w, b, y, g);
 

@@ -5,8 +5,9 @@
 namespace rg {
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
-  RG_CHECK(x.dim() == 2 && weight.dim() == 2 && x.size(1) == weight.size(1), "linear: expected x [N, in] and weight [out, in], got ",
-           shape_str(x.shape()), " and ", shape_str(weight.shape()));
+  RG_CHECK(x.dim() == 2 && weight.dim() == 2 && x.size(1) == weight.size(1),
+           "linear: expected x [N, in] and weight [out, in], got ", shape_str(x.shape()), " and ",
+           shape_str(weight.shape()));
   Tensor y = matmul(x, transpose(weight, 0, 1));
   return bias.defined() ? y + bias : y;
 }

@@ -30,12 +30,12 @@ inline int64_t window_output_size(int64_t in, int64_t kernel, int64_t stride, in
 // with `o` output channels. Checks that the output is not empty; `op` names the caller in errors.
 inline WindowGeometry window_geometry(const Tensor& x, int64_t o, int64_t kh, int64_t kw, int64_t stride,
                                       int64_t padding, int64_t dilation, const char* op) {
-  WindowGeometry g{x.size(0), x.size(1), x.size(2), x.size(3), o, kh, kw, 0, 0,
-                   stride, stride, padding, padding, dilation, dilation};
+  WindowGeometry g{x.size(0), x.size(1), x.size(2), x.size(3), o,       kh,       kw,      0,
+                   0,         stride,    stride,    padding,   padding, dilation, dilation};
   g.oh = window_output_size(g.h, kh, stride, padding, dilation);
   g.ow = window_output_size(g.w, kw, stride, padding, dilation);
-  RG_CHECK(g.oh > 0 && g.ow > 0, op, ": input ", shape_str(x.shape()), " is smaller than the (dilated) kernel ", kh, "x",
-           kw, " with padding ", padding);
+  RG_CHECK(g.oh > 0 && g.ow > 0, op, ": input ", shape_str(x.shape()), " is smaller than the (dilated) kernel ", kh,
+           "x", kw, " with padding ", padding);
   return g;
 }
 

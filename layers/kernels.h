@@ -39,8 +39,8 @@ using ConvBackwardFilter = void(const Tensor& x, const Tensor& gy, Tensor& gw, T
 // Training: normalizes by this batch's statistics over (N, H, W). Writes y (x's shape), and per
 // channel: mean, invstd = 1 / sqrt(biased var + eps) (kept for the backward) and the unbiased
 // variance (for the running statistics).
-using BatchNormTrain = void(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, bool relu,
-                            Tensor& y, Tensor& mean, Tensor& invstd, Tensor& unbiased_var);
+using BatchNormTrain = void(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, bool relu, Tensor& y,
+                            Tensor& mean, Tensor& invstd, Tensor& unbiased_var);
 // Eval: normalizes by the given mean and (biased) var [C].
 using BatchNormEval = void(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& mean,
                            const Tensor& var, double eps, bool relu, Tensor& y);

@@ -115,7 +115,8 @@ void Module::load_state_dict(const NamedTensors& state, const std::vector<std::s
     }
     const Tensor& src = it->second;
     if (src.shape() != t.shape())
-      problem("wrong shape: " + name + " is " + shape_str(src.shape()) + " in the file, " + shape_str(t.shape()) + " in the model");
+      problem("wrong shape: " + name + " is " + shape_str(src.shape()) + " in the file, " + shape_str(t.shape()) +
+              " in the model");
     else if (src.dtype() != t.dtype())
       problem("wrong dtype: " + name + " is " + dtype_name(src.dtype()) + " in the file, " + dtype_name(t.dtype()) +
               " in the model (Module::to(dtype) converts the model before loading)");

@@ -37,9 +37,10 @@ Tensor BatchNorm2d::forward(const Tensor& x) { return run(x, false); }
 Tensor BatchNorm2d::forward_relu(const Tensor& x) { return run(x, true); }
 
 Tensor BatchNorm2d::run(const Tensor& x, bool relu) {
-  BatchNormOutput out = sync && is_training()
-                            ? sync_batch_norm(x, weight, bias, eps, relu, *sync, sync_stats_, !autograd::is_recomputing())
-                            : batch_norm(x, weight, bias, running_mean, running_var, is_training(), eps, relu);
+  BatchNormOutput out =
+      sync && is_training()
+          ? sync_batch_norm(x, weight, bias, eps, relu, *sync, sync_stats_, !autograd::is_recomputing())
+          : batch_norm(x, weight, bias, running_mean, running_var, is_training(), eps, relu);
   // Once per forward, on the statistics' device (no copy to the host); not again when a checkpoint
   // recomputes this forward for the backward (autograd/checkpoint.h).
   if (is_training() && !autograd::is_recomputing()) {

@@ -14,7 +14,9 @@ class Conv2d : public Module {
  public:
   Conv2d(int64_t in, int64_t out, int64_t kernel, Conv2dOptions options = {}, bool bias = false,
          Generator& gen = default_generator());
-  Tensor forward(const Tensor& x) const { return conv2d(x, weight, bias, options); }  // [N, in, H, W] -> [N, out, H', W']
+  Tensor forward(const Tensor& x) const {
+    return conv2d(x, weight, bias, options);
+  }  // [N, in, H, W] -> [N, out, H', W']
 
   Tensor weight, bias;
   Conv2dOptions options;

@@ -48,11 +48,12 @@ Tensor avg_pool_window(const Tensor& x_in, const WindowGeometry& g) {
   const Tensor x = samples_contiguous(x_in);
   Tensor y = Tensor::empty({g.n, g.c, g.oh, g.ow}, x.dtype(), x.device());
   kernels.avg_pool_forward(x, y, g);
-  return record("avg_pool2d", y, {x_in}, [g, dtype = x.dtype(), device = x.device(), &kernels](const Tensor& gy) -> Grads {
-    Tensor gx = Tensor::empty({g.n, g.c, g.h, g.w}, dtype, device);
-    kernels.avg_pool_backward(contiguous_untracked(gy), gx, g);
-    return {gx};
-  });
+  return record("avg_pool2d", y, {x_in},
+                [g, dtype = x.dtype(), device = x.device(), &kernels](const Tensor& gy) -> Grads {
+                  Tensor gx = Tensor::empty({g.n, g.c, g.h, g.w}, dtype, device);
+                  kernels.avg_pool_backward(contiguous_untracked(gy), gx, g);
+                  return {gx};
+                });
 }
 
 }  // namespace rg

@@ -37,7 +37,7 @@ SqueezeExcite::SqueezeExcite(int64_t channels, int64_t reduction, Generator& gen
 }
 
 Tensor SqueezeExcite::forward(const Tensor& x) const {
-  const Tensor squeezed = global_avg_pool2d(x);                          // [N, C]
+  const Tensor squeezed = global_avg_pool2d(x);                             // [N, C]
   const Tensor gate = sigmoid(fc2->forward(relu(fc1->forward(squeezed))));  // [N, C]
   return channel_scale(x, gate);
 }

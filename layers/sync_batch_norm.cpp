@@ -24,7 +24,8 @@ Tensor local_sums(const Tensor& x, const LayerKernels& kernels, double eps) {
     return cat({n, sum(x64, channel_dims(x)), sum(x64 * x64, channel_dims(x))}, 0);
   }
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device()), mean = Tensor::empty({channels}, x.dtype(), x.device()),
-         invstd = Tensor::empty({channels}, x.dtype(), x.device()), var = Tensor::empty({channels}, x.dtype(), x.device());
+         invstd = Tensor::empty({channels}, x.dtype(), x.device()),
+         var = Tensor::empty({channels}, x.dtype(), x.device());
   kernels.batch_norm_train(x, Tensor(), Tensor(), eps, false, y, mean, invstd, var);
   const Tensor mean64 = mean.to(DType::Float64);
   const Tensor biased64 = var.to(DType::Float64) * (double(count - 1) / double(count));
@@ -66,7 +67,8 @@ Grads sync_backward(const Tensor& x, const Tensor& w, const Tensor& gy, const Te
   if (m > 0) {
     const Tensor gb64 = gb.to(DType::Float64), gw64 = gw.to(DType::Float64), inv64 = invstd.to(DType::Float64);
     const Tensor scale = w.defined() ? inv64 * w.to(DType::Float64) : inv64;
-    const Tensor b = scale * inv64 * (gw64 * (1.0 / double(m)) - slice(global, 0, channels, 2 * channels) * (1.0 / double(count)));
+    const Tensor b =
+        scale * inv64 * (gw64 * (1.0 / double(m)) - slice(global, 0, channels, 2 * channels) * (1.0 / double(count)));
     const Tensor a = scale * (gb64 * (1.0 / double(m)) - slice(global, 0, 0, channels) * (1.0 / double(count))) -
                      b * mean.to(DType::Float64);
     Tensor correction = Tensor::empty(x.shape(), x.dtype(), x.device());
@@ -109,11 +111,12 @@ BatchNormOutput sync_batch_norm(const Tensor& x_in, const Tensor& weight, const 
     out.batch_var = stats.var * (double(stats.count) / double(stats.count - 1));  // unbiased, for the running var
     invstd = 1.0 / sqrt(stats.var + eps);
   }
-  out.y = record(relu ? "sync_batch_norm_relu" : "sync_batch_norm", out.y, {x_in, weight, bias},
-                 [x = x.detach(), w = w.defined() ? w.detach() : w, mean = stats.mean, invstd, count = stats.count, eps,
-                  &kernels, &comm, relu_y = relu ? out.y.detach() : Tensor()](const Tensor& gy, const NeedsGrad&) {
-                   return sync_backward(x, w, contiguous_untracked(gy), relu_y, mean, invstd, count, eps, kernels, comm);
-                 });
+  out.y =
+      record(relu ? "sync_batch_norm_relu" : "sync_batch_norm", out.y, {x_in, weight, bias},
+             [x = x.detach(), w = w.defined() ? w.detach() : w, mean = stats.mean, invstd, count = stats.count, eps,
+              &kernels, &comm, relu_y = relu ? out.y.detach() : Tensor()](const Tensor& gy, const NeedsGrad&) {
+               return sync_backward(x, w, contiguous_untracked(gy), relu_y, mean, invstd, count, eps, kernels, comm);
+             });
   return out;
 }
 

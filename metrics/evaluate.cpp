@@ -58,7 +58,8 @@ Evaluation evaluate(const data::LabelTable& truth, const data::CsvTable& preds, 
   for (const auto& label : truth.label_names) {
     int c = preds.column(label);
     if (c < 0) c = preds.column("prob_" + label);
-    RG_CHECK(c >= 0, preds.path, ": no column '", label, "' or 'prob_", label, "' for label ", label, " of ", truth.source);
+    RG_CHECK(c >= 0, preds.path, ": no column '", label, "' or 'prob_", label, "' for label ", label, " of ",
+             truth.source);
     columns.push_back(c);
   }
   std::unordered_map<std::string, size_t> row_of;
@@ -91,7 +92,8 @@ std::string Evaluation::to_json() const {
   for (const auto& m : per_label) {
     labels.push_back(m.label);
     auc[m.label] = m.auc ? nlohmann::ordered_json(*m.auc) : nlohmann::ordered_json(nullptr);
-    ci[m.label] = m.auc_ci95 ? nlohmann::ordered_json::array({m.auc_ci95->low, m.auc_ci95->high}) : nlohmann::ordered_json(nullptr);
+    ci[m.label] = m.auc_ci95 ? nlohmann::ordered_json::array({m.auc_ci95->low, m.auc_ci95->high})
+                             : nlohmann::ordered_json(nullptr);
     ap[m.label] = m.average_precision ? nlohmann::ordered_json(*m.average_precision) : nlohmann::ordered_json(nullptr);
     counts[m.label] = {{"positives", m.positives}, {"negatives", m.negatives}};
     youden_j[m.label] = m.youden ? nlohmann::ordered_json{{"threshold", m.youden->threshold},

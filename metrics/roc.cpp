@@ -75,8 +75,8 @@ std::optional<RocCurve> roc_curve(const std::vector<float>& y, const std::vector
   // then prepend (0, 0) at threshold +inf.
   RocCurve curve{{0}, {0}, {std::numeric_limits<double>::infinity()}};
   for (size_t k = 0; k < fps.size(); ++k) {
-    const bool keep = fps.size() <= 2 || k == 0 || k + 1 == fps.size() ||
-                      (fps[k - 1] - 2 * fps[k] + fps[k + 1]) != 0 || (tps[k - 1] - 2 * tps[k] + tps[k + 1]) != 0;
+    const bool keep = fps.size() <= 2 || k == 0 || k + 1 == fps.size() || (fps[k - 1] - 2 * fps[k] + fps[k + 1]) != 0 ||
+                      (tps[k - 1] - 2 * tps[k] + tps[k + 1]) != 0;
     if (!keep) continue;
     curve.fpr.push_back(fps[k] / s.total_neg);
     curve.tpr.push_back(tps[k] / s.total_pos);
@@ -156,13 +156,16 @@ std::optional<Interval> auroc_ci95(const std::vector<float>& y, const std::vecto
   return Interval{percentile(0.025), percentile(0.975)};
 }
 
-std::optional<OperatingPoint> at_threshold(const std::vector<float>& y, const std::vector<float>& score, double threshold) {
+std::optional<OperatingPoint> at_threshold(const std::vector<float>& y, const std::vector<float>& score,
+                                           double threshold) {
   RG_CHECK(y.size() == score.size(), "metrics: ", y.size(), " labels but ", score.size(), " scores");
   double tp = 0, fn = 0, tn = 0, fp = 0;
   for (size_t i = 0; i < y.size(); ++i) {
     const bool positive = score[i] >= threshold;
-    if (y[i] > 0.5f) (positive ? tp : fn) += 1;
-    else (positive ? fp : tn) += 1;
+    if (y[i] > 0.5f)
+      (positive ? tp : fn) += 1;
+    else
+      (positive ? fp : tn) += 1;
   }
   if (tp + fn == 0 || tn + fp == 0) return std::nullopt;
   return OperatingPoint{threshold, tp / (tp + fn), tn / (tn + fp)};

@@ -35,7 +35,8 @@ struct OperatingPoint {
   double threshold, sensitivity, specificity;
 };
 // Predicting positive when score >= threshold.
-std::optional<OperatingPoint> at_threshold(const std::vector<float>& y, const std::vector<float>& score, double threshold);
+std::optional<OperatingPoint> at_threshold(const std::vector<float>& y, const std::vector<float>& score,
+                                           double threshold);
 // The threshold maximizing Youden's J = sensitivity + specificity - 1.
 std::optional<OperatingPoint> youden(const std::vector<float>& y, const std::vector<float>& score);
 

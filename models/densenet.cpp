@@ -30,7 +30,8 @@ DenseLayer::DenseLayer(int64_t in, const DenseNetConfig& config, Generator& gen)
   norm1 = register_module("norm1", std::make_shared<BatchNorm2d>(in, config.bn_eps));
   conv1 = register_module("conv1", std::make_shared<Conv2d>(in, mid, 1, Conv2dOptions{}, false, gen));
   norm2 = register_module("norm2", std::make_shared<BatchNorm2d>(mid, config.bn_eps));
-  conv2 = register_module("conv2", std::make_shared<Conv2d>(mid, config.growth, 3, Conv2dOptions{.padding = 1}, false, gen));
+  conv2 = register_module("conv2",
+                          std::make_shared<Conv2d>(mid, config.growth, 3, Conv2dOptions{.padding = 1}, false, gen));
 }
 
 namespace {
@@ -38,7 +39,9 @@ namespace {
 // The stem's max pool and the transitions' average pool: window, stride, padding.
 constexpr int64_t kStemPool[3] = {3, 2, 1}, kTransitionPool[3] = {2, 2, 0};
 
-int64_t pooled(int64_t size, const int64_t (&pool)[3]) { return window_output_size(size, pool[0], pool[1], pool[2], 1); }
+int64_t pooled(int64_t size, const int64_t (&pool)[3]) {
+  return window_output_size(size, pool[0], pool[1], pool[2], 1);
+}
 
 // 2 FLOPs per multiply-add of `conv` over an [h, w] input; h and w become its output's size.
 double conv_flops(const Conv2d& conv, int64_t& h, int64_t& w) {
@@ -60,8 +63,9 @@ Tensor DenseLayer::bottleneck(const Tensor& x) { return conv1->forward(norm1->fo
 Tensor DenseLayer::forward(const Tensor& x) {
   // The bottleneck's two intermediate results are as wide as all the block's features so far:
   // with memory_efficient, the backward recomputes them instead of keeping them.
-  Tensor h = memory_efficient ? autograd::checkpoint([this](const std::vector<Tensor>& in) { return bottleneck(in[0]); }, {x})
-                              : bottleneck(x);                // [N, bn_size * growth, H, W]
+  Tensor h = memory_efficient
+                 ? autograd::checkpoint([this](const std::vector<Tensor>& in) { return bottleneck(in[0]); }, {x})
+                 : bottleneck(x);                     // [N, bn_size * growth, H, W]
   Tensor y = conv2->forward(norm2->forward_relu(h));  // [N, growth, H, W]
   return dropout(y, drop_rate, is_training());
 }
@@ -74,7 +78,8 @@ DenseBlock::DenseBlock(int64_t layers, int64_t in, const DenseNetConfig& config,
 }
 
 Tensor DenseBlock::forward(const Tensor& x) {
-  ConcatBuffer features(x.size(0), in_ + int64_t(layers_.size()) * growth_, x.size(2), x.size(3), x.dtype(), x.device());
+  ConcatBuffer features(x.size(0), in_ + int64_t(layers_.size()) * growth_, x.size(2), x.size(3), x.dtype(),
+                        x.device());
   features.append(x);
   for (auto& layer : layers_) features.append(layer->forward(features.view()));
   return features.view();
@@ -103,12 +108,15 @@ DenseNetFeatures::DenseNetFeatures(const DenseNetConfig& config, Generator& gen)
   int64_t channels = config.init_features;
   for (size_t b = 0; b < config.blocks.size(); ++b) {
     const std::string n = std::to_string(b + 1);
-    blocks_.push_back(register_module("denseblock" + n, std::make_shared<DenseBlock>(config.blocks[b], channels, config, gen)));
+    blocks_.push_back(
+        register_module("denseblock" + n, std::make_shared<DenseBlock>(config.blocks[b], channels, config, gen)));
     channels += config.blocks[b] * config.growth;
     if (config.se_reduction > 0)
-      squeeze_excites_.push_back(register_module("se" + n, std::make_shared<SqueezeExcite>(channels, config.se_reduction, gen)));
+      squeeze_excites_.push_back(
+          register_module("se" + n, std::make_shared<SqueezeExcite>(channels, config.se_reduction, gen)));
     if (b + 1 < config.blocks.size()) {
-      transitions_.push_back(register_module("transition" + n, std::make_shared<Transition>(channels, channels / 2, config.bn_eps, gen)));
+      transitions_.push_back(
+          register_module("transition" + n, std::make_shared<Transition>(channels, channels / 2, config.bn_eps, gen)));
       channels /= 2;
     }
   }
@@ -137,7 +145,8 @@ double DenseNetFeatures::flops(int64_t h, int64_t w) const {
   w = pooled(w, kStemPool);
   for (size_t b = 0; b < blocks_.size(); ++b) {
     for (const auto& layer : blocks_[b]->layers()) f += layer->flops(h, w);
-    if (b < squeeze_excites_.size()) f += linear_flops(*squeeze_excites_[b]->fc1) + linear_flops(*squeeze_excites_[b]->fc2);
+    if (b < squeeze_excites_.size())
+      f += linear_flops(*squeeze_excites_[b]->fc1) + linear_flops(*squeeze_excites_[b]->fc2);
     if (b < transitions_.size()) f += transitions_[b]->flops(h, w);
   }
   return f;
@@ -167,7 +176,7 @@ DenseNet::DenseNet(const DenseNetConfig& config, Generator& gen) : config_(confi
 Tensor DenseNet::logits(const Tensor& x, Taps* taps) {
   RG_CHECK(x.dim() == 4 && x.size(1) == 3, config_.name, ": expected images [N, 3, H, W], got ", shape_str(x.shape()));
   const Tensor features = relu(features_->forward(x, taps));  // [N, num_features, H/32, W/32]
-  return classifier->forward(global_avg_pool2d(features));     // [N, num_classes]
+  return classifier->forward(global_avg_pool2d(features));    // [N, num_classes]
 }
 
 Tensor DenseNet::forward(const Tensor& x, Taps* taps) { return sigmoid(logits(x, taps)); }

@@ -65,7 +65,7 @@ struct DenseNetConfig {
 class DenseLayer : public Module {
  public:
   DenseLayer(int64_t in, const DenseNetConfig& config, Generator& gen);
-  Tensor forward(const Tensor& x);  // [N, in, H, W] (a view of the block's buffer) -> [N, growth, H, W]
+  Tensor forward(const Tensor& x);           // [N, in, H, W] (a view of the block's buffer) -> [N, growth, H, W]
   double flops(int64_t h, int64_t w) const;  // its convolutions' FLOPs for one image at [h, w]
   bool memory_efficient;
 
@@ -90,7 +90,7 @@ class DenseBlock : public Module {
 class Transition : public Module {
  public:
   Transition(int64_t in, int64_t out, double bn_eps, Generator& gen);
-  Tensor forward(const Tensor& x);  // [N, in, H, W] -> [N, out, H/2, W/2]
+  Tensor forward(const Tensor& x);             // [N, in, H, W] -> [N, out, H/2, W/2]
   double flops(int64_t& h, int64_t& w) const;  // at [h, w]; h and w become its output's size
 
  private:
@@ -107,7 +107,7 @@ class DenseNetFeatures : public Module {
   Tensor forward(const Tensor& x, Taps* taps = nullptr);
   // The names forward() can tap, input to output.
   std::vector<std::string> tap_names() const;
-  void set_memory_efficient(bool on);  // DenseNetConfig::memory_efficient, for every dense layer
+  void set_memory_efficient(bool on);        // DenseNetConfig::memory_efficient, for every dense layer
   double flops(int64_t h, int64_t w) const;  // for one image [3, h, w]
 
  private:

@@ -24,8 +24,8 @@ std::map<std::string, std::string> ModelInfo::to_metadata() const {
   std::ostringstream eps;
   eps.precision(17);
   eps << bn_eps;
-  return {{"architecture", architecture}, {"labels", join(labels)}, {"image_size", std::to_string(image_size)},
-          {"normalization", normalization}, {"bn_eps", eps.str()}, {"format", "roentgen"}};
+  return {{"architecture", architecture},   {"labels", join(labels)}, {"image_size", std::to_string(image_size)},
+          {"normalization", normalization}, {"bn_eps", eps.str()},    {"format", "roentgen"}};
 }
 
 // Each value is parsed whole and checked: a file that says image_size "64abc" or bn_eps "1e999"
@@ -92,8 +92,10 @@ void save_model(const std::string& path, const Classifier& model, const ModelInf
 
 LoadedModel load_model(const std::string& path, HeadPolicy head, const std::vector<std::string>& labels) {
   const SafeTensors file = read_safetensors(path);
-  RG_CHECK(!file.metadata.count("training_state"), path, ": this is a training checkpoint, not a model file; "
-           "`roentgen export --checkpoint ", path, " --out model.safetensors` makes a model file of it");
+  RG_CHECK(!file.metadata.count("training_state"), path,
+           ": this is a training checkpoint, not a model file; "
+           "`roentgen export --checkpoint ",
+           path, " --out model.safetensors` makes a model file of it");
   LoadedModel out;
   out.info = ModelInfo::from_metadata(file.metadata, path);
   const Tensor file_head = file.find("classifier.weight");
@@ -111,11 +113,10 @@ LoadedModel load_model(const std::string& path, HeadPolicy head, const std::vect
   // other names (or another order) output k would score a different finding.
   std::vector<std::string> skip;
   if (file_classes != classes || file_labels != out.info.labels) {
-    const std::string why = file_classes != classes
-                                ? "the file's classifier has " + std::to_string(file_classes) + " outputs, " +
-                                      std::to_string(classes) + " labels are wanted"
-                                : "the file's labels (" + join(file_labels) + ") are not the ones wanted (" +
-                                      join(out.info.labels) + ")";
+    const std::string why = file_classes != classes ? "the file's classifier has " + std::to_string(file_classes) +
+                                                          " outputs, " + std::to_string(classes) + " labels are wanted"
+                                                    : "the file's labels (" + join(file_labels) +
+                                                          ") are not the ones wanted (" + join(out.info.labels) + ")";
     RG_CHECK(head == HeadPolicy::Reinit, path, ": ", why,
              "; to keep the features and start a new classifier, load with HeadPolicy::Reinit");
     skip = {"classifier.weight", "classifier.bias"};

@@ -22,9 +22,14 @@ Adam::Adam(std::vector<Tensor> params, AdamOptions options) : params_(std::move(
 // One fused pass per parameter on its device (the math: rg::math::optimizer_update).
 void Adam::step() {
   ++steps_;
-  UpdateRule rule{.kind = UpdateRule::Kind::Adam, .lr = options_.lr, .weight_decay = options_.weight_decay,
-                  .beta1 = options_.beta1, .beta2 = options_.beta2, .eps = options_.eps,
-                  .bias1 = 1 - std::pow(options_.beta1, double(steps_)), .bias2 = 1 - std::pow(options_.beta2, double(steps_))};
+  UpdateRule rule{.kind = UpdateRule::Kind::Adam,
+                  .lr = options_.lr,
+                  .weight_decay = options_.weight_decay,
+                  .beta1 = options_.beta1,
+                  .beta2 = options_.beta2,
+                  .eps = options_.eps,
+                  .bias1 = 1 - std::pow(options_.beta1, double(steps_)),
+                  .bias2 = 1 - std::pow(options_.beta2, double(steps_))};
   for (size_t i = 0; i < params_.size(); ++i) {
     Tensor& p = params_[i];
     if (!p.grad().defined()) continue;
@@ -37,9 +42,9 @@ void Adam::load_state(int64_t steps, const std::vector<Tensor>& m, const std::ve
   RG_CHECK(m.size() == m_.size() && v.size() == v_.size(), "Adam::load_state: ", m.size(), " moments for ", m_.size(),
            " parameters");
   for (size_t i = 0; i < m_.size(); ++i) {
-    RG_CHECK(m[i].shape() == m_[i].shape() && v[i].shape() == v_[i].shape(), "Adam::load_state: the moments of parameter ",
-             i, " are ", shape_str(m[i].shape()), " and ", shape_str(v[i].shape()), ", the parameter is ",
-             shape_str(m_[i].shape()));
+    RG_CHECK(m[i].shape() == m_[i].shape() && v[i].shape() == v_[i].shape(),
+             "Adam::load_state: the moments of parameter ", i, " are ", shape_str(m[i].shape()), " and ",
+             shape_str(v[i].shape()), ", the parameter is ", shape_str(m_[i].shape()));
     m_[i].copy_(m[i]);
     v_[i].copy_(v[i]);
   }

@@ -9,7 +9,7 @@
 namespace rg {
 
 struct PlateauOptions {
-  bool maximize = false;   // false: lower is better (a loss); true: higher is better (an AUROC)
+  bool maximize = false;  // false: lower is better (a loss); true: higher is better (an AUROC)
   double factor = 0.1;
   int patience = 10;
   double threshold = 1e-4;

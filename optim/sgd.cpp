@@ -17,7 +17,9 @@ SGD::SGD(std::vector<Tensor> params, SGDOptions options)
 // One fused pass per parameter on its device (the math: rg::math::optimizer_update). The velocity
 // starts at zero, so the first step's velocity is the gradient itself, as in PyTorch.
 void SGD::step() {
-  const UpdateRule rule{.kind = UpdateRule::Kind::Sgd, .lr = options_.lr, .weight_decay = options_.weight_decay,
+  const UpdateRule rule{.kind = UpdateRule::Kind::Sgd,
+                        .lr = options_.lr,
+                        .weight_decay = options_.weight_decay,
                         .momentum = options_.momentum};
   for (size_t i = 0; i < params_.size(); ++i) {
     Tensor& p = params_[i];

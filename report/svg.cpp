@@ -9,7 +9,8 @@ namespace rg::report {
 
 namespace {
 
-constexpr double kWidth = 640, kHeight = 400, kLeft = 60, kRight = 70, kTop = 40, kBottom = 110;  // room for slanted labels
+constexpr double kWidth = 640, kHeight = 400, kLeft = 60, kRight = 70, kTop = 40,
+                 kBottom = 110;  // room for slanted labels
 
 std::string num(double v) {
   char b[32];
@@ -27,7 +28,8 @@ void frame(std::ostringstream& s, const std::string& title, double height) {
   s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << kWidth << "\" height=\"" << height << "\" viewBox=\"0 0 "
     << kWidth << " " << height << "\" font-family=\"sans-serif\" font-size=\"11\">\n"
     << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-    << "<text x=\"" << kWidth / 2 << "\" y=\"22\" text-anchor=\"middle\" font-size=\"14\">" << escape(title) << "</text>\n";
+    << "<text x=\"" << kWidth / 2 << "\" y=\"22\" text-anchor=\"middle\" font-size=\"14\">" << escape(title)
+    << "</text>\n";
 }
 
 }  // namespace
@@ -89,8 +91,8 @@ std::string bar_chart(const std::string& title, const std::vector<std::string>& 
       << "\" stroke=\"#ddd\"/><text x=\"" << kLeft - 5 << "\" y=\"" << num(y + 4) << "\" text-anchor=\"end\">"
       << ticks.labels[t] << "</text>\n";
   }
-  s << "<text transform=\"translate(14," << kTop + plot_h / 2 << ") rotate(-90)\" text-anchor=\"middle\">" << escape(y_label)
-    << "</text>\n";
+  s << "<text transform=\"translate(14," << kTop + plot_h / 2 << ") rotate(-90)\" text-anchor=\"middle\">"
+    << escape(y_label) << "</text>\n";
   const double group = plot_w / double(std::max<size_t>(categories.size(), 1));
   const double bar = group * 0.8 / double(std::max<size_t>(series.size(), 1));
   for (size_t c = 0; c < categories.size(); ++c) {
@@ -102,7 +104,8 @@ std::string bar_chart(const std::string& title, const std::vector<std::string>& 
         << "</title></rect>\n";
     }
     const double cx = kLeft + group * (double(c) + 0.5), cy = kTop + plot_h + 10;
-    s << "<text transform=\"translate(" << num(cx) << "," << num(cy) << ") rotate(45)\">" << escape(categories[c]) << "</text>\n";
+    s << "<text transform=\"translate(" << num(cx) << "," << num(cy) << ") rotate(45)\">" << escape(categories[c])
+      << "</text>\n";
   }
   for (size_t k = 0; k < series.size() && series.size() > 1; ++k)
     s << "<rect x=\"" << kWidth - 170 << "\" y=\"" << kTop + 16 * double(k) << "\" width=\"10\" height=\"10\" fill=\""
@@ -131,9 +134,9 @@ std::string line_chart(const std::string& title, const Axes& a, const std::vecto
       << "\" text-anchor=\"middle\">" << xt.labels[t] << "</text>\n";
   s << "<rect x=\"" << kLeft << "\" y=\"" << kTop << "\" width=\"" << plot_w << "\" height=\"" << plot_h
     << "\" fill=\"none\" stroke=\"#444\"/>\n"
-    << "<text x=\"" << kLeft + plot_w / 2 << "\" y=\"" << kTop + plot_h + 35 << "\" text-anchor=\"middle\">" << escape(a.x_label)
-    << "</text>\n<text transform=\"translate(14," << kTop + plot_h / 2 << ") rotate(-90)\" text-anchor=\"middle\">"
-    << escape(a.y_label) << "</text>\n";
+    << "<text x=\"" << kLeft + plot_w / 2 << "\" y=\"" << kTop + plot_h + 35 << "\" text-anchor=\"middle\">"
+    << escape(a.x_label) << "</text>\n<text transform=\"translate(14," << kTop + plot_h / 2
+    << ") rotate(-90)\" text-anchor=\"middle\">" << escape(a.y_label) << "</text>\n";
   if (a.diagonal)
     s << "<line x1=\"" << num(px(0)) << "\" y1=\"" << num(py(0)) << "\" x2=\"" << num(px(1)) << "\" y2=\"" << num(py(1))
       << "\" stroke=\"#999\" stroke-dasharray=\"4 4\"/>\n";
@@ -142,10 +145,13 @@ std::string line_chart(const std::string& title, const Axes& a, const std::vecto
     s << "<polyline fill=\"none\" stroke=\"" << l.color << "\" stroke-width=\"1.5\" points=\"";
     for (size_t i = 0; i < l.x.size(); ++i) s << num(px(l.x[i])) << "," << num(py(l.y[i])) << " ";
     s << "\"/>\n";
-    if (l.x.size() == 1) s << "<circle cx=\"" << num(px(l.x[0])) << "\" cy=\"" << num(py(l.y[0])) << "\" r=\"3\" fill=\"" << l.color << "\"/>\n";
-    s << "<line x1=\"" << kLeft + plot_w + 10 << "\" x2=\"" << kLeft + plot_w + 25 << "\" y1=\"" << kTop + 6 + 14 * double(k)
-      << "\" y2=\"" << kTop + 6 + 14 * double(k) << "\" stroke=\"" << l.color << "\" stroke-width=\"2\"/><text x=\""
-      << kLeft + plot_w + 30 << "\" y=\"" << kTop + 10 + 14 * double(k) << "\">" << escape(l.name) << "</text>\n";
+    if (l.x.size() == 1)
+      s << "<circle cx=\"" << num(px(l.x[0])) << "\" cy=\"" << num(py(l.y[0])) << "\" r=\"3\" fill=\"" << l.color
+        << "\"/>\n";
+    s << "<line x1=\"" << kLeft + plot_w + 10 << "\" x2=\"" << kLeft + plot_w + 25 << "\" y1=\""
+      << kTop + 6 + 14 * double(k) << "\" y2=\"" << kTop + 6 + 14 * double(k) << "\" stroke=\"" << l.color
+      << "\" stroke-width=\"2\"/><text x=\"" << kLeft + plot_w + 30 << "\" y=\"" << kTop + 10 + 14 * double(k) << "\">"
+      << escape(l.name) << "</text>\n";
   }
   s << "</svg>\n";
   return s.str();

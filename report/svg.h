@@ -27,8 +27,8 @@ struct LineSeries {
 struct Axes {
   std::string x_label, y_label;
   double x_min = 0, x_max = 1, y_min = 0, y_max = 1;
-  bool diagonal = false;   // the chance line y = x (for ROC curves)
-  bool whole_x = false;    // x counts something whole (epochs): ticks at whole numbers only
+  bool diagonal = false;  // the chance line y = x (for ROC curves)
+  bool whole_x = false;   // x counts something whole (epochs): ticks at whole numbers only
 };
 
 // Ticks at nice numbers for [low, high]: a step of 1, 2 or 5 times a power of ten giving about

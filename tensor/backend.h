@@ -36,9 +36,9 @@ struct UpdateRule {
   enum class Kind { Sgd, Adam };
   Kind kind = Kind::Sgd;
   double lr = 0, weight_decay = 0;
-  double momentum = 0;                          // SGD: 0 for none (then m is unused)
-  double beta1 = 0, beta2 = 0, eps = 0;         // Adam
-  double bias1 = 1, bias2 = 1;                  // Adam: 1 - beta^step
+  double momentum = 0;                   // SGD: 0 for none (then m is unused)
+  double beta1 = 0, beta2 = 0, eps = 0;  // Adam
+  double bias1 = 1, bias2 = 1;           // Adam: 1 - beta^step
 };
 
 // A backend is a table of kernels, filled in by tensor/cpu/ and tensor/cuda/ by name (designated

@@ -24,10 +24,10 @@ namespace rg {
 
 class BlockPool {
  public:
-  static constexpr size_t kRound = 512;             // every block is a multiple of this (and so aligned)
-  static constexpr size_t kSmallSegment = 2u << 20; // requests up to 1 MiB share 2 MiB segments
-  static constexpr size_t kLargeRound = 2u << 20;   // larger requests get segments rounded up to 2 MiB
-  static constexpr size_t kMinSplit = 1u << 20;     // a large block is split only if 1 MiB is left over
+  static constexpr size_t kRound = 512;              // every block is a multiple of this (and so aligned)
+  static constexpr size_t kSmallSegment = 2u << 20;  // requests up to 1 MiB share 2 MiB segments
+  static constexpr size_t kLargeRound = 2u << 20;    // larger requests get segments rounded up to 2 MiB
+  static constexpr size_t kMinSplit = 1u << 20;      // a large block is split only if 1 MiB is left over
 
   // grow(bytes) returns a new segment (it may call release_free_segments() and retry, or throw);
   // release(ptr) returns one.
@@ -51,8 +51,8 @@ class BlockPool {
     bool free;
     Block* prev = nullptr;  // neighbours in the same segment, in address order
     Block* next = nullptr;
-    size_t requested = 0;   // while in use: the caller's size
-    bool small = false;     // of a small segment (all blocks of a segment share it)
+    size_t requested = 0;  // while in use: the caller's size
+    bool small = false;    // of a small segment (all blocks of a segment share it)
   };
   static bool is_small(size_t size) { return size <= kSmallSegment / 2; }
   std::set<std::pair<size_t, Block*>>& free_set(const Block* b) { return free_[b->small ? 1 : 0]; }
@@ -65,7 +65,8 @@ class BlockPool {
   std::function<void*(size_t)> grow_;
   std::function<void(void*)> release_;
   bool caching_;
-  std::set<std::pair<size_t, Block*>> free_[2];  // free blocks of large [0] and small [1] segments, by size, then address
+  std::set<std::pair<size_t, Block*>>
+      free_[2];  // free blocks of large [0] and small [1] segments, by size, then address
   std::unordered_map<void*, Block*> in_use_;
   MemoryStats stats_;
 };

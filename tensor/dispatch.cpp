@@ -36,8 +36,7 @@ std::string cuda_unavailable_reason() {
 }
 
 static void check_cuda_device(Device device) {
-  RG_CHECK(cuda_device_count() > 0, "CUDA device ", device, " requested, but ",
-           cuda_unavailable_reason());
+  RG_CHECK(cuda_device_count() > 0, "CUDA device ", device, " requested, but ", cuda_unavailable_reason());
   RG_CHECK(device.index >= 0 && device.index < cuda_device_count(), "CUDA device ", device,
            " requested, but there are only ", cuda_device_count(), " CUDA devices");
 }

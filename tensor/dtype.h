@@ -46,7 +46,10 @@ inline bool is_floating(DType t) { return t == DType::Float32 || t == DType::Flo
 
 inline std::ostream& operator<<(std::ostream& os, DType t) { return os << dtype_name(t); }
 
-template <typename T> struct Tag { using type = T; };
+template <typename T>
+struct Tag {
+  using type = T;
+};
 
 // One element converted to T, the same on every device. A floating value to an integer type is
 // truncated toward zero and saturates at the type's range, NaN giving 0 (C++ leaves the
@@ -75,11 +78,24 @@ RG_HOST_DEVICE inline T convert(S v) {
 }
 
 // The C++ type that stores a DType.
-template <typename T> constexpr DType dtype_of();
-template <> constexpr DType dtype_of<float>() { return DType::Float32; }
-template <> constexpr DType dtype_of<double>() { return DType::Float64; }
-template <> constexpr DType dtype_of<uint8_t>() { return DType::UInt8; }
-template <> constexpr DType dtype_of<int64_t>() { return DType::Int64; }
+template <typename T>
+constexpr DType dtype_of();
+template <>
+constexpr DType dtype_of<float>() {
+  return DType::Float32;
+}
+template <>
+constexpr DType dtype_of<double>() {
+  return DType::Float64;
+}
+template <>
+constexpr DType dtype_of<uint8_t>() {
+  return DType::UInt8;
+}
+template <>
+constexpr DType dtype_of<int64_t>() {
+  return DType::Int64;
+}
 
 // Calls fn(Tag<T>{}) with T the C++ type of `t`. Kernels use it as
 //   visit_dtype(t, [&](auto tag) { using T = typename decltype(tag)::type; ... });

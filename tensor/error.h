@@ -27,7 +27,7 @@ std::string concat(const Parts&... parts) {
 }  // namespace rg
 
 // Throws rg::Error built from the message parts when `cond` is false.
-#define RG_CHECK(cond, ...)                                  \
-  do {                                                       \
+#define RG_CHECK(cond, ...)                                            \
+  do {                                                                 \
     if (!(cond)) throw ::rg::Error(::rg::detail::concat(__VA_ARGS__)); \
   } while (0)

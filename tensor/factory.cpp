@@ -12,8 +12,8 @@ Tensor zeros_like(const Tensor& like) { return zeros(like.shape(), like.dtype(),
 Tensor ones_like(const Tensor& like) { return ones(like.shape(), like.dtype(), like.device()); }
 
 Tensor from_vector(const std::vector<double>& values, const Shape& shape, DType dtype, Device device) {
-  RG_CHECK(int64_t(values.size()) == numel(shape), "from_vector: ", values.size(),
-           " values cannot fill shape ", shape_str(shape), " (", numel(shape), " elements)");
+  RG_CHECK(int64_t(values.size()) == numel(shape), "from_vector: ", values.size(), " values cannot fill shape ",
+           shape_str(shape), " (", numel(shape), " elements)");
   Tensor host = Tensor::empty(shape, dtype);
   visit_dtype(dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;

@@ -9,8 +9,7 @@
 
 namespace rg {
 
-Tensor full(const Shape& shape, double value, DType dtype = DType::Float32,
-            Device device = Device::cpu());
+Tensor full(const Shape& shape, double value, DType dtype = DType::Float32, Device device = Device::cpu());
 inline Tensor zeros(const Shape& shape, DType dtype = DType::Float32, Device device = Device::cpu()) {
   return full(shape, 0.0, dtype, device);
 }
@@ -26,8 +25,8 @@ Tensor zeros_like(const Tensor& like);
 Tensor ones_like(const Tensor& like);
 
 // A tensor of `shape` holding `values` in row-major order (converted to `dtype`).
-Tensor from_vector(const std::vector<double>& values, const Shape& shape,
-                   DType dtype = DType::Float32, Device device = Device::cpu());
+Tensor from_vector(const std::vector<double>& values, const Shape& shape, DType dtype = DType::Float32,
+                   Device device = Device::cpu());
 // 0, 1, ..., n-1
 Tensor arange(int64_t n, DType dtype = DType::Float32, Device device = Device::cpu());
 

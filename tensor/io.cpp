@@ -59,8 +59,10 @@ std::string gunzip(const std::string& bytes, const std::string& name, size_t max
       // gzip files may hold several members one after another (as `cat a.gz b.gz`).
       const size_t at = bytes.size() - z.avail_in;
       if (z.avail_in == 0) break;
-      if (!is_gzip(at)) error = std::to_string(z.avail_in) + " bytes after the end of the gzip data";
-      else inflateReset(&z);
+      if (!is_gzip(at))
+        error = std::to_string(z.avail_in) + " bytes after the end of the gzip data";
+      else
+        inflateReset(&z);
     } else if (status != Z_OK) {
       const char* why = z.msg ? z.msg : status == Z_BUF_ERROR ? "unexpected end" : "error";
       error = std::string("truncated or corrupt gzip data (zlib: ") + why + ")";

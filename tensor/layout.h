@@ -12,7 +12,7 @@ namespace rg {
 
 template <size_t N>
 struct Layout {
-  Shape shape;                   // at least one dim
+  Shape shape;                     // at least one dim
   std::array<Strides, N> strides;  // one set per operand, same rank as shape
 };
 
@@ -22,8 +22,7 @@ Layout<N> coalesce(const Shape& shape, const std::array<const Strides*, N>& stri
   for (size_t d = 0; d < shape.size(); ++d) {
     if (shape[d] == 1) continue;
     bool merge = !out.shape.empty();
-    for (size_t k = 0; k < N && merge; ++k)
-      merge = out.strides[k].back() == (*strides[k])[d] * shape[d];
+    for (size_t k = 0; k < N && merge; ++k) merge = out.strides[k].back() == (*strides[k])[d] * shape[d];
     if (merge) {
       out.shape.back() *= shape[d];
       for (size_t k = 0; k < N; ++k) out.strides[k].back() = (*strides[k])[d];
@@ -46,8 +45,7 @@ struct ReductionLayout {
   Strides kept_strides, reduced_strides;  // x's strides along those dims
 };
 
-inline ReductionLayout split_reduction(const Shape& x_shape, const Strides& x_strides,
-                                       const Shape& out_shape) {
+inline ReductionLayout split_reduction(const Shape& x_shape, const Strides& x_strides, const Shape& out_shape) {
   ReductionLayout r;
   for (size_t d = 0; d < x_shape.size(); ++d) {
     const bool reduced = out_shape[d] == 1 && x_shape[d] != 1;

@@ -39,7 +39,8 @@ template <typename Body>
 void parallel_for(int64_t n, int64_t grain, Body&& body) {
   if (n <= 0) return;
   detail::parallel_run(
-      n, grain, [](void* b, int64_t begin, int64_t end) { (*static_cast<std::remove_reference_t<Body>*>(b))(begin, end); },
+      n, grain,
+      [](void* b, int64_t begin, int64_t end) { (*static_cast<std::remove_reference_t<Body>*>(b))(begin, end); },
       const_cast<void*>(static_cast<const void*>(&body)));
 }
 

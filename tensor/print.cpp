@@ -11,9 +11,8 @@ namespace {
 constexpr int64_t kElideAbove = 1000;
 constexpr int64_t kEdgeItems = 3;
 
-void print_values(std::ostream& os, const std::vector<double>& values, const Shape& shape,
-                  const Strides& strides, int64_t dim, int64_t base, bool elide, bool integer,
-                  int indent) {
+void print_values(std::ostream& os, const std::vector<double>& values, const Shape& shape, const Strides& strides,
+                  int64_t dim, int64_t base, bool elide, bool integer, int indent) {
   if (shape.empty()) {  // a 0-d tensor: one value
     os << values[0];
     return;
@@ -29,8 +28,10 @@ void print_values(std::ostream& os, const std::vector<double>& values, const Sha
     }
     const int64_t at = base + i * strides[dim];
     if (dim + 1 == int64_t(shape.size())) {
-      if (integer) os << static_cast<int64_t>(values[at]);
-      else os << std::setw(9) << values[at];
+      if (integer)
+        os << static_cast<int64_t>(values[at]);
+      else
+        os << std::setw(9) << values[at];
     } else {
       print_values(os, values, shape, strides, dim + 1, at, elide, integer, indent + 1);
     }
@@ -49,8 +50,8 @@ std::ostream& operator<<(std::ostream& os, const Tensor& t) {
   const std::vector<double> values = t.to_vector<double>();
   std::ostringstream body;
   body << std::setprecision(4) << std::fixed;
-  print_values(body, values, t.shape(), contiguous_strides(t.shape()), 0, 0,
-               t.numel() > kElideAbove, !is_floating(t.dtype()), 0);
+  print_values(body, values, t.shape(), contiguous_strides(t.shape()), 0, 0, t.numel() > kElideAbove,
+               !is_floating(t.dtype()), 0);
   return os << body.str();
 }
 

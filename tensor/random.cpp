@@ -46,9 +46,7 @@ Tensor generate(const Shape& shape, DType dtype, Device device, ValueOf&& value_
 
 Tensor rand(const Shape& shape, double low, double high, DType dtype, Device device, Generator& gen) {
   const uint64_t first = gen.advance(numel(shape));
-  return generate(shape, dtype, device, [&](int64_t i) {
-    return low + (high - low) * unit(gen.bits(first + i));
-  });
+  return generate(shape, dtype, device, [&](int64_t i) { return low + (high - low) * unit(gen.bits(first + i)); });
 }
 
 Tensor randn(const Shape& shape, double mean, double std, DType dtype, Device device, Generator& gen) {
@@ -62,8 +60,7 @@ Tensor randn(const Shape& shape, double mean, double std, DType dtype, Device de
 }
 
 Tensor kaiming_normal(const Shape& shape, DType dtype, Device device, Generator& gen) {
-  RG_CHECK(shape.size() >= 2, "kaiming_normal: expected a weight of shape [out, in, ...], got ",
-           shape_str(shape));
+  RG_CHECK(shape.size() >= 2, "kaiming_normal: expected a weight of shape [out, in, ...], got ", shape_str(shape));
   const int64_t fan_in = numel(shape) / shape[0];
   RG_CHECK(fan_in > 0, "kaiming_normal: fan_in is 0 for shape ", shape_str(shape));
   return randn(shape, 0.0, std::sqrt(2.0 / double(fan_in)), dtype, device, gen);

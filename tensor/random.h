@@ -54,7 +54,7 @@ Tensor randn(const Shape& shape, double mean = 0.0, double std = 1.0, DType dtyp
 // He/Kaiming normal init for a weight of shape [out, in, kh, kw...]: std = sqrt(2 / fan_in),
 // fan_in = in * kh * kw... (PyTorch's kaiming_normal_ with its defaults, as torchvision's
 // DenseNet uses for its convolutions).
-Tensor kaiming_normal(const Shape& shape, DType dtype = DType::Float32,
-                      Device device = Device::cpu(), Generator& gen = default_generator());
+Tensor kaiming_normal(const Shape& shape, DType dtype = DType::Float32, Device device = Device::cpu(),
+                      Generator& gen = default_generator());
 
 }  // namespace rg

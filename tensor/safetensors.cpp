@@ -40,8 +40,8 @@ SafeTensors parse_safetensors(const std::string& bytes, const std::string& name)
            ": is gzip-compressed; safetensors files are read as they are (gunzip it first)");
   uint64_t header_len = 0;
   std::memcpy(&header_len, bytes.data(), 8);
-  RG_CHECK(header_len <= kMaxHeaderBytes, name, ": safetensors header of ", header_len, " bytes announced, more than the ",
-           kMaxHeaderBytes, " bytes the format allows");
+  RG_CHECK(header_len <= kMaxHeaderBytes, name, ": safetensors header of ", header_len,
+           " bytes announced, more than the ", kMaxHeaderBytes, " bytes the format allows");
   RG_CHECK(header_len <= bytes.size() - 8, name, ": truncated safetensors file: header of ", header_len,
            " bytes announced, ", bytes.size() - 8, " present");
   nlohmann::json header;
@@ -74,7 +74,8 @@ SafeTensors parse_safetensors(const std::string& bytes, const std::string& name)
              where, ": expected dtype, shape and data_offsets");
     RG_CHECK(entry["dtype"].is_string(), where, ": dtype is not a string");
     const std::string code = entry["dtype"];
-    const auto known = std::find_if(std::begin(kDTypes), std::end(kDTypes), [&](const auto& d) { return code == d.first; });
+    const auto known =
+        std::find_if(std::begin(kDTypes), std::end(kDTypes), [&](const auto& d) { return code == d.first; });
     RG_CHECK(known != std::end(kDTypes), where, ": unsupported dtype ", code, " (supported: F32, F64, U8, I64)");
     // The shape's byte size is computed without overflow and must fit the data section, before
     // anything is allocated.
@@ -82,15 +83,17 @@ SafeTensors parse_safetensors(const std::string& bytes, const std::string& name)
     RG_CHECK(entry["shape"].is_array(), where, ": shape is not a list");
     uint64_t expected = dtype_size(known->second);
     for (const auto& s : entry["shape"]) {
-      RG_CHECK(s.is_number_unsigned() && s.get<uint64_t>() <= uint64_t(INT64_MAX), where, ": bad shape entry ", s.dump());
+      RG_CHECK(s.is_number_unsigned() && s.get<uint64_t>() <= uint64_t(INT64_MAX), where, ": bad shape entry ",
+               s.dump());
       shape.push_back(s.get<int64_t>());
       RG_CHECK(!__builtin_mul_overflow(expected, s.get<uint64_t>(), &expected) && expected <= data_len, where,
                ": shape ", entry["shape"].dump(), " ", code, " needs more bytes than the file's data section has (",
                data_len, ")");
     }
     const auto& offsets = entry["data_offsets"];
-    RG_CHECK(offsets.is_array() && offsets.size() == 2 && offsets[0].is_number_unsigned() && offsets[1].is_number_unsigned(),
-             where, ": data_offsets must be [begin, end]");
+    RG_CHECK(
+        offsets.is_array() && offsets.size() == 2 && offsets[0].is_number_unsigned() && offsets[1].is_number_unsigned(),
+        where, ": data_offsets must be [begin, end]");
     const uint64_t begin = offsets[0], end = offsets[1];
     RG_CHECK(begin <= end && end <= data_len, where, ": data_offsets [", begin, ", ", end,
              "] out of range (the data section has ", data_len, " bytes)");
@@ -108,10 +111,12 @@ SafeTensors parse_safetensors(const std::string& bytes, const std::string& name)
   uint64_t covered = 0;
   for (size_t i : order) {
     RG_CHECK(spans[i].begin >= covered, name, ": tensor '", spans[i].name, "' overlaps the data of another tensor");
-    RG_CHECK(spans[i].begin == covered, name, ": bytes ", covered, "..", spans[i].begin, " of the data section belong to no tensor");
+    RG_CHECK(spans[i].begin == covered, name, ": bytes ", covered, "..", spans[i].begin,
+             " of the data section belong to no tensor");
     covered = spans[i].end;
   }
-  RG_CHECK(covered == data_len, name, ": ", data_len - covered, " bytes at the end of the data section belong to no tensor");
+  RG_CHECK(covered == data_len, name, ": ", data_len - covered,
+           " bytes at the end of the data section belong to no tensor");
   std::vector<std::pair<std::string, Tensor>> sorted;
   for (size_t i : order) sorted.push_back(std::move(out.tensors[i]));
   out.tensors = std::move(sorted);
@@ -130,7 +135,8 @@ void write_safetensors(const std::string& path, const std::vector<std::pair<std:
     const Tensor host = contiguous_untracked(tensor.device().is_cpu() ? tensor : tensor.to(Device::cpu()));
     const size_t begin = data.size(), bytes = size_t(host.numel()) * dtype_size(host.dtype());
     data.append(static_cast<const char*>(host.data_ptr()), bytes);
-    header[name] = {{"dtype", dtype_code(host.dtype())}, {"shape", host.shape()}, {"data_offsets", {begin, begin + bytes}}};
+    header[name] = {
+        {"dtype", dtype_code(host.dtype())}, {"shape", host.shape()}, {"data_offsets", {begin, begin + bytes}}};
   }
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');  // keep the data 8-byte aligned

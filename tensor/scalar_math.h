@@ -32,28 +32,46 @@ RG_HOST_DEVICE inline T sigmoid(T x) {
 
 template <UnaryOp Op, typename T>
 RG_HOST_DEVICE inline T unary(T x, T p0, T p1) {
-  if constexpr (Op == UnaryOp::Neg) return -x;
-  else if constexpr (Op == UnaryOp::Exp) return exp_(x);
-  else if constexpr (Op == UnaryOp::Log) return log_(x);
-  else if constexpr (Op == UnaryOp::Sqrt) return sqrt_(x);
-  else if constexpr (Op == UnaryOp::Relu) return x < T(0) ? T(0) : x;  // NaN passes through, as in PyTorch
-  else if constexpr (Op == UnaryOp::Sigmoid) return sigmoid(x);
-  else if constexpr (Op == UnaryOp::Silu) return x * sigmoid(x);
-  else if constexpr (Op == UnaryOp::Pow) return pow_(x, p0);
-  else return x < p0 ? p0 : (x > p1 ? p1 : x);  // Clamp (NaN passes through)
+  if constexpr (Op == UnaryOp::Neg)
+    return -x;
+  else if constexpr (Op == UnaryOp::Exp)
+    return exp_(x);
+  else if constexpr (Op == UnaryOp::Log)
+    return log_(x);
+  else if constexpr (Op == UnaryOp::Sqrt)
+    return sqrt_(x);
+  else if constexpr (Op == UnaryOp::Relu)
+    return x < T(0) ? T(0) : x;  // NaN passes through, as in PyTorch
+  else if constexpr (Op == UnaryOp::Sigmoid)
+    return sigmoid(x);
+  else if constexpr (Op == UnaryOp::Silu)
+    return x * sigmoid(x);
+  else if constexpr (Op == UnaryOp::Pow)
+    return pow_(x, p0);
+  else
+    return x < p0 ? p0 : (x > p1 ? p1 : x);  // Clamp (NaN passes through)
 }
 
 template <BinaryOp Op, typename T>
 RG_HOST_DEVICE inline T binary(T a, T b) {
-  if constexpr (Op == BinaryOp::Add) return a + b;
-  else if constexpr (Op == BinaryOp::Sub) return a - b;
-  else if constexpr (Op == BinaryOp::Mul) return a * b;
-  else if constexpr (Op == BinaryOp::Div) return a / b;
-  else if constexpr (Op == BinaryOp::Eq) return a == b ? T(1) : T(0);
-  else if constexpr (Op == BinaryOp::Gt) return a > b ? T(1) : T(0);
-  else if constexpr (Op == BinaryOp::Ge) return a >= b ? T(1) : T(0);
-  else if constexpr (Op == BinaryOp::Lt) return a < b ? T(1) : T(0);
-  else return a <= b ? T(1) : T(0);  // Le
+  if constexpr (Op == BinaryOp::Add)
+    return a + b;
+  else if constexpr (Op == BinaryOp::Sub)
+    return a - b;
+  else if constexpr (Op == BinaryOp::Mul)
+    return a * b;
+  else if constexpr (Op == BinaryOp::Div)
+    return a / b;
+  else if constexpr (Op == BinaryOp::Eq)
+    return a == b ? T(1) : T(0);
+  else if constexpr (Op == BinaryOp::Gt)
+    return a > b ? T(1) : T(0);
+  else if constexpr (Op == BinaryOp::Ge)
+    return a >= b ? T(1) : T(0);
+  else if constexpr (Op == BinaryOp::Lt)
+    return a < b ? T(1) : T(0);
+  else
+    return a <= b ? T(1) : T(0);  // Le
 }
 
 // Turns a runtime op into a compile-time one: fn(std::integral_constant<UnaryOp, op>{}).

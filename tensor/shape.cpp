@@ -45,8 +45,8 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
 }
 
 int64_t normalize_dim(int64_t dim, int64_t rank, const char* op) {
-  RG_CHECK(dim >= -rank && dim < rank, op, ": dim ", dim, " is out of range for a tensor of rank ",
-           rank, " (expected ", -rank, "..", rank - 1, ")");
+  RG_CHECK(dim >= -rank && dim < rank, op, ": dim ", dim, " is out of range for a tensor of rank ", rank, " (expected ",
+           -rank, "..", rank - 1, ")");
   return dim < 0 ? dim + rank : dim;
 }
 

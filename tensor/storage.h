@@ -12,8 +12,7 @@ namespace rg {
 
 class Storage {
  public:
-  Storage(size_t bytes, Device device)
-      : bytes_(bytes), device_(device), allocator_(&allocator_for(device)) {
+  Storage(size_t bytes, Device device) : bytes_(bytes), device_(device), allocator_(&allocator_for(device)) {
     data_ = bytes ? allocator_->allocate(bytes) : nullptr;
   }
   // Bytes that someone else owns (a memory-mapped file, a buffer from another library);
@@ -22,8 +21,10 @@ class Storage {
       : data_(data), bytes_(bytes), device_(device), allocator_(nullptr), release_(std::move(release)) {}
 
   ~Storage() {
-    if (release_) release_(data_);
-    else if (data_) allocator_->deallocate(data_, bytes_);
+    if (release_)
+      release_(data_);
+    else if (data_)
+      allocator_->deallocate(data_, bytes_);
   }
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;

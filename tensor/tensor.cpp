@@ -5,8 +5,7 @@
 namespace rg {
 
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
-  for (int64_t s : shape)
-    RG_CHECK(s >= 0, "Tensor::empty: negative size in shape ", shape_str(shape));
+  for (int64_t s : shape) RG_CHECK(s >= 0, "Tensor::empty: negative size in shape ", shape_str(shape));
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = std::make_shared<Storage>(rg::numel(shape) * dtype_size(dtype), device);
   impl->shape = shape;
@@ -76,8 +75,9 @@ Tensor& Tensor::fill_(double value) {
 }
 
 Tensor& Tensor::set_requires_grad(bool requires_grad) {
-  RG_CHECK(is_leaf(), "set_requires_grad: only leaf tensors can change requires_grad; this one "
-                      "was made by an op and follows its inputs");
+  RG_CHECK(is_leaf(),
+           "set_requires_grad: only leaf tensors can change requires_grad; this one "
+           "was made by an op and follows its inputs");
   RG_CHECK(!requires_grad || is_floating(dtype()),
            "set_requires_grad: only float32/float64 tensors can require grad, got ", dtype());
   impl().requires_grad = requires_grad;
@@ -102,13 +102,11 @@ Tensor view_untracked(const Tensor& base, Shape shape, Strides strides, int64_t 
 Tensor expand_untracked(const Tensor& t, const Shape& shape) {
   if (t.shape() == shape) return t;
   const int64_t lead = static_cast<int64_t>(shape.size()) - t.dim();
-  RG_CHECK(lead >= 0, "expand: cannot expand shape ", shape_str(t.shape()), " to fewer dims ",
-           shape_str(shape));
+  RG_CHECK(lead >= 0, "expand: cannot expand shape ", shape_str(t.shape()), " to fewer dims ", shape_str(shape));
   Strides strides(shape.size(), 0);
   for (int64_t i = 0; i < t.dim(); ++i) {
     const int64_t from = t.shape()[i], to = shape[lead + i];
-    RG_CHECK(from == to || from == 1, "expand: cannot expand shape ", shape_str(t.shape()), " to ",
-             shape_str(shape));
+    RG_CHECK(from == to || from == 1, "expand: cannot expand shape ", shape_str(t.shape()), " to ", shape_str(shape));
     strides[lead + i] = from == to ? t.strides()[i] : 0;
   }
   return view_untracked(t, shape, std::move(strides), t.offset());

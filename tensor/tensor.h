@@ -37,10 +37,10 @@ struct TensorImpl {
 
   // Autograd state (see autograd/engine.h).
   bool requires_grad = false;
-  bool retains_grad = false;                 // keep .grad on a non-leaf tensor
-  std::shared_ptr<TensorImpl> grad;          // accumulated gradient, same shape
-  std::shared_ptr<autograd::Node> grad_fn;   // the op that made this tensor; null for leaves
-  std::function<void()> grad_hook;           // called each time backward() adds into grad
+  bool retains_grad = false;                // keep .grad on a non-leaf tensor
+  std::shared_ptr<TensorImpl> grad;         // accumulated gradient, same shape
+  std::shared_ptr<autograd::Node> grad_fn;  // the op that made this tensor; null for leaves
+  std::function<void()> grad_hook;          // called each time backward() adds into grad
 };
 
 class Tensor {
@@ -49,8 +49,7 @@ class Tensor {
   explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
 
   // A new contiguous tensor with uninitialized values.
-  static Tensor empty(const Shape& shape, DType dtype = DType::Float32,
-                      Device device = Device::cpu());
+  static Tensor empty(const Shape& shape, DType dtype = DType::Float32, Device device = Device::cpu());
 
   bool defined() const { return impl_ != nullptr; }
   const Shape& shape() const { return impl().shape; }
@@ -67,13 +66,10 @@ class Tensor {
   // Pointer to the first element (a device pointer for CUDA tensors). Checks that T matches.
   template <typename T>
   T* data() const {
-    RG_CHECK(dtype_of<T>() == dtype(), "Tensor::data: tensor holds ", dtype(), ", asked for ",
-             dtype_of<T>());
+    RG_CHECK(dtype_of<T>() == dtype(), "Tensor::data: tensor holds ", dtype(), ", asked for ", dtype_of<T>());
     return static_cast<T*>(storage()->data()) + offset();
   }
-  void* data_ptr() const {
-    return static_cast<char*>(storage()->data()) + offset() * int64_t(dtype_size(dtype()));
-  }
+  void* data_ptr() const { return static_cast<char*>(storage()->data()) + offset() * int64_t(dtype_size(dtype())); }
 
   // The single value of a one-element tensor, converted to T (copies from the GPU if needed).
   template <typename T = double>
@@ -146,8 +142,7 @@ std::vector<T> Tensor::to_vector() const {
 
 template <typename T>
 T Tensor::item() const {
-  RG_CHECK(numel() == 1, "Tensor::item: expected a tensor with one element, got shape ",
-           shape_str(shape()));
+  RG_CHECK(numel() == 1, "Tensor::item: expected a tensor with one element, got shape ", shape_str(shape()));
   return to_vector<T>()[0];
 }
 

@@ -23,7 +23,8 @@ namespace rg {
 class Upload {
  public:
   Upload() = default;
-  Upload(Tensor tensor, std::function<void()> order_after) : tensor_(std::move(tensor)), order_(std::move(order_after)) {}
+  Upload(Tensor tensor, std::function<void()> order_after)
+      : tensor_(std::move(tensor)), order_(std::move(order_after)) {}
   Upload(Upload&&) = default;
   Upload& operator=(Upload&& other) noexcept;
   Upload(const Upload&) = delete;

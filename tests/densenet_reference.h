@@ -24,8 +24,9 @@ namespace rg::test {
 // sets it to the copy it carries).
 inline std::string reference_dir() {
   const char* env = std::getenv("ROENTGEN_REFERENCE_DIR");
-  const auto dir = env && *env ? std::filesystem::path(env)
-                               : std::filesystem::path(ROENTGEN_SOURCE_DIR) / ".." / "shared" / "reference" / "densenet121";
+  const auto dir = env && *env
+                       ? std::filesystem::path(env)
+                       : std::filesystem::path(ROENTGEN_SOURCE_DIR) / ".." / "shared" / "reference" / "densenet121";
   return std::filesystem::exists(dir / "model.safetensors") ? dir.lexically_normal().string() : "";
 }
 
@@ -77,12 +78,13 @@ inline Tensor fixture(const std::string& name, const Shape& shape) {
 }
 
 inline std::shared_ptr<DenseNet> tiny_model() {
-  const DenseNetConfig config{.name = "tiny", .growth = 4, .blocks = {2, 2}, .init_features = 8, .bn_size = 2, .num_classes = 3};
+  const DenseNetConfig config{
+      .name = "tiny", .growth = 4, .blocks = {2, 2}, .init_features = 8, .bn_size = 2, .num_classes = 3};
   auto model = std::make_shared<DenseNet>(config);
   model->to(DType::Float64);
-  model->load_state_dict(read_safetensors(std::string(ROENTGEN_SOURCE_DIR) + "/tests/fixtures/tiny_densenet/model.safetensors").tensors);
+  model->load_state_dict(
+      read_safetensors(std::string(ROENTGEN_SOURCE_DIR) + "/tests/fixtures/tiny_densenet/model.safetensors").tensors);
   return model;
 }
-
 
 }  // namespace rg::test

@@ -42,15 +42,13 @@ inline const char* layout_name(Layout l) {
   static const char* names[] = {"contiguous", "transposed", "strided (offset, gaps)", "broadcast"};
   return names[int(l)];
 }
-inline constexpr Layout kAllLayouts[] = {Layout::Contiguous, Layout::Transposed, Layout::Strided,
-                                         Layout::Broadcast};
+inline constexpr Layout kAllLayouts[] = {Layout::Contiguous, Layout::Transposed, Layout::Strided, Layout::Broadcast};
 
 // A tensor of `shape` with values uniform in [low, high), stored in the given layout.
-inline Tensor random_tensor(const Shape& shape, Layout layout, Generator& gen,
-                            DType dtype = DType::Float32, double low = -2.0, double high = 2.0) {
+inline Tensor random_tensor(const Shape& shape, Layout layout, Generator& gen, DType dtype = DType::Float32,
+                            double low = -2.0, double high = 2.0) {
   switch (layout) {
-    case Layout::Contiguous:
-      return rand(shape, low, high, dtype, Device::cpu(), gen);
+    case Layout::Contiguous: return rand(shape, low, high, dtype, Device::cpu(), gen);
     case Layout::Transposed: {  // stored with the dims reversed, viewed back in order
       Shape reversed(shape.rbegin(), shape.rend());
       Tensor base = rand(reversed, low, high, dtype, Device::cpu(), gen);
@@ -111,12 +109,11 @@ inline void check_close(const Tensor& a, const Tensor& b, double atol = 1e-5, do
   for (size_t i = 0; i < va.size() && bad < 0; ++i) {
     const bool both_nan = std::isnan(va[i]) && std::isnan(vb[i]);
     const bool both_inf = std::isinf(va[i]) && va[i] == vb[i];
-    if (!both_nan && !both_inf && !(std::abs(va[i] - vb[i]) <= atol + rtol * std::abs(vb[i])))
-      bad = int64_t(i);
+    if (!both_nan && !both_inf && !(std::abs(va[i] - vb[i]) <= atol + rtol * std::abs(vb[i]))) bad = int64_t(i);
   }
   if (bad >= 0) {
-    FAIL_CHECK("element " << bad << " differs: " << va[bad] << " vs reference " << vb[bad]
-                          << " (shape " << shape_str(a.shape()) << ")");
+    FAIL_CHECK("element " << bad << " differs: " << va[bad] << " vs reference " << vb[bad] << " (shape "
+                          << shape_str(a.shape()) << ")");
   }
 }
 

@@ -23,13 +23,16 @@ struct WindowCase {
 
 // Small geometries that cover padding, stride, dilation, 1x1 and odd sizes.
 inline std::vector<WindowCase> conv_cases() {
-  return {{2, 3, 7, 9, 4, 3, 1, 1, 1}, {1, 5, 8, 8, 6, 1, 1, 0, 1}, {2, 4, 9, 7, 3, 3, 2, 1, 1},
+  return {{2, 3, 7, 9, 4, 3, 1, 1, 1},   {1, 5, 8, 8, 6, 1, 1, 0, 1}, {2, 4, 9, 7, 3, 3, 2, 1, 1},
           {1, 2, 11, 10, 3, 7, 2, 3, 1}, {2, 3, 9, 9, 2, 3, 1, 2, 2}, {1, 4, 6, 5, 5, 1, 2, 0, 1},
           {3, 2, 5, 5, 2, 5, 1, 0, 1}};
 }
 inline std::vector<WindowCase> pool_cases() {  // max pool 3/2/1 (the stem), avg 2/2 (transitions), odd sizes
-  return {{2, 3, 9, 8, 3, 3, 2, 1, 1}, {1, 4, 8, 8, 4, 2, 2, 0, 1}, {2, 2, 7, 5, 2, 2, 2, 0, 1},
-          {1, 3, 6, 6, 3, 3, 1, 1, 1}, {2, 3, 5, 4, 3, 5, 1, 2, 1}};
+  return {{2, 3, 9, 8, 3, 3, 2, 1, 1},
+          {1, 4, 8, 8, 4, 2, 2, 0, 1},
+          {2, 2, 7, 5, 2, 2, 2, 0, 1},
+          {1, 3, 6, 6, 3, 3, 1, 1, 1},
+          {2, 3, 5, 4, 3, 5, 1, 2, 1}};
 }
 // DenseNet121's convolutions at a given image size and batch: the stem, then for each block its
 // first and last dense layer's 1x1 (over a channel prefix of the block's buffer) and 3x3, and the
@@ -71,11 +74,20 @@ inline Tensor empty_on(const Tensor& like, Device device) { return Tensor::empty
 // Convolution forward, backward-data and backward-filter of `kernels` on `device` against `ref`.
 inline void check_conv(const LayerKernels& kernels, Device device, const LayerKernels& ref, const WindowCase& c,
                        bool prefix, DType dtype, double tol, Generator& gen) {
-  CAPTURE(c.n); CAPTURE(c.c); CAPTURE(c.h); CAPTURE(c.o); CAPTURE(c.k); CAPTURE(c.stride); CAPTURE(c.pad);
-  CAPTURE(c.dil); CAPTURE(prefix); CAPTURE(dtype);
+  CAPTURE(c.n);
+  CAPTURE(c.c);
+  CAPTURE(c.h);
+  CAPTURE(c.o);
+  CAPTURE(c.k);
+  CAPTURE(c.stride);
+  CAPTURE(c.pad);
+  CAPTURE(c.dil);
+  CAPTURE(prefix);
+  CAPTURE(dtype);
   const WindowGeometry g = geometry_of(c, false);
   const Tensor x = sample_input(c, prefix, dtype, Device::cpu(), gen);
-  const Tensor w = rand({c.o, c.c, c.k, c.k}, -1, 1, dtype, Device::cpu(), gen), b = rand({c.o}, -1, 1, dtype, Device::cpu(), gen);
+  const Tensor w = rand({c.o, c.c, c.k, c.k}, -1, 1, dtype, Device::cpu(), gen),
+               b = rand({c.o}, -1, 1, dtype, Device::cpu(), gen);
   const Tensor gy = rand({c.n, c.o, g.oh, g.ow}, -1, 1, dtype, Device::cpu(), gen);
   Tensor x_dev = sample_input(c, prefix, dtype, device, gen);  // the same layout, x's values
   x_dev.copy_(x.to(device));
@@ -91,7 +103,8 @@ inline void check_conv(const LayerKernels& kernels, Device device, const LayerKe
   ref.conv_backward_data(w, gy, gx_ref, g);
   check_close(gx, gx_ref, tol, tol, "conv backward data");
 
-  Tensor gw = empty_on(w, device), gw_ref = empty_on(w, Device::cpu()), gb = empty_on(b, device), gb_ref = empty_on(b, Device::cpu());
+  Tensor gw = empty_on(w, device), gw_ref = empty_on(w, Device::cpu()), gb = empty_on(b, device),
+         gb_ref = empty_on(b, Device::cpu());
   kernels.conv_backward_filter(x_dev, gy_dev, gw, &gb, g);
   ref.conv_backward_filter(x, gy, gw_ref, &gb_ref, g);
   check_close(gw, gw_ref, tol * 10, tol, "conv backward filter");
@@ -103,36 +116,47 @@ inline void check_conv(const LayerKernels& kernels, Device device, const LayerKe
 inline void check_batch_norm(const LayerKernels& kernels, Device device, const LayerKernels& ref, const WindowCase& c,
                              bool prefix, DType dtype, double tol, Generator& gen) {
   for (bool relu : {false, true}) {
-  CAPTURE(c.n); CAPTURE(c.c); CAPTURE(c.h); CAPTURE(c.w); CAPTURE(prefix); CAPTURE(dtype); CAPTURE(relu);
-  const Tensor x = sample_input(c, prefix, dtype, Device::cpu(), gen);
-  Tensor x_dev = sample_input(c, prefix, dtype, device, gen);
-  x_dev.copy_(x.to(device));
-  const Tensor w = rand({c.c}, 0.5, 1.5, dtype, Device::cpu(), gen), b = rand({c.c}, -1, 1, dtype, Device::cpu(), gen);
-  const Tensor gy = rand({c.n, c.c, c.h, c.w}, -1, 1, dtype, Device::cpu(), gen);
-  const double eps = 1e-5;
+    CAPTURE(c.n);
+    CAPTURE(c.c);
+    CAPTURE(c.h);
+    CAPTURE(c.w);
+    CAPTURE(prefix);
+    CAPTURE(dtype);
+    CAPTURE(relu);
+    const Tensor x = sample_input(c, prefix, dtype, Device::cpu(), gen);
+    Tensor x_dev = sample_input(c, prefix, dtype, device, gen);
+    x_dev.copy_(x.to(device));
+    const Tensor w = rand({c.c}, 0.5, 1.5, dtype, Device::cpu(), gen),
+                 b = rand({c.c}, -1, 1, dtype, Device::cpu(), gen);
+    const Tensor gy = rand({c.n, c.c, c.h, c.w}, -1, 1, dtype, Device::cpu(), gen);
+    const double eps = 1e-5;
 
-  Tensor y = Tensor::empty(gy.shape(), dtype, device), y_ref = empty_on(gy, Device::cpu());
-  Tensor mean = Tensor::empty({c.c}, dtype, device), invstd = empty_on(mean, device), var = empty_on(mean, device);
-  Tensor mean_ref = Tensor::empty({c.c}, dtype), invstd_ref = empty_on(mean_ref, Device::cpu()), var_ref = empty_on(mean_ref, Device::cpu());
-  kernels.batch_norm_train(x_dev, on(device, w), on(device, b), eps, relu, y, mean, invstd, var);
-  ref.batch_norm_train(x, w, b, eps, relu, y_ref, mean_ref, invstd_ref, var_ref);
-  check_close(y, y_ref, tol, tol, "batch norm train: y");
-  check_close(mean, mean_ref, tol, tol, "batch norm train: mean");
-  check_close(invstd, invstd_ref, tol, tol, "batch norm train: invstd");
-  check_close(var, var_ref, tol, tol, "batch norm train: unbiased var");
+    Tensor y = Tensor::empty(gy.shape(), dtype, device), y_ref = empty_on(gy, Device::cpu());
+    Tensor mean = Tensor::empty({c.c}, dtype, device), invstd = empty_on(mean, device), var = empty_on(mean, device);
+    Tensor mean_ref = Tensor::empty({c.c}, dtype), invstd_ref = empty_on(mean_ref, Device::cpu()),
+           var_ref = empty_on(mean_ref, Device::cpu());
+    kernels.batch_norm_train(x_dev, on(device, w), on(device, b), eps, relu, y, mean, invstd, var);
+    ref.batch_norm_train(x, w, b, eps, relu, y_ref, mean_ref, invstd_ref, var_ref);
+    check_close(y, y_ref, tol, tol, "batch norm train: y");
+    check_close(mean, mean_ref, tol, tol, "batch norm train: mean");
+    check_close(invstd, invstd_ref, tol, tol, "batch norm train: invstd");
+    check_close(var, var_ref, tol, tol, "batch norm train: unbiased var");
 
-  Tensor gx = empty_on(gy, device), gx_ref = empty_on(gy, Device::cpu());
-  Tensor gw = empty_on(w, device), gb = empty_on(b, device), gw_ref = empty_on(w, Device::cpu()), gb_ref = empty_on(b, Device::cpu());
-  kernels.batch_norm_backward(x_dev, on(device, w), on(device, gy), relu ? y : Tensor(), mean, invstd, eps, gx, &gw, &gb);
-  ref.batch_norm_backward(x, w, gy, relu ? y_ref : Tensor(), mean_ref, invstd_ref, eps, gx_ref, &gw_ref, &gb_ref);
-  check_close(gx, gx_ref, tol * 10, tol * 10, "batch norm backward: gx");
-  check_close(gw, gw_ref, tol * 10, tol, "batch norm backward: gweight");
-  check_close(gb, gb_ref, tol * 10, tol, "batch norm backward: gbias");
+    Tensor gx = empty_on(gy, device), gx_ref = empty_on(gy, Device::cpu());
+    Tensor gw = empty_on(w, device), gb = empty_on(b, device), gw_ref = empty_on(w, Device::cpu()),
+           gb_ref = empty_on(b, Device::cpu());
+    kernels.batch_norm_backward(x_dev, on(device, w), on(device, gy), relu ? y : Tensor(), mean, invstd, eps, gx, &gw,
+                                &gb);
+    ref.batch_norm_backward(x, w, gy, relu ? y_ref : Tensor(), mean_ref, invstd_ref, eps, gx_ref, &gw_ref, &gb_ref);
+    check_close(gx, gx_ref, tol * 10, tol * 10, "batch norm backward: gx");
+    check_close(gw, gw_ref, tol * 10, tol, "batch norm backward: gweight");
+    check_close(gb, gb_ref, tol * 10, tol, "batch norm backward: gbias");
 
-  const Tensor rm = rand({c.c}, -1, 1, dtype, Device::cpu(), gen), rv = rand({c.c}, 0.5, 2, dtype, Device::cpu(), gen);
-  kernels.batch_norm_eval(x_dev, on(device, w), on(device, b), on(device, rm), on(device, rv), eps, relu, y);
-  ref.batch_norm_eval(x, w, b, rm, rv, eps, relu, y_ref);
-  check_close(y, y_ref, tol, tol, "batch norm eval");
+    const Tensor rm = rand({c.c}, -1, 1, dtype, Device::cpu(), gen),
+                 rv = rand({c.c}, 0.5, 2, dtype, Device::cpu(), gen);
+    kernels.batch_norm_eval(x_dev, on(device, w), on(device, b), on(device, rm), on(device, rv), eps, relu, y);
+    ref.batch_norm_eval(x, w, b, rm, rv, eps, relu, y_ref);
+    check_close(y, y_ref, tol, tol, "batch norm eval");
   }
 }
 
@@ -140,7 +164,13 @@ inline void check_batch_norm(const LayerKernels& kernels, Device device, const L
 // (and a NaN), so windows have tied maxima.
 inline void check_pooling(const LayerKernels& kernels, Device device, const LayerKernels& ref, const WindowCase& c,
                           bool prefix, DType dtype, double tol, Generator& gen) {
-  CAPTURE(c.n); CAPTURE(c.c); CAPTURE(c.h); CAPTURE(c.k); CAPTURE(c.stride); CAPTURE(c.pad); CAPTURE(prefix);
+  CAPTURE(c.n);
+  CAPTURE(c.c);
+  CAPTURE(c.h);
+  CAPTURE(c.k);
+  CAPTURE(c.stride);
+  CAPTURE(c.pad);
+  CAPTURE(prefix);
   const WindowGeometry g = geometry_of(c, true);
   Tensor x = sample_input(c, prefix, dtype, Device::cpu(), gen);
   if (prefix) {  // ties: round to quarters
@@ -171,9 +201,14 @@ inline void check_pooling(const LayerKernels& kernels, Device device, const Laye
 }
 
 // Channel scale forward and backward on x [n, c, h, w] (a channel prefix when `prefix`).
-inline void check_channel_scale(const LayerKernels& kernels, Device device, const LayerKernels& ref, const WindowCase& c,
-                                bool prefix, DType dtype, double tol, Generator& gen) {
-  CAPTURE(c.n); CAPTURE(c.c); CAPTURE(c.h); CAPTURE(c.w); CAPTURE(prefix); CAPTURE(dtype);
+inline void check_channel_scale(const LayerKernels& kernels, Device device, const LayerKernels& ref,
+                                const WindowCase& c, bool prefix, DType dtype, double tol, Generator& gen) {
+  CAPTURE(c.n);
+  CAPTURE(c.c);
+  CAPTURE(c.h);
+  CAPTURE(c.w);
+  CAPTURE(prefix);
+  CAPTURE(dtype);
   const Tensor x = sample_input(c, prefix, dtype, Device::cpu(), gen);
   Tensor x_dev = sample_input(c, prefix, dtype, device, gen);
   x_dev.copy_(x.to(device));
@@ -183,7 +218,8 @@ inline void check_channel_scale(const LayerKernels& kernels, Device device, cons
   kernels.channel_scale_forward(x_dev, on(device, s), y);
   ref.channel_scale_forward(x, s, y_ref);
   check_close(y, y_ref, tol, tol, "channel scale forward");
-  Tensor gx = empty_on(gy, device), gx_ref = empty_on(gy, Device::cpu()), gs = empty_on(s, device), gs_ref = empty_on(s, Device::cpu());
+  Tensor gx = empty_on(gy, device), gx_ref = empty_on(gy, Device::cpu()), gs = empty_on(s, device),
+         gs_ref = empty_on(s, Device::cpu());
   kernels.channel_scale_backward(x_dev, on(device, s), on(device, gy), &gx, &gs);
   ref.channel_scale_backward(x, s, gy, &gx_ref, &gs_ref);
   check_close(gx, gx_ref, tol, tol, "channel scale backward: gx");
@@ -194,8 +230,10 @@ inline void check_channel_scale(const LayerKernels& kernels, Device device, cons
 // outputs and input gradients, zero parameter gradients, no error.
 inline void check_empty_batch(Device device) {
   const Tensor x = zeros({0, 3, 8, 8}).to(device).set_requires_grad(true);
-  const Tensor w = rand({4, 3, 3, 3}).to(device).set_requires_grad(true), b = zeros({4}).to(device).set_requires_grad(true);
-  const Tensor gamma = ones({3}).to(device), beta = zeros({3}).to(device), mean = zeros({3}).to(device), var = ones({3}).to(device);
+  const Tensor w = rand({4, 3, 3, 3}).to(device).set_requires_grad(true),
+               b = zeros({4}).to(device).set_requires_grad(true);
+  const Tensor gamma = ones({3}).to(device), beta = zeros({3}).to(device), mean = zeros({3}).to(device),
+               var = ones({3}).to(device);
   const Tensor y = conv2d(x, w, b, {.stride = 1, .padding = 1});
   CHECK(y.shape() == Shape{0, 4, 8, 8});
   const Tensor pooled = max_pool2d(x, 3, 2, 1), averaged = avg_pool2d(x, 2, 2), global = global_avg_pool2d(x);

@@ -71,10 +71,10 @@ TEST_CASE("block pool: small requests never come out of large segments, nor larg
   void* big = h.pool.allocate(8u << 20);
   h.pool.deallocate(big);  // a free 8 MiB segment
   void* small = h.pool.allocate(1000);
-  CHECK(h.grown == 2);  // a small segment of its own
+  CHECK(h.grown == 2);                      // a small segment of its own
   CHECK(h.pool.allocate(8u << 20) == big);  // the large segment, whole
   CHECK(h.grown == 2);
-  h.pool.deallocate(small);  // a free 2 MiB small segment
+  h.pool.deallocate(small);                         // a free 2 MiB small segment
   void* large = h.pool.allocate((1u << 20) + 512);  // just over 1 MiB: large
   CHECK(h.grown == 3);
   h.pool.deallocate(large);
@@ -85,8 +85,17 @@ TEST_CASE("block pool: small requests never come out of large segments, nor larg
 TEST_CASE("block pool without caching: one segment of the exact size per request, given back when freed") {
   int grown = 0, released = 0;
   std::vector<size_t> sizes;
-  BlockPool pool([&](size_t bytes) { ++grown; sizes.push_back(bytes); return std::malloc(bytes); },
-                 [&](void* ptr) { ++released; std::free(ptr); }, /*caching=*/false);
+  BlockPool pool(
+      [&](size_t bytes) {
+        ++grown;
+        sizes.push_back(bytes);
+        return std::malloc(bytes);
+      },
+      [&](void* ptr) {
+        ++released;
+        std::free(ptr);
+      },
+      /*caching=*/false);
   void* a = pool.allocate(1000);
   void* b = pool.allocate(3u << 20);
   CHECK(sizes == std::vector<size_t>{1000, 3u << 20});

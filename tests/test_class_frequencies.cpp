@@ -19,7 +19,8 @@ TEST_CASE("compute_class_freqs: the notebook's Exercise 2") {
   test::check_close(w.negative, f.positive, 0, 0);
   // Balanced: w_pos * freq_pos == w_neg * freq_neg for every class.
   test::check_close(w.positive * f.positive, w.negative * f.negative, 1e-7, 0);
-  CHECK_THROWS_WITH_AS(compute_class_freqs(from_vector({1, 0}, {2})), doctest::Contains("expected labels [N, L]"), Error);
+  CHECK_THROWS_WITH_AS(compute_class_freqs(from_vector({1, 0}, {2})), doctest::Contains("expected labels [N, L]"),
+                       Error);
 }
 
 TEST_CASE("weighted_loss: the notebook's Exercise 3 (epsilon = 1) gives -0.4956203 for both predictions") {
@@ -34,10 +35,14 @@ TEST_CASE("cross-entropy from logits equals the one from probabilities, and stay
   Generator gen(1);
   const Tensor z = rand({5, 3}, -4, 4, DType::Float64, Device::cpu(), gen);
   const Tensor y = gt(rand({5, 3}, 0, 1, DType::Float64, Device::cpu(), gen), scalar(0.5, DType::Float64));
-  const Tensor w_p = from_vector({0.9, 0.8, 0.6}, {3}, DType::Float64), w_n = from_vector({0.1, 0.2, 0.4}, {3}, DType::Float64);
-  CHECK(binary_cross_entropy_with_logits(z, y).item() == doctest::Approx(binary_cross_entropy(sigmoid(z), y, 0).item()));
-  CHECK(weighted_loss_with_logits(z, y, w_p, w_n).item() == doctest::Approx(weighted_loss(sigmoid(z), y, w_p, w_n, 0).item()));
-  const Tensor extreme = from_vector({-1000, 1000}, {1, 2}, DType::Float64), labels = from_vector({1, 0}, {1, 2}, DType::Float64);
+  const Tensor w_p = from_vector({0.9, 0.8, 0.6}, {3}, DType::Float64),
+               w_n = from_vector({0.1, 0.2, 0.4}, {3}, DType::Float64);
+  CHECK(binary_cross_entropy_with_logits(z, y).item() ==
+        doctest::Approx(binary_cross_entropy(sigmoid(z), y, 0).item()));
+  CHECK(weighted_loss_with_logits(z, y, w_p, w_n).item() ==
+        doctest::Approx(weighted_loss(sigmoid(z), y, w_p, w_n, 0).item()));
+  const Tensor extreme = from_vector({-1000, 1000}, {1, 2}, DType::Float64),
+               labels = from_vector({1, 0}, {1, 2}, DType::Float64);
   CHECK(binary_cross_entropy_with_logits(extreme, labels).item() == doctest::Approx(1000));
 }
 
@@ -47,7 +52,8 @@ TEST_CASE("gradcheck: the losses") {
     return rand(s, lo, hi, DType::Float64, Device::cpu(), gen).set_requires_grad(true);
   };
   const Tensor y = from_vector({1, 0, 1, 0, 0, 1}, {2, 3}, DType::Float64);
-  const Tensor w_p = from_vector({0.9, 0.8, 0.6}, {3}, DType::Float64), w_n = from_vector({0.1, 0.2, 0.4}, {3}, DType::Float64);
+  const Tensor w_p = from_vector({0.9, 0.8, 0.6}, {3}, DType::Float64),
+               w_n = from_vector({0.1, 0.2, 0.4}, {3}, DType::Float64);
   for (const auto& [name, fn] : std::vector<std::pair<const char*, GradcheckFn>>{
            {"bce", [&](const std::vector<Tensor>& t) { return binary_cross_entropy(t[0], y); }},
            {"weighted", [&](const std::vector<Tensor>& t) { return weighted_loss(t[0], y, w_p, w_n); }}}) {
@@ -58,7 +64,8 @@ TEST_CASE("gradcheck: the losses") {
   }
   for (const auto& [name, fn] : std::vector<std::pair<const char*, GradcheckFn>>{
            {"bce logits", [&](const std::vector<Tensor>& t) { return binary_cross_entropy_with_logits(t[0], y); }},
-           {"weighted logits", [&](const std::vector<Tensor>& t) { return weighted_loss_with_logits(t[0], y, w_p, w_n); }}}) {
+           {"weighted logits",
+            [&](const std::vector<Tensor>& t) { return weighted_loss_with_logits(t[0], y, w_p, w_n); }}}) {
     const GradcheckResult r = gradcheck(fn, {leaf({2, 3}, -3, 3)});
     INFO(name << ": " << r.message);
     CHECK(r.ok);

@@ -73,13 +73,14 @@ TEST_CASE("a float converted to an integer dtype is truncated and saturates, NaN
       backend->fill(u, -7.5);
       CHECK(u.to_vector<double>()[0] == 0);
     }
-  CHECK(from_vector({-3.0, 300.0, nan}, {3}).to_vector<uint8_t>() == std::vector<uint8_t>{0, 255, 0});  // to the host too
+  CHECK(from_vector({-3.0, 300.0, nan}, {3}).to_vector<uint8_t>() ==
+        std::vector<uint8_t>{0, 255, 0});  // to the host too
 }
 
 TEST_CASE("unary kernels match the reference in every layout and dtype") {
   Generator gen(2);
-  const UnaryOp ops[] = {UnaryOp::Neg, UnaryOp::Exp,  UnaryOp::Log, UnaryOp::Sqrt,
-                         UnaryOp::Relu, UnaryOp::Sigmoid, UnaryOp::Silu, UnaryOp::Pow, UnaryOp::Clamp};
+  const UnaryOp ops[] = {UnaryOp::Neg,     UnaryOp::Exp,  UnaryOp::Log, UnaryOp::Sqrt, UnaryOp::Relu,
+                         UnaryOp::Sigmoid, UnaryOp::Silu, UnaryOp::Pow, UnaryOp::Clamp};
   for (DType dtype : {DType::Float32, DType::Float64})
     for (const Shape& shape : kShapes)
       for (Layout layout : kAllLayouts)
@@ -171,13 +172,18 @@ TEST_CASE("max propagates NaN like PyTorch, in both kernels") {
 
 TEST_CASE("OpenBLAS matmul matches the reference for plain, transposed and strided operands") {
   Generator gen(5);
-  struct Case { int64_t batch, m, k, n; };
+  struct Case {
+    int64_t batch, m, k, n;
+  };
   const Case cases[] = {{1, 1, 1, 1}, {1, 3, 5, 7}, {2, 17, 33, 9}, {3, 64, 64, 64}, {1, 130, 1, 70}};
   for (DType dtype : {DType::Float32, DType::Float64})
     for (const Case& c : cases)
       for (Layout la : {Layout::Contiguous, Layout::Transposed, Layout::Strided})
         for (Layout lb : {Layout::Contiguous, Layout::Transposed, Layout::Strided}) {
-          CAPTURE(c.batch); CAPTURE(c.m); CAPTURE(c.k); CAPTURE(c.n);
+          CAPTURE(c.batch);
+          CAPTURE(c.m);
+          CAPTURE(c.k);
+          CAPTURE(c.n);
           CAPTURE(layout_name(la));
           CAPTURE(layout_name(lb));
           Tensor a = random_tensor({c.batch, c.m, c.k}, la, gen, dtype);

@@ -106,8 +106,8 @@ TEST_CASE("CUDA: the caching allocator reuses freed blocks and reports peak byte
   CHECK(alloc.stats().current_bytes == start.current_bytes);
   const size_t reserved = alloc.stats().reserved_bytes;
   Tensor again = Tensor::empty({1 << 20}, DType::Float32, gpu);
-  CHECK(again.data_ptr() == first);                        // the cached block came back
-  CHECK(alloc.stats().reserved_bytes == reserved);         // without a new cudaMalloc
+  CHECK(again.data_ptr() == first);                 // the cached block came back
+  CHECK(alloc.stats().reserved_bytes == reserved);  // without a new cudaMalloc
   CHECK(alloc.stats().peak_bytes >= start.current_bytes + (4u << 20));
   int not_ours = 0;
   CHECK_THROWS_WITH_AS(alloc.deallocate(&not_ours, 4), doctest::Contains("not an allocated block"), Error);
@@ -120,8 +120,14 @@ TEST_CASE("CUDA: the caching allocator reuses freed blocks and reports peak byte
 
 TEST_CASE("CUDA: the fused optimizer update equals the CPU's") {
   Generator gen(4);
-  const UpdateRule rule{.kind = UpdateRule::Kind::Adam, .lr = 1e-3, .weight_decay = 0.01, .beta1 = 0.9, .beta2 = 0.999,
-                        .eps = 1e-8, .bias1 = 0.1, .bias2 = 0.001};
+  const UpdateRule rule{.kind = UpdateRule::Kind::Adam,
+                        .lr = 1e-3,
+                        .weight_decay = 0.01,
+                        .beta1 = 0.9,
+                        .beta2 = 0.999,
+                        .eps = 1e-8,
+                        .bias1 = 0.1,
+                        .bias2 = 0.001};
   for (DType dtype : {DType::Float32, DType::Float64}) {
     const Tensor p = rand({5001}, -1, 1, dtype, Device::cpu(), gen), g = rand({5001}, -1, 1, dtype, Device::cpu(), gen);
     Tensor p_cpu = p.to(dtype), m_cpu = zeros({5001}, dtype), v_cpu = zeros({5001}, dtype);

@@ -21,13 +21,19 @@ TEST_CASE("cuDNN's convolution output size equals window_output_size, strided in
   for (const WindowCase& c : densenet121_conv_cases(3, 320)) cases.push_back(c);
   for (const WindowCase& c : cases)
     for (bool prefix : {false, true}) {
-      CAPTURE(c.c); CAPTURE(c.h); CAPTURE(c.k); CAPTURE(c.stride); CAPTURE(c.pad); CAPTURE(c.dil); CAPTURE(prefix);
+      CAPTURE(c.c);
+      CAPTURE(c.h);
+      CAPTURE(c.k);
+      CAPTURE(c.stride);
+      CAPTURE(c.pad);
+      CAPTURE(c.dil);
+      CAPTURE(prefix);
       const WindowGeometry g = geometry_of(c, false);
       const cuda::ConvKey key = cuda::conv_key(g, (c.c + (prefix ? 5 : 0)) * c.h * c.w, DType::Float32);
       const cuda::ConvPlan plan = cuda::make_conv_plan(key);
       int n = 0, o = 0, oh = 0, ow = 0;
-      REQUIRE(cudnnGetConvolution2dForwardOutputDim(plan.fwd_conv.get(), plan.x.get(), plan.w.get(), &n, &o, &oh, &ow) ==
-              CUDNN_STATUS_SUCCESS);
+      REQUIRE(cudnnGetConvolution2dForwardOutputDim(plan.fwd_conv.get(), plan.x.get(), plan.w.get(), &n, &o, &oh,
+                                                    &ow) == CUDNN_STATUS_SUCCESS);
       CHECK(n == g.n);
       CHECK(o == g.o);
       CHECK(oh == g.oh);
@@ -37,14 +43,19 @@ TEST_CASE("cuDNN's convolution output size equals window_output_size, strided in
 
 TEST_CASE("cuDNN's pooling output size equals window_output_size") {
   for (const WindowCase& c : pool_cases()) {
-    CAPTURE(c.h); CAPTURE(c.w); CAPTURE(c.k); CAPTURE(c.stride); CAPTURE(c.pad);
+    CAPTURE(c.h);
+    CAPTURE(c.w);
+    CAPTURE(c.k);
+    CAPTURE(c.stride);
+    CAPTURE(c.pad);
     const WindowGeometry g = geometry_of(c, true);
     cudnnPoolingDescriptor_t pool;
     REQUIRE(cudnnCreatePoolingDescriptor(&pool) == CUDNN_STATUS_SUCCESS);
     cuda::PoolDesc owned(pool);
     REQUIRE(cudnnSetPooling2dDescriptor(pool, CUDNN_POOLING_MAX_DETERMINISTIC, CUDNN_PROPAGATE_NAN, int(c.k), int(c.k),
                                         int(c.pad), int(c.pad), int(c.stride), int(c.stride)) == CUDNN_STATUS_SUCCESS);
-    const cuda::TensorDesc x = cuda::tensor_desc(DType::Float32, c.n, c.c, c.h, c.w, c.c * c.h * c.w, c.h * c.w, c.w, 1);
+    const cuda::TensorDesc x =
+        cuda::tensor_desc(DType::Float32, c.n, c.c, c.h, c.w, c.c * c.h * c.w, c.h * c.w, c.w, 1);
     int n = 0, ch = 0, oh = 0, ow = 0;
     REQUIRE(cudnnGetPooling2dForwardOutputDim(pool, x.get(), &n, &ch, &oh, &ow) == CUDNN_STATUS_SUCCESS);
     CHECK(oh == g.oh);
@@ -168,16 +179,20 @@ TEST_CASE("an algorithm cuDNN refuses at run time is dropped for the next, and t
     if (bytes > 0) throw Error("cudaMalloc failed: out of memory");
     return Tensor();
   };
-  auto bad_param = [](const cuda::FwdAlgo& a, void*) { return a.algo == 1 ? CUDNN_STATUS_BAD_PARAM : CUDNN_STATUS_SUCCESS; };
-  CHECK_THROWS_WITH_AS(fresh.run<cudnnConvolutionFwdAlgo_t>(list, plan2.fwd_conv.get(), key, "forward", out_of_memory, bad_param),
-                       doctest::Contains("algorithm 1: CUDNN_STATUS_BAD_PARAM"), Error);
+  auto bad_param = [](const cuda::FwdAlgo& a, void*) {
+    return a.algo == 1 ? CUDNN_STATUS_BAD_PARAM : CUDNN_STATUS_SUCCESS;
+  };
+  CHECK_THROWS_WITH_AS(
+      fresh.run<cudnnConvolutionFwdAlgo_t>(list, plan2.fwd_conv.get(), key, "forward", out_of_memory, bad_param),
+      doctest::Contains("algorithm 1: CUDNN_STATUS_BAD_PARAM"), Error);
   CHECK(fresh.fallbacks() == 1);  // algorithm 0, for its workspace
   CHECK(list.front().algo == 1);
 
   // When every candidate fails, the error says so and names the last reason.
   auto refuse_all = [](const cuda::FwdAlgo&, void*) { return CUDNN_STATUS_EXECUTION_FAILED; };
-  CHECK_THROWS_WITH_AS(fresh.run<cudnnConvolutionFwdAlgo_t>(list, plan2.fwd_conv.get(), key, "forward", no_workspace, refuse_all),
-                       doctest::Contains("every algorithm that fits failed at run time"), Error);
+  CHECK_THROWS_WITH_AS(
+      fresh.run<cudnnConvolutionFwdAlgo_t>(list, plan2.fwd_conv.get(), key, "forward", no_workspace, refuse_all),
+      doctest::Contains("every algorithm that fits failed at run time"), Error);
 }
 
 TEST_CASE("cuDNN tensor descriptors: size-1 dims get packed strides, and a span past 2^31 is a clear error") {
@@ -188,10 +203,13 @@ TEST_CASE("cuDNN tensor descriptors: size-1 dims get packed strides, and a span 
     return std::vector<int>{sn, sc, sh, sw};
   };
   // A batch-1 channel prefix of a [1, 96, 7, 7] buffer, and a [N, C] tensor seen as [N, C, 1, 1].
-  CHECK(strides_of(cuda::tensor_desc(DType::Float32, 1, 64, 7, 7, 96 * 49, 49, 7, 1)) == std::vector<int>{64 * 49, 49, 7, 1});
+  CHECK(strides_of(cuda::tensor_desc(DType::Float32, 1, 64, 7, 7, 96 * 49, 49, 7, 1)) ==
+        std::vector<int>{64 * 49, 49, 7, 1});
   CHECK(strides_of(cuda::tensor_desc(view_untracked(zeros({10}), {1, 5}, {7, 1}, 0))) == std::vector<int>{5, 1, 1, 1});
-  CHECK(strides_of(cuda::tensor_desc(DType::Float32, 2, 64, 7, 7, 96 * 49, 49, 7, 1)) == std::vector<int>{96 * 49, 49, 7, 1});
+  CHECK(strides_of(cuda::tensor_desc(DType::Float32, 2, 64, 7, 7, 96 * 49, 49, 7, 1)) ==
+        std::vector<int>{96 * 49, 49, 7, 1});
   CHECK_THROWS_WITH_AS(cuda::tensor_desc(DType::Float32, 1024, 1024, 64, 64, 1024 * 4096, 4096, 64, 1),
                        doctest::Contains("32-bit indexing"), Error);
-  CHECK_THROWS_WITH_AS(cuda::tensor_desc(DType::Float32, 0, 3, 4, 4, 48, 16, 4, 1), doctest::Contains("sizes from 1"), Error);
+  CHECK_THROWS_WITH_AS(cuda::tensor_desc(DType::Float32, 0, 3, 4, 4, 48, 16, 4, 1), doctest::Contains("sizes from 1"),
+                       Error);
 }

@@ -94,12 +94,15 @@ TEST_CASE("parity on the GPU: DenseNet121 eval and training outputs, running sta
     check_close(logits, read_bin("train_logits" + suffix(dtype), {2, 14}, dtype), fwd_tol, fwd_tol, "train logits");
     for (const auto& [name, t] : l.model->state_dict())
       if (name == "features.norm5.running_var")
-        check_close(t, read_bin("after_train_fwd_norm5_running_var" + suffix(dtype), t.shape(), dtype), fwd_tol, fwd_tol, name);
+        check_close(t, read_bin("after_train_fwd_norm5_running_var" + suffix(dtype), t.shape(), dtype), fwd_tol,
+                    fwd_tol, name);
     backward(sum(sigmoid(logits)));
-    const double e_in = relative_l2(input.grad(), read_bin("grad_input_sum_probs" + suffix(dtype), {2, 3, 224, 224}, dtype));
+    const double e_in =
+        relative_l2(input.grad(), read_bin("grad_input_sum_probs" + suffix(dtype), {2, 3, 224, 224}, dtype));
     const double e_w = relative_l2(l.model->named_parameters().front().second.grad(),
                                    read_bin("grad_conv0_weight_sum_probs" + suffix(dtype), {64, 3, 7, 7}, dtype));
-    MESSAGE(dtype_name(dtype) << " on the GPU: relative L2 error of the input gradient " << e_in << ", conv0's " << e_w);
+    MESSAGE(dtype_name(dtype) << " on the GPU: relative L2 error of the input gradient " << e_in << ", conv0's "
+                              << e_w);
     CHECK(e_in < grad_tol);
     CHECK(e_w < grad_tol);
   }

@@ -20,7 +20,6 @@
 using namespace rg;
 using namespace rg::test;
 
-
 TEST_CASE("DenseNet-121/169/201 have torchvision's parameter counts; 121 has its state dict names") {
   Generator gen(0);
   DenseNet d121(DenseNetConfig::densenet121(1000), gen);
@@ -76,7 +75,10 @@ TEST_CASE("parity: training-mode outputs, updated running statistics, input and 
     // moves by up to ~1e-2 between thread counts (the reference README); float64 is tight.
     const double grad_tol = f32 ? 3e-2 : 1e-8;
     const Tensor r = read_bin("loss_weight_r" + suffix(dtype), {2, 14}, dtype);
-    struct LossCase { const char* name; std::function<Tensor(const Tensor& logits)> loss; };
+    struct LossCase {
+      const char* name;
+      std::function<Tensor(const Tensor& logits)> loss;
+    };
     const LossCase cases[] = {{"sum_probs", [](const Tensor& z) { return sum(sigmoid(z)); }},
                               {"sum_logits", [](const Tensor& z) { return sum(z); }},
                               {"sum_r_logits", [&](const Tensor& z) { return sum(r * z); }}};
@@ -87,7 +89,8 @@ TEST_CASE("parity: training-mode outputs, updated running statistics, input and 
       Tensor input = l.input.detach().set_requires_grad(true);
       const Tensor logits = l.model->logits(input);
       if (std::string(c.name) == "sum_probs") {  // the first training forward, checked once
-        test::check_close(logits, read_bin("train_logits" + suffix(dtype), {2, 14}, dtype), fwd_tol, fwd_tol, "train logits");
+        test::check_close(logits, read_bin("train_logits" + suffix(dtype), {2, 14}, dtype), fwd_tol, fwd_tol,
+                          "train logits");
         const NamedTensors state = l.model->state_dict();
         auto find = [&](const std::string& name) {
           for (const auto& [n, t] : state)
@@ -107,14 +110,14 @@ TEST_CASE("parity: training-mode outputs, updated running statistics, input and 
       const Tensor conv0_grad = l.model->named_parameters().front().second.grad();
       const double e_in = relative_l2(input.grad(), read_bin(g_in, {2, 3, 224, 224}, dtype));
       const double e_w = relative_l2(conv0_grad, read_bin(g_w, {64, 3, 7, 7}, dtype));
-      MESSAGE(std::string(dtype_name(dtype)) << " " << std::string(c.name) << ": relative L2 error of the input gradient " << e_in
-                                << ", of conv0's weight gradient " << e_w);
+      MESSAGE(std::string(dtype_name(dtype))
+              << " " << std::string(c.name) << ": relative L2 error of the input gradient " << e_in
+              << ", of conv0's weight gradient " << e_w);
       CHECK(e_in < grad_tol);
       CHECK(e_w < grad_tol);
     }
   }
 }
-
 
 TEST_CASE("parity (committed fixture): a tiny torchvision DenseNet in float64, eval and training, with gradients") {
   const Tensor x = fixture("input.f64.bin", {2, 3, 32, 32});
@@ -131,18 +134,22 @@ TEST_CASE("parity (committed fixture): a tiny torchvision DenseNet in float64, e
   test::check_close(logits, fixture("train_logits.f64.bin", {2, 3}), 1e-12, 1e-10, "train logits");
   const NamedTensors state = model->state_dict();
   for (const auto& [name, t] : state) {
-    if (name == "features.norm5.running_mean") test::check_close(t, fixture("norm5_running_mean.f64.bin", {16}), 1e-12, 1e-10, name);
-    if (name == "features.norm5.running_var") test::check_close(t, fixture("norm5_running_var.f64.bin", {16}), 1e-12, 1e-10, name);
+    if (name == "features.norm5.running_mean")
+      test::check_close(t, fixture("norm5_running_mean.f64.bin", {16}), 1e-12, 1e-10, name);
+    if (name == "features.norm5.running_var")
+      test::check_close(t, fixture("norm5_running_var.f64.bin", {16}), 1e-12, 1e-10, name);
   }
   backward(sum(logits * fixture("r.f64.bin", {2, 3})));
   CHECK(relative_l2(input.grad(), fixture("grad_input.f64.bin", {2, 3, 32, 32})) < 1e-9);
-  CHECK(relative_l2(model->named_parameters().front().second.grad(), fixture("grad_conv0_weight.f64.bin", {8, 3, 7, 7})) < 1e-9);
+  CHECK(relative_l2(model->named_parameters().front().second.grad(),
+                    fixture("grad_conv0_weight.f64.bin", {8, 3, 7, 7})) < 1e-9);
 }
 
 TEST_CASE("DenseNet counts its own forward FLOPs: DenseNet121 at 224 px is torchvision's 2.87 G multiply-adds") {
   Generator gen(0);
   const DenseNet plain(DenseNetConfig::densenet121(14), gen), se(DenseNetConfig::densenet121_se(14), gen);
   CHECK(plain.forward_flops(224) / 2e9 == doctest::Approx(2.87).epsilon(0.01));
-  CHECK(plain.forward_flops(320) / plain.forward_flops(224) == doctest::Approx(320.0 * 320.0 / (224.0 * 224.0)).epsilon(0.05));
+  CHECK(plain.forward_flops(320) / plain.forward_flops(224) ==
+        doctest::Approx(320.0 * 320.0 / (224.0 * 224.0)).epsilon(0.05));
   CHECK(se.forward_flops(224) > plain.forward_flops(224));  // the SE modules' matrix products count too
 }

@@ -148,8 +148,15 @@ const DenseNetConfig& kTiny = test::kTinyDenseNet;
 
 struct Setup : test::TrainingData {
   data::LoaderOptions loader(int batch, int rank, int ranks, bool shuffle = true) const {
-    return {.batch_size = batch, .width = 32, .height = 32, .shuffle = shuffle, .seed = 1, .threads = 1,
-            .augment = shuffle, .rank = rank, .ranks = ranks};
+    return {.batch_size = batch,
+            .width = 32,
+            .height = 32,
+            .shuffle = shuffle,
+            .seed = 1,
+            .threads = 1,
+            .augment = shuffle,
+            .rank = rank,
+            .ranks = ranks};
   }
 };
 
@@ -247,7 +254,8 @@ TEST_CASE("the gradient reducer sums every parameter's gradient in buckets start
   CHECK(reducer.buckets() >= 3);
   for (int step = 0; step < 2; ++step) {  // the buckets are reused
     Tensor loss = zeros({});
-    for (size_t i = 0; i < params.size(); ++i) loss = loss + sum(params[i] * double((comm.rank() + 1) * (i + 1 + step)));
+    for (size_t i = 0; i < params.size(); ++i)
+      loss = loss + sum(params[i] * double((comm.rank() + 1) * (i + 1 + step)));
     backward(loss);
     reducer.finish(0.5);
     for (size_t i = 0; i < params.size(); ++i)
@@ -255,7 +263,8 @@ TEST_CASE("the gradient reducer sums every parameter's gradient in buckets start
     for (Tensor& p : params) p.zero_grad();
   }
   // A parameter used twice in one step would be sent before its second gradient: refused.
-  CHECK_THROWS_WITH_AS(backward(sum(params[0]) + sum(params[0] * 2.0)), doctest::Contains("got a second gradient"), Error);
+  CHECK_THROWS_WITH_AS(backward(sum(params[0]) + sum(params[0] * 2.0)), doctest::Contains("got a second gradient"),
+                       Error);
 }
 
 TEST_CASE("over the ranks, each epoch's batches hold exactly one process's images, none twice") {

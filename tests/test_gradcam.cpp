@@ -32,7 +32,9 @@ TEST_CASE("gradcam_map: channel weights are mean gradients; ReLU; scaled to a ma
 
 TEST_CASE("gradcam on a DenseNet: the gradient at norm5 is p (1 - p) W_c [A > 0] / (h w), as by hand") {
   Generator gen(5);
-  DenseNet model(DenseNetConfig{.name = "tiny", .growth = 4, .blocks = {2, 2}, .init_features = 8, .bn_size = 2, .num_classes = 3}, gen);
+  DenseNet model(
+      DenseNetConfig{.name = "tiny", .growth = 4, .blocks = {2, 2}, .init_features = 8, .bn_size = 2, .num_classes = 3},
+      gen);
   model.eval();
   const Tensor image = randn({1, 3, 64, 64}, 0, 1, DType::Float32, Device::cpu(), gen);
   const int64_t k = 1;
@@ -55,9 +57,11 @@ TEST_CASE("gradcam on a DenseNet: the gradient at norm5 is p (1 - p) W_c [A > 0]
       g[c * hw + i] = av[c * hw + i] > 0 ? prob * (1 - prob) * w[k * channels + c] / double(hw) : 0.0;
   const data::GrayImage expected = explain::gradcam_map(a, from_vector(g, a.shape()), 64, 64);
   REQUIRE(result.heat.pixels.size() == expected.pixels.size());
-  for (size_t i = 0; i < expected.pixels.size(); ++i) REQUIRE(result.heat.pixels[i] == doctest::Approx(expected.pixels[i]).epsilon(1e-4));
+  for (size_t i = 0; i < expected.pixels.size(); ++i)
+    REQUIRE(result.heat.pixels[i] == doctest::Approx(expected.pixels[i]).epsilon(1e-4));
   for (const auto& [name, t] : model.named_parameters()) CHECK_FALSE(t.grad().defined());
-  CHECK_THROWS_WITH_AS(explain::gradcam(model, image, k, "features.norm9"), doctest::Contains("unknown layer 'features.norm9'"), Error);
+  CHECK_THROWS_WITH_AS(explain::gradcam(model, image, k, "features.norm9"),
+                       doctest::Contains("unknown layer 'features.norm9'"), Error);
   CHECK_THROWS_WITH_AS(explain::gradcam(model, image, 3), doctest::Contains("class 3 is out of range"), Error);
   // Another layer works too.
   CHECK(explain::gradcam(model, image, k, "features.denseblock2").heat.width == 64);
@@ -73,7 +77,8 @@ TEST_CASE("gradcam equals PyTorch's notebook-order map (resize, then ReLU, then 
     const explain::GradCam cam = explain::gradcam(*model, image, k);
     REQUIRE(cam.heat.pixels.size() == expected.size());
     double worst = 0;
-    for (size_t i = 0; i < expected.size(); ++i) worst = std::max(worst, std::abs(double(cam.heat.pixels[i]) - expected[i]));
+    for (size_t i = 0; i < expected.size(); ++i)
+      worst = std::max(worst, std::abs(double(cam.heat.pixels[i]) - expected[i]));
     CHECK(worst < 1e-5);
   }
 }
@@ -95,9 +100,9 @@ TEST_CASE("the heat map is written as a float32 .npy file and as an overlay PNG"
 
   data::GrayImage gray(3, 2, 100.0f);
   const auto rgb = explain::overlay(gray, heat, 0.5);
-  CHECK(rgb[0] == 50);                 // heat 0: jet is dark blue (0, 0, 0.5)
+  CHECK(rgb[0] == 50);  // heat 0: jet is dark blue (0, 0, 0.5)
   CHECK(rgb[2] == 50 + 64);
-  CHECK(rgb[12] == 50 + 64);           // heat 1: dark red (0.5, 0, 0)
+  CHECK(rgb[12] == 50 + 64);  // heat 1: dark red (0.5, 0, 0)
   CHECK(rgb[14] == 50);
   CHECK(explain::overlay(gray, heat, 0.0)[5] == 100);
   explain::write_overlay_png(dir.file("overlay.png"), gray, heat, 0.5);

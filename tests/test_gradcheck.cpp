@@ -111,8 +111,7 @@ TEST_CASE("max shares the gradient between tied maxima") {
 TEST_CASE("gradcheck: matmul, 2-D and batched, with transposed operands") {
   expect_gradcheck([](V t) { return matmul(t[0], t[1]); }, {input({3, 4}, 11), input({4, 5}, 12)});
   expect_gradcheck([](V t) { return matmul(t[0], t[1]); }, {input({2, 3, 4}, 13), input({2, 4, 2}, 14)});
-  expect_gradcheck([](V t) { return matmul(transpose(t[0], 0, 1), t[1]); },
-                   {input({4, 3}, 15), input({4, 2}, 16)});
+  expect_gradcheck([](V t) { return matmul(transpose(t[0], 0, 1), t[1]); }, {input({4, 3}, 15), input({4, 2}, 16)});
 }
 
 TEST_CASE("gradcheck: views — reshape, view, transpose, permute, slice, expand, squeeze") {

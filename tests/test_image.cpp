@@ -24,13 +24,15 @@ namespace {
 std::string png_chunk(const std::string& type, const std::string& data) {
   auto be32 = [](uint32_t v) { return std::string{char(v >> 24), char(v >> 16), char(v >> 8), char(v)}; };
   const std::string body = type + data;
-  return be32(uint32_t(data.size())) + body + be32(uint32_t(crc32(0, reinterpret_cast<const Bytef*>(body.data()), uInt(body.size()))));
+  return be32(uint32_t(data.size())) + body +
+         be32(uint32_t(crc32(0, reinterpret_cast<const Bytef*>(body.data()), uInt(body.size()))));
 }
 std::string png_file(uint32_t width, uint32_t height, int bit_depth, const std::string& raw, bool with_idat = true) {
   auto be32 = [](uint32_t v) { return std::string{char(v >> 24), char(v >> 16), char(v >> 8), char(v)}; };
   uLongf size = compressBound(uLong(raw.size()));
   std::string packed(size, '\0');
-  compress(reinterpret_cast<Bytef*>(packed.data()), &size, reinterpret_cast<const Bytef*>(raw.data()), uLong(raw.size()));
+  compress(reinterpret_cast<Bytef*>(packed.data()), &size, reinterpret_cast<const Bytef*>(raw.data()),
+           uLong(raw.size()));
   packed.resize(size);
   const std::string ihdr = be32(width) + be32(height) + std::string{char(bit_depth), 0, 0, 0, 0};
   return std::string("\x89PNG\r\n\x1a\n", 8) + png_chunk("IHDR", ihdr) + png_chunk("IDAT", with_idat ? packed : "") +
@@ -117,9 +119,10 @@ TEST_CASE("missing, empty, foreign, truncated and corrupt images are errors nami
 TEST_CASE("an image whose header declares more pixels than the limit is refused before decoding") {
   // 30000x30000 declared, one tiny IDAT: refused from the header alone.
   const std::string bomb = png_file(30000, 30000, 8, std::string(100, '\0'));
-  CHECK_THROWS_WITH_AS(decode_image_bytes(bomb, "bomb.png"),
-                       Contains("bomb.png: the header declares 30000x30000 = 900000000 pixels, more than the limit of 268435456"),
-                       Error);
+  CHECK_THROWS_WITH_AS(
+      decode_image_bytes(bomb, "bomb.png"),
+      Contains("bomb.png: the header declares 30000x30000 = 900000000 pixels, more than the limit of 268435456"),
+      Error);
   const std::string jpeg = encode_jpeg(ramp(64, 48));
   const uint64_t saved = image_limits().max_pixels;
   image_limits().max_pixels = 64 * 48 - 1;
@@ -225,7 +228,8 @@ TEST_CASE("normalization: sample, dataset and imagenet; 3 channels; saved and re
   CHECK(back.sample_size == 100);
   CHECK(Normalization::from_json(Normalization::imagenet().to_json()).kind == Normalization::Kind::ImageNet);
   CHECK_THROWS_WITH_AS(Normalization::from_json("{\"kind\":\"zscore\"}"), Contains("unknown kind 'zscore'"), Error);
-  CHECK_THROWS_WITH_AS(Normalization::from_json("{\"kind\":\"dataset\"}"), Contains("needs numeric \"mean\" and \"std\""), Error);
+  CHECK_THROWS_WITH_AS(Normalization::from_json("{\"kind\":\"dataset\"}"),
+                       Contains("needs numeric \"mean\" and \"std\""), Error);
   CHECK_THROWS_WITH_AS(Normalization::from_json("not json"), Contains("not valid JSON"), Error);
 }
 
@@ -250,8 +254,12 @@ TEST_CASE("augmentation: flips are mirror images, seeded, and both outcomes happ
 
 TEST_CASE("augmentation: affine and brightness/contrast stay small and keep the image size") {
   const GrayImage image = ramp(64, 64);
-  AugmentOptions options{.horizontal_flip = false, .max_rotation_deg = 10, .max_translation = 0.05,
-                         .max_zoom = 0.1, .max_brightness = 0.1, .max_contrast = 0.1};
+  AugmentOptions options{.horizontal_flip = false,
+                         .max_rotation_deg = 10,
+                         .max_translation = 0.05,
+                         .max_zoom = 0.1,
+                         .max_brightness = 0.1,
+                         .max_contrast = 0.1};
   Generator gen(1);
   const GrayImage out = augment(image, options, gen);
   CHECK(out.width == 64);

@@ -78,8 +78,10 @@ TEST_CASE("the OpenBLAS core in use is not a generic one on a CPU with AVX2") {
     MESSAGE("skipped: OPENBLAS_CORETYPE=", info.coretype, " was set by the user");
     return;
   }
-  if (host_cpu().avx2 && host_cpu().fma) CHECK(blas_core_uses_avx2(info.core));
-  else CHECK(!blas_core_correction(host_cpu(), info.core));
+  if (host_cpu().avx2 && host_cpu().fma)
+    CHECK(blas_core_uses_avx2(info.core));
+  else
+    CHECK(!blas_core_correction(host_cpu(), info.core));
 }
 
 TEST_CASE("instruction-set levels: names, what the CPU supports, a level it lacks is a clear error") {
@@ -97,7 +99,8 @@ TEST_CASE("instruction-set levels: names, what the CPU supports, a level it lack
   REQUIRE(!here.empty());
   CHECK(here.front() == Isa::Baseline);
   CHECK(best_isa(host_cpu()) == here.back());
-  MESSAGE("levels runnable here: ", here.size(), ", the best ", std::string(isa_name(here.back())), "; active: ", std::string(isa_name(active_isa())));
+  MESSAGE("levels runnable here: ", here.size(), ", the best ", std::string(isa_name(here.back())),
+          "; active: ", std::string(isa_name(active_isa())));
   for (Isa isa : {Isa::Avx2, Isa::Avx512})
     if (!(isa_built(isa) && cpu_supports(host_cpu(), isa)))
       CHECK_THROWS_WITH_AS(set_active_isa(isa), doctest::Contains("cannot run the"), Error);

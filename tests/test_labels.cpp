@@ -34,7 +34,10 @@ const std::string kNotebookCsv =
 }  // namespace
 
 TEST_CASE("CSV: quotes, escaped quotes, embedded commas and newlines, CRLF and a BOM") {
-  const CsvTable t = parse_csv("\xEF\xBB\xBF" "a,\"b,c\",d\r\n1,\"say \"\"hi\"\"\",\"two\nlines\"\r\n\r\n2,,x\r\n", "mem.csv");
+  const CsvTable t = parse_csv(
+      "\xEF\xBB\xBF"
+      "a,\"b,c\",d\r\n1,\"say \"\"hi\"\"\",\"two\nlines\"\r\n\r\n2,,x\r\n",
+      "mem.csv");
   CHECK(t.header == std::vector<std::string>{"a", "b,c", "d"});
   REQUIRE(t.rows.size() == 2);
   CHECK(t.rows[0].fields == std::vector<std::string>{"1", "say \"hi\"", "two\nlines"});
@@ -47,7 +50,8 @@ TEST_CASE("CSV: quotes, escaped quotes, embedded commas and newlines, CRLF and a
 }
 
 TEST_CASE("CSV errors name the file and the line") {
-  CHECK_THROWS_WITH_AS(parse_csv("a,b\n1,2\n3\n", "f.csv"), Contains("f.csv:3: expected 2 columns as in the header, found 1"), Error);
+  CHECK_THROWS_WITH_AS(parse_csv("a,b\n1,2\n3\n", "f.csv"),
+                       Contains("f.csv:3: expected 2 columns as in the header, found 1"), Error);
   CHECK_THROWS_WITH_AS(parse_csv("a,b\n1,\"open\n", "f.csv"), Contains("f.csv:2: unterminated quoted field"), Error);
   CHECK_THROWS_WITH_AS(parse_csv("", "f.csv"), Contains("f.csv: empty file"), Error);
   CHECK_THROWS_WITH_AS(read_csv("/nonexistent/labels.csv"), Contains("/nonexistent/labels.csv: cannot open"), Error);
@@ -81,17 +85,20 @@ TEST_CASE("malformed label rows are errors naming file, line and column") {
   CHECK_THROWS_WITH_AS(read_labels(dir.file("no_patient.csv")),
                        Contains("no_patient.csv:2:3: column 'PatientId': missing patient id"), Error);
   write_text(dir.file("short.csv"), "Image,Mass,PatientId\nx.png,0\n");
-  CHECK_THROWS_WITH_AS(read_labels(dir.file("short.csv")), Contains("short.csv:2: expected 3 columns as in the header, found 2"), Error);
+  CHECK_THROWS_WITH_AS(read_labels(dir.file("short.csv")),
+                       Contains("short.csv:2: expected 3 columns as in the header, found 2"), Error);
   write_text(dir.file("other.csv"), "name,value\na,1\n");
   CHECK_THROWS_WITH_AS(read_labels(dir.file("other.csv")), Contains("other.csv: unrecognized label file"), Error);
   write_text(dir.file("nih.csv"), "Image Index,Finding Labels,Patient ID\nx.png,Mass|Flu,3\n");
-  CHECK_THROWS_WITH_AS(read_labels(dir.file("nih.csv")), Contains("nih.csv:2:2: column 'Finding Labels': unknown finding 'Flu'"), Error);
+  CHECK_THROWS_WITH_AS(read_labels(dir.file("nih.csv")),
+                       Contains("nih.csv:2:2: column 'Finding Labels': unknown finding 'Flu'"), Error);
   // An image listed twice.
   write_text(dir.file("twice.csv"), "Image,Mass,PatientId\nx.png,0,1\ny.png,1,2\nx.png,1,1\n");
   CHECK_THROWS_WITH_AS(read_labels(dir.file("twice.csv")),
                        Contains("twice.csv:4:1: column 'Image': image x.png appears again (first on line 2)"), Error);
   write_text(dir.file("nih_twice.csv"), "Image Index,Finding Labels,Patient ID\nx.png,Mass,3\nx.png,No Finding,3\n");
-  CHECK_THROWS_WITH_AS(read_labels(dir.file("nih_twice.csv")), Contains("nih_twice.csv:3:1: column 'Image Index': image x.png appears again"), Error);
+  CHECK_THROWS_WITH_AS(read_labels(dir.file("nih_twice.csv")),
+                       Contains("nih_twice.csv:3:1: column 'Image Index': image x.png appears again"), Error);
   // A gzip file cut short.
   std::string big;
   for (int i = 0; i < 20000; ++i) big.append(csv_line({std::to_string(i) + ".png", "0", std::to_string(i)}));
@@ -99,15 +106,18 @@ TEST_CASE("malformed label rows are errors naming file, line and column") {
   std::ifstream in(dir.file("full.csv.gz"), std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   write_text(dir.file("cut.csv.gz"), bytes.substr(0, bytes.size() / 2));
-  CHECK_THROWS_WITH_AS(read_labels(dir.file("cut.csv.gz")), Contains("cut.csv.gz: truncated or corrupt gzip data"), Error);
+  CHECK_THROWS_WITH_AS(read_labels(dir.file("cut.csv.gz")), Contains("cut.csv.gz: truncated or corrupt gzip data"),
+                       Error);
   // Several gzip members read as one text (as `cat a.gz b.gz`); anything else after the data is an
   // error; a decompressed size over the limit (a gzip bomb) is an error before it fills the memory.
   write_gzip(dir.file("a.gz"), "Image,Mass,PatientId\n");
   write_gzip(dir.file("b.gz"), "x.png,1,7\n");
   const std::string a = read_file(dir.file("a.gz")), b = read_file(dir.file("b.gz"));
   CHECK(gunzip(a + b, "ab.gz") == "Image,Mass,PatientId\nx.png,1,7\n");
-  CHECK_THROWS_WITH_AS(gunzip(a + "junk", "junk.gz"), Contains("junk.gz: 4 bytes after the end of the gzip data"), Error);
-  CHECK_THROWS_WITH_AS(gunzip(bytes, "bomb.gz", 1000), Contains("bomb.gz: more than 1000 bytes once decompressed"), Error);
+  CHECK_THROWS_WITH_AS(gunzip(a + "junk", "junk.gz"), Contains("junk.gz: 4 bytes after the end of the gzip data"),
+                       Error);
+  CHECK_THROWS_WITH_AS(gunzip(bytes, "bomb.gz", 1000), Contains("bomb.gz: more than 1000 bytes once decompressed"),
+                       Error);
   CHECK(gunzip("plain text", "plain.csv") == "plain text");
 }
 
@@ -154,8 +164,8 @@ TEST_CASE("real data: all 112,120 rows of Data_Entry_2017_v2020.csv.gz with NIH'
   const LabelTable all = read_labels(test::shared_data_dir() + "/nih-metadata/Data_Entry_2017_v2020.csv.gz");
   CHECK(all.size() == 112120);
   // Counts of each name in the Finding Labels column of the official file.
-  CHECK(all.positives() == std::vector<int64_t>{11559, 2776, 4667, 2303, 13317, 2516, 1686, 227, 19894, 5782, 6331,
-                                                3385, 1431, 5302});
+  CHECK(all.positives() ==
+        std::vector<int64_t>{11559, 2776, 4667, 2303, 13317, 2516, 1686, 227, 19894, 5782, 6331, 3385, 1431, 5302});
   int64_t no_finding = 0;
   for (const auto& item : all.images) {
     bool any = false;

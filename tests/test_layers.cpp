@@ -41,10 +41,14 @@ TEST_CASE("layer kernels: the fast CPU kernels equal the reference, forward and 
   for (DType dtype : {DType::Float32, DType::Float64}) {
     const double tol = dtype == DType::Float32 ? 1e-5 : 1e-12;
     for (bool prefix : {false, true}) {  // prefix: a channel prefix of a wider tensor (a dense block's buffer)
-      for (const test::WindowCase& c : test::conv_cases()) test::check_conv(fast, Device::cpu(), ref, c, prefix, dtype, tol, gen);
-      for (const test::WindowCase& c : test::conv_cases()) test::check_batch_norm(fast, Device::cpu(), ref, c, prefix, dtype, tol, gen);
-      for (const test::WindowCase& c : test::pool_cases()) test::check_pooling(fast, Device::cpu(), ref, c, prefix, dtype, tol, gen);
-      for (const test::WindowCase& c : test::conv_cases()) test::check_channel_scale(fast, Device::cpu(), ref, c, prefix, dtype, tol, gen);
+      for (const test::WindowCase& c : test::conv_cases())
+        test::check_conv(fast, Device::cpu(), ref, c, prefix, dtype, tol, gen);
+      for (const test::WindowCase& c : test::conv_cases())
+        test::check_batch_norm(fast, Device::cpu(), ref, c, prefix, dtype, tol, gen);
+      for (const test::WindowCase& c : test::pool_cases())
+        test::check_pooling(fast, Device::cpu(), ref, c, prefix, dtype, tol, gen);
+      for (const test::WindowCase& c : test::conv_cases())
+        test::check_channel_scale(fast, Device::cpu(), ref, c, prefix, dtype, tol, gen);
     }
   }
 }
@@ -96,8 +100,8 @@ TEST_CASE("layer kernels: every CPU convolution algorithm equals the reference, 
   Generator gen(4);
   std::vector<test::WindowCase> small = test::conv_cases();
   small.push_back({5, 4, 30, 30, 3, 3, 1, 1, 1});  // several samples per group, a partial last one
-  small.push_back({3, 5, 9, 9, 4, 3, 1, 0, 1});     // Winograd without padding, odd output size
-  small.push_back({2, 3, 8, 7, 5, 3, 1, 2, 1});     // and with padding 2
+  small.push_back({3, 5, 9, 9, 4, 3, 1, 0, 1});    // Winograd without padding, odd output size
+  small.push_back({2, 3, 8, 7, 5, 3, 1, 2, 1});    // and with padding 2
   for (const std::string& algo : cpu_algos()) {
     CAPTURE(algo);
     ScopedConvAlgo forced(algo);
@@ -144,7 +148,8 @@ TEST_CASE("the CPU convolution algorithms: which applies where, what auto picks,
     CHECK(conv_algorithm(dilated, ConvPass::Forward) == "direct");
   }
   CHECK(parse_cpu_conv_algo("winograd") == "winograd");
-  CHECK_THROWS_WITH_AS(parse_cpu_conv_algo("fft"), doctest::Contains("expected auto, im2col, direct or winograd"), Error);
+  CHECK_THROWS_WITH_AS(parse_cpu_conv_algo("fft"), doctest::Contains("expected auto, im2col, direct or winograd"),
+                       Error);
   CHECK(cpu_conv_algo_names() == std::vector<std::string>{"auto", "im2col", "direct", "winograd"});
 }
 
@@ -167,7 +172,8 @@ TEST_CASE("the CPU convolution algorithms' float32 error against float64, at Den
   // the largest error relative to the output's largest magnitude. Winograd F(2x2, 3x3) adds the
   // transforms' roundings; it must stay within 4x im2col's, far inside the 1e-4 parity tolerance.
   Generator gen(5);
-  for (const test::WindowCase& c : {test::WindowCase{1, 128, 56, 56, 32, 3, 1, 1, 1}, test::WindowCase{2, 128, 7, 7, 32, 3, 1, 1, 1}}) {
+  for (const test::WindowCase& c :
+       {test::WindowCase{1, 128, 56, 56, 32, 3, 1, 1, 1}, test::WindowCase{2, 128, 7, 7, 32, 3, 1, 1, 1}}) {
     const WindowGeometry g = test::geometry_of(c, false);
     const Tensor x = rand({c.n, c.c, c.h, c.w}, -1, 1, DType::Float32, Device::cpu(), gen);
     const Tensor w = rand({c.o, c.c, 3, 3}, -0.1, 0.1, DType::Float32, Device::cpu(), gen);
@@ -193,8 +199,7 @@ TEST_CASE("the CPU convolution algorithms' float32 error against float64, at Den
       cpu::layer_kernels().conv_backward_data(w, gy, gx, g);
       forward[a] = error(y, y64);
       data[a] = error(gx, gx64);
-      MESSAGE(c.h, "x", c.w, " ", algos[a], ": forward ", forward[a],
-              ", backward data ", data[a]);
+      MESSAGE(c.h, "x", c.w, " ", algos[a], ": forward ", forward[a], ", backward data ", data[a]);
     }
     for (size_t a = 1; a < algos.size(); ++a) {
       CHECK(forward[a] <= 4 * forward[0]);
@@ -216,7 +221,8 @@ TEST_CASE("conv2d: an input that needs no gradient gets none, and its backward-d
 TEST_CASE("the layer kernels of a CUDA device that cannot be used are a clear error") {
   if (cuda_is_available()) return;  // the CUDA suite covers the GPU side
   INFO(cuda_unavailable_reason());
-  CHECK_THROWS_WITH_AS(layer_kernels_for(Device::cuda(0)), doctest::Contains("CUDA device cuda:0 requested, but"), Error);
+  CHECK_THROWS_WITH_AS(layer_kernels_for(Device::cuda(0)), doctest::Contains("CUDA device cuda:0 requested, but"),
+                       Error);
 }
 
 TEST_CASE("gradcheck: conv2d with bias, stride, padding and dilation") {
@@ -238,8 +244,11 @@ TEST_CASE("gradcheck: batch_norm in training and eval mode") {
   // A channel slice of a wider tensor (the dense block case).
   expect_gradcheck([&](V t) { return batch_norm(slice(t[0], 1, 0, 2), t[1], t[2], Tensor(), Tensor(), true).y; },
                    {input({2, 4, 2, 2}, 15), input({2}, 16), input({2}, 17)});
-  expect_gradcheck([&](V t) { return batch_norm(slice(t[0], 1, 0, 2), t[1], t[2], slice(rm, 0, 0, 2), slice(rv, 0, 0, 2), false).y; },
-                   {input({2, 4, 2, 2}, 18), input({2}, 19), input({2}, 20)});
+  expect_gradcheck(
+      [&](V t) {
+        return batch_norm(slice(t[0], 1, 0, 2), t[1], t[2], slice(rm, 0, 0, 2), slice(rv, 0, 0, 2), false).y;
+      },
+      {input({2, 4, 2, 2}, 18), input({2}, 19), input({2}, 20)});
 }
 
 TEST_CASE("batch_norm with the fused ReLU: gradcheck, and equal to relu(batch_norm) forward and backward") {
@@ -308,33 +317,41 @@ TEST_CASE("pooling: max pool's padding is never the maximum; avg pool counts pad
   const Tensor x = from_vector({1, 2, 3, 4}, {1, 1, 2, 2});
   CHECK(avg_pool2d(x, 2, 2).to_vector<float>() == std::vector<float>{2.5f});
   CHECK(avg_pool2d(x, 3, 2, 1).to_vector<float>()[0] == doctest::Approx(10.0 / 9));
-  CHECK_THROWS_WITH_AS(max_pool2d(zeros({1, 1, 2}), 2, 2), doctest::Contains("max_pool2d: expected input [N, C, H, W]"), Error);
+  CHECK_THROWS_WITH_AS(max_pool2d(zeros({1, 1, 2}), 2, 2), doctest::Contains("max_pool2d: expected input [N, C, H, W]"),
+                       Error);
 }
 
 TEST_CASE("gradcheck: channel_scale, on a channel prefix too, and the squeeze-and-excitation module") {
   expect_gradcheck([](V t) { return channel_scale(t[0], t[1]); }, {input({2, 3, 3, 4}, 30), input({2, 3}, 31)});
-  expect_gradcheck([](V t) { return channel_scale(slice(t[0], 1, 0, 2), t[1]); }, {input({2, 4, 3, 3}, 32), input({2, 2}, 33)});
+  expect_gradcheck([](V t) { return channel_scale(slice(t[0], 1, 0, 2), t[1]); },
+                   {input({2, 4, 3, 3}, 32), input({2, 2}, 33)});
   Generator gen(34);
   SqueezeExcite se(8, 4, gen);
   se.to(DType::Float64);
   expect_gradcheck([&](V t) { return se.forward(t[0]); }, {input({2, 8, 3, 3}, 35)});
-  expect_gradcheck([&](V t) {  // and through its parameters: fc1's weight stands in for the module's
-    Tensor saved = se.fc1->weight;
-    se.fc1->weight = t[1];
-    Tensor y = se.forward(t[0]);
-    se.fc1->weight = saved;
-    return y;
-  }, {input({2, 8, 2, 2}, 36), input({2, 8}, 37)});
+  expect_gradcheck(
+      [&](V t) {  // and through its parameters: fc1's weight stands in for the module's
+        Tensor saved = se.fc1->weight;
+        se.fc1->weight = t[1];
+        Tensor y = se.forward(t[0]);
+        se.fc1->weight = saved;
+        return y;
+      },
+      {input({2, 8, 2, 2}, 36), input({2, 8}, 37)});
   CHECK_THROWS_WITH_AS(channel_scale(zeros({2, 3, 4, 4}), zeros({2, 4})),
-                       doctest::Contains("channel_scale: expected scales [2, 3] for x [2, 3, 4, 4], got [2, 4]"), Error);
+                       doctest::Contains("channel_scale: expected scales [2, 3] for x [2, 3, 4, 4], got [2, 4]"),
+                       Error);
 }
 
 TEST_CASE("gradcheck: linear and dropout") {
-  expect_gradcheck([](V t) { return linear(t[0], t[1], t[2]); }, {input({3, 4}, 23), input({2, 4}, 24), input({2}, 25)});
-  expect_gradcheck([](V t) {
-    Generator gen(7);  // the same mask on every evaluation
-    return dropout(t[0], 0.3, true, gen);
-  }, {input({4, 5}, 26)});
+  expect_gradcheck([](V t) { return linear(t[0], t[1], t[2]); },
+                   {input({3, 4}, 23), input({2, 4}, 24), input({2}, 25)});
+  expect_gradcheck(
+      [](V t) {
+        Generator gen(7);  // the same mask on every evaluation
+        return dropout(t[0], 0.3, true, gen);
+      },
+      {input({4, 5}, 26)});
   const Tensor x = ones({1000});
   Generator gen(3);
   const auto kept = dropout(x, 0.25, true, gen).to_vector<float>();
@@ -348,24 +365,30 @@ TEST_CASE("gradcheck: linear and dropout") {
 }
 
 TEST_CASE("layer errors name the op and the shapes") {
-  CHECK_THROWS_WITH_AS(conv2d(zeros({1, 3, 8, 8}), zeros({4, 2, 3, 3})),
-                       doctest::Contains("conv2d: weight [4, 2, 3, 3] expects 2 input channels, the input [1, 3, 8, 8] has 3"), Error);
-  CHECK_THROWS_WITH_AS(conv2d(zeros({1, 3, 2, 2}), zeros({4, 3, 3, 3})), doctest::Contains("is smaller than the (dilated) kernel"), Error);
+  CHECK_THROWS_WITH_AS(
+      conv2d(zeros({1, 3, 8, 8}), zeros({4, 2, 3, 3})),
+      doctest::Contains("conv2d: weight [4, 2, 3, 3] expects 2 input channels, the input [1, 3, 8, 8] has 3"), Error);
+  CHECK_THROWS_WITH_AS(conv2d(zeros({1, 3, 2, 2}), zeros({4, 3, 3, 3})),
+                       doctest::Contains("is smaller than the (dilated) kernel"), Error);
   CHECK_THROWS_WITH_AS(batch_norm(zeros({2, 3, 4, 4}), zeros({4}), Tensor(), Tensor(), Tensor(), true).y,
                        doctest::Contains("batch_norm: the weight should be [3], got [4]"), Error);
-  CHECK_THROWS_WITH_AS(linear(zeros({2, 3}), zeros({4, 2})), doctest::Contains("linear: expected x [N, in] and weight [out, in]"), Error);
+  CHECK_THROWS_WITH_AS(linear(zeros({2, 3}), zeros({4, 2})),
+                       doctest::Contains("linear: expected x [N, in] and weight [out, in]"), Error);
 }
 
 TEST_CASE("a layer's parameters of another dtype are refused with what they are") {
   const Tensor x = zeros({1, 3, 8, 8}), w64 = zeros({4, 3, 3, 3}, DType::Float64);
-  CHECK_THROWS_WITH_AS(conv2d(x, w64), doctest::Contains("conv2d: dtype mismatch: float32 vs float64 (the weight; shapes"), Error);
+  CHECK_THROWS_WITH_AS(conv2d(x, w64),
+                       doctest::Contains("conv2d: dtype mismatch: float32 vs float64 (the weight; shapes"), Error);
   CHECK_THROWS_WITH_AS(batch_norm(x, Tensor(), zeros({3}, DType::Float64), Tensor(), Tensor(), true).y,
                        doctest::Contains("batch_norm: dtype mismatch: float32 vs float64 (the bias;"), Error);
   CHECK_THROWS_WITH_AS(channel_scale(x, zeros({1, 3}, DType::Float64)),
                        doctest::Contains("channel_scale: dtype mismatch: float32 vs float64 (the scales;"), Error);
 }
 
-TEST_CASE("an empty batch goes through every layer op, forward and backward") { test::check_empty_batch(Device::cpu()); }
+TEST_CASE("an empty batch goes through every layer op, forward and backward") {
+  test::check_empty_batch(Device::cpu());
+}
 
 TEST_CASE("batch norm's statistics do not depend on what reused memory held") {
   test::check_batch_norm_ignores_reused_bytes(cpu::layer_kernels(), Device::cpu(), cpu::reference_layer_kernels());

@@ -20,7 +20,8 @@ LabelTable patients_table(int n) {
   for (int p = 0; p < n; ++p)
     for (int k = 0; k <= p % 3; ++k)
       t.images.push_back({std::to_string(p) + "_" + std::to_string(k) + ".png",
-                          {p % 4 == 0 ? 1.0f : 0.0f, (p == 5 || p == 17) ? 1.0f : 0.0f}, std::to_string(p)});
+                          {p % 4 == 0 ? 1.0f : 0.0f, (p == 5 || p == 17) ? 1.0f : 0.0f},
+                          std::to_string(p)});
   return t;
 }
 
@@ -36,7 +37,8 @@ TEST_CASE("check_for_leakage: the notebook's two test cases") {
   const CsvTable df1 = parse_csv("patient_id\n0\n1\n2\n", "df1");
   CHECK(check_for_leakage(df1, parse_csv("patient_id\n2\n3\n4\n", "df2"), "patient_id") == true);
   CHECK(check_for_leakage(df1, parse_csv("patient_id\n3\n4\n5\n", "df2"), "patient_id") == false);
-  CHECK_THROWS_WITH_AS(check_for_leakage(df1, df1, "PatientId"), doctest::Contains("df1: no column 'PatientId' (columns: patient_id)"), Error);
+  CHECK_THROWS_WITH_AS(check_for_leakage(df1, df1, "PatientId"),
+                       doctest::Contains("df1: no column 'PatientId' (columns: patient_id)"), Error);
 }
 
 TEST_CASE("find_leakage reports the shared patients and their images") {
@@ -80,14 +82,14 @@ TEST_CASE("split_by_patient never puts a patient on two sides, follows the fract
 TEST_CASE("split_by_patient can keep every label in every split, and says when it cannot") {
   const LabelTable t = patients_table(40);  // "Rare" only on patients 5 and 17
   for (uint64_t seed = 0; seed < 10; ++seed) {
-    const Split s = split_by_patient(t, {.train = 0.5, .valid = 0.5, .test = 0.0, .seed = seed,
-                                         .every_label_in_every_split = true});
+    const Split s = split_by_patient(
+        t, {.train = 0.5, .valid = 0.5, .test = 0.0, .seed = seed, .every_label_in_every_split = true});
     CHECK(s.train.positives()[1] >= 1);
     CHECK(s.valid.positives()[1] >= 1);
     CHECK(s.test.size() == 0);
     CHECK_FALSE(find_leakage(s.train, s.valid).leaked());
   }
-  CHECK_THROWS_WITH_AS(split_by_patient(t, {.train = 0.4, .valid = 0.3, .test = 0.3, .every_label_in_every_split = true}),
-                       doctest::Contains("label 'Rare' has too few patients (6 positive images) to appear in every split"),
-                       Error);
+  CHECK_THROWS_WITH_AS(
+      split_by_patient(t, {.train = 0.4, .valid = 0.3, .test = 0.3, .every_label_in_every_split = true}),
+      doctest::Contains("label 'Rare' has too few patients (6 positive images) to appear in every split"), Error);
 }

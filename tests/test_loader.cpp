@@ -25,8 +25,8 @@ const std::string& synthetic_dir() {
   static test::TempDir dir;
   static bool written = false;
   if (!written) {
-    write_synthetic_dataset(dir.str(), {.patients = 40, .max_images_per_patient = 3, .size = 96, .seed = 11,
-                                        .prevalence_scale = 3.0});
+    write_synthetic_dataset(
+        dir.str(), {.patients = 40, .max_images_per_patient = 3, .size = 96, .seed = 11, .prevalence_scale = 3.0});
     written = true;
   }
   static const std::string path = dir.str();
@@ -81,8 +81,7 @@ TEST_CASE("synthetic data: the files it writes are read back by the same code, l
     CHECK((x >= 0 && y >= 0 && w > 0 && h > 0 && x + w <= 96.01 && y + h <= 96.01));
   }
   for (const auto& item : all.images)
-    for (size_t k = 0; k < 14; ++k)
-      CHECK((item.labels[k] > 0.5f) == (boxed.count({item.image, kPathologies[k]}) > 0));
+    for (size_t k = 0; k < 14; ++k) CHECK((item.labels[k] > 0.5f) == (boxed.count({item.image, kPathologies[k]}) > 0));
 }
 
 TEST_CASE("synthetic data is the same for the same seed and differs for another") {
@@ -127,7 +126,8 @@ TEST_CASE("the loader yields every image once per epoch in batches, last one par
     const auto pixels = batch.images.to_vector<double>();
     for (size_t p = 0; p < pixels.size() / size_t(plane); ++p, ++planes) {
       double sum = 0, sq = 0;
-      for (int64_t i = 0; i < plane; ++i) sum += pixels[p * plane + i], sq += pixels[p * plane + i] * pixels[p * plane + i];
+      for (int64_t i = 0; i < plane; ++i)
+        sum += pixels[p * plane + i], sq += pixels[p * plane + i] * pixels[p * plane + i];
       const double mean = sum / double(plane);
       CHECK(mean == doctest::Approx(0).scale(1).epsilon(1e-5));
       CHECK(std::sqrt(sq / double(plane) - mean * mean) == doctest::Approx(1).epsilon(1e-3));
@@ -138,7 +138,11 @@ TEST_CASE("the loader yields every image once per epoch in batches, last one par
 
 TEST_CASE("the loader's batches depend on seed and epoch only, not on the number of threads") {
   const LabelTable table = read_labels(in_dir("train.csv"));
-  LoaderOptions options{.batch_size = 5, .width = 40, .height = 40, .seed = 7, .augment = true,
+  LoaderOptions options{.batch_size = 5,
+                        .width = 40,
+                        .height = 40,
+                        .seed = 7,
+                        .augment = true,
                         .augmentation = {.max_rotation_deg = 5, .max_translation = 0.05, .max_brightness = 0.05}};
   std::vector<std::vector<Batch>> runs;
   for (int threads : {0, 1, 2, 4}) {
@@ -180,8 +184,8 @@ TEST_CASE("bad images stop the loader with the file's name, or are skipped and c
   const std::string expected = table.images[3].image + ": truncated PNG";
   CHECK_THROWS_WITH_AS(strict.next(batch), Contains(expected.c_str()), Error);
 
-  DataLoader lenient(table, dir.str(), {.batch_size = 4, .width = 16, .height = 16, .shuffle = false,
-                                        .skip_bad_images = true});
+  DataLoader lenient(table, dir.str(),
+                     {.batch_size = 4, .width = 16, .height = 16, .shuffle = false, .skip_bad_images = true});
   const auto batches = whole_epoch(lenient, 0);
   REQUIRE(batches.size() == 2);
   CHECK(batches[0].indices == std::vector<size_t>{0, 1, 2});
@@ -203,7 +207,8 @@ TEST_CASE("dataset normalization is measured on a seeded sample of training imag
   const Normalization all = measure_dataset_normalization(table, *images, 48, 48, 100000, 0);
   double sum = 0, sq = 0, n = 0;
   for (const auto& item : table.images)
-    for (float v : resize_rounded(decode_image(in_dir("images/" + item.image)), 48, 48).pixels) sum += v, sq += double(v) * v, ++n;
+    for (float v : resize_rounded(decode_image(in_dir("images/" + item.image)), 48, 48).pixels)
+      sum += v, sq += double(v) * v, ++n;
   CHECK(all.mean == doctest::Approx(sum / n));
   CHECK(all.std == doctest::Approx(std::sqrt(sq / n - (sum / n) * (sum / n))));
 }
@@ -234,6 +239,7 @@ TEST_CASE("normalization specs are parsed whole; a dataset's standard deviation 
   CHECK(Normalization::from_spec("dataset:120.5,60.25").std == 60.25);
   for (const char* bad : {"bogus", "dataset:0,0", "dataset:1,-2", "dataset:1,2x", "dataset:1", "dataset:nan,1"}) {
     CAPTURE(bad);
-    CHECK_THROWS_WITH_AS(Normalization::from_spec(bad), doctest::Contains((std::string("normalization '") + bad + "'").c_str()), Error);
+    CHECK_THROWS_WITH_AS(Normalization::from_spec(bad),
+                         doctest::Contains((std::string("normalization '") + bad + "'").c_str()), Error);
   }
 }

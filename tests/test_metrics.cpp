@@ -41,7 +41,8 @@ TEST_CASE("roc_curve and AUROC: scikit-learn's documented example") {
 
 TEST_CASE("roc_curve and AUROC equal scikit-learn's on committed cases, ties included") {
   // tests/fixtures/roc/sklearn.json is written by tools/make_roc_fixture.py.
-  const auto fixture = nlohmann::json::parse(read_file(std::string(ROENTGEN_SOURCE_DIR) + "/tests/fixtures/roc/sklearn.json"));
+  const auto fixture =
+      nlohmann::json::parse(read_file(std::string(ROENTGEN_SOURCE_DIR) + "/tests/fixtures/roc/sklearn.json"));
   REQUIRE(fixture["cases"].size() >= 10);
   for (const auto& c : fixture["cases"]) {
     INFO(c["name"].get<std::string>());
@@ -54,8 +55,10 @@ TEST_CASE("roc_curve and AUROC equal scikit-learn's on committed cases, ties inc
       CHECK(curve->fpr[i] == doctest::Approx(fpr[i]).epsilon(1e-12));
       CHECK(curve->tpr[i] == doctest::Approx(tpr[i]).epsilon(1e-12));
       const auto& t = c["thresholds"][i];
-      if (t.is_string()) CHECK(std::isinf(curve->thresholds[i]));
-      else CHECK(curve->thresholds[i] == t.get<double>());
+      if (t.is_string())
+        CHECK(std::isinf(curve->thresholds[i]));
+      else
+        CHECK(curve->thresholds[i] == t.get<double>());
     }
     CHECK(*auroc(y, score) == doctest::Approx(c["auc"].get<double>()).epsilon(1e-12));
   }
@@ -119,11 +122,12 @@ TEST_CASE("evaluate: rows matched by image name; a prediction without labels is 
   truth.source = "labels.csv";
   truth.label_names = {"Mass", "Hernia"};
   truth.images = {{"a.png", {1, 0}, "1"}, {"b.png", {0, 0}, "2"}, {"c.png", {1, 0}, "3"}, {"d.png", {0, 0}, "4"}};
-  const auto preds = data::parse_csv("Image Index,prob_Mass,prob_Hernia\nc.png,0.9,0.1\na.png,0.2,0.5\nb.png,0.4,0.3\n", "preds.csv");
+  const auto preds =
+      data::parse_csv("Image Index,prob_Mass,prob_Hernia\nc.png,0.9,0.1\na.png,0.2,0.5\nb.png,0.4,0.3\n", "preds.csv");
   const Evaluation e = evaluate(truth, preds, 50, 0);
   CHECK(e.n == 3);
   CHECK(*e.per_label[0].auc == doctest::Approx(0.5));  // positives 0.9, 0.2 against the negative 0.4
-  CHECK_FALSE(e.per_label[1].auc.has_value());        // Hernia: no positives -> undefined
+  CHECK_FALSE(e.per_label[1].auc.has_value());         // Hernia: no positives -> undefined
   CHECK(*e.mean_auc == doctest::Approx(0.5));
   const std::string json = e.to_json();
   CHECK(json.find("\"Hernia\": null") != std::string::npos);
@@ -134,17 +138,23 @@ TEST_CASE("evaluate: rows matched by image name; a prediction without labels is 
   CHECK_THROWS_WITH_AS(evaluate(truth, data::parse_csv("Image,Mass\na.png,0.5\n", "p.csv")),
                        doctest::Contains("p.csv: no column 'Hernia' or 'prob_Hernia'"), Error);
   CHECK_THROWS_WITH_AS(evaluate(truth, data::parse_csv("Image,Mass,Hernia\na.png,high,0.5\n", "p.csv")),
-                       doctest::Contains("p.csv:2:2: column 'Mass': expected a probability from 0 to 1, found 'high'"), Error);
+                       doctest::Contains("p.csv:2:2: column 'Mass': expected a probability from 0 to 1, found 'high'"),
+                       Error);
   // Each image is predicted once: a second row would silently replace the first.
-  CHECK_THROWS_WITH_AS(evaluate(truth, data::parse_csv("Image,Mass,Hernia\na.png,0.5,0.5\nb.png,0.1,0.1\na.png,0.9,0.5\n", "p.csv")),
-                       doctest::Contains("p.csv:4:1: column 'Image': image a.png is predicted again (first on line 2)"), Error);
+  CHECK_THROWS_WITH_AS(
+      evaluate(truth, data::parse_csv("Image,Mass,Hernia\na.png,0.5,0.5\nb.png,0.1,0.1\na.png,0.9,0.5\n", "p.csv")),
+      doctest::Contains("p.csv:4:1: column 'Image': image a.png is predicted again (first on line 2)"), Error);
   // Probabilities are plain decimals from 0 to 1: no NaN, infinities, hex floats, or values outside.
   for (const std::string bad : {"nan", "NaN", "inf", "-inf", "0x1p-1", "", " 0.5"})
-    CHECK_THROWS_WITH_AS(evaluate(truth, data::parse_csv("Image,Mass,Hernia\na.png,0.5," + bad + "\n", "p.csv")),
-                         doctest::Contains(("p.csv:2:3: column 'Hernia': expected a probability from 0 to 1, found '" + bad + "'").c_str()), Error);
+    CHECK_THROWS_WITH_AS(
+        evaluate(truth, data::parse_csv("Image,Mass,Hernia\na.png,0.5," + bad + "\n", "p.csv")),
+        doctest::Contains(
+            ("p.csv:2:3: column 'Hernia': expected a probability from 0 to 1, found '" + bad + "'").c_str()),
+        Error);
   for (const std::string bad : {"-0.1", "1.5", "1e3"})
-    CHECK_THROWS_WITH_AS(evaluate(truth, data::parse_csv("Image,Mass,Hernia\na.png," + bad + ",0.5\n", "p.csv")),
-                         doctest::Contains(("p.csv:2:2: column 'Mass': probability " + bad + " is outside 0..1").c_str()), Error);
+    CHECK_THROWS_WITH_AS(
+        evaluate(truth, data::parse_csv("Image,Mass,Hernia\na.png," + bad + ",0.5\n", "p.csv")),
+        doctest::Contains(("p.csv:2:2: column 'Mass': probability " + bad + " is outside 0..1").c_str()), Error);
   CHECK(evaluate(truth, data::parse_csv("Image,Mass,Hernia\na.png,1,0\nb.png,1e-3,0.0\n", "p.csv")).n == 2);
 }
 
@@ -161,7 +171,8 @@ TEST_CASE("real data: a trained DenseNet121's 22,433 test predictions reproduce 
   const data::CsvTable expected = data::read_csv(dir + "/chexnet-preds/aucs.csv");
   REQUIRE(expected.rows.size() == 14);
   for (const auto& row : expected.rows) {
-    const auto m = std::find_if(e.per_label.begin(), e.per_label.end(), [&](const auto& l) { return l.label == row.fields[0]; });
+    const auto m =
+        std::find_if(e.per_label.begin(), e.per_label.end(), [&](const auto& l) { return l.label == row.fields[0]; });
     REQUIRE_MESSAGE(m != e.per_label.end(), "no AUROC for ", row.fields[0]);
     CHECK(*m->auc == doctest::Approx(std::stod(row.fields[1])).epsilon(1e-6));
   }
@@ -182,4 +193,3 @@ TEST_CASE("real data: the same predictions score mean AUROC 0.810 on the NIH sam
   CHECK(e.n == 150);
   CHECK(*e.mean_auc == doctest::Approx(0.810).epsilon(0.001));
 }
-

@@ -27,7 +27,10 @@ TEST_CASE("a saved model loads back with the same tensors and metadata") {
   test::TempDir dir;
   Generator gen(1);
   DenseNet model(DenseNetConfig::densenet121(3), gen);
-  ModelInfo info{.labels = {"Effusion", "Mass", "Nodule"}, .image_size = 224, .normalization = "dataset:120.5,60.25", .bn_eps = 1.001e-5};
+  ModelInfo info{.labels = {"Effusion", "Mass", "Nodule"},
+                 .image_size = 224,
+                 .normalization = "dataset:120.5,60.25",
+                 .bn_eps = 1.001e-5};
   save_model(dir.file("m.safetensors"), model, info);
   const LoadedModel back = load_model(dir.file("m.safetensors"));
   CHECK(back.info.labels == info.labels);
@@ -53,11 +56,15 @@ TEST_CASE("loading is strict: missing, unexpected, wrong-shape and wrong-dtype t
   NamedTensors state = model.state_dict();
   NamedTensors broken;
   for (auto& [name, t] : state) {
-    if (name == "features.norm0.running_mean") continue;                               // missing
-    if (name == "features.conv0.weight") broken.emplace_back(name, zeros({64, 3, 5, 5}));  // wrong shape
-    else if (name == "features.norm5.weight") broken.emplace_back(name, zeros({1024}, DType::Int64));  // wrong dtype
-    else if (name == "features.norm5.bias") broken.emplace_back(name, zeros({1024}, DType::Float64));  // no silent float conversion
-    else broken.emplace_back(name, t);
+    if (name == "features.norm0.running_mean") continue;  // missing
+    if (name == "features.conv0.weight")
+      broken.emplace_back(name, zeros({64, 3, 5, 5}));  // wrong shape
+    else if (name == "features.norm5.weight")
+      broken.emplace_back(name, zeros({1024}, DType::Int64));  // wrong dtype
+    else if (name == "features.norm5.bias")
+      broken.emplace_back(name, zeros({1024}, DType::Float64));  // no silent float conversion
+    else
+      broken.emplace_back(name, t);
   }
   broken.emplace_back("features.extra.weight", zeros({2}));  // unexpected
   write_safetensors(dir.file("broken.safetensors"), broken, info.to_metadata());
@@ -68,14 +75,16 @@ TEST_CASE("loading is strict: missing, unexpected, wrong-shape and wrong-dtype t
     const std::string m = e.what();
     CHECK(m.find("5 problems") != std::string::npos);
     CHECK(m.find("missing: features.norm0.running_mean [64]") != std::string::npos);
-    CHECK(m.find("wrong shape: features.conv0.weight is [64, 3, 5, 5] in the file, [64, 3, 7, 7] in the model") != std::string::npos);
+    CHECK(m.find("wrong shape: features.conv0.weight is [64, 3, 5, 5] in the file, [64, 3, 7, 7] in the model") !=
+          std::string::npos);
     CHECK(m.find("wrong dtype: features.norm5.weight is int64 in the file, float32 in the model") != std::string::npos);
     CHECK(m.find("wrong dtype: features.norm5.bias is float64 in the file, float32 in the model") != std::string::npos);
     CHECK(m.find("unexpected: features.extra.weight [2]") != std::string::npos);
   }
   // Files without our metadata, or with bad metadata.
   write_safetensors(dir.file("plain.safetensors"), state);
-  CHECK_THROWS_WITH_AS(load_model(dir.file("plain.safetensors")), Contains("not a roentgen model file: no 'architecture'"), Error);
+  CHECK_THROWS_WITH_AS(load_model(dir.file("plain.safetensors")),
+                       Contains("not a roentgen model file: no 'architecture'"), Error);
   auto meta = info.to_metadata();
   meta["architecture"] = "resnet50";
   write_safetensors(dir.file("arch.safetensors"), state, meta);
@@ -90,13 +99,18 @@ TEST_CASE("an ImageNet backbone loads into a 14-class model only when the head m
   test::TempDir dir;
   Generator gen(3);
   DenseNet imagenet(DenseNetConfig::densenet121(1000), gen);
-  save_model(dir.file("imagenet.safetensors"), imagenet, {.labels = names(1000), .image_size = 224, .normalization = "imagenet"});
+  save_model(dir.file("imagenet.safetensors"), imagenet,
+             {.labels = names(1000), .image_size = 224, .normalization = "imagenet"});
   const std::vector<std::string> labels = names(14);
-  CHECK_THROWS_WITH_AS(load_model(dir.file("imagenet.safetensors"), HeadPolicy::Strict, labels),
-                       Contains("the file's classifier has 1000 outputs, 14 labels are wanted; to keep the features and start a new classifier"), Error);
+  CHECK_THROWS_WITH_AS(
+      load_model(dir.file("imagenet.safetensors"), HeadPolicy::Strict, labels),
+      Contains(
+          "the file's classifier has 1000 outputs, 14 labels are wanted; to keep the features and start a new classifier"),
+      Error);
   const LoadedModel m = load_model(dir.file("imagenet.safetensors"), HeadPolicy::Reinit, labels);
   REQUIRE(m.notes.size() == 1);
-  CHECK(m.notes[0].find("classifier re-initialized: the file's classifier has 1000 outputs, 14 labels are wanted") != std::string::npos);
+  CHECK(m.notes[0].find("classifier re-initialized: the file's classifier has 1000 outputs, 14 labels are wanted") !=
+        std::string::npos);
   CHECK(m.model->classifier->weight.shape() == Shape{14, 1024});
   CHECK(m.model->named_parameters().front().second.to_vector<float>() ==
         imagenet.named_parameters().front().second.to_vector<float>());
@@ -144,7 +158,8 @@ TEST_CASE("densenet121-se: SE modules after each dense block, saved and loaded b
   const Tensor x = rand({1, 3, 64, 64}, -1, 1, DType::Float32, Device::cpu(), gen);
   test::check_close(back.model->forward(x), model.forward(x), 0, 0, "the same outputs");
   // A plain densenet121 file does not load as the SE variant: the SE tensors are missing.
-  save_model(dir.file("plain.safetensors"), DenseNet(DenseNetConfig::densenet121(3), gen), ModelInfo{.labels = {"a", "b", "c"}});
+  save_model(dir.file("plain.safetensors"), DenseNet(DenseNetConfig::densenet121(3), gen),
+             ModelInfo{.labels = {"a", "b", "c"}});
   DenseNet se_model(DenseNetConfig::densenet121_se(3), gen);
   CHECK_THROWS_WITH_AS(se_model.load_state_dict(read_safetensors(dir.file("plain.safetensors")).tensors),
                        Contains("features.se1.fc1.weight"), Error);
@@ -155,7 +170,11 @@ TEST_CASE("model metadata is parsed strictly: each bad value is an error naming 
   Generator gen(3);
   DenseNet model(DenseNetConfig::densenet121(2), gen);
   const ModelInfo good{.labels = {"a", "b"}, .image_size = 224};
-  struct Case { const char* key; const char* value; const char* message; };
+  struct Case {
+    const char* key;
+    const char* value;
+    const char* message;
+  };
   const Case cases[] = {{"image_size", "64abc", "expected a whole number of pixels from 1 to 4096"},
                         {"image_size", "4294967360", "expected a whole number of pixels from 1 to 4096"},
                         {"image_size", "99999999999999999999", "expected a whole number of pixels from 1 to 4096"},
@@ -173,6 +192,7 @@ TEST_CASE("model metadata is parsed strictly: each bad value is an error naming 
     metadata[c.key] = c.value;
     const std::string path = dir.file("bad.safetensors");
     write_safetensors(path, model.state_dict(), metadata);
-    CHECK_THROWS_WITH_AS(load_model(path), Contains((path + ": metadata " + c.key + " '" + c.value + "': " + c.message).c_str()), Error);
+    CHECK_THROWS_WITH_AS(load_model(path),
+                         Contains((path + ": metadata " + c.key + " '" + c.value + "': " + c.message).c_str()), Error);
   }
 }

@@ -24,10 +24,10 @@ TEST_CASE("gradcheck: ConcatBuffer's views are differentiable like cat") {
       [](V t) {
         ConcatBuffer buffer(2, 5, 3, 3, DType::Float64, Device::cpu());
         buffer.append(t[0]);
-        Tensor first = buffer.view();            // [a]
+        Tensor first = buffer.view();       // [a]
         buffer.append(t[1] * mean(first));  // a part made from an earlier view
         buffer.append(exp(t[1]));
-        return buffer.view() * 2.0;              // [a, b', exp(b)]
+        return buffer.view() * 2.0;  // [a, b', exp(b)]
       },
       {a, b});
   INFO(r.message);
@@ -65,7 +65,9 @@ TEST_CASE("a dense block's memory grows linearly with depth (no quadratic concat
 
 TEST_CASE("modules: train/eval reach every child, zero_grad clears, to() keeps parameters trainable") {
   Generator gen(3);
-  DenseNet model(DenseNetConfig{.name = "tiny", .growth = 4, .blocks = {2, 2}, .init_features = 8, .bn_size = 2, .num_classes = 3}, gen);
+  DenseNet model(
+      DenseNetConfig{.name = "tiny", .growth = 4, .blocks = {2, 2}, .init_features = 8, .bn_size = 2, .num_classes = 3},
+      gen);
   CHECK(model.is_training());
   model.eval();
   CHECK_FALSE(model.is_training());
@@ -123,8 +125,10 @@ TEST_CASE("memory-efficient DenseNet: the same outputs, gradients and running st
     test::check_close(efficient.grads[i].second, plain.grads[i].second, 1e-13, 1e-11, plain.grads[i].first);
   }
   // Running statistics (and num_batches_tracked) were updated once, not again by the recomputation.
-  for (size_t i = 0; i < plain.state.size(); ++i) test::check_close(efficient.state[i].second, plain.state[i].second, 0, 0, plain.state[i].first);
-  MESSAGE("kept for the backward: " << plain.saved_bytes << " bytes plain, " << efficient.saved_bytes << " memory-efficient");
+  for (size_t i = 0; i < plain.state.size(); ++i)
+    test::check_close(efficient.state[i].second, plain.state[i].second, 0, 0, plain.state[i].first);
+  MESSAGE("kept for the backward: " << plain.saved_bytes << " bytes plain, " << efficient.saved_bytes
+                                    << " memory-efficient");
   // Each dense layer's norm1+relu output, as wide as the block's features so far, is recomputed
   // instead of kept: here about a fifth of what the plain graph keeps (at DenseNet121's widths,
   // far more: bench/RESULTS.md).
@@ -148,8 +152,11 @@ TEST_CASE("checkpoint: gradients equal the plain graph's, and no graph is kept i
   test::check_close(ga, a.grad(), 1e-14, 1e-12, "d/da");
   test::check_close(gb, b.grad(), 1e-14, 1e-12, "d/db");
   {
-    const GradcheckResult r = gradcheck([&](V t) { return autograd::checkpoint(fn, {t[0], t[1]}); },
-                                        {a.detach().set_requires_grad(true), b.detach().set_requires_grad(true)});
+    const GradcheckResult r = gradcheck(
+        [&](V t) {
+          return autograd::checkpoint(fn, {t[0], t[1]});
+        },
+        {a.detach().set_requires_grad(true), b.detach().set_requires_grad(true)});
     INFO(r.message);
     CHECK(r.ok);
     CHECK(r.kinks == 0);

@@ -46,7 +46,8 @@ TEST_CASE("SGD minimizes a quadratic") {
 }
 
 TEST_CASE("SGD refuses parameters that cannot learn") {
-  CHECK_THROWS_WITH_AS(SGD({ones({2})}, {}), doctest::Contains("SGD: parameter 0 must be a leaf tensor with requires_grad"), Error);
+  CHECK_THROWS_WITH_AS(SGD({ones({2})}, {}),
+                       doctest::Contains("SGD: parameter 0 must be a leaf tensor with requires_grad"), Error);
   Tensor p = ones({2}).set_requires_grad(true);
   CHECK_THROWS_WITH_AS(SGD({p}, {.lr = 0}), doctest::Contains("learning rate must be positive"), Error);
 }
@@ -98,8 +99,8 @@ TEST_CASE("plateau schedule: reduces after patience, waits out the cooldown, res
   PlateauSchedule s({.factor = 0.5, .patience = 2, .cooldown = 1, .min_lr = 0.2});
   double lr = 1.0;
   for (double loss : {1.0, 0.9, 0.95, 0.95}) lr = s.step(loss, lr);
-  CHECK(lr == 1.0);          // two bad epochs: not more than the patience yet
-  lr = s.step(0.95, lr);     // the third: halve
+  CHECK(lr == 1.0);       // two bad epochs: not more than the patience yet
+  lr = s.step(0.95, lr);  // the third: halve
   CHECK(lr == 0.5);
   for (int i = 0; i < 3; ++i) lr = s.step(0.95, lr);  // cooldown, then two more bad epochs
   CHECK(lr == 0.5);
@@ -115,12 +116,23 @@ TEST_CASE("plateau schedule: reduces after patience, waits out the cooldown, res
 
 TEST_CASE("the fused update kernel: the fast CPU pass equals the reference, for SGD and Adam, float32 and float64") {
   Generator gen(9);
-  const UpdateRule rules[] = {
-      {.kind = UpdateRule::Kind::Sgd, .lr = 0.1},
-      {.kind = UpdateRule::Kind::Sgd, .lr = 0.05, .weight_decay = 0.01, .momentum = 0.9},
-      {.kind = UpdateRule::Kind::Adam, .lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .bias1 = 0.19, .bias2 = 0.003},
-      {.kind = UpdateRule::Kind::Adam, .lr = 1e-2, .weight_decay = 0.1, .beta1 = 0.8, .beta2 = 0.99, .eps = 1e-6,
-       .bias1 = 0.5, .bias2 = 0.1}};
+  const UpdateRule rules[] = {{.kind = UpdateRule::Kind::Sgd, .lr = 0.1},
+                              {.kind = UpdateRule::Kind::Sgd, .lr = 0.05, .weight_decay = 0.01, .momentum = 0.9},
+                              {.kind = UpdateRule::Kind::Adam,
+                               .lr = 1e-3,
+                               .beta1 = 0.9,
+                               .beta2 = 0.999,
+                               .eps = 1e-8,
+                               .bias1 = 0.19,
+                               .bias2 = 0.003},
+                              {.kind = UpdateRule::Kind::Adam,
+                               .lr = 1e-2,
+                               .weight_decay = 0.1,
+                               .beta1 = 0.8,
+                               .beta2 = 0.99,
+                               .eps = 1e-6,
+                               .bias1 = 0.5,
+                               .bias2 = 0.1}};
   for (DType dtype : {DType::Float32, DType::Float64})
     for (const UpdateRule& rule : rules) {
       const int64_t n = 100003;  // above the parallel grain, odd
@@ -150,7 +162,8 @@ TEST_CASE("Adam's fused step equals the composed formula (m, v, bias correction,
     const Tensor gd = g + o.weight_decay * expected;
     m = o.beta1 * m + (1 - o.beta1) * gd;
     v = o.beta2 * v + (1 - o.beta2) * gd * gd;
-    expected = expected - o.lr * (m / (1 - std::pow(o.beta1, step))) / (sqrt(v / (1 - std::pow(o.beta2, step))) + o.eps);
+    expected =
+        expected - o.lr * (m / (1 - std::pow(o.beta1, step))) / (sqrt(v / (1 - std::pow(o.beta2, step))) + o.eps);
     test::check_close(w, expected, 1e-14, 1e-12, "step " + std::to_string(step));
   }
 }
@@ -158,8 +171,9 @@ TEST_CASE("Adam's fused step equals the composed formula (m, v, bias correction,
 TEST_CASE("Adam::load_state refuses moments of the wrong shape") {
   Tensor w = zeros({3, 2}).set_requires_grad(true);
   Adam adam({w}, AdamOptions{});
-  CHECK_THROWS_WITH_AS(adam.load_state(1, {zeros({2, 3})}, {zeros({3, 2})}),
-                       doctest::Contains("Adam::load_state: the moments of parameter 0 are [2, 3] and [3, 2], the parameter is [3, 2]"),
-                       Error);
+  CHECK_THROWS_WITH_AS(
+      adam.load_state(1, {zeros({2, 3})}, {zeros({3, 2})}),
+      doctest::Contains("Adam::load_state: the moments of parameter 0 are [2, 3] and [3, 2], the parameter is [3, 2]"),
+      Error);
   CHECK_THROWS_WITH_AS(adam.load_state(1, {zeros({1})}, {zeros({1})}), doctest::Contains("are [1] and [1]"), Error);
 }

@@ -26,8 +26,8 @@ struct Packed {
   LabelTable train, valid;
   std::string pack;
   Packed() {
-    write_synthetic_dataset(dir.str(), {.patients = 30, .max_images_per_patient = 2, .size = 96, .seed = 5,
-                                        .prevalence_scale = 3.0});
+    write_synthetic_dataset(
+        dir.str(), {.patients = 30, .max_images_per_patient = 2, .size = 96, .seed = 5, .prevalence_scale = 3.0});
     train = read_labels(dir.file("train.csv"));
     valid = read_labels(dir.file("valid.csv"));
     pack = dir.file("all-48.rgpack");
@@ -127,12 +127,12 @@ TEST_CASE("pack: a pack at another size, or lacking images the table names, is r
   write_pack({p.train}, {.image_dir = p.dir.file("images"), .out = train_only, .size = 48});
   CHECK_THROWS_WITH_AS(DataLoader(p.valid, train_only, {.width = 48, .height = 48}),
                        has(train_only + " lacks " + std::to_string(p.valid.size()) + " of the " +
-                                std::to_string(p.valid.size()) + " images " + p.valid.source + " names"),
+                           std::to_string(p.valid.size()) + " images " + p.valid.source + " names"),
                        Error);
   CHECK_THROWS_WITH_AS(DataLoader(p.train, p.pack, {.width = 64, .height = 64}),
                        has(p.pack + " holds images at 48x48, not the 64x64 asked for"), Error);
-  CHECK_THROWS_WITH_AS(open_image_source(p.dir.file("train.csv")),
-                       Contains("neither a folder of images nor a pack"), Error);
+  CHECK_THROWS_WITH_AS(open_image_source(p.dir.file("train.csv")), Contains("neither a folder of images nor a pack"),
+                       Error);
   CHECK_THROWS_WITH_AS(open_image_source(p.dir.file("nothing-here")), Contains("no such folder or pack"), Error);
 }
 
@@ -144,7 +144,8 @@ TEST_CASE("pack: a label file that contradicts the pack's labels for an image is
   first.labels[0] = 1.0f - first.labels[0];
   CHECK_THROWS_WITH_AS(DataLoader(changed, p.pack, {.width = 48, .height = 48}),
                        has("changed.csv gives " + first.image + " " + changed.label_names[0]), Error);
-  CHECK_THROWS_WITH_AS(DataLoader(changed, p.pack, {.width = 48, .height = 48}), has(p.pack + " was packed with"), Error);
+  CHECK_THROWS_WITH_AS(DataLoader(changed, p.pack, {.width = 48, .height = 48}), has(p.pack + " was packed with"),
+                       Error);
   LabelTable unlabeled = p.train;  // a list of images to score (roentgen predict): nothing to compare
   unlabeled.label_names.clear();
   for (auto& item : unlabeled.images) item.labels.clear();
@@ -156,8 +157,9 @@ TEST_CASE("pack: a missing image stops roentgen pack naming it, leaving no file 
   LabelTable broken = p.train;
   broken.images[3].image = "missing.png";
   test::TempDir out;
-  CHECK_THROWS_WITH_AS(write_pack({broken}, {.image_dir = p.dir.file("images"), .out = out.file("x.rgpack"), .threads = 2}),
-                       Contains("missing.png"), Error);
+  CHECK_THROWS_WITH_AS(
+      write_pack({broken}, {.image_dir = p.dir.file("images"), .out = out.file("x.rgpack"), .threads = 2}),
+      Contains("missing.png"), Error);
   CHECK(std::filesystem::is_empty(out.str()));
   // Two tables giving one image different labels.
   LabelTable other = p.train;
@@ -214,7 +216,8 @@ TEST_CASE("pack: truncated, wrong magic or version, a corrupt header or index, a
 
   std::string outside = good;
   entries(outside)[4].offset = h.file_size + 4096;
-  check_refused(resealed(outside), "record 4's offset " + std::to_string(h.file_size + 4096) + " is outside the records");
+  check_refused(resealed(outside),
+                "record 4's offset " + std::to_string(h.file_size + 4096) + " is outside the records");
   std::string unaligned = good;
   entries(unaligned)[4].offset += 1;
   check_refused(resealed(unaligned), "record 4's offset");

@@ -37,8 +37,7 @@ TEST_CASE("parallel_for: every index exactly once, in chunks of at least the gra
         parallel_for(n, grain, [&](int64_t begin, int64_t end) {
           REQUIRE(begin < end);
           int64_t size = end - begin, was = smallest.load();
-          while (size < was && !smallest.compare_exchange_weak(was, size)) {
-          }
+          while (size < was && !smallest.compare_exchange_weak(was, size)) {}
           for (int64_t i = begin; i < end; ++i) seen[size_t(i)]++;
         });
         for (int64_t i = 0; i < n; ++i) REQUIRE(seen[size_t(i)] == 1);
@@ -53,8 +52,7 @@ TEST_CASE("parallel_for: a nested call runs, serially, inside its chunk; so does
   set_num_threads(2);
   std::atomic<int64_t> total{0};
   parallel_for(64, 1, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i)
-      parallel_for(1000, 10, [&](int64_t b2, int64_t e2) { total += e2 - b2; });
+    for (int64_t i = b; i < e; ++i) parallel_for(1000, 10, [&](int64_t b2, int64_t e2) { total += e2 - b2; });
   });
   CHECK(total == 64 * 1000);
 

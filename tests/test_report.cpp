@@ -19,7 +19,7 @@ TEST_CASE("chart ticks are 1, 2 or 5 times a power of ten, cover the range, and 
   const Ticks epochs = nice_ticks(1, 5, 5, /*whole=*/true);  // epochs (was 1, 1.8, 2.6, 3.4, ...)
   CHECK(epochs.labels == std::vector<std::string>{"1", "2", "3", "4", "5"});
   CHECK(nice_ticks(1, 2, 5, true).labels == std::vector<std::string>{"1", "2"});  // whole steps even when few
-  const Ticks unit = nice_ticks(0, 1);  // ROC axes
+  const Ticks unit = nice_ticks(0, 1);                                            // ROC axes
   CHECK(unit.labels == std::vector<std::string>{"0.0", "0.2", "0.4", "0.6", "0.8", "1.0"});
   CHECK(nice_ticks(3, 3).count >= 2);  // an empty range still gets an axis
   for (double high : {0.013, 0.7, 3.3, 47.0, 1234.0}) {
@@ -34,9 +34,10 @@ TEST_CASE("chart ticks are 1, 2 or 5 times a power of ten, cover the range, and 
 }
 
 TEST_CASE("a line chart labels its axes with the nice ticks") {
-  const std::string svg = line_chart("Loss", {.x_label = "epoch", .y_label = "loss", .x_min = 1, .x_max = 4, .y_min = 0.55,
-                                              .y_max = 1.62, .whole_x = true},
-                                     {{"train", {1, 2, 3, 4}, {1.62, 1.1, 0.8, 0.55}, "#000"}});
+  const std::string svg = line_chart(
+      "Loss",
+      {.x_label = "epoch", .y_label = "loss", .x_min = 1, .x_max = 4, .y_min = 0.55, .y_max = 1.62, .whole_x = true},
+      {{"train", {1, 2, 3, 4}, {1.62, 1.1, 0.8, 0.55}, "#000"}});
   CHECK(svg.find(">0.4</text>") != std::string::npos);
   CHECK(svg.find(">1.8</text>") != std::string::npos);
   CHECK(svg.find(">3</text>") != std::string::npos);

@@ -58,41 +58,59 @@ TEST_CASE("safetensors: broken files are errors that say what is wrong") {
   const std::string eight(8, '\0');
   CHECK_NOTHROW(parse_safetensors(file_of(ok_header, eight), "m"));
   CHECK_THROWS_WITH_AS(parse_safetensors("abc", "m"), Contains("m: truncated safetensors file (3 bytes"), Error);
-  CHECK_THROWS_WITH_AS(parse_safetensors(file_of(ok_header, eight).substr(0, 20), "m"), Contains("m: truncated safetensors file: header of"), Error);
-  CHECK_THROWS_WITH_AS(parse_safetensors(file_of("{not json", ""), "m"), Contains("m: bad safetensors header (not JSON)"), Error);
-  CHECK_THROWS_WITH_AS(parse_safetensors(file_of(R"({"a":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}})", "1234"), "m"),
-                       Contains("m: tensor 'a': unsupported dtype F16"), Error);
-  CHECK_THROWS_WITH_AS(parse_safetensors(file_of(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,8]}})", eight), "m"),
-                       Contains("m: tensor 'a': 8 bytes for shape [1] F32, expected 4"), Error);
-  CHECK_THROWS_WITH_AS(parse_safetensors(file_of(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})", eight), "m"),
-                       Contains("m: tensor 'a': data_offsets [8, 16] out of range (the data section has 8 bytes)"), Error);
+  CHECK_THROWS_WITH_AS(parse_safetensors(file_of(ok_header, eight).substr(0, 20), "m"),
+                       Contains("m: truncated safetensors file: header of"), Error);
+  CHECK_THROWS_WITH_AS(parse_safetensors(file_of("{not json", ""), "m"),
+                       Contains("m: bad safetensors header (not JSON)"), Error);
+  CHECK_THROWS_WITH_AS(
+      parse_safetensors(file_of(R"({"a":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}})", "1234"), "m"),
+      Contains("m: tensor 'a': unsupported dtype F16"), Error);
+  CHECK_THROWS_WITH_AS(
+      parse_safetensors(file_of(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,8]}})", eight), "m"),
+      Contains("m: tensor 'a': 8 bytes for shape [1] F32, expected 4"), Error);
+  CHECK_THROWS_WITH_AS(
+      parse_safetensors(file_of(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})", eight), "m"),
+      Contains("m: tensor 'a': data_offsets [8, 16] out of range (the data section has 8 bytes)"), Error);
   // Shapes whose byte size overflows or exceeds the data are refused before any allocation.
-  CHECK_THROWS_WITH_AS(parse_safetensors(file_of(R"({"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,0]}})", ""), "m"),
-                       Contains("m: tensor 'a': shape [4294967296,4294967296] F32 needs more bytes than the file's data section has (0)"), Error);
-  CHECK_THROWS_WITH_AS(parse_safetensors(file_of(R"({"a":{"dtype":"F64","shape":[4611686018427387904,4],"data_offsets":[0,8]}})", eight), "m"),
-                       Contains("needs more bytes than the file's data section has (8)"), Error);
-  CHECK_THROWS_WITH_AS(parse_safetensors(file_of(R"({"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,0]}})", ""), "m"),
-                       Contains("m: tensor 'a': bad shape entry -1"), Error);
-  CHECK_THROWS_WITH_AS(parse_safetensors(file_of(R"({"a":{"dtype":"F32","shape":[1.5],"data_offsets":[0,0]}})", ""), "m"),
-                       Contains("m: tensor 'a': bad shape entry 1.5"), Error);
+  CHECK_THROWS_WITH_AS(
+      parse_safetensors(file_of(R"({"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,0]}})", ""),
+                        "m"),
+      Contains(
+          "m: tensor 'a': shape [4294967296,4294967296] F32 needs more bytes than the file's data section has (0)"),
+      Error);
+  CHECK_THROWS_WITH_AS(
+      parse_safetensors(file_of(R"({"a":{"dtype":"F64","shape":[4611686018427387904,4],"data_offsets":[0,8]}})", eight),
+                        "m"),
+      Contains("needs more bytes than the file's data section has (8)"), Error);
+  CHECK_THROWS_WITH_AS(
+      parse_safetensors(file_of(R"({"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,0]}})", ""), "m"),
+      Contains("m: tensor 'a': bad shape entry -1"), Error);
+  CHECK_THROWS_WITH_AS(
+      parse_safetensors(file_of(R"({"a":{"dtype":"F32","shape":[1.5],"data_offsets":[0,0]}})", ""), "m"),
+      Contains("m: tensor 'a': bad shape entry 1.5"), Error);
   // A header over safetensors' 100 MB limit is refused before it is read.
   std::string huge(16, '\0');
   const uint64_t announced = 100'000'001;
   std::memcpy(huge.data(), &announced, 8);
-  CHECK_THROWS_WITH_AS(parse_safetensors(huge, "m"), Contains("m: safetensors header of 100000001 bytes announced, more than the 100000000"), Error);
+  CHECK_THROWS_WITH_AS(parse_safetensors(huge, "m"),
+                       Contains("m: safetensors header of 100000001 bytes announced, more than the 100000000"), Error);
   // Model files are read as they are, never gunzipped.
   CHECK_THROWS_WITH_AS(parse_safetensors(std::string("\x1f\x8b\x08\0\0\0\0\0\0\0", 10), "m.gz"),
                        Contains("m.gz: is gzip-compressed; safetensors files are read as they are"), Error);
   CHECK_THROWS_WITH_AS(parse_safetensors(file_of(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
-                                                 R"("b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", eight), "m"),
+                                                 R"("b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+                                                 eight),
+                                         "m"),
                        Contains("overlaps the data of another tensor"), Error);
-  CHECK_THROWS_WITH_AS(parse_safetensors(file_of(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", eight), "m"),
-                       Contains("m: bytes 0..4 of the data section belong to no tensor"), Error);
+  CHECK_THROWS_WITH_AS(
+      parse_safetensors(file_of(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", eight), "m"),
+      Contains("m: bytes 0..4 of the data section belong to no tensor"), Error);
   CHECK_THROWS_WITH_AS(parse_safetensors(file_of(R"({"a":{"dtype":"F32","shape":[1]}})", ""), "m"),
                        Contains("m: tensor 'a': expected dtype, shape and data_offsets"), Error);
   CHECK_THROWS_WITH_AS(parse_safetensors(file_of(R"({"__metadata__":{"k":1}})", ""), "m"),
                        Contains("__metadata__ value of 'k' is not a string"), Error);
-  CHECK_THROWS_WITH_AS(read_safetensors("/nonexistent/model.safetensors"), Contains("/nonexistent/model.safetensors: cannot open"), Error);
+  CHECK_THROWS_WITH_AS(read_safetensors("/nonexistent/model.safetensors"),
+                       Contains("/nonexistent/model.safetensors: cannot open"), Error);
 }
 
 TEST_CASE("atomic writes: temporaries of dead writers are removed, failures name the file and leave nothing") {
@@ -102,7 +120,7 @@ TEST_CASE("atomic writes: temporaries of dead writers are removed, failures name
   pid_t dead = 4194000;
   while (::kill(dead, 0) == 0 || errno != ESRCH) --dead;
   const std::string stale = path + ".tmp-" + std::to_string(dead) + "-3";
-  const std::string alive = path + ".tmp-" + std::to_string(getpid()) + "-999";  // ours: still writing
+  const std::string alive = path + ".tmp-" + std::to_string(getpid()) + "-999";               // ours: still writing
   const std::string other = dir.file("best.safetensors.tmp-" + std::to_string(dead) + "-0");  // another file's
   for (const std::string& f : {stale, alive, other}) write_file_atomic(f, "x");
   write_file_atomic(path, "bytes");
@@ -111,7 +129,8 @@ TEST_CASE("atomic writes: temporaries of dead writers are removed, failures name
   CHECK(std::filesystem::exists(alive));
   CHECK(std::filesystem::exists(other));
   // Writing into a folder that does not exist: an error naming the file, no temporary left.
-  CHECK_THROWS_WITH_AS(write_file_atomic(dir.file("missing/x.bin"), "b"), doctest::Contains("missing/x.bin: cannot create"), Error);
+  CHECK_THROWS_WITH_AS(write_file_atomic(dir.file("missing/x.bin"), "b"),
+                       doctest::Contains("missing/x.bin: cannot create"), Error);
   std::filesystem::remove(alive);
   std::vector<std::string> left;
   for (const auto& e : std::filesystem::directory_iterator(dir.str())) left.push_back(e.path().filename().string());

@@ -25,7 +25,9 @@ namespace {
 const DenseNetConfig& kTiny = test::kTinyDenseNet;
 
 struct Setup : test::TrainingData {
-  data::LoaderOptions loader_options() const { return {.batch_size = 4, .width = 32, .height = 32, .seed = 1, .threads = 1, .augment = true}; }
+  data::LoaderOptions loader_options() const {
+    return {.batch_size = 4, .width = 32, .height = 32, .seed = 1, .threads = 1, .augment = true};
+  }
 };
 
 std::shared_ptr<DenseNet> fresh_model(uint64_t seed) {
@@ -42,9 +44,10 @@ TEST_CASE("training writes logs, TensorBoard events and the best model, and rest
   test::TempDir out;
   auto model = fresh_model(1);
   data::DataLoader train(s.train, s.data.file("images"), s.loader_options());
-  data::DataLoader valid(s.valid, s.data.file("images"), {.batch_size = 8, .width = 32, .height = 32, .shuffle = false, .threads = 1});
-  const TrainResult r =
-      rg::train(*model, s.info, train, valid, s.weights, {.epochs = 3, .adam = {.lr = 1e-3}, .out_dir = out.str(), .progress = false});
+  data::DataLoader valid(s.valid, s.data.file("images"),
+                         {.batch_size = 8, .width = 32, .height = 32, .shuffle = false, .threads = 1});
+  const TrainResult r = rg::train(*model, s.info, train, valid, s.weights,
+                                  {.epochs = 3, .adam = {.lr = 1e-3}, .out_dir = out.str(), .progress = false});
   REQUIRE(r.history.size() == 3);
   CHECK(r.stop_reason.empty());
   CHECK(r.stop == StopReason::Completed);
@@ -73,18 +76,21 @@ TEST_CASE("training writes logs, TensorBoard events and the best model, and rest
   // best.safetensors is a model file with metadata, and the model ends with its weights.
   const SafeTensors best = read_safetensors(out.file("best.safetensors"));
   CHECK(ModelInfo::from_metadata(best.metadata, "best").labels.size() == 14);
-  for (const auto& [name, t] : model->state_dict()) REQUIRE(best.find(name).to_vector<double>() == t.to_vector<double>());
+  for (const auto& [name, t] : model->state_dict())
+    REQUIRE(best.find(name).to_vector<double>() == t.to_vector<double>());
   // last.safetensors is a checkpoint: given where a model file is expected, the error says how to
   // make one, and export_checkpoint does (the last epoch's weights, the same metadata).
   CHECK_THROWS_WITH_AS(load_model(out.file("last.safetensors")),
-                       doctest::Contains("is a training checkpoint, not a model file; `roentgen export --checkpoint"), Error);
+                       doctest::Contains("is a training checkpoint, not a model file; `roentgen export --checkpoint"),
+                       Error);
   export_checkpoint(out.file("last.safetensors"), out.file("exported.safetensors"));
   const SafeTensors exported = read_safetensors(out.file("exported.safetensors"));
   CHECK(ModelInfo::from_metadata(exported.metadata, "exported").labels == s.info.labels);
   CHECK_FALSE(exported.metadata.count("training_state"));
   const SafeTensors last = read_safetensors(out.file("last.safetensors"));
   REQUIRE(exported.tensors.size() == model->state_dict().size());
-  for (const auto& [name, t] : exported.tensors) REQUIRE(t.to_vector<double>() == last.find("model." + name).to_vector<double>());
+  for (const auto& [name, t] : exported.tensors)
+    REQUIRE(t.to_vector<double>() == last.find("model." + name).to_vector<double>());
   model->load_state_dict(exported.tensors);  // every name of the model, nothing else
   CHECK_THROWS_WITH_AS(export_checkpoint(out.file("best.safetensors"), out.file("x.safetensors")),
                        doctest::Contains("not a training checkpoint"), Error);
@@ -102,10 +108,15 @@ TEST_CASE("min_epochs: earlier epochs are never the best and never count towards
     test::TempDir out;
     auto model = fresh_model(1);
     data::DataLoader train(inverted, s.data.file("images"), s.loader_options());
-    data::DataLoader valid(s.valid, s.data.file("images"), {.batch_size = 8, .width = 32, .height = 32, .shuffle = false, .threads = 1});
+    data::DataLoader valid(s.valid, s.data.file("images"),
+                           {.batch_size = 8, .width = 32, .height = 32, .shuffle = false, .threads = 1});
     const TrainResult r = rg::train(*model, s.info, train, valid, weights,
-                                    {.epochs = 3, .adam = {.lr = 1e-1}, .out_dir = out.str(), .early_stopping_patience = 1,
-                                     .min_epochs = min_epochs, .progress = false});
+                                    {.epochs = 3,
+                                     .adam = {.lr = 1e-1},
+                                     .out_dir = out.str(),
+                                     .early_stopping_patience = 1,
+                                     .min_epochs = min_epochs,
+                                     .progress = false});
     CAPTURE(min_epochs);
     REQUIRE(r.history.size() >= 2);
     CHECK(r.history[1].val_loss > r.history[0].val_loss);
@@ -127,7 +138,8 @@ TEST_CASE("an interrupted run, resumed, ends with exactly the weights of an unin
     auto model = std::make_shared<DenseNet>(with_dropout, gen);
     manual_seed(5);  // dropout's generator, seeded as roentgen train seeds it; a resume restores its state
     data::DataLoader train(s.train, s.data.file("images"), loader_options);
-    data::DataLoader valid(s.valid, s.data.file("images"), {.batch_size = 8, .width = 32, .height = 32, .shuffle = false, .threads = 1});
+    data::DataLoader valid(s.valid, s.data.file("images"),
+                           {.batch_size = 8, .width = 32, .height = 32, .shuffle = false, .threads = 1});
     TrainOptions o = base;
     o.out_dir = dir;
     o.stop_after_batches = stop_after;
@@ -145,13 +157,17 @@ TEST_CASE("an interrupted run, resumed, ends with exactly the weights of an unin
   data::LoaderOptions other_batch = lo;
   other_batch.batch_size = 2;
   CHECK_THROWS_WITH_AS(run(broken.str(), -1, true, 1, other_batch),
-                       doctest::Contains(("resume: --batch-size was 4 when " + broken.file("last.safetensors") + " was written, and is 2 now").c_str()), Error);
+                       doctest::Contains(("resume: --batch-size was 4 when " + broken.file("last.safetensors") +
+                                          " was written, and is 2 now")
+                                             .c_str()),
+                       Error);
   data::LoaderOptions other_seed = lo;
   other_seed.seed = 7;
   CHECK_THROWS_WITH_AS(run(broken.str(), -1, true, 1, other_seed), doctest::Contains("resume: --seed was 1"), Error);
   data::LoaderOptions no_flips = lo;
   no_flips.augment = false;
-  CHECK_THROWS_WITH_AS(run(broken.str(), -1, true, 1, no_flips), doctest::Contains("resume: augmentation was flip on"), Error);
+  CHECK_THROWS_WITH_AS(run(broken.str(), -1, true, 1, no_flips), doctest::Contains("resume: augmentation was flip on"),
+                       Error);
   const auto [resumed, resumed_result] = run(broken.str(), -1, true, 99, lo);  // another init: the checkpoint decides
   REQUIRE(resumed_result.history.size() == 2);
   CHECK(resumed_result.history[1].val_loss == whole_result.history[1].val_loss);
@@ -162,7 +178,8 @@ TEST_CASE("an interrupted run, resumed, ends with exactly the weights of an unin
   CHECK_THROWS_WITH_AS(run(broken.str(), -1, true, 1, lo), doctest::Contains("damaged training_state"), Error);
   const auto a = whole->state_dict(), b = resumed->state_dict();
   REQUIRE(a.size() == b.size());
-  for (size_t i = 0; i < a.size(); ++i) REQUIRE_MESSAGE(a[i].second.to_vector<double>() == b[i].second.to_vector<double>(), a[i].first);
+  for (size_t i = 0; i < a.size(); ++i)
+    REQUIRE_MESSAGE(a[i].second.to_vector<double>() == b[i].second.to_vector<double>(), a[i].first);
 }
 
 TEST_CASE("a NaN loss stops training with a clear message and leaves the last checkpoint alone") {
@@ -175,7 +192,8 @@ TEST_CASE("a NaN loss stops training with a clear message and leaves the last ch
   }
   data::DataLoader train(s.train, s.data.file("images"), s.loader_options());
   data::DataLoader valid(s.valid, s.data.file("images"), {.batch_size = 8, .width = 32, .height = 32, .threads = 1});
-  const TrainResult r = rg::train(*model, s.info, train, valid, s.weights, {.epochs = 1, .out_dir = out.str(), .progress = false});
+  const TrainResult r =
+      rg::train(*model, s.info, train, valid, s.weights, {.epochs = 1, .out_dir = out.str(), .progress = false});
   CHECK(r.stop == StopReason::NonFiniteLoss);
   CHECK(r.stop_reason.find("the loss is NaN at epoch 1, batch 1") != std::string::npos);
   CHECK(r.stop_reason.find("last.safetensors") != std::string::npos);
@@ -221,9 +239,10 @@ TEST_CASE("an upload to the CPU is the tensor itself, and is taken once") {
 TEST_CASE("training from a pack is training from the folder: the same losses and the same weights") {
   // Images at 48 px resized to the model's 32 at every read, or once into the pack.
   test::TempDir dir;
-  data::write_synthetic_dataset(dir.str(), {.patients = 14, .max_images_per_patient = 2, .size = 48, .seed = 3,
-                                            .prevalence_scale = 4.0});
-  const data::LabelTable train = data::read_labels(dir.file("train.csv")), valid = data::read_labels(dir.file("valid.csv"));
+  data::write_synthetic_dataset(
+      dir.str(), {.patients = 14, .max_images_per_patient = 2, .size = 48, .seed = 3, .prevalence_scale = 4.0});
+  const data::LabelTable train = data::read_labels(dir.file("train.csv")),
+                         valid = data::read_labels(dir.file("valid.csv"));
   data::write_pack({train, valid}, {.image_dir = dir.file("images"), .out = dir.file("32.rgpack"), .size = 32});
   const ClassWeights weights = class_weights(compute_class_freqs(train.label_matrix()));
   ModelInfo info;
@@ -231,11 +250,14 @@ TEST_CASE("training from a pack is training from the folder: the same losses and
   info.image_size = 32;
   auto run = [&](const std::string& images) {
     auto model = fresh_model(1);
-    data::DataLoader train_loader(train, images, {.batch_size = 4, .width = 32, .height = 32, .seed = 1, .threads = 2, .augment = true});
-    data::DataLoader valid_loader(valid, images, {.batch_size = 8, .width = 32, .height = 32, .shuffle = false, .threads = 1});
+    data::DataLoader train_loader(
+        train, images, {.batch_size = 4, .width = 32, .height = 32, .seed = 1, .threads = 2, .augment = true});
+    data::DataLoader valid_loader(valid, images,
+                                  {.batch_size = 8, .width = 32, .height = 32, .shuffle = false, .threads = 1});
     test::TempDir out;
-    const TrainResult r = rg::train(*model, info, train_loader, valid_loader, weights,
-                                    {.epochs = 2, .adam = {.lr = 1e-3}, .out_dir = out.str(), .min_epochs = 1, .progress = false});
+    const TrainResult r =
+        rg::train(*model, info, train_loader, valid_loader, weights,
+                  {.epochs = 2, .adam = {.lr = 1e-3}, .out_dir = out.str(), .min_epochs = 1, .progress = false});
     return std::make_pair(model, r);
   };
   const auto [from_folder, folder_result] = run(dir.file("images"));
@@ -248,5 +270,6 @@ TEST_CASE("training from a pack is training from the folder: the same losses and
   }
   const auto a = from_folder->state_dict(), b = from_pack->state_dict();
   REQUIRE(a.size() == b.size());
-  for (size_t i = 0; i < a.size(); ++i) REQUIRE_MESSAGE(a[i].second.to_vector<double>() == b[i].second.to_vector<double>(), a[i].first);
+  for (size_t i = 0; i < a.size(); ++i)
+    REQUIRE_MESSAGE(a[i].second.to_vector<double>() == b[i].second.to_vector<double>(), a[i].first);
 }

@@ -12,8 +12,8 @@
 namespace rg::test {
 
 // Named 121 so model files load back.
-inline const DenseNetConfig kTinyDenseNet{.name = "densenet121", .growth = 4, .blocks = {2, 2}, .init_features = 8,
-                                          .bn_size = 2, .num_classes = 14};
+inline const DenseNetConfig kTinyDenseNet{
+    .name = "densenet121", .growth = 4, .blocks = {2, 2}, .init_features = 8, .bn_size = 2, .num_classes = 14};
 
 struct TrainingData {
   TempDir data;
@@ -21,8 +21,8 @@ struct TrainingData {
   ClassWeights weights;
   ModelInfo info;
   TrainingData() {
-    data::write_synthetic_dataset(data.str(), {.patients = 14, .max_images_per_patient = 2, .size = 32, .seed = 3,
-                                               .prevalence_scale = 4.0});
+    data::write_synthetic_dataset(
+        data.str(), {.patients = 14, .max_images_per_patient = 2, .size = 32, .seed = 3, .prevalence_scale = 4.0});
     train = data::read_labels(data.file("train.csv"));
     valid = data::read_labels(data.file("valid.csv"));
     weights = class_weights(compute_class_freqs(train.label_matrix()));

@@ -24,8 +24,10 @@ double from_nullable(const json& j) { return j.is_null() ? std::nan("") : j.get<
 json to_json(const EpochLog& e) {
   json auc = json::array();
   for (const auto& a : e.val_auc) auc.push_back(a ? json(*a) : json(nullptr));
-  return {{"epoch", e.epoch}, {"train_loss", e.train_loss}, {"val_loss", e.val_loss}, {"lr", e.lr}, {"seconds", e.seconds},
-          {"val_mean_auc", e.val_mean_auc ? json(*e.val_mean_auc) : json(nullptr)}, {"val_auc", auc}};
+  return {{"epoch", e.epoch},       {"train_loss", e.train_loss},
+          {"val_loss", e.val_loss}, {"lr", e.lr},
+          {"seconds", e.seconds},   {"val_mean_auc", e.val_mean_auc ? json(*e.val_mean_auc) : json(nullptr)},
+          {"val_auc", auc}};
 }
 
 EpochLog epoch_from_json(const json& j) {
@@ -36,7 +38,8 @@ EpochLog epoch_from_json(const json& j) {
   e.lr = j.at("lr");
   e.seconds = j.at("seconds");
   if (!j.at("val_mean_auc").is_null()) e.val_mean_auc = j.at("val_mean_auc").get<double>();
-  for (const auto& a : j.at("val_auc")) e.val_auc.push_back(a.is_null() ? std::nullopt : std::optional<double>(a.get<double>()));
+  for (const auto& a : j.at("val_auc"))
+    e.val_auc.push_back(a.is_null() ? std::nullopt : std::optional<double>(a.get<double>()));
   return e;
 }
 
@@ -79,11 +82,19 @@ void check_run_settings(const std::string& path, const json& recorded, const jso
 json training_state(const Adam& adam, const PlateauSchedule& plateau, const LoopState& s) {
   json history = json::array();
   for (const auto& e : s.history) history.push_back(to_json(e));
-  return {{"epoch", s.epoch}, {"batch", s.batch}, {"loss_sum", s.loss_sum}, {"loss_batches", s.loss_batches},
-          {"lr", s.lr}, {"best", nullable(s.best)}, {"best_epoch", s.best_epoch},
-          {"epochs_without_improvement", s.epochs_without_improvement}, {"adam_steps", adam.steps()},
-          {"plateau", {{"best", nullable(plateau.best)},
-                       {"bad_epochs", plateau.bad_epochs}, {"cooldown_left", plateau.cooldown_left}}},
+  return {{"epoch", s.epoch},
+          {"batch", s.batch},
+          {"loss_sum", s.loss_sum},
+          {"loss_batches", s.loss_batches},
+          {"lr", s.lr},
+          {"best", nullable(s.best)},
+          {"best_epoch", s.best_epoch},
+          {"epochs_without_improvement", s.epochs_without_improvement},
+          {"adam_steps", adam.steps()},
+          {"plateau",
+           {{"best", nullable(plateau.best)},
+            {"bad_epochs", plateau.bad_epochs},
+            {"cooldown_left", plateau.cooldown_left}}},
           {"rng", {{"seed", default_generator().seed()}, {"counter", default_generator().counter()}}},
           {"history", history}};
 }
@@ -161,7 +172,8 @@ std::string load_checkpoint(const TrainOptions& o, Module& model, Adam& adam, co
   RG_CHECK(fs::exists(path), "resume: no checkpoint ", path, " to resume from");
   const SafeTensors file = read_safetensors(path);
   RG_CHECK(file.metadata.count("training_state"), path, ": not a training checkpoint (no training_state)");
-  RG_CHECK(file.metadata.count("run_settings"), path, ": cannot be resumed: it records no run_settings (written by an "
+  RG_CHECK(file.metadata.count("run_settings"), path,
+           ": cannot be resumed: it records no run_settings (written by an "
            "older roentgen)");
   json recorded;
   try {
@@ -173,8 +185,10 @@ std::string load_checkpoint(const TrainOptions& o, Module& model, Adam& adam, co
   NamedTensors weights;
   std::map<std::string, Tensor> rest;
   for (const auto& [name, t] : file.tensors) {
-    if (name.rfind("model.", 0) == 0) weights.emplace_back(name.substr(6), t);
-    else rest[name] = t;
+    if (name.rfind("model.", 0) == 0)
+      weights.emplace_back(name.substr(6), t);
+    else
+      rest[name] = t;
   }
   model.load_state_dict(weights);
   std::vector<Tensor> m, v;
@@ -186,6 +200,5 @@ std::string load_checkpoint(const TrainOptions& o, Module& model, Adam& adam, co
   adam.load_state(adam.steps(), m, v);
   return file.metadata.at("training_state");
 }
-
 
 }  // namespace rg

@@ -18,9 +18,9 @@ namespace rg {
 
 // Everything besides tensors that a checkpoint keeps.
 struct LoopState {
-  int epoch = 0;            // 0-based epoch to run next
-  int64_t batch = 0;        // batches of that epoch already done
-  double loss_sum = 0;      // over those batches
+  int epoch = 0;        // 0-based epoch to run next
+  int64_t batch = 0;    // batches of that epoch already done
+  double loss_sum = 0;  // over those batches
   int64_t loss_batches = 0;
   double lr = 0;
   double best = std::numeric_limits<double>::quiet_NaN();
@@ -28,11 +28,11 @@ struct LoopState {
   std::vector<EpochLog> history;
 };
 
-
 // What the run depends on besides the model and the loop's state (batch size, image size, seed,
 // shuffling, augmentation, normalization, the tables' fingerprints, how batch norm's statistics
 // span the ranks).
-nlohmann::json run_settings(const data::DataLoader& train, const data::DataLoader& valid, int ranks, bool sync_batch_norm);
+nlohmann::json run_settings(const data::DataLoader& train, const data::DataLoader& valid, int ranks,
+                            bool sync_batch_norm);
 
 std::string checkpoint_path(const TrainOptions& o);  // out_dir/last.safetensors
 

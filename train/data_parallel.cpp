@@ -66,7 +66,8 @@ GradientReducer::~GradientReducer() {
 
 void GradientReducer::gradient_ready(size_t parameter) {
   RG_CHECK(!arrived_[parameter], "GradientReducer: parameter ", parameter, " (shape ",
-           shape_str(parameters_[parameter].shape()), ") got a second gradient in one backward; data-parallel "
+           shape_str(parameters_[parameter].shape()),
+           ") got a second gradient in one backward; data-parallel "
            "training needs each parameter used once per step");
   arrived_[parameter] = true;
   Bucket& b = buckets_[bucket_of_[parameter]];
@@ -80,8 +81,10 @@ void GradientReducer::start(Bucket& b) {
   for (size_t i : b.members) {
     const Tensor& p = parameters_[i];
     Tensor s = slot(b.flat, offset, p);
-    if (p.grad().defined()) s.copy_(p.grad());
-    else s.fill_(0);
+    if (p.grad().defined())
+      s.copy_(p.grad());
+    else
+      s.fill_(0);
     offset += p.numel();
   }
   b.pending = comm_.allreduce_async(b.flat, ReduceOp::Sum);

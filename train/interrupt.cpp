@@ -15,8 +15,9 @@ void on_signal(int signal) {
   if (requested.exchange(signal) != 0) _exit(128 + signal);  // the second signal: at once
   // Every rank notices at the end of the same step: this one, or the next when the signal came
   // after this step's ranks had compared notes.
-  static const char kMessage[] = "\nroentgen: a signal: stopping after this step or the next, with last.safetensors "
-                                 "written (a second signal stops at once)\n";
+  static const char kMessage[] =
+      "\nroentgen: a signal: stopping after this step or the next, with last.safetensors "
+      "written (a second signal stops at once)\n";
   [[maybe_unused]] ssize_t written = write(STDERR_FILENO, kMessage, sizeof(kMessage) - 1);
 }
 

@@ -8,7 +8,10 @@
 namespace rg {
 
 Progress::Progress(std::string title, int64_t total)
-    : title_(std::move(title)), total_(total), terminal_(isatty(fileno(stderr))), start_(std::chrono::steady_clock::now()) {}
+    : title_(std::move(title)),
+      total_(total),
+      terminal_(isatty(fileno(stderr))),
+      start_(std::chrono::steady_clock::now()) {}
 
 void Progress::update(int64_t done, int64_t items, const std::string& status) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();

@@ -12,9 +12,9 @@ namespace rg {
 
 struct Recipe {
   int epochs = 5;
-  int min_epochs = 3;   // the best epoch, and early stopping, only from this epoch on
+  int min_epochs = 3;  // the best epoch, and early stopping, only from this epoch on
   int batch_size = 16;
-  double lr = 1e-3;     // Adam's
+  double lr = 1e-3;  // Adam's
   int image_size = 224;
 };
 inline constexpr Recipe kRecipe;

@@ -15,11 +15,13 @@ Session prepare_session(const SessionOptions& o) {
   Session s;
   s.train = first_images(data::read_labels(o.train_csv), o.limit);
   s.valid = first_images(data::read_labels(o.valid_csv), o.limit);
-  RG_CHECK(s.train.label_names == s.valid.label_names, o.train_csv, " and ", o.valid_csv, " have different label columns");
+  RG_CHECK(s.train.label_names == s.valid.label_names, o.train_csv, " and ", o.valid_csv,
+           " have different label columns");
   s.images = data::open_image_source(o.images);  // the loaders check it against each table
   s.eval_normalization = data::Normalization::sample();
   if (o.notebook_normalization)
-    s.eval_normalization = data::measure_dataset_normalization(s.train, *s.images, o.image_size, o.image_size, 100, o.seed);
+    s.eval_normalization =
+        data::measure_dataset_normalization(s.train, *s.images, o.image_size, o.image_size, 100, o.seed);
   s.weights = class_weights(compute_class_freqs(s.train.label_matrix()));
   s.info.labels = s.train.label_names;
   s.info.image_size = o.image_size;
@@ -34,8 +36,10 @@ Session prepare_session(const SessionOptions& o) {
   } else if (o.weights.empty()) {
     Generator gen(o.seed);
     s.info.architecture = o.architecture.empty() ? "densenet121" : o.architecture;
-    s.model = std::make_shared<DenseNet>(DenseNetConfig::by_name(s.info.architecture, int64_t(s.info.labels.size())), gen);
-    s.notes.push_back("no --weights given: " + s.info.architecture + " starts from RANDOM weights, not ImageNet's; expect "
+    s.model =
+        std::make_shared<DenseNet>(DenseNetConfig::by_name(s.info.architecture, int64_t(s.info.labels.size())), gen);
+    s.notes.push_back("no --weights given: " + s.info.architecture +
+                      " starts from RANDOM weights, not ImageNet's; expect "
                       "much lower AUROCs than the notebook (see the README for converting ImageNet weights)");
   } else {
     LoadedModel loaded = load_model(o.weights, HeadPolicy::Reinit, s.info.labels);
@@ -53,13 +57,25 @@ Session prepare_session(const SessionOptions& o) {
 TrainResult run_session(Session& s, const SessionOptions& o, const TrainOptions& t) {
   const Communicator& comm = world();  // under mpirun: this rank's slices of every batch
   data::DataLoader train_loader(s.train, s.images,
-                         {.batch_size = o.batch_size, .width = o.image_size, .height = o.image_size,
-                          .shuffle = o.shuffle, .seed = o.seed, .threads = o.threads, .augment = o.augment,
-                          .normalization = s.train_normalization, .rank = comm.rank(), .ranks = comm.size()});
+                                {.batch_size = o.batch_size,
+                                 .width = o.image_size,
+                                 .height = o.image_size,
+                                 .shuffle = o.shuffle,
+                                 .seed = o.seed,
+                                 .threads = o.threads,
+                                 .augment = o.augment,
+                                 .normalization = s.train_normalization,
+                                 .rank = comm.rank(),
+                                 .ranks = comm.size()});
   data::DataLoader valid_loader(s.valid, s.images,
-                         {.batch_size = o.batch_size, .width = o.image_size, .height = o.image_size, .shuffle = false,
-                          .threads = o.threads, .normalization = s.eval_normalization, .rank = comm.rank(),
-                          .ranks = comm.size()});
+                                {.batch_size = o.batch_size,
+                                 .width = o.image_size,
+                                 .height = o.image_size,
+                                 .shuffle = false,
+                                 .threads = o.threads,
+                                 .normalization = s.eval_normalization,
+                                 .rank = comm.rank(),
+                                 .ranks = comm.size()});
   return train(*s.model, s.info, train_loader, valid_loader, s.weights, t);
 }
 

@@ -16,17 +16,17 @@ namespace rg {
 
 struct SessionOptions {
   std::string train_csv, valid_csv;
-  std::string images;        // a folder of PNG/JPEG files or a .rgpack pack (roentgen pack)
-  std::string weights;       // a model file to start from (e.g. converted ImageNet weights); empty: random init
+  std::string images;               // a folder of PNG/JPEG files or a .rgpack pack (roentgen pack)
+  std::string weights;              // a model file to start from (e.g. converted ImageNet weights); empty: random init
   std::shared_ptr<DenseNet> model;  // or a model built by the caller (another configuration, weights of any origin)
-  std::string architecture;  // densenet121 (the default), densenet121-se, ...; with weights: the file's
+  std::string architecture;         // densenet121 (the default), densenet121-se, ...; with weights: the file's
   int image_size = kRecipe.image_size;
   int batch_size = kRecipe.batch_size;
-  int threads = 2;           // decoding threads; `roentgen train` and the example size the compute pool by it too
-  int64_t limit = 0;         // at most this many images per split (0: all)
+  int threads = 2;    // decoding threads; `roentgen train` and the example size the compute pool by it too
+  int64_t limit = 0;  // at most this many images per split (0: all)
   uint64_t seed = 0;
-  bool augment = true;       // random horizontal flips in training; false: the images as they are
-  bool shuffle = true;       // a new seeded order every epoch; false: batches in file order
+  bool augment = true;  // random horizontal flips in training; false: the images as they are
+  bool shuffle = true;  // a new seeded order every epoch; false: batches in file order
   // How validation, test and the saved model normalize images. false (the default): per image, as
   // training does. true: the notebook's mix — per image in training, but a dataset mean/std
   // measured on 100 training images for validation, test and prediction.

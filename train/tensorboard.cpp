@@ -62,7 +62,8 @@ double now() { return std::chrono::duration<double>(std::chrono::system_clock::n
 
 TensorBoardWriter::TensorBoardWriter(const std::string& dir) {
   std::filesystem::create_directories(dir);
-  path_ = (std::filesystem::path(dir) / ("events.out.tfevents." + std::to_string(int64_t(now())) + ".roentgen")).string();
+  path_ =
+      (std::filesystem::path(dir) / ("events.out.tfevents." + std::to_string(int64_t(now())) + ".roentgen")).string();
   out_.open(path_, std::ios::binary | std::ios::app);
   RG_CHECK(out_.good(), path_, ": cannot create the TensorBoard event file");
   std::string event;

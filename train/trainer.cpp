@@ -38,7 +38,7 @@ void write_log_csv(const TrainOptions& o, const ModelInfo& info, const std::vect
   auto number = [](std::optional<double> v) { return v ? std::to_string(*v) : std::string(); };
   for (const auto& e : history) {
     std::vector<std::string> row{std::to_string(e.epoch), std::to_string(e.train_loss), std::to_string(e.val_loss),
-                                 number(e.val_mean_auc), std::to_string(e.lr), std::to_string(e.seconds)};
+                                 number(e.val_mean_auc),  std::to_string(e.lr),         std::to_string(e.seconds)};
     for (const auto& a : e.val_auc) row.push_back(number(a));
     text += data::csv_line(row);
   }
@@ -53,8 +53,8 @@ void validate(Classifier& model, data::DataLoader& loader, const ClassWeights& w
   const Device device = model.device();
   const Tensor w_pos = w.positive.to(device), w_neg = w.negative.to(device);
   const int64_t labels = int64_t(loader.table().label_names.size());
-  double sums[2] = {0, 0};    // the loss times the images, the images
-  std::vector<double> mine;   // per image of this rank: its table row, then its probabilities
+  double sums[2] = {0, 0};   // the loss times the images, the images
+  std::vector<double> mine;  // per image of this rank: its table row, then its probabilities
   DeviceBatches batches(loader, device);
   batches.start_epoch(0);
   data::Batch batch;
@@ -120,8 +120,8 @@ namespace {
 std::string non_finite_loss(double value, const LoopState& s, const TrainOptions& o) {
   const char* what = std::isnan(value) ? "NaN" : value > 0 ? "+inf" : "-inf";
   return std::string("the loss is ") + what + " at epoch " + std::to_string(s.epoch + 1) + ", batch " +
-         std::to_string(s.batch + 1) + ": training stopped (try a smaller learning rate); the last good checkpoint is " +
-         checkpoint_path(o);
+         std::to_string(s.batch + 1) +
+         ": training stopped (try a smaller learning rate); the last good checkpoint is " + checkpoint_path(o);
 }
 
 // The epoch's line under the progress bar.
@@ -130,8 +130,10 @@ std::string epoch_summary(const EpochLog& log) {
   out << std::fixed;
   out.precision(4);
   out << "loss " << log.train_loss << ", val_loss " << log.val_loss << ", val AUROC ";
-  if (log.val_mean_auc) out << *log.val_mean_auc;
-  else out << "undefined";
+  if (log.val_mean_auc)
+    out << *log.val_mean_auc;
+  else
+    out << "undefined";
   out << std::defaultfloat;
   out.precision(2);
   out << ", lr " << log.lr;
@@ -185,14 +187,17 @@ void check_slices(const data::DataLoader& loader, const Communicator& comm, cons
   if (comm.size() == 1 || o.sync_batch_norm) return;
   const int64_t images = int64_t(loader.table().size()), batch = loader.options().batch_size;
   const int64_t smallest = std::min(batch, images % batch == 0 ? batch : images % batch);
-  RG_CHECK(smallest >= comm.size(), "--sync-batch-norm off: every rank normalizes its own slice of each batch, and a "
-           "batch of ", smallest, " images (", images, " training images in batches of ", batch, ") leaves a slice of ",
-           comm.size(), " ranks empty: use a larger --batch-size or --sync-batch-norm on");
+  RG_CHECK(smallest >= comm.size(),
+           "--sync-batch-norm off: every rank normalizes its own slice of each batch, and a "
+           "batch of ",
+           smallest, " images (", images, " training images in batches of ", batch, ") leaves a slice of ", comm.size(),
+           " ranks empty: use a larger --batch-size or --sync-batch-norm on");
 }
 
 // Every rank takes the weights of the best epoch, which rank 0 saved.
 void restore_best(Classifier& model, const TrainOptions& o, Communicator& comm) {
-  if (comm.is_root()) model.load_state_dict(read_safetensors((fs::path(o.out_dir) / "best.safetensors").string()).tensors);
+  if (comm.is_root())
+    model.load_state_dict(read_safetensors((fs::path(o.out_dir) / "best.safetensors").string()).tensors);
   broadcast_model(model, comm);
 }
 
@@ -201,9 +206,16 @@ class Training {
  public:
   Training(Classifier& model, const ModelInfo& info, data::DataLoader& train_loader, data::DataLoader& valid_loader,
            const ClassWeights& weights, const TrainOptions& o)
-      : model_(model), info_(info), train_loader_(train_loader), valid_loader_(valid_loader), weights_(weights), o_(o),
-        comm_(o.communicator ? *o.communicator : world_for(o.device)), root_(comm_.is_root()),
-        adam_(on_device(model, o), o.adam), plateau_(plateau_options(o)),
+      : model_(model),
+        info_(info),
+        train_loader_(train_loader),
+        valid_loader_(valid_loader),
+        weights_(weights),
+        o_(o),
+        comm_(o.communicator ? *o.communicator : world_for(o.device)),
+        root_(comm_.is_root()),
+        adam_(on_device(model, o), o.adam),
+        plateau_(plateau_options(o)),
         settings_(run_settings(train_loader, valid_loader, comm_.size(), o.sync_batch_norm)),
         parts_{model, weights.positive.to(o.device), weights.negative.to(o.device), adam_, comm_},
         batches_(train_loader, o.device) {}

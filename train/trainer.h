@@ -38,16 +38,16 @@ struct TrainOptions {
   int epochs = kRecipe.epochs;
   AdamOptions adam{.lr = kRecipe.lr};
   std::string out_dir = "run";
-  bool monitor_auc = false;          // monitor the validation mean AUROC (higher is better) instead of the loss
+  bool monitor_auc = false;  // monitor the validation mean AUROC (higher is better) instead of the loss
   PlateauOptions plateau{.factor = 0.1, .patience = 1};
-  int early_stopping_patience = 3;   // epochs without improvement before stopping; 0: never stop early
+  int early_stopping_patience = 3;      // epochs without improvement before stopping; 0: never stop early
   int min_epochs = kRecipe.min_epochs;  // epochs before this one are never the best nor count towards stopping
-  bool restore_best = true;          // load the best epoch's weights at the end
-  int checkpoint_every = 0;          // also checkpoint every N batches (0: at epoch ends only)
-  bool resume = false;               // continue from out_dir/last.safetensors
-  int64_t stop_after_batches = -1;   // stop (as if interrupted) after this many batches; for tests
+  bool restore_best = true;             // load the best epoch's weights at the end
+  int checkpoint_every = 0;             // also checkpoint every N batches (0: at epoch ends only)
+  bool resume = false;                  // continue from out_dir/last.safetensors
+  int64_t stop_after_batches = -1;      // stop (as if interrupted) after this many batches; for tests
   bool progress = true;
-  Device device = Device::cpu();     // where the model trains: train() moves it there, and each batch
+  Device device = Device::cpu();  // where the model trains: train() moves it there, and each batch
   // Under mpirun (train/data_parallel.h): batch norm over the global batch (true), or over each
   // rank's slice with the running statistics averaged at each epoch's end (false).
   bool sync_batch_norm = true;
@@ -72,9 +72,9 @@ enum class StopReason {
 struct TrainResult {
   std::vector<EpochLog> history;
   std::vector<double> batch_losses;  // the training loss of each batch this call ran, in order
-  int best_epoch = 0;         // 1-based; 0 before any validation
+  int best_epoch = 0;                // 1-based; 0 before any validation
   StopReason stop = StopReason::Completed;
-  std::string stop_reason;    // what happened, in words; empty when every epoch ran
+  std::string stop_reason;  // what happened, in words; empty when every epoch ran
 };
 
 // Trains `model` (whose labels, image size and normalization `info` describes) on options.device;

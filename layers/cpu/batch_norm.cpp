@@ -69,15 +69,16 @@ void batch_norm_eval(const Tensor& x, const Tensor& weight, const Tensor& bias, 
     std::vector<T> scale(size_t(l.c)), shift(size_t(l.c));
     parallel_for(l.c, grain_for(l.n * l.s), [&](int64_t c0, int64_t c1) {
       for (int64_t c = c0; c < c1; ++c)
-        scale_shift<T>(weight, bias, c, mean.data<T>()[c], 1.0 / std::sqrt(double(var.data<T>()[c]) + eps), scale, shift);
+        scale_shift<T>(weight, bias, c, mean.data<T>()[c], 1.0 / std::sqrt(double(var.data<T>()[c]) + eps), scale,
+                       shift);
       affine(x.data<T>(), l, scale, shift, relu, y.data<T>(), c0, c1);
     });
   });
 }
 
 void batch_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& gy, const Tensor& relu_y,
-                         const Tensor& mean, const Tensor& invstd, double /*eps: in invstd*/, Tensor& gx,
-                         Tensor* gw, Tensor* gb) {
+                         const Tensor& mean, const Tensor& invstd, double /*eps: in invstd*/, Tensor& gx, Tensor* gw,
+                         Tensor* gb) {
   const ChannelLayout l = channel_layout(x);
   const double m = double(l.n * l.s);
   visit_floating(x.dtype(), "batch_norm", [&](auto tag) {

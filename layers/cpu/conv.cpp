@@ -111,8 +111,8 @@ void backward_data_by_conv(decltype(ConvAlgorithm<T>::forward) forward, const T*
   t.pw = (g.kw - 1) * g.dw - g.pw;
   forward(gy, gy_stride, flipped.data(), gx, t);
 }
-template void backward_data_by_conv<float>(decltype(ConvAlgorithm<float>::forward), const float*, const float*,
-                                           int64_t, float*, const WindowGeometry&);
+template void backward_data_by_conv<float>(decltype(ConvAlgorithm<float>::forward), const float*, const float*, int64_t,
+                                           float*, const WindowGeometry&);
 template void backward_data_by_conv<double>(decltype(ConvAlgorithm<double>::forward), const double*, const double*,
                                             int64_t, double*, const WindowGeometry&);
 

@@ -126,7 +126,10 @@ bool applies(const WindowGeometry& g, ConvPass pass) {
 
 template <typename T>
 ConvAlgorithm<T> direct_algorithm() {
-  return {.name = "direct", .applies = applies, .forward = forward<T>, .backward_data = backward_data_as_conv<T, forward<T>>,
+  return {.name = "direct",
+          .applies = applies,
+          .forward = forward<T>,
+          .backward_data = backward_data_as_conv<T, forward<T>>,
           .backward_filter = backward_filter<T>};
 }
 template ConvAlgorithm<float> direct_algorithm<float>();

@@ -99,7 +99,8 @@ template <typename T>
 void gather(const T* from, int64_t stride, int64_t samples, int64_t rows, int64_t s, T* to) {
   parallel_for(rows, grain_for(samples * s), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r)
-      for (int64_t k = 0; k < samples; ++k) std::memcpy(to + (r * samples + k) * s, from + k * stride + r * s, size_t(s) * sizeof(T));
+      for (int64_t k = 0; k < samples; ++k)
+        std::memcpy(to + (r * samples + k) * s, from + k * stride + r * s, size_t(s) * sizeof(T));
   });
 }
 
@@ -108,7 +109,8 @@ template <typename T>
 void scatter(const T* from, int64_t samples, int64_t rows, int64_t s, T* to, int64_t stride) {
   parallel_for(rows, grain_for(samples * s), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r)
-      for (int64_t k = 0; k < samples; ++k) std::memcpy(to + k * stride + r * s, from + (r * samples + k) * s, size_t(s) * sizeof(T));
+      for (int64_t k = 0; k < samples; ++k)
+        std::memcpy(to + k * stride + r * s, from + (r * samples + k) * s, size_t(s) * sizeof(T));
   });
 }
 
@@ -204,7 +206,10 @@ bool applies(const WindowGeometry&, ConvPass) { return true; }
 
 template <typename T>
 ConvAlgorithm<T> im2col_algorithm() {
-  return {.name = "im2col", .applies = applies, .forward = forward<T>, .backward_data = backward_data<T>,
+  return {.name = "im2col",
+          .applies = applies,
+          .forward = forward<T>,
+          .backward_data = backward_data<T>,
           .backward_filter = backward_filter<T>};
 }
 template ConvAlgorithm<float> im2col_algorithm<float>();

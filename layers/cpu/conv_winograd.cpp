@@ -21,9 +21,9 @@ namespace {
 constexpr int64_t kGroupTiles = 1024;  // about this many tiles per group of samples
 
 struct Tiles {
-  int64_t th, tw;   // tiles per sample: ceil(OH / 2) x ceil(OW / 2)
-  int64_t hq, wq;   // the padded copy of a sample: every tile's 4x4 input inside it
-  int64_t count, t; // samples in the group, tiles in the group
+  int64_t th, tw;    // tiles per sample: ceil(OH / 2) x ceil(OW / 2)
+  int64_t hq, wq;    // the padded copy of a sample: every tile's 4x4 input inside it
+  int64_t count, t;  // samples in the group, tiles in the group
 };
 
 Tiles tiles_of(const WindowGeometry& g, int64_t count) {
@@ -67,8 +67,8 @@ void transform_inputs(const T* x, int64_t x_stride, const WindowGeometry& g, con
   parallel_for(g.c, grain_for(s.count * s.hq * s.wq * 4), [&](int64_t c0, int64_t c1) {
     thread_local std::vector<T> buffer;
     buffer.resize(size_t((s.hq + 4) * row));
-    T* plane = buffer.data();          // [hq][even | odd]
-    T* rows = plane + s.hq * row;      // B^T d's four rows, each [even | odd]
+    T* plane = buffer.data();      // [hq][even | odd]
+    T* rows = plane + s.hq * row;  // B^T d's four rows, each [even | odd]
     for (int64_t c = c0; c < c1; ++c)
       for (int64_t k = 0; k < s.count; ++k) {
         std::fill(plane, plane + s.hq * row, T(0));
@@ -78,13 +78,16 @@ void transform_inputs(const T* x, int64_t x_stride, const WindowGeometry& g, con
           T* odd = even + half;
           for (int64_t j = 0; j < g.w; ++j) {
             const int64_t jp = j + g.pw;
-            if (jp % 2) odd[jp / 2] = in[j];
-            else even[jp / 2] = in[j];
+            if (jp % 2)
+              odd[jp / 2] = in[j];
+            else
+              even[jp / 2] = in[j];
           }
         }
         for (int64_t ti = 0; ti < s.th; ++ti) {
           const T* d = plane + 2 * ti * row;  // rows 2ti .. 2ti+3
-          vk.winograd_input(d, d + row, d + 2 * row, d + 3 * row, rows, rows + row, rows + 2 * row, rows + 3 * row, row);
+          vk.winograd_input(d, d + row, d + 2 * row, d + 3 * row, rows, rows + row, rows + 2 * row, rows + 3 * row,
+                            row);
           for (int r = 0; r < 4; ++r) {
             const T* e = rows + r * row;
             const T* o = e + half;
@@ -104,8 +107,8 @@ void transform_outputs(const T* m, const WindowGeometry& g, const Tiles& s, T* y
   parallel_for(s.count * g.o, grain_for(s.th * s.tw * 16), [&](int64_t b0, int64_t b1) {
     thread_local std::vector<T> buffer;
     buffer.resize(size_t(10 * s.tw));
-    T* a = buffer.data();           // A^T m: [2][4][tw]
-    T* even = a + 8 * s.tw;         // one output row's even and odd columns
+    T* a = buffer.data();    // A^T m: [2][4][tw]
+    T* even = a + 8 * s.tw;  // one output row's even and odd columns
     T* odd = even + s.tw;
     for (int64_t b = b0; b < b1; ++b) {  // b = k*O + o
       const int64_t k = b / g.o, o = b % g.o;
@@ -152,7 +155,8 @@ void forward(const T* x, int64_t x_stride, const T* w, T* y, const WindowGeometr
 
 // 3x3, stride 1, dilation 1, padding at most 2; forward and (as a convolution of gy) input gradient.
 bool applies(const WindowGeometry& g, ConvPass pass) {
-  const bool shape = g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.ph <= 2 && g.pw <= 2;
+  const bool shape =
+      g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.ph <= 2 && g.pw <= 2;
   return shape && (pass == ConvPass::Forward || (pass == ConvPass::BackwardData && can_backward_data_by_conv(g)));
 }
 
@@ -160,7 +164,10 @@ bool applies(const WindowGeometry& g, ConvPass pass) {
 
 template <typename T>
 ConvAlgorithm<T> winograd_algorithm() {
-  return {.name = "winograd", .applies = applies, .forward = forward<T>, .backward_data = backward_data_as_conv<T, forward<T>>,
+  return {.name = "winograd",
+          .applies = applies,
+          .forward = forward<T>,
+          .backward_data = backward_data_as_conv<T, forward<T>>,
           .backward_filter = nullptr};
 }
 template ConvAlgorithm<float> winograd_algorithm<float>();

@@ -9,7 +9,6 @@
 
 namespace rg::cpu {
 
-
 // The stride between samples of x [N, ...] whose samples are each contiguous.
 inline int64_t sample_stride(const Tensor& t) { return t.strides()[0]; }
 

@@ -39,7 +39,7 @@ int64_t first_max(const T* in, int64_t i, int64_t j, const WindowGeometry& g) {
     const int64_t row = (y0 + p * g.dh) * g.w + x0;
     for (int64_t q = cols.lo; q < cols.hi; ++q) {
       const T v = in[row + q * g.dw];
-      if (v != v) return row + q * g.dw;  // NaN wins, as in PyTorch
+      if (v != v) return row + q * g.dw;       // NaN wins, as in PyTorch
       const bool better = at < 0 || v > best;  // selects, not branches: random data mispredicts
       best = better ? v : best;
       at = better ? row + q * g.dw : at;
@@ -117,7 +117,8 @@ void avg_pool_backward(const Tensor& gy, Tensor& gx, const WindowGeometry& g) {
         for (int64_t i = 0; i < g.oh; ++i)
           for (int64_t j = 0; j < g.ow; ++j) {
             const T share = T(pg[(plane * g.oh + i) * g.ow + j] / area);
-            for_window(g, i, j, [&](int64_t, int64_t, int64_t yy, int64_t xx) { out[(plane * g.h + yy) * g.w + xx] += share; });
+            for_window(g, i, j,
+                       [&](int64_t, int64_t, int64_t yy, int64_t xx) { out[(plane * g.h + yy) * g.w + xx] += share; });
           }
     });
   });

@@ -78,7 +78,8 @@ void conv_backward_filter(const Tensor& x, const Tensor& gy, Tensor& gw, Tensor*
             db[o] += grad;
             for (int64_t c = 0; c < g.c; ++c)
               for_window(g, i, j, [&](int64_t p, int64_t q, int64_t yy, int64_t xx) {
-                dw[((o * g.c + c) * g.kh + p) * g.kw + q] += grad * double(px[n * sample_stride(x) + (c * g.h + yy) * g.w + xx]);
+                dw[((o * g.c + c) * g.kh + p) * g.kw + q] +=
+                    grad * double(px[n * sample_stride(x) + (c * g.h + yy) * g.w + xx]);
               });
           }
     store<T>(gw, dw);
@@ -151,15 +152,17 @@ void batch_norm_eval(const Tensor& x, const Tensor& weight, const Tensor& bias, 
 // (the last two terms: the gradient through the batch mean and variance). After a fused ReLU, gy
 // stands for its gradient where the output relu_y is positive and 0 elsewhere.
 void batch_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& gy, const Tensor& relu_y,
-                         const Tensor& mean, const Tensor& invstd, double /*eps: in invstd*/, Tensor& gx,
-                         Tensor* gw, Tensor* gb) {
+                         const Tensor& mean, const Tensor& invstd, double /*eps: in invstd*/, Tensor& gx, Tensor* gw,
+                         Tensor* gb) {
   const ChannelLayout l = channel_layout(x);
   const double m = double(l.n * l.s);
   const std::vector<double> mu = mean.to_vector<double>(), inv = invstd.to_vector<double>();
   visit_floating(x.dtype(), "batch_norm", [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T *px = x.data<T>(), *pg = gy.data<T>();
-    auto xhat = [&](int64_t n, int64_t c, int64_t s) { return (double(px[n * l.batch_stride + c * l.s + s]) - mu[c]) * inv[c]; };
+    auto xhat = [&](int64_t n, int64_t c, int64_t s) {
+      return (double(px[n * l.batch_stride + c * l.s + s]) - mu[c]) * inv[c];
+    };
     const T* py = relu_y.defined() ? relu_y.data<T>() : nullptr;
     auto grad = [&](int64_t n, int64_t c, int64_t s) {
       const int64_t i = (n * l.c + c) * l.s + s;
@@ -240,7 +243,8 @@ void avg_pool_forward(const Tensor& x, Tensor& y, const WindowGeometry& g) {
         for (int64_t j = 0; j < g.ow; ++j)
           for_window(g, i, j, [&](int64_t, int64_t, int64_t yy, int64_t xx) {
             out[(plane * g.oh + i) * g.ow + j] +=
-                double(px[(plane / g.c) * sample_stride(x) + ((plane % g.c) * g.h + yy) * g.w + xx]) / double(g.kh * g.kw);
+                double(px[(plane / g.c) * sample_stride(x) + ((plane % g.c) * g.h + yy) * g.w + xx]) /
+                double(g.kh * g.kw);
           });
     store<T>(y, out);
   });
@@ -273,7 +277,8 @@ void channel_scale_forward(const Tensor& x, const Tensor& s, Tensor& y) {
     T* py = y.data<T>();
     for (int64_t n = 0; n < l.n; ++n)
       for (int64_t c = 0; c < l.c; ++c)
-        for (int64_t i = 0; i < l.s; ++i) py[(n * l.c + c) * l.s + i] = px[n * l.batch_stride + c * l.s + i] * ps[n * l.c + c];
+        for (int64_t i = 0; i < l.s; ++i)
+          py[(n * l.c + c) * l.s + i] = px[n * l.batch_stride + c * l.s + i] * ps[n * l.c + c];
   });
 }
 

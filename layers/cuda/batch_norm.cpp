@@ -93,11 +93,11 @@ void batch_norm_backward(const Tensor& x_in, const Tensor& weight, const Tensor&
   Tensor gw_out = gw ? *gw : Tensor::empty({c}, x.dtype(), x.device());
   Tensor gb_out = gb ? *gb : Tensor::empty({c}, x.dtype(), x.device());
   // x, gy and gx share one packed layout, so one descriptor ("same desc for x, dx, dy").
-  RG_CUDNN_CHECK(cudnnBatchNormalizationBackward(
-      cudnn_handle(x.device()), kMode, kOne.of(x.dtype()), kZero.of(x.dtype()), kOne.of(x.dtype()),
-      kZero.of(x.dtype()), xd.get(), x.data_ptr(), xd.get(), gy.data_ptr(), xd.get(), gx.data_ptr(), cd.get(),
-      or_filled(weight, c, 1, x).data_ptr(), gw_out.data_ptr(), gb_out.data_ptr(), eps, mean.data_ptr(),
-      invstd.data_ptr()));
+  RG_CUDNN_CHECK(cudnnBatchNormalizationBackward(cudnn_handle(x.device()), kMode, kOne.of(x.dtype()),
+                                                 kZero.of(x.dtype()), kOne.of(x.dtype()), kZero.of(x.dtype()), xd.get(),
+                                                 x.data_ptr(), xd.get(), gy.data_ptr(), xd.get(), gx.data_ptr(),
+                                                 cd.get(), or_filled(weight, c, 1, x).data_ptr(), gw_out.data_ptr(),
+                                                 gb_out.data_ptr(), eps, mean.data_ptr(), invstd.data_ptr()));
 }
 
 }  // namespace rg::cuda

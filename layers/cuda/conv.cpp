@@ -15,8 +15,25 @@ namespace rg::cuda {
 ConvKey conv_key(const WindowGeometry& g, int64_t x_batch_stride, DType dtype) {
   const ConvSettings& s = conv_settings();
   const int64_t batch_stride = g.n == 1 ? g.c * g.h * g.w : x_batch_stride;
-  return {g.n, g.c, g.h, g.w, batch_stride, g.o, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, dtype,
-          s.tf32 && dtype == DType::Float32, s.deterministic, s.benchmark, s.workspace_limit};
+  return {g.n,
+          g.c,
+          g.h,
+          g.w,
+          batch_stride,
+          g.o,
+          g.kh,
+          g.kw,
+          g.sh,
+          g.sw,
+          g.ph,
+          g.pw,
+          g.dh,
+          g.dw,
+          dtype,
+          s.tf32 && dtype == DType::Float32,
+          s.deterministic,
+          s.benchmark,
+          s.workspace_limit};
 }
 
 std::string describe(const ConvKey& k) {
@@ -28,15 +45,29 @@ std::string describe(const ConvKey& k) {
 }
 
 ConvPlan make_conv_plan(const ConvKey& k) {
-  const WindowGeometry g{k.n, k.c, k.h, k.w, k.o, k.kh, k.kw, window_output_size(k.h, k.kh, k.sh, k.ph, k.dh),
-                         window_output_size(k.w, k.kw, k.sw, k.pw, k.dw), k.sh, k.sw, k.ph, k.pw, k.dh, k.dw};
+  const WindowGeometry g{k.n,
+                         k.c,
+                         k.h,
+                         k.w,
+                         k.o,
+                         k.kh,
+                         k.kw,
+                         window_output_size(k.h, k.kh, k.sh, k.ph, k.dh),
+                         window_output_size(k.w, k.kw, k.sw, k.pw, k.dw),
+                         k.sh,
+                         k.sw,
+                         k.ph,
+                         k.pw,
+                         k.dh,
+                         k.dw};
   ConvPlan p;
   p.x = tensor_desc(k.dtype, g.n, g.c, g.h, g.w, k.x_batch_stride, g.h * g.w, g.w, 1);
   p.gx = tensor_desc(k.dtype, g.n, g.c, g.h, g.w, g.c * g.h * g.w, g.h * g.w, g.w, 1);
   p.y = tensor_desc(k.dtype, g.n, g.o, g.oh, g.ow, g.o * g.oh * g.ow, g.oh * g.ow, g.ow, 1);
   p.w = filter_desc(k.dtype, g.o, g.c, g.kh, g.kw);
   p.bias = tensor_desc(k.dtype, 1, g.o, 1, 1, g.o, 1, 1, 1);
-  for (ConvDesc* d : {&p.fwd_conv, &p.data_conv, &p.filter_conv}) *d = conv_desc(k.dtype, g.ph, g.pw, g.sh, g.sw, g.dh, g.dw);
+  for (ConvDesc* d : {&p.fwd_conv, &p.data_conv, &p.filter_conv})
+    *d = conv_desc(k.dtype, g.ph, g.pw, g.sh, g.sw, g.dh, g.dw);
   return p;
 }
 
@@ -122,17 +153,21 @@ std::vector<ConvAlgo<Algo>> candidates(const Perf* results, int count, const Con
     out.push_back({r.algo, math, r.memory});
   }
   RG_CHECK(!out.empty(), "cuDNN: no ", direction, " convolution algorithm for ", describe(key),
-           " fits the workspace limit of ", key.workspace_limit, " bytes", key.deterministic ? " deterministically" : "");
+           " fits the workspace limit of ", key.workspace_limit, " bytes",
+           key.deterministic ? " deterministically" : "");
   if (verbose()) {
     std::fprintf(stderr, "cuDNN %s convolution (%s):", direction, describe(key).c_str());
-    for (const auto& a : out) std::fprintf(stderr, " algorithm %d (%s, %zu bytes)", int(a.algo), math_name(a.math), a.workspace);
+    for (const auto& a : out)
+      std::fprintf(stderr, " algorithm %d (%s, %zu bytes)", int(a.algo), math_name(a.math), a.workspace);
     std::fprintf(stderr, "\n");
   }
   return out;
 }
 
 // Scratch tensors of a plan's sizes, for timing algorithms without touching real data.
-Tensor scratch(int64_t elements, const ConvKey& key, Device device) { return Tensor::empty({elements}, key.dtype, device); }
+Tensor scratch(int64_t elements, const ConvKey& key, Device device) {
+  return Tensor::empty({elements}, key.dtype, device);
+}
 int64_t x_elements(const ConvKey& k) { return (k.n - 1) * k.x_batch_stride + k.c * k.h * k.w; }
 int64_t y_elements(const ConvKey& k) {
   return k.n * k.o * window_output_size(k.h, k.kh, k.sh, k.ph, k.dh) * window_output_size(k.w, k.kw, k.sw, k.pw, k.dw);
@@ -151,10 +186,9 @@ ConvChooser cudnn_chooser(Device device) {
     if (k.benchmark) {
       Tensor x = scratch(x_elements(k), k, device), w = scratch(k.o * k.c * k.kh * k.kw, k, device),
              y = scratch(y_elements(k), k, device), ws = workspace(k.workspace_limit, device);
-      RG_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(h, p.x.get(), x.data_ptr(), p.w.get(), w.data_ptr(),
-                                                            p.fwd_conv.get(), p.y.get(), y.data_ptr(),
-                                                            CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n, r, pointer(ws),
-                                                            k.workspace_limit));
+      RG_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(
+          h, p.x.get(), x.data_ptr(), p.w.get(), w.data_ptr(), p.fwd_conv.get(), p.y.get(), y.data_ptr(),
+          CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n, r, pointer(ws), k.workspace_limit));
     } else {
       RG_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(h, p.x.get(), p.w.get(), p.fwd_conv.get(), p.y.get(),
                                                             CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n, r));
@@ -188,9 +222,8 @@ ConvChooser cudnn_chooser(Device device) {
           h, p.x.get(), x.data_ptr(), p.y.get(), gy.data_ptr(), p.filter_conv.get(), p.w.get(), gw.data_ptr(),
           CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &n, r, pointer(ws), k.workspace_limit));
     } else {
-      RG_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, p.x.get(), p.y.get(), p.filter_conv.get(),
-                                                                   p.w.get(), CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT,
-                                                                   &n, r));
+      RG_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(
+          h, p.x.get(), p.y.get(), p.filter_conv.get(), p.w.get(), CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &n, r));
     }
     return candidates<cudnnConvolutionBwdFilterAlgo_t>(r, n, k, "backward-filter");
   };

@@ -54,7 +54,7 @@ using FilterAlgo = ConvAlgo<cudnnConvolutionBwdFilterAlgo_t>;
 struct ConvPlan {
   TensorDesc x, gx, y;  // x with its strides; gx and y (and gy) contiguous
   FilterDesc w;
-  TensorDesc bias;      // [1, O, 1, 1]
+  TensorDesc bias;  // [1, O, 1, 1]
   // One convolution descriptor per direction: each carries the math type of its own algorithm.
   ConvDesc fwd_conv, data_conv, filter_conv;
   // Each direction's candidates, best first; the first is the one in use. Empty until chosen.
@@ -115,8 +115,8 @@ class ConvPlanCache {
 };
 
 template <typename Algo>
-void ConvPlanCache::run(std::vector<ConvAlgo<Algo>>& candidates, cudnnConvolutionDescriptor_t conv,
-                        const ConvKey& key, const char* direction, const std::function<Tensor(size_t)>& workspace_of,
+void ConvPlanCache::run(std::vector<ConvAlgo<Algo>>& candidates, cudnnConvolutionDescriptor_t conv, const ConvKey& key,
+                        const char* direction, const std::function<Tensor(size_t)>& workspace_of,
                         const std::function<cudnnStatus_t(const ConvAlgo<Algo>&, void*)>& call) {
   std::string why = "no candidate";
   while (!candidates.empty()) {

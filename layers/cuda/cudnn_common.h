@@ -12,9 +12,9 @@
 
 #include "tensor/tensor.h"
 
-#define RG_CUDNN_CHECK(call)                                                                              \
-  do {                                                                                                   \
-    const cudnnStatus_t rg_status_ = (call);                                                             \
+#define RG_CUDNN_CHECK(call)                                                                           \
+  do {                                                                                                 \
+    const cudnnStatus_t rg_status_ = (call);                                                           \
     RG_CHECK(rg_status_ == CUDNN_STATUS_SUCCESS, #call, " failed: ", cudnnGetErrorString(rg_status_)); \
   } while (0)
 

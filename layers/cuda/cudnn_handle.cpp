@@ -24,9 +24,11 @@ TensorDesc tensor_desc(DType dtype, int64_t n, int64_t c, int64_t h, int64_t w, 
   }
   int64_t span = 1;  // the elements from the first to the last, both included
   for (int d = 0; d < 4; ++d) {
-    RG_CHECK(size[d] >= 1 && size[d] <= INT32_MAX && stride[d] >= 0 && stride[d] <= INT32_MAX,
-             "cuDNN: a [", n, ", ", c, ", ", h, ", ", w, "] tensor: cuDNN takes sizes from 1 and strides from 0, both "
-             "up to 2^31 - 1, got size ", size[d], " with stride ", stride[d]);
+    RG_CHECK(size[d] >= 1 && size[d] <= INT32_MAX && stride[d] >= 0 && stride[d] <= INT32_MAX, "cuDNN: a [", n, ", ", c,
+             ", ", h, ", ", w,
+             "] tensor: cuDNN takes sizes from 1 and strides from 0, both "
+             "up to 2^31 - 1, got size ",
+             size[d], " with stride ", stride[d]);
     span += (size[d] - 1) * stride[d];
   }
   RG_CHECK(span <= INT32_MAX, "cuDNN: a [", n, ", ", c, ", ", h, ", ", w, "] tensor spans ", span,
@@ -50,7 +52,8 @@ FilterDesc filter_desc(DType dtype, int64_t o, int64_t c, int64_t kh, int64_t kw
   cudnnFilterDescriptor_t d;
   RG_CUDNN_CHECK(cudnnCreateFilterDescriptor(&d));
   FilterDesc owned(d);
-  RG_CUDNN_CHECK(cudnnSetFilter4dDescriptor(d, cudnn_dtype(dtype), CUDNN_TENSOR_NCHW, int(o), int(c), int(kh), int(kw)));
+  RG_CUDNN_CHECK(
+      cudnnSetFilter4dDescriptor(d, cudnn_dtype(dtype), CUDNN_TENSOR_NCHW, int(o), int(c), int(kh), int(kw)));
   return owned;
 }
 

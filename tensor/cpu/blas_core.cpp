@@ -56,8 +56,9 @@ void correct_blas_core() {
   if (!core) return;
   std::vector<std::string> args = own_arguments();
   if (args.empty()) return;
-  std::fprintf(stderr, "roentgen: OpenBLAS chose its %s kernels for this %s CPU (%s); running again with OPENBLAS_CORETYPE=%s\n",
-               reported.c_str(), host_cpu().vendor.c_str(), host_cpu().flags().c_str(), core->c_str());
+  std::fprintf(
+      stderr, "roentgen: OpenBLAS chose its %s kernels for this %s CPU (%s); running again with OPENBLAS_CORETYPE=%s\n",
+      reported.c_str(), host_cpu().vendor.c_str(), host_cpu().flags().c_str(), core->c_str());
   std::fflush(stderr);
   setenv("OPENBLAS_CORETYPE", core->c_str(), 1);
   setenv(kCorrectedFrom, reported.c_str(), 1);

@@ -17,7 +17,8 @@ class CpuAllocator final : public PoolAllocator {
  public:
   static constexpr size_t kAlignment = 64;  // a cache line; BlockPool's blocks are multiples of 512 bytes
 
-  CpuAllocator() : PoolAllocator([this](size_t bytes) { return new_segment(bytes); }, [](void* ptr) { std::free(ptr); }) {}
+  CpuAllocator()
+      : PoolAllocator([this](size_t bytes) { return new_segment(bytes); }, [](void* ptr) { std::free(ptr); }) {}
 
  private:
   // Called by the pool with the mutex held. Segment sizes are multiples of 512 bytes, as

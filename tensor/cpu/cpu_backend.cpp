@@ -85,8 +85,7 @@ void binary_kernel(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
       const T* pb = b.data<T>();
       T* o = out.data<T>();
       const auto layout = layout_of(out, a, b);
-      const int64_t so = layout.strides[0].back(), sa = layout.strides[1].back(),
-                    sb = layout.strides[2].back();
+      const int64_t so = layout.strides[0].back(), sa = layout.strides[1].back(), sb = layout.strides[2].back();
       parallel_runs(layout, [&](const std::array<int64_t, 3>& off, int64_t count) {
         T* po = o + off[0];
         const T* xa = pa + off[1];
@@ -94,8 +93,7 @@ void binary_kernel(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
         if (so == 1 && sa == 1 && (sb == 1 || sb == 0)) {  // sb == 0: tensor (op) scalar-like operand
           vector_ops<T>().binary(op, xa, xb, sb == 0, po, count);
         } else {
-          for (int64_t j = 0; j < count; ++j)
-            po[j * so] = math::binary<Op, T>(xa[j * sa], xb[j * sb]);
+          for (int64_t j = 0; j < count; ++j) po[j * so] = math::binary<Op, T>(xa[j * sa], xb[j * sb]);
         }
       });
     });
@@ -110,8 +108,8 @@ void where_kernel(const Tensor& cond, const Tensor& a, const Tensor& b, Tensor& 
     const T* pb = b.data<T>();
     T* o = out.data<T>();
     const auto layout = layout_of(out, cond, a, b);
-    const int64_t so = layout.strides[0].back(), sc = layout.strides[1].back(),
-                  sa = layout.strides[2].back(), sb = layout.strides[3].back();
+    const int64_t so = layout.strides[0].back(), sc = layout.strides[1].back(), sa = layout.strides[2].back(),
+                  sb = layout.strides[3].back();
     parallel_runs(layout, [&](const std::array<int64_t, 4>& off, int64_t count) {
       for (int64_t j = 0; j < count; ++j)
         o[off[0] + j * so] = pc[off[1] + j * sc] != T(0) ? pa[off[2] + j * sa] : pb[off[3] + j * sb];
@@ -153,8 +151,7 @@ void reduce_kernel(ReduceOp op, const Tensor& x, Tensor& out) {
     };
     auto combine = [&](double acc, double part) {
       if (op == ReduceOp::Sum) return acc + part;
-      return (acc != acc || part != part) ? std::numeric_limits<double>::quiet_NaN()
-                                          : std::max(acc, part);
+      return (acc != acc || part != part) ? std::numeric_limits<double>::quiet_NaN() : std::max(acc, part);
     };
     auto base_of = [&](int64_t o_index) {  // offset of output o_index's first input element
       int64_t base = 0;

@@ -12,10 +12,10 @@ namespace rg::cpu {
 
 std::string CpuFeatures::flags() const {
   std::string out;
-  const std::pair<bool, const char*> all[] = {{avx, "avx"},           {avx2, "avx2"},         {fma, "fma"},
-                                              {avx512f, "avx512f"},   {avx512bw, "avx512bw"}, {avx512dq, "avx512dq"},
-                                              {avx512vl, "avx512vl"}, {avx512_bf16, "avx512_bf16"},
-                                              {amx_tile, "amx_tile"}};
+  const std::pair<bool, const char*> all[] = {
+      {avx, "avx"},           {avx2, "avx2"},         {fma, "fma"},           {avx512f, "avx512f"},
+      {avx512bw, "avx512bw"}, {avx512dq, "avx512dq"}, {avx512vl, "avx512vl"}, {avx512_bf16, "avx512_bf16"},
+      {amx_tile, "amx_tile"}};
   for (const auto& [has, name] : all) {
     if (!has) continue;
     if (!out.empty()) out += ' ';
@@ -74,7 +74,7 @@ CpuFeatures detect() {
 
   const bool osxsave = bit(id.c, 27);
   const unsigned long long xcr = osxsave ? xcr0() : 0;
-  const bool os_ymm = (xcr & 0x6) == 0x6;            // SSE and AVX state
+  const bool os_ymm = (xcr & 0x6) == 0x6;              // SSE and AVX state
   const bool os_zmm = os_ymm && (xcr & 0xe0) == 0xe0;  // opmask, ZMM0-15 upper halves, ZMM16-31
   const Regs ext = cpuid(0).a >= 7 ? cpuid(7) : Regs{};
   const Regs ext1 = cpuid(0).a >= 7 ? cpuid(7, 1) : Regs{};

@@ -8,8 +8,8 @@
 namespace rg::cpu {
 
 struct CpuFeatures {
-  std::string vendor;      // cpuid's vendor string: "GenuineIntel", "AuthenticAMD", ...
-  std::string model_name;  // the brand string: "Intel(R) Xeon(R) Platinum 8581C CPU @ 2.10GHz"
+  std::string vendor;         // cpuid's vendor string: "GenuineIntel", "AuthenticAMD", ...
+  std::string model_name;     // the brand string: "Intel(R) Xeon(R) Platinum 8581C CPU @ 2.10GHz"
   int family = 0, model = 0;  // display family and model (base plus extended, as Intel and AMD define them)
   // Each true only when the CPU has it and the operating system saves its registers.
   bool avx = false, avx2 = false, fma = false;

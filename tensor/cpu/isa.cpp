@@ -44,7 +44,8 @@ constexpr IsaLevel kLevels[] = {
 const IsaLevel& level(Isa isa) { return kLevels[int(isa)]; }
 
 void check_built(Isa isa, const char* why) {
-  RG_CHECK(isa_built(isa), why, "the ", isa_name(isa), " kernels are not built on this machine (only x86 builds have avx2 and avx512)");
+  RG_CHECK(isa_built(isa), why, "the ", isa_name(isa),
+           " kernels are not built on this machine (only x86 builds have avx2 and avx512)");
 }
 
 void check_runnable(Isa isa, const char* why) {

@@ -21,11 +21,11 @@ const char* isa_name(Isa isa);  // "baseline", "avx2", "avx512"
 // "baseline" | "avx2" | "avx512" (an rg::Error naming the choices otherwise).
 Isa parse_isa(std::string_view name);
 
-bool isa_built(Isa isa);                             // compiled into this build (x86: all three)
-bool cpu_supports(const CpuFeatures& cpu, Isa isa);  // the CPU and its operating system can run it
-Isa best_isa(const CpuFeatures& cpu);                // the highest level built and supported
+bool isa_built(Isa isa);                                 // compiled into this build (x86: all three)
+bool cpu_supports(const CpuFeatures& cpu, Isa isa);      // the CPU and its operating system can run it
+Isa best_isa(const CpuFeatures& cpu);                    // the highest level built and supported
 std::vector<Isa> runnable_isas(const CpuFeatures& cpu);  // every level built and `cpu` supports, lowest first
-std::vector<Isa> runnable_isas();                    // ... on this machine's CPU
+std::vector<Isa> runnable_isas();                        // ... on this machine's CPU
 
 // The level in use: ROENTGEN_ISA when set (an rg::Error when the CPU or the build lacks it),
 // else best_isa(host_cpu()).

@@ -93,9 +93,12 @@ void reduce(ReduceOp op, const Tensor& x, Tensor& out) {
         out_step *= out.shape()[d];
       }
       const double v = in[offset_of(x, i)];
-      if (op == ReduceOp::Sum) acc[out_index] += v;
-      else if (v != v) seen_nan[out_index] = true;  // max propagates NaN, as PyTorch does
-      else if (v > acc[out_index]) acc[out_index] = v;
+      if (op == ReduceOp::Sum)
+        acc[out_index] += v;
+      else if (v != v)
+        seen_nan[out_index] = true;  // max propagates NaN, as PyTorch does
+      else if (v > acc[out_index])
+        acc[out_index] = v;
     }
     T* o = out.data<T>();
     for (int64_t i = 0; i < n_out; ++i)
@@ -117,8 +120,7 @@ void matmul(const Tensor& a, const Tensor& b, Tensor& out) {
         for (int64_t j = 0; j < n; ++j) {
           double acc = 0;  // out[bi, i, j] = sum_p a[bi, i, p] * b[bi, p, j]
           for (int64_t p = 0; p < k; ++p)
-            acc += double(pa[bi * sa[0] + i * sa[1] + p * sa[2]]) *
-                   double(pb[bi * sb[0] + p * sb[1] + j * sb[2]]);
+            acc += double(pa[bi * sa[0] + i * sa[1] + p * sa[2]]) * double(pb[bi * sb[0] + p * sb[1] + j * sb[2]]);
           o[(bi * m + i) * n + j] = static_cast<T>(acc);
         }
   });
@@ -130,7 +132,8 @@ void update(const UpdateRule& rule, Tensor& p, const Tensor& g, Tensor& m, Tenso
     using T = typename decltype(tag)::type;
     T *pp = p.data<T>(), *pm = m.defined() ? m.data<T>() : nullptr, *pv = v.defined() ? v.data<T>() : nullptr;
     const T* pg = g.data<T>();
-    for (int64_t i = 0; i < p.numel(); ++i) math::optimizer_update(rule, pp[i], pg[i], pm ? pm + i : nullptr, pv ? pv + i : nullptr);
+    for (int64_t i = 0; i < p.numel(); ++i)
+      math::optimizer_update(rule, pp[i], pg[i], pm ? pm + i : nullptr, pv ? pv + i : nullptr);
   });
 }
 

@@ -16,7 +16,6 @@
 
 namespace rg::cpu {
 
-
 // body(const std::array<int64_t, N>& offsets, int64_t count): a run of `count` elements along
 // the last dim; operand k's elements are at offsets[k] + j * layout.strides[k].back().
 template <size_t N, typename Body>
@@ -44,8 +43,7 @@ void for_each_run(const Layout<N>& layout, int64_t begin, int64_t end, Body&& bo
     for (size_t k = 0; k < N; ++k) offsets[k] += count * layout.strides[k][rank - 1];
     coord[rank - 1] += count;
     for (int64_t d = rank - 1; d > 0 && coord[d] == layout.shape[d]; --d) {
-      for (size_t k = 0; k < N; ++k)
-        offsets[k] += layout.strides[k][d - 1] - layout.shape[d] * layout.strides[k][d];
+      for (size_t k = 0; k < N; ++k) offsets[k] += layout.strides[k][d - 1] - layout.shape[d] * layout.strides[k][d];
       coord[d] = 0;
       ++coord[d - 1];
     }

@@ -56,7 +56,8 @@ class ThreadPool {
   }
 
   void run(int64_t n, int64_t grain, detail::ChunkFn fn, void* body) {
-    const int64_t chunks = std::min({n / std::max<int64_t>(grain, 1), int64_t(threads()) * kChunksPerThread, int64_t(0xffff)});
+    const int64_t chunks =
+        std::min({n / std::max<int64_t>(grain, 1), int64_t(threads()) * kChunksPerThread, int64_t(0xffff)});
     std::unique_lock<std::mutex> job(job_mutex_, std::defer_lock);
     if (chunks <= 1 || tls_in_job || workers_.empty() || !job.try_lock()) {
       fn(body, 0, n);
@@ -74,12 +75,13 @@ class ThreadPool {
       wake_.notify_all();
     }
     tls_in_job = true;
-    while (take_chunk()) {
-    }
+    while (take_chunk()) {}
     tls_in_job = false;
     for (int spins = 0; done_.load(std::memory_order_acquire) < chunks; ++spins) {
-      if (spins < 4096) cpu_relax();
-      else std::this_thread::yield();  // a chunk's thread was descheduled: let it run
+      if (spins < 4096)
+        cpu_relax();
+      else
+        std::this_thread::yield();  // a chunk's thread was descheduled: let it run
     }
     if (error_) std::rethrow_exception(error_);
   }

@@ -99,7 +99,8 @@ void grad_affine(const T* g, const T* x, T* out, int64_t count, T a, T b, T mean
 template <typename T>
 void update(const UpdateRule& rule, T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v,
             int64_t count) {
-  for (int64_t i = 0; i < count; ++i) math::optimizer_update(rule, p[i], g[i], m ? m + i : nullptr, v ? v + i : nullptr);
+  for (int64_t i = 0; i < count; ++i)
+    math::optimizer_update(rule, p[i], g[i], m ? m + i : nullptr, v ? v + i : nullptr);
 }
 
 template <typename T>

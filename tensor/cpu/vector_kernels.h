@@ -60,13 +60,21 @@ const VectorKernels& vector_kernels_at(Isa isa);
 
 template <typename T>
 const VectorOps<T>& vector_ops() {
-  if constexpr (sizeof(T) == 4) return vector_kernels().f32;
-  else return vector_kernels().f64;
+  if constexpr (sizeof(T) == 4)
+    return vector_kernels().f32;
+  else
+    return vector_kernels().f64;
 }
 
 // Each level's table, defined by vector_kernels.cpp; the x86 ones exist only in x86 builds.
-namespace isa_baseline { const VectorKernels& table(); }
-namespace isa_avx2 { const VectorKernels& table(); }
-namespace isa_avx512 { const VectorKernels& table(); }
+namespace isa_baseline {
+const VectorKernels& table();
+}
+namespace isa_avx2 {
+const VectorKernels& table();
+}
+namespace isa_avx512 {
+const VectorKernels& table();
+}
 
 }  // namespace rg::cpu

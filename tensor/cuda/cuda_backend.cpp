@@ -30,10 +30,9 @@ const Backend& backend() {
 }
 
 void transfer(const Tensor& src, Tensor& dst) {
-  RG_CHECK(src.is_contiguous() && dst.is_contiguous() && src.dtype() == dst.dtype() &&
-               src.numel() == dst.numel(),
-           "transfer: expected two contiguous tensors of one dtype and size, got ", src.dtype(),
-           shape_str(src.shape()), " and ", dst.dtype(), shape_str(dst.shape()));
+  RG_CHECK(src.is_contiguous() && dst.is_contiguous() && src.dtype() == dst.dtype() && src.numel() == dst.numel(),
+           "transfer: expected two contiguous tensors of one dtype and size, got ", src.dtype(), shape_str(src.shape()),
+           " and ", dst.dtype(), shape_str(dst.shape()));
   const size_t bytes = src.numel() * dtype_size(src.dtype());
   if (bytes == 0) return;
   // With unified addressing the runtime knows from the pointers which way the bytes go.
@@ -82,7 +81,8 @@ std::string describe() {
   for (int d = 0; d < count; ++d) {
     cudaDeviceProp p{};
     if (cudaGetDeviceProperties(&p, d) != cudaSuccess) continue;
-    out << "; cuda:" << d << " " << p.name << " (" << (p.totalGlobalMem >> 20) << " MiB, sm_" << p.major << p.minor << ")";
+    out << "; cuda:" << d << " " << p.name << " (" << (p.totalGlobalMem >> 20) << " MiB, sm_" << p.major << p.minor
+        << ")";
   }
   return out.str();
 }

@@ -7,17 +7,16 @@
 
 #include "tensor/error.h"
 
-#define RG_CUDA_CHECK(call)                                                                   \
-  do {                                                                                        \
-    const cudaError_t rg_status_ = (call);                                                    \
+#define RG_CUDA_CHECK(call)                                                                  \
+  do {                                                                                       \
+    const cudaError_t rg_status_ = (call);                                                   \
     RG_CHECK(rg_status_ == cudaSuccess, #call, " failed: ", cudaGetErrorString(rg_status_)); \
   } while (0)
 
-#define RG_CUBLAS_CHECK(call)                                                            \
-  do {                                                                                   \
-    const cublasStatus_t rg_status_ = (call);                                            \
-    RG_CHECK(rg_status_ == CUBLAS_STATUS_SUCCESS, #call, " failed: ",                    \
-             cublasGetStatusString(rg_status_));                                         \
+#define RG_CUBLAS_CHECK(call)                                                                             \
+  do {                                                                                                    \
+    const cublasStatus_t rg_status_ = (call);                                                             \
+    RG_CHECK(rg_status_ == CUBLAS_STATUS_SUCCESS, #call, " failed: ", cublasGetStatusString(rg_status_)); \
   } while (0)
 
 // After a kernel launch: reports a bad launch configuration at once, naming the kernel. With

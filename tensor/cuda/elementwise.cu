@@ -9,7 +9,6 @@
 namespace rg::cuda {
 namespace {
 
-
 template <typename T>
 __global__ void fill_kernel(Indexer<1> ix, int64_t n, T* out, T value) {
   RG_GRID_STRIDE_LOOP(i, n) {
@@ -92,8 +91,7 @@ void unary(UnaryOp op, const Tensor& x, Tensor& out, double p0, double p1) {
   visit_floating(out.dtype(), op_name(op), [&](auto tag) {
     using T = typename decltype(tag)::type;
     math::with_unary(op, [&](auto op_c) {
-      unary_kernel<decltype(op_c)::value, T>
-          <<<grid_for(n), 256>>>(ix, n, x.data<T>(), out.data<T>(), T(p0), T(p1));
+      unary_kernel<decltype(op_c)::value, T><<<grid_for(n), 256>>>(ix, n, x.data<T>(), out.data<T>(), T(p0), T(p1));
     });
   });
   RG_CUDA_CHECK_LAUNCH(unary);
@@ -103,13 +101,11 @@ void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
   DeviceGuard guard(out.device().index);
   const int64_t n = out.numel();
   if (n == 0) return;
-  const auto ix = make_indexer(
-      coalesce<3>(out.shape(), {&out.strides(), &a.strides(), &b.strides()}), op_name(op));
+  const auto ix = make_indexer(coalesce<3>(out.shape(), {&out.strides(), &a.strides(), &b.strides()}), op_name(op));
   visit_floating(out.dtype(), op_name(op), [&](auto tag) {
     using T = typename decltype(tag)::type;
     math::with_binary(op, [&](auto op_c) {
-      binary_kernel<decltype(op_c)::value, T>
-          <<<grid_for(n), 256>>>(ix, n, a.data<T>(), b.data<T>(), out.data<T>());
+      binary_kernel<decltype(op_c)::value, T><<<grid_for(n), 256>>>(ix, n, a.data<T>(), b.data<T>(), out.data<T>());
     });
   });
   RG_CUDA_CHECK_LAUNCH(binary);
@@ -136,8 +132,8 @@ void where(const Tensor& cond, const Tensor& a, const Tensor& b, Tensor& out) {
   DeviceGuard guard(out.device().index);
   const int64_t n = out.numel();
   if (n == 0) return;
-  const auto ix = make_indexer(
-      coalesce<4>(out.shape(), {&out.strides(), &cond.strides(), &a.strides(), &b.strides()}), "where");
+  const auto ix =
+      make_indexer(coalesce<4>(out.shape(), {&out.strides(), &cond.strides(), &a.strides(), &b.strides()}), "where");
   visit_floating(out.dtype(), "where", [&](auto tag) {
     using T = typename decltype(tag)::type;
     where_kernel<T><<<grid_for(n), 256>>>(ix, n, cond.data<T>(), a.data<T>(), b.data<T>(), out.data<T>());

@@ -64,24 +64,21 @@ void matmul(const Tensor& a_in, const Tensor& b_in, Tensor& out) {
   }
   // cuBLAS takes sizes and leading dimensions as int (batch strides are 64-bit).
   for (int64_t v : {m, n, k, batch, ga.ld, gb.ld})
-    RG_CHECK(v <= INT32_MAX, "matmul on CUDA: a size or leading dimension (", v, ") exceeds cuBLAS's int range; a: ",
-             shape_str(a_in.shape()), ", b: ", shape_str(b_in.shape()));
+    RG_CHECK(v <= INT32_MAX, "matmul on CUDA: a size or leading dimension (", v,
+             ") exceeds cuBLAS's int range; a: ", shape_str(a_in.shape()), ", b: ", shape_str(b_in.shape()));
   cublasHandle_t handle = handle_for(out.device().index);
   // out^T [N, M] = b^T [N, K] @ a^T [K, M] in cuBLAS's column-major view.
   if (out.dtype() == DType::Float32) {
     const float one = 1.0f, zero = 0.0f;
-    RG_CUBLAS_CHECK(cublasSgemmStridedBatched(
-        handle, gb.op, ga.op, int(n), int(m), int(k), &one, b.data<float>(), int(gb.ld),
-        b.strides()[0], a.data<float>(), int(ga.ld), a.strides()[0], &zero, out.data<float>(),
-        int(n), m * n, int(batch)));
+    RG_CUBLAS_CHECK(cublasSgemmStridedBatched(handle, gb.op, ga.op, int(n), int(m), int(k), &one, b.data<float>(),
+                                              int(gb.ld), b.strides()[0], a.data<float>(), int(ga.ld), a.strides()[0],
+                                              &zero, out.data<float>(), int(n), m * n, int(batch)));
   } else {
-    RG_CHECK(out.dtype() == DType::Float64, "matmul on CUDA: expected float32 or float64, got ",
-             out.dtype());
+    RG_CHECK(out.dtype() == DType::Float64, "matmul on CUDA: expected float32 or float64, got ", out.dtype());
     const double one = 1.0, zero = 0.0;
-    RG_CUBLAS_CHECK(cublasDgemmStridedBatched(
-        handle, gb.op, ga.op, int(n), int(m), int(k), &one, b.data<double>(), int(gb.ld),
-        b.strides()[0], a.data<double>(), int(ga.ld), a.strides()[0], &zero, out.data<double>(),
-        int(n), m * n, int(batch)));
+    RG_CUBLAS_CHECK(cublasDgemmStridedBatched(handle, gb.op, ga.op, int(n), int(m), int(k), &one, b.data<double>(),
+                                              int(gb.ld), b.strides()[0], a.data<double>(), int(ga.ld), a.strides()[0],
+                                              &zero, out.data<double>(), int(n), m * n, int(batch)));
   }
 }
 

@@ -12,9 +12,9 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   rg::data::image_limits().max_pixels = uint64_t(1) << 22;
   try {
-    const rg::data::GrayImage image = rg::data::decode_image_bytes(std::string(reinterpret_cast<const char*>(data), size), "fuzz");
+    const rg::data::GrayImage image =
+        rg::data::decode_image_bytes(std::string(reinterpret_cast<const char*>(data), size), "fuzz");
     rg::data::resize(image, 32, 32);
-  } catch (const rg::Error&) {
-  }
+  } catch (const rg::Error&) {}
   return 0;
 }

@@ -21,8 +21,7 @@ void read_all(const std::string& bytes) {
       (void)pack->labels(i);
       (void)pack->pixels(i);
     }
-  } catch (const rg::Error&) {
-  }
+  } catch (const rg::Error&) {}
 }
 
 // The bytes with the header's CRC and the tail's recomputed, when the header says where the tail is.
@@ -30,7 +29,8 @@ std::string resealed(std::string bytes) {
   rg::data::PackHeader h;
   if (bytes.size() < sizeof(h)) return bytes;
   std::memcpy(&h, bytes.data(), sizeof(h));
-  if (h.index_offset <= bytes.size()) h.tail_crc = rg::data::pack_crc(bytes.data() + h.index_offset, bytes.size() - h.index_offset);
+  if (h.index_offset <= bytes.size())
+    h.tail_crc = rg::data::pack_crc(bytes.data() + h.index_offset, bytes.size() - h.index_offset);
   h.header_crc = rg::data::pack_crc(&h, offsetof(rg::data::PackHeader, header_crc));
   std::memcpy(bytes.data(), &h, sizeof(h));
   return bytes;

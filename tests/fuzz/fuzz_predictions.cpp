@@ -19,9 +19,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return t;
   }();
   try {
-    const std::string text = rg::gunzip(std::string(reinterpret_cast<const char*>(data), size), "fuzz", size_t(64) << 20);
+    const std::string text =
+        rg::gunzip(std::string(reinterpret_cast<const char*>(data), size), "fuzz", size_t(64) << 20);
     rg::metrics::evaluate(truth, rg::data::parse_csv(text, "fuzz"), 20, 0);
-  } catch (const rg::Error&) {
-  }
+  } catch (const rg::Error&) {}
   return 0;
 }

@@ -13,7 +13,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     const rg::SafeTensors file = rg::parse_safetensors(std::string(reinterpret_cast<const char*>(data), size), "fuzz");
     rg::ModelInfo::from_metadata(file.metadata, "fuzz");
-  } catch (const rg::Error&) {
-  }
+  } catch (const rg::Error&) {}
   return 0;
 }
