@@ -1,6 +1,6 @@
-// roentgen bench: times DenseNet training steps (forward, the weighted loss, backward, Adam) or
-// inference on random images, and prints one JSON line. Each step ends by reading its result on
-// the host, so a GPU step is timed to its end.
+// roentgen bench: times DenseNet training steps (train/step.h's train_step: forward, the weighted
+// loss, backward, Adam) or inference on random images, and prints one JSON line. Each phase ends
+// with a device synchronize, so a GPU step is timed to its end.
 #include "apps/bench.h"
 
 #include <sys/resource.h>
