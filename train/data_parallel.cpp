@@ -1,7 +1,5 @@
 #include "train/data_parallel.h"
 
-#include <chrono>
-
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
 
@@ -90,13 +88,11 @@ void GradientReducer::start(Bucket& b) {
   b.pending = comm_.allreduce_async(b.flat, ReduceOp::Sum);
 }
 
-double GradientReducer::finish(double scale) {
+void GradientReducer::finish(double scale) {
   NoGradGuard no_grad;
   for (Bucket& b : buckets_)  // those with a parameter that got no gradient, in the same order everywhere
     if (!b.pending) start(b);
-  const auto waiting = std::chrono::steady_clock::now();
   for (Bucket& b : buckets_) b.pending->wait();
-  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - waiting).count();
   for (Bucket& b : buckets_) {
     const Tensor scaled = scale == 1.0 ? b.flat.detach() : b.flat * scale;
     int64_t offset = 0;
@@ -111,7 +107,6 @@ double GradientReducer::finish(double scale) {
     b.ready = 0;
   }
   std::fill(arrived_.begin(), arrived_.end(), false);
-  return waited;
 }
 
 void average_buffers(Module& model, Communicator& comm) {

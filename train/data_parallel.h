@@ -43,8 +43,8 @@ class GradientReducer {
   GradientReducer& operator=(const GradientReducer&) = delete;
 
   // After backward(): every parameter's .grad becomes scale * the sum over the ranks (a parameter
-  // without a gradient counts as zeros). Returns the seconds spent waiting for the reductions.
-  double finish(double scale);
+  // without a gradient counts as zeros). train_step times it as the exposed allreduce.
+  void finish(double scale);
   size_t buckets() const { return buckets_.size(); }
 
  private:

@@ -86,8 +86,7 @@ std::string_view conv_algorithm(const WindowGeometry& g, ConvPass pass) {
 }
 
 bool can_backward_data_by_conv(const WindowGeometry& g) {
-  const bool pointwise = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0;
-  return !pointwise && g.sh == 1 && g.sw == 1 && g.ph <= (g.kh - 1) * g.dh && g.pw <= (g.kw - 1) * g.dw;
+  return !is_pointwise(g) && g.sh == 1 && g.sw == 1 && g.ph <= (g.kh - 1) * g.dh && g.pw <= (g.kw - 1) * g.dw;
 }
 
 // With stride 1, gx[c, y, x] = sum over (o, p, q) of gy[o, y - p*dh + ph, x - q*dw + pw] * w[o, c, p, q]:

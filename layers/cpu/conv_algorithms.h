@@ -64,6 +64,11 @@ ConvAlgorithm<T> direct_algorithm();
 template <typename T>
 ConvAlgorithm<T> winograd_algorithm();
 
+// A 1x1, stride-1, unpadded convolution: a plain GEMM of each sample, no columns needed.
+inline bool is_pointwise(const WindowGeometry& g) {
+  return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0;
+}
+
 // Whether the input gradient of `g` is a convolution of gy: stride 1, padding at most the
 // kernel's reach, and not a 1x1 unpadded convolution (whose gradient is a plain GEMM).
 bool can_backward_data_by_conv(const WindowGeometry& g);

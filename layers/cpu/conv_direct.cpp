@@ -117,8 +117,7 @@ void backward_filter(const T* x, int64_t x_stride, const T* gy, int64_t gy_strid
 
 // The stride-1 convolutions that are not a plain GEMM already (1x1 unpadded).
 bool applies(const WindowGeometry& g, ConvPass pass) {
-  const bool plain_gemm = g.kh == 1 && g.kw == 1 && g.ph == 0 && g.pw == 0;
-  const bool stride_1 = g.sh == 1 && g.sw == 1 && !plain_gemm;
+  const bool stride_1 = g.sh == 1 && g.sw == 1 && !is_pointwise(g);
   return stride_1 && (pass != ConvPass::BackwardData || can_backward_data_by_conv(g));
 }
 

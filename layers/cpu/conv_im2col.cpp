@@ -22,10 +22,6 @@ namespace {
 
 constexpr int64_t kGroupColumns = 2048;
 
-bool is_pointwise(const WindowGeometry& g) {
-  return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0;
-}
-
 int64_t group_size(const WindowGeometry& g) { return samples_per_group(kGroupColumns, g.oh * g.ow, g.n); }
 
 // The output columns j whose input column j*sw + offset falls inside [0, w): [lo, hi).
