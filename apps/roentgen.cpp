@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
-#include <map>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -456,6 +455,14 @@ std::string all_usage() {
   return text;
 }
 
+// The commands that may run as several ranks, for the error that names them.
+std::string several_process_commands() {
+  std::string names;
+  for (const Command& c : commands())
+    if (c.several_processes) names += (names.empty() ? "" : ", ") + std::string(c.name);
+  return names;
+}
+
 std::string command_list() {
   std::string text = "usage: roentgen COMMAND [--help]\n";
   for (const Command& c : commands()) {
@@ -480,8 +487,7 @@ int main(int argc, char** argv) {
     for (const Command& c : commands()) {
       if (name != c.name) continue;
       RG_CHECK(c.several_processes || world().size() == 1, "roentgen ", name,
-               " runs as one process; under mpirun only "
-               "train and bench run on several (",
+               " runs as one process; under mpirun only these run on several: ", several_process_commands(), " (",
                world().size(), " were started)");
       return c.run(argc, argv);
     }
