@@ -34,22 +34,28 @@ using ConvBackwardData = void(const Tensor& weight, const Tensor& gy, Tensor& gx
 // gw [O, C, KH, KW] and, when gb is not null, gb [O].
 using ConvBackwardFilter = void(const Tensor& x, const Tensor& gy, Tensor& gw, Tensor* gb, const WindowGeometry& g);
 
-// ---- batch norm over the channels of x [N, C, H, W] or [N, C]; weight, bias [C] or undefined ----
-// With relu, y = max(0, batch norm) in the same pass (DenseNet follows every batch norm by one).
-// Training: normalizes by this batch's statistics over (N, H, W). Writes y (x's shape), and per
-// channel: mean, invstd = 1 / sqrt(biased var + eps) (kept for the backward) and the unbiased
-// variance (for the running statistics).
-using BatchNormTrain = void(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, bool relu, Tensor& y,
-                            Tensor& mean, Tensor& invstd, Tensor& unbiased_var);
-// Eval: normalizes by the given mean and (biased) var [C].
-using BatchNormEval = void(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& mean,
-                           const Tensor& var, double eps, bool relu, Tensor& y);
-// The training-mode backward (the statistics depend on x): gx, and gw, gb where not null.
+// ---- batch norm over the channels of x [N, C, H, W] or [N, C], in four steps ----
+// The steps of PyTorch's SyncBatchNorm: batch_norm (layers/batch_norm.cpp) and sync_batch_norm
+// (layers/sync_batch_norm.cpp) are both built from them; sync_batch_norm adds the ranks' sums up
+// between steps. Per channel c, the M = N*H*W values x[., c, .]; weight, bias [C] or undefined;
+// mean and var [C] in x's dtype; the backward's sums [C] in float64.
+// Per channel: mean and the biased variance (0 and 0 for a channel with no values).
+using BatchNormStats = void(const Tensor& x, Tensor& mean, Tensor& var);
+// y = (x - mean) / sqrt(var + eps) * weight + bias, then max(0, y) with relu (DenseNet follows
+// every batch norm by a ReLU). Training passes the batch's statistics; eval the running ones.
+using BatchNormElemt = void(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& mean,
+                            const Tensor& var, double eps, bool relu, Tensor& y);
+// The backward's per-channel sums: sum_dy = sum gy, sum_dy_xmu = sum gy * (x - mean).
 // relu_y: the forward's output when it applied the ReLU (gy then counts only where relu_y > 0),
-// else undefined. eps: the forward's (the saved invstd already holds it; cuDNN asks again).
-using BatchNormBackward = void(const Tensor& x, const Tensor& weight, const Tensor& gy, const Tensor& relu_y,
-                               const Tensor& mean, const Tensor& invstd, double eps, Tensor& gx, Tensor* gw,
-                               Tensor* gb);
+// else undefined.
+using BatchNormBackwardReduce = void(const Tensor& x, const Tensor& gy, const Tensor& relu_y, const Tensor& mean,
+                                     Tensor& sum_dy, Tensor& sum_dy_xmu);
+// gx = weight * invstd * (gy - sum_dy / count - (x - mean) * invstd^2 * sum_dy_xmu / count) with
+// invstd = 1 / sqrt(var + eps): the sums and count are those of the values the statistics came
+// from (every rank's under sync_batch_norm). Sums of zero give eval mode's gx = weight * invstd * gy.
+using BatchNormBackwardElemt = void(const Tensor& x, const Tensor& weight, const Tensor& gy, const Tensor& relu_y,
+                                    const Tensor& mean, const Tensor& var, double eps, const Tensor& sum_dy,
+                                    const Tensor& sum_dy_xmu, int64_t count, Tensor& gx);
 
 // ---- pooling: x [N, C, H, W] -> y [N, C, OH, OW] ----
 // Max: padding is never the maximum; a NaN wins; the gradient goes to the first maximum of each
@@ -75,9 +81,10 @@ struct LayerKernels {
   kernel::ConvForward* conv_forward;
   kernel::ConvBackwardData* conv_backward_data;
   kernel::ConvBackwardFilter* conv_backward_filter;
-  kernel::BatchNormTrain* batch_norm_train;
-  kernel::BatchNormEval* batch_norm_eval;
-  kernel::BatchNormBackward* batch_norm_backward;
+  kernel::BatchNormStats* batch_norm_stats;
+  kernel::BatchNormElemt* batch_norm_elemt;
+  kernel::BatchNormBackwardReduce* batch_norm_backward_reduce;
+  kernel::BatchNormBackwardElemt* batch_norm_backward_elemt;
   kernel::MaxPoolForward* max_pool_forward;
   kernel::MaxPoolBackward* max_pool_backward;
   kernel::AvgPoolForward* avg_pool_forward;

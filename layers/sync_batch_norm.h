@@ -2,10 +2,12 @@
 // statistics are those of the global batch — every rank's slice counts — so N ranks normalize as
 // one process does with the whole batch (PyTorch's SyncBatchNorm).
 //
-//   forward:  one allreduce of [M_r, sum_c x, sum_c x^2] (float64) gives the global count M, mean
-//             and biased variance; y is normalized by them with the eval kernel (layers/kernels.h).
-//   backward: one allreduce of [sum_c gy, sum_c gy*xhat]; with x^ = (x - mean) * invstd,
-//             gx = weight * invstd * (gy - sum(gy) / M - x^ * sum(gy*x^) / M),
+// It is batch_norm's four kernel steps (layers/kernels.h) with two allreduces between them:
+//   forward:  the statistics step on this rank's slice; one allreduce of [M_r, sum_c x, sum_c x^2]
+//             (float64) gives the global count M, mean and biased variance; the normalization step.
+//   backward: the reduction step gives this rank's [sum_c gy, sum_c gy*(x - mean)]; one allreduce
+//             sums them over the ranks; the elementwise step with those sums and M gives
+//             gx = weight * invstd * (gy - sum(gy) / M - x^ * sum(gy*x^) / M), x^ = (x - mean) * invstd;
 //             gweight, gbias = this rank's sums (the gradient reducer adds the ranks' up).
 // (With relu, gy counts only where y > 0, as in batch_norm.) docs/derivations.md derives the
 // backward for one process; here the two sums run over every rank.

@@ -111,8 +111,9 @@ inline void check_conv(const LayerKernels& kernels, Device device, const LayerKe
   check_close(gb, gb_ref, tol * 10, tol, "conv backward bias");
 }
 
-// Batch norm train, eval and backward on x [n, c, h, w] (a channel prefix when `prefix`), alone
-// and with the fused ReLU.
+// Batch norm's four steps on x [n, c, h, w] (a channel prefix when `prefix`), alone and with the
+// fused ReLU: the statistics, the normalization by them and by running statistics, the backward's
+// sums and its gx with this batch's sums (training) and with sums of zero (eval).
 inline void check_batch_norm(const LayerKernels& kernels, Device device, const LayerKernels& ref, const WindowCase& c,
                              bool prefix, DType dtype, double tol, Generator& gen) {
   for (bool relu : {false, true}) {
@@ -131,32 +132,44 @@ inline void check_batch_norm(const LayerKernels& kernels, Device device, const L
     const Tensor gy = rand({c.n, c.c, c.h, c.w}, -1, 1, dtype, Device::cpu(), gen);
     const double eps = 1e-5;
 
-    Tensor y = Tensor::empty(gy.shape(), dtype, device), y_ref = empty_on(gy, Device::cpu());
-    Tensor mean = Tensor::empty({c.c}, dtype, device), invstd = empty_on(mean, device), var = empty_on(mean, device);
-    Tensor mean_ref = Tensor::empty({c.c}, dtype), invstd_ref = empty_on(mean_ref, Device::cpu()),
-           var_ref = empty_on(mean_ref, Device::cpu());
-    kernels.batch_norm_train(x_dev, on(device, w), on(device, b), eps, relu, y, mean, invstd, var);
-    ref.batch_norm_train(x, w, b, eps, relu, y_ref, mean_ref, invstd_ref, var_ref);
-    check_close(y, y_ref, tol, tol, "batch norm train: y");
-    check_close(mean, mean_ref, tol, tol, "batch norm train: mean");
-    check_close(invstd, invstd_ref, tol, tol, "batch norm train: invstd");
-    check_close(var, var_ref, tol, tol, "batch norm train: unbiased var");
+    Tensor mean = Tensor::empty({c.c}, dtype, device), var = empty_on(mean, device);
+    Tensor mean_ref = Tensor::empty({c.c}, dtype), var_ref = empty_on(mean_ref, Device::cpu());
+    kernels.batch_norm_stats(x_dev, mean, var);
+    ref.batch_norm_stats(x, mean_ref, var_ref);
+    check_close(mean, mean_ref, tol, tol, "batch norm stats: mean");
+    check_close(var, var_ref, tol, tol, "batch norm stats: var");
 
-    Tensor gx = empty_on(gy, device), gx_ref = empty_on(gy, Device::cpu());
-    Tensor gw = empty_on(w, device), gb = empty_on(b, device), gw_ref = empty_on(w, Device::cpu()),
-           gb_ref = empty_on(b, Device::cpu());
-    kernels.batch_norm_backward(x_dev, on(device, w), on(device, gy), relu ? y : Tensor(), mean, invstd, eps, gx, &gw,
-                                &gb);
-    ref.batch_norm_backward(x, w, gy, relu ? y_ref : Tensor(), mean_ref, invstd_ref, eps, gx_ref, &gw_ref, &gb_ref);
-    check_close(gx, gx_ref, tol * 10, tol * 10, "batch norm backward: gx");
-    check_close(gw, gw_ref, tol * 10, tol, "batch norm backward: gweight");
-    check_close(gb, gb_ref, tol * 10, tol, "batch norm backward: gbias");
+    Tensor y = Tensor::empty(gy.shape(), dtype, device), y_ref = empty_on(gy, Device::cpu());
+    kernels.batch_norm_elemt(x_dev, on(device, w), on(device, b), mean, var, eps, relu, y);
+    ref.batch_norm_elemt(x, w, b, mean_ref, var_ref, eps, relu, y_ref);
+    check_close(y, y_ref, tol, tol, "batch norm elemt: y");
+
+    const Tensor relu_y = relu ? y : Tensor(), relu_y_ref = relu ? y_ref : Tensor();
+    Tensor sum_dy = Tensor::empty({c.c}, DType::Float64, device), sum_dy_xmu = empty_on(sum_dy, device);
+    Tensor sum_dy_ref = Tensor::empty({c.c}, DType::Float64), sum_dy_xmu_ref = empty_on(sum_dy_ref, Device::cpu());
+    kernels.batch_norm_backward_reduce(x_dev, on(device, gy), relu_y, mean, sum_dy, sum_dy_xmu);
+    ref.batch_norm_backward_reduce(x, gy, relu_y_ref, mean_ref, sum_dy_ref, sum_dy_xmu_ref);
+    check_close(sum_dy, sum_dy_ref, tol * 10, tol, "batch norm backward reduce: sum_dy");
+    check_close(sum_dy_xmu, sum_dy_xmu_ref, tol * 10, tol, "batch norm backward reduce: sum_dy_xmu");
+
+    const int64_t count = c.n * c.h * c.w;
+    const Tensor no_sums = zeros({c.c}, DType::Float64);
+    for (bool eval : {false, true}) {
+      CAPTURE(eval);
+      Tensor gx = empty_on(gy, device), gx_ref = empty_on(gy, Device::cpu());
+      kernels.batch_norm_backward_elemt(x_dev, on(device, w), on(device, gy), relu_y, mean, var, eps,
+                                        eval ? on(device, no_sums) : sum_dy, eval ? on(device, no_sums) : sum_dy_xmu,
+                                        count, gx);
+      ref.batch_norm_backward_elemt(x, w, gy, relu_y_ref, mean_ref, var_ref, eps, eval ? no_sums : sum_dy_ref,
+                                    eval ? no_sums : sum_dy_xmu_ref, count, gx_ref);
+      check_close(gx, gx_ref, tol * 10, tol * 10, "batch norm backward elemt: gx");
+    }
 
     const Tensor rm = rand({c.c}, -1, 1, dtype, Device::cpu(), gen),
                  rv = rand({c.c}, 0.5, 2, dtype, Device::cpu(), gen);
-    kernels.batch_norm_eval(x_dev, on(device, w), on(device, b), on(device, rm), on(device, rv), eps, relu, y);
-    ref.batch_norm_eval(x, w, b, rm, rv, eps, relu, y_ref);
-    check_close(y, y_ref, tol, tol, "batch norm eval");
+    kernels.batch_norm_elemt(x_dev, on(device, w), on(device, b), on(device, rm), on(device, rv), eps, relu, y);
+    ref.batch_norm_elemt(x, w, b, rm, rv, eps, relu, y_ref);
+    check_close(y, y_ref, tol, tol, "batch norm elemt by running statistics");
   }
 }
 
@@ -248,8 +261,8 @@ inline void check_empty_batch(Device device) {
   check_close(b.grad(), zeros({4}), 0, 0, "the bias gradient of an empty batch");
 }
 
-// Batch norm's training statistics on `device` do not depend on what the caching allocator's
-// reused blocks held: every block of the statistics' size is NaN before the call.
+// Batch norm's statistics on `device` do not depend on what the caching allocator's reused blocks
+// held: every block of the statistics' size is NaN before the call.
 inline void check_batch_norm_ignores_reused_bytes(const LayerKernels& kernels, Device device, const LayerKernels& ref) {
   Generator gen(3);
   const int64_t c = 5;
@@ -257,14 +270,13 @@ inline void check_batch_norm_ignores_reused_bytes(const LayerKernels& kernels, D
   for (int i = 0; i < 16; ++i) poison.push_back(full({c}, std::nan("")).to(device));
   poison.clear();  // back to the cache, NaN inside
   const Tensor x = rand({4, c, 3, 3}, -1, 1, DType::Float32, Device::cpu(), gen);
-  Tensor y = Tensor::empty(x.shape(), x.dtype(), device), y_ref = Tensor::empty(x.shape());
-  Tensor mean = Tensor::empty({c}, x.dtype(), device), invstd = Tensor::empty({c}, x.dtype(), device);
+  Tensor mean = Tensor::empty({c}, x.dtype(), device);
   Tensor var = full({c}, std::nan("")).to(device);  // the caller's output, NaN before the call
-  Tensor mean_ref = Tensor::empty({c}), invstd_ref = Tensor::empty({c}), var_ref = Tensor::empty({c});
-  kernels.batch_norm_train(x.to(device), Tensor(), Tensor(), 1e-5, false, y, mean, invstd, var);
-  ref.batch_norm_train(x, Tensor(), Tensor(), 1e-5, false, y_ref, mean_ref, invstd_ref, var_ref);
+  Tensor mean_ref = Tensor::empty({c}), var_ref = Tensor::empty({c});
+  kernels.batch_norm_stats(x.to(device), mean, var);
+  ref.batch_norm_stats(x, mean_ref, var_ref);
   check_close(mean, mean_ref, 1e-6, 1e-5, "batch mean");
-  check_close(var, var_ref, 1e-6, 1e-5, "unbiased variance");
+  check_close(var, var_ref, 1e-6, 1e-5, "batch variance");
 }
 
 }  // namespace rg::test

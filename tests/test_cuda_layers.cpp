@@ -34,7 +34,7 @@ TEST_CASE("cuDNN: every layer kernel equals the CPU reference, forward and backw
   }
 }
 
-TEST_CASE("cuDNN: batch norm's running statistics never start from a reused block's bytes") {
+TEST_CASE("cuDNN: batch norm's statistics never depend on a reused block's bytes") {
   check_batch_norm_ignores_reused_bytes(layer_kernels_for(gpu), gpu, cpu::reference_layer_kernels());
 }
 

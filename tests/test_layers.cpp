@@ -273,7 +273,7 @@ TEST_CASE("batch_norm with the fused ReLU: gradcheck, and equal to relu(batch_no
   Tensor x = from_vector({1, std::nan(""), -1, 2}, {2, 2}, DType::Float32);
   for (const LayerKernels* k : {&cpu::layer_kernels(), &cpu::reference_layer_kernels()}) {
     Tensor y = Tensor::empty({2, 2});
-    k->batch_norm_eval(x, Tensor(), Tensor(), zeros({2}), ones({2}), 0.0, true, y);
+    k->batch_norm_elemt(x, Tensor(), Tensor(), zeros({2}), ones({2}), 0.0, true, y);
     const std::vector<float> v = y.to_vector<float>();
     CHECK(v[0] == 1.0f);
     CHECK(std::isnan(v[1]));

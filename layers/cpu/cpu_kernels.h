@@ -36,9 +36,10 @@ inline void for_window(const WindowGeometry& g, int64_t i, int64_t j, Fn fn) {
 kernel::ConvForward conv_forward;
 kernel::ConvBackwardData conv_backward_data;
 kernel::ConvBackwardFilter conv_backward_filter;
-kernel::BatchNormTrain batch_norm_train;
-kernel::BatchNormEval batch_norm_eval;
-kernel::BatchNormBackward batch_norm_backward;
+kernel::BatchNormStats batch_norm_stats;
+kernel::BatchNormElemt batch_norm_elemt;
+kernel::BatchNormBackwardReduce batch_norm_backward_reduce;
+kernel::BatchNormBackwardElemt batch_norm_backward_elemt;
 kernel::MaxPoolForward max_pool_forward;
 kernel::MaxPoolBackward max_pool_backward;
 kernel::AvgPoolForward avg_pool_forward;
@@ -51,9 +52,10 @@ namespace reference {
 kernel::ConvForward conv_forward;
 kernel::ConvBackwardData conv_backward_data;
 kernel::ConvBackwardFilter conv_backward_filter;
-kernel::BatchNormTrain batch_norm_train;
-kernel::BatchNormEval batch_norm_eval;
-kernel::BatchNormBackward batch_norm_backward;
+kernel::BatchNormStats batch_norm_stats;
+kernel::BatchNormElemt batch_norm_elemt;
+kernel::BatchNormBackwardReduce batch_norm_backward_reduce;
+kernel::BatchNormBackwardElemt batch_norm_backward_elemt;
 kernel::MaxPoolForward max_pool_forward;
 kernel::MaxPoolBackward max_pool_backward;
 kernel::AvgPoolForward avg_pool_forward;

@@ -87,14 +87,49 @@ void conv_backward_filter(const Tensor& x, const Tensor& gy, Tensor& gw, Tensor*
   });
 }
 
-// ---- batch norm -----------------------------------------------------------------------------
+// ---- batch norm ----------------------------------------------------------------------------
 
 namespace {
 
-// y[n, c, s] = (x[n, c, s] - mean[c]) * invstd[c] * weight[c] + bias[c], then max(0, y) with relu
-void normalize(const Tensor& x, const Tensor& weight, const Tensor& bias, const std::vector<double>& mean,
-               const std::vector<double>& invstd, bool relu, Tensor& y) {
+// x[n, c, s] as a double, for a batch-norm input of layout l.
+template <typename T>
+double at(const T* x, const ChannelLayout& l, int64_t n, int64_t c, int64_t s) {
+  return double(x[n * l.batch_stride + c * l.s + s]);
+}
+
+// gy[n, c, s], or 0 where a fused ReLU's output relu_y was not positive.
+template <typename T>
+double grad_at(const T* gy, const T* relu_y, const ChannelLayout& l, int64_t n, int64_t c, int64_t s) {
+  const int64_t i = (n * l.c + c) * l.s + s;
+  return relu_y && !(relu_y[i] > 0) ? 0.0 : double(gy[i]);
+}
+
+}  // namespace
+
+// mean_c = sum x / M, var_c = sum (x - mean_c)^2 / M over the M = N*S values of channel c.
+void batch_norm_stats(const Tensor& x, Tensor& mean, Tensor& var) {
   const ChannelLayout l = channel_layout(x);
+  const double m = double(l.n * l.s);
+  std::vector<double> mu(size_t(l.c)), v(size_t(l.c));
+  visit_floating(x.dtype(), "batch_norm", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* px = x.data<T>();
+    for (int64_t c = 0; c < l.c; ++c) {
+      for (int64_t n = 0; n < l.n; ++n)
+        for (int64_t s = 0; s < l.s; ++s) mu[c] += at(px, l, n, c, s) / m;
+      for (int64_t n = 0; n < l.n; ++n)
+        for (int64_t s = 0; s < l.s; ++s) v[c] += (at(px, l, n, c, s) - mu[c]) * (at(px, l, n, c, s) - mu[c]) / m;
+    }
+    store<T>(mean, mu);
+    store<T>(var, v);
+  });
+}
+
+// y[n, c, s] = (x[n, c, s] - mean[c]) / sqrt(var[c] + eps) * weight[c] + bias[c], then max(0, y) with relu
+void batch_norm_elemt(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& mean, const Tensor& var,
+                      double eps, bool relu, Tensor& y) {
+  const ChannelLayout l = channel_layout(x);
+  const std::vector<double> mu = mean.to_vector<double>(), v = var.to_vector<double>();
   visit_floating(x.dtype(), "batch_norm", [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* px = x.data<T>();
@@ -102,88 +137,60 @@ void normalize(const Tensor& x, const Tensor& weight, const Tensor& bias, const 
     for (int64_t n = 0; n < l.n; ++n)
       for (int64_t c = 0; c < l.c; ++c)
         for (int64_t s = 0; s < l.s; ++s) {
-          const double xhat = (double(px[n * l.batch_stride + c * l.s + s]) - mean[c]) * invstd[c];
-          const double v = xhat * (weight.defined() ? double(weight.data<T>()[c]) : 1.0) +
-                           (bias.defined() ? double(bias.data<T>()[c]) : 0.0);
-          out[(n * l.c + c) * l.s + s] = relu && v < 0 ? 0.0 : v;  // NaN passes through, as in relu()
+          const double xhat = (at(px, l, n, c, s) - mu[c]) / std::sqrt(v[c] + eps);
+          const double value = xhat * (weight.defined() ? double(weight.data<T>()[c]) : 1.0) +
+                               (bias.defined() ? double(bias.data<T>()[c]) : 0.0);
+          out[(n * l.c + c) * l.s + s] = relu && value < 0 ? 0.0 : value;  // NaN passes through, as in relu()
         }
     store<T>(y, out);
   });
 }
 
-}  // namespace
-
-// mean_c and the biased var_c over (n, s), then normalize.
-void batch_norm_train(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, bool relu, Tensor& y,
-                      Tensor& mean, Tensor& invstd, Tensor& unbiased_var) {
+// sum_dy_c = sum gy, sum_dy_xmu_c = sum gy * (x - mean_c) over channel c's values (gy masked by a
+// fused ReLU's output). They give gbias = sum_dy and gweight = sum_dy_xmu / sqrt(var + eps).
+void batch_norm_backward_reduce(const Tensor& x, const Tensor& gy, const Tensor& relu_y, const Tensor& mean,
+                                Tensor& sum_dy, Tensor& sum_dy_xmu) {
   const ChannelLayout l = channel_layout(x);
-  const double m = double(l.n * l.s);
-  std::vector<double> mu(size_t(l.c)), var(size_t(l.c)), inv(size_t(l.c)), unbiased(size_t(l.c));
+  const std::vector<double> mu = mean.to_vector<double>();
+  std::vector<double> dy(size_t(l.c)), dy_xmu(size_t(l.c));
   visit_floating(x.dtype(), "batch_norm", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    const T* px = x.data<T>();
-    auto at = [&](int64_t n, int64_t c, int64_t s) { return double(px[n * l.batch_stride + c * l.s + s]); };
-    for (int64_t c = 0; c < l.c; ++c) {
-      for (int64_t n = 0; n < l.n; ++n)
-        for (int64_t s = 0; s < l.s; ++s) mu[c] += at(n, c, s) / m;
-      for (int64_t n = 0; n < l.n; ++n)
-        for (int64_t s = 0; s < l.s; ++s) var[c] += (at(n, c, s) - mu[c]) * (at(n, c, s) - mu[c]) / m;
-      inv[c] = 1 / std::sqrt(var[c] + eps);
-      unbiased[c] = var[c] * m / (m - 1);
-    }
-    store<T>(mean, mu);
-    store<T>(invstd, inv);
-    store<T>(unbiased_var, unbiased);
-  });
-  normalize(x, weight, bias, mu, inv, relu, y);
-}
-
-void batch_norm_eval(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& mean, const Tensor& var,
-                     double eps, bool relu, Tensor& y) {
-  const std::vector<double> mu = mean.to_vector<double>(), v = var.to_vector<double>();
-  std::vector<double> inv(v.size());
-  for (size_t c = 0; c < v.size(); ++c) inv[c] = 1 / std::sqrt(v[c] + eps);
-  normalize(x, weight, bias, mu, inv, relu, y);
-}
-
-// With xhat = (x - mean) * invstd and M = N*S values per channel:
-//   gbias_c = sum gy,   gweight_c = sum gy * xhat,
-//   gx = weight_c * invstd_c * (gy - gbias_c / M - xhat * gweight_c / M)
-// (the last two terms: the gradient through the batch mean and variance). After a fused ReLU, gy
-// stands for its gradient where the output relu_y is positive and 0 elsewhere.
-void batch_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& gy, const Tensor& relu_y,
-                         const Tensor& mean, const Tensor& invstd, double /*eps: in invstd*/, Tensor& gx, Tensor* gw,
-                         Tensor* gb) {
-  const ChannelLayout l = channel_layout(x);
-  const double m = double(l.n * l.s);
-  const std::vector<double> mu = mean.to_vector<double>(), inv = invstd.to_vector<double>();
-  visit_floating(x.dtype(), "batch_norm", [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    const T *px = x.data<T>(), *pg = gy.data<T>();
-    auto xhat = [&](int64_t n, int64_t c, int64_t s) {
-      return (double(px[n * l.batch_stride + c * l.s + s]) - mu[c]) * inv[c];
-    };
-    const T* py = relu_y.defined() ? relu_y.data<T>() : nullptr;
-    auto grad = [&](int64_t n, int64_t c, int64_t s) {
-      const int64_t i = (n * l.c + c) * l.s + s;
-      return py && !(py[i] > 0) ? 0.0 : double(pg[i]);
-    };
-    std::vector<double> sum_g(size_t(l.c)), sum_gx(size_t(l.c)), dx(size_t(l.n * l.c * l.s));
+    const T *px = x.data<T>(), *pg = gy.data<T>(), *py = relu_y.defined() ? relu_y.data<T>() : nullptr;
     for (int64_t c = 0; c < l.c; ++c)
       for (int64_t n = 0; n < l.n; ++n)
         for (int64_t s = 0; s < l.s; ++s) {
-          sum_g[c] += grad(n, c, s);
-          sum_gx[c] += grad(n, c, s) * xhat(n, c, s);
+          dy[c] += grad_at(pg, py, l, n, c, s);
+          dy_xmu[c] += grad_at(pg, py, l, n, c, s) * (at(px, l, n, c, s) - mu[c]);
         }
+  });
+  store<double>(sum_dy, dy);
+  store<double>(sum_dy_xmu, dy_xmu);
+}
+
+// With xhat = (x - mean) * invstd, gbias = sum_dy and gweight = sum gy * xhat = invstd * sum_dy_xmu:
+//   gx = weight_c * invstd_c * (gy - gbias_c / M - xhat * gweight_c / M)
+// (the last two terms: the gradient through the batch mean and variance; docs/derivations.md).
+void batch_norm_backward_elemt(const Tensor& x, const Tensor& weight, const Tensor& gy, const Tensor& relu_y,
+                               const Tensor& mean, const Tensor& var, double eps, const Tensor& sum_dy,
+                               const Tensor& sum_dy_xmu, int64_t count, Tensor& gx) {
+  const ChannelLayout l = channel_layout(x);
+  const double m = double(count);
+  const std::vector<double> mu = mean.to_vector<double>(), v = var.to_vector<double>();
+  const std::vector<double> dy = sum_dy.to_vector<double>(), dy_xmu = sum_dy_xmu.to_vector<double>();
+  visit_floating(x.dtype(), "batch_norm", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T *px = x.data<T>(), *pg = gy.data<T>(), *py = relu_y.defined() ? relu_y.data<T>() : nullptr;
+    std::vector<double> dx(size_t(l.n * l.c * l.s));
     for (int64_t c = 0; c < l.c; ++c) {
-      const double scale = inv[c] * (weight.defined() ? double(weight.data<T>()[c]) : 1.0);
+      const double invstd = 1 / std::sqrt(v[c] + eps), gbias = dy[c], gweight = invstd * dy_xmu[c];
+      const double scale = invstd * (weight.defined() ? double(weight.data<T>()[c]) : 1.0);
       for (int64_t n = 0; n < l.n; ++n)
-        for (int64_t s = 0; s < l.s; ++s)
-          dx[(n * l.c + c) * l.s + s] = scale * (grad(n, c, s) - sum_g[c] / m - xhat(n, c, s) * sum_gx[c] / m);
+        for (int64_t s = 0; s < l.s; ++s) {
+          const double xhat = (at(px, l, n, c, s) - mu[c]) * invstd;
+          dx[(n * l.c + c) * l.s + s] = scale * (grad_at(pg, py, l, n, c, s) - gbias / m - xhat * gweight / m);
+        }
     }
     store<T>(gx, dx);
-    if (gw) store<T>(*gw, sum_gx);
-    if (gb) store<T>(*gb, sum_g);
   });
 }
 

@@ -1,5 +1,5 @@
-// The CUDA layer kernels (cuDNN's, and our own for max pooling and channel scale), gathered into a
-// table by layers/cuda/tables.cpp. Each has the signature and contract of its kernel:: type in
+// The CUDA layer kernels (cuDNN's, and our own for batch norm, max pooling and channel scale),
+// gathered into a table by layers/cuda/tables.cpp. Each has the signature and contract of its kernel:: type in
 // layers/kernels.h.
 #pragma once
 
@@ -10,9 +10,10 @@ namespace rg::cuda {
 kernel::ConvForward conv_forward;
 kernel::ConvBackwardData conv_backward_data;
 kernel::ConvBackwardFilter conv_backward_filter;
-kernel::BatchNormTrain batch_norm_train;
-kernel::BatchNormEval batch_norm_eval;
-kernel::BatchNormBackward batch_norm_backward;
+kernel::BatchNormStats batch_norm_stats;
+kernel::BatchNormElemt batch_norm_elemt;
+kernel::BatchNormBackwardReduce batch_norm_backward_reduce;
+kernel::BatchNormBackwardElemt batch_norm_backward_elemt;
 kernel::MaxPoolForward max_pool_forward;
 kernel::MaxPoolBackward max_pool_backward;
 kernel::AvgPoolForward avg_pool_forward;
