@@ -202,8 +202,7 @@ void print_placement(Communicator& comm, int threads, Device device, bool sync_b
   if (comm.size() == 1) return;
   char host[256] = {};
   gethostname(host, sizeof(host) - 1);
-  const auto all =
-      allgather_text(comm, std::string(host) + ", " + std::to_string(threads) + " threads, " + device.str());
+  const auto all = comm.allgather(std::string(host) + ", " + std::to_string(threads) + " threads, " + device.str());
   if (!comm.is_root()) return;
   std::cerr << "roentgen train: " << comm.size() << " ranks (" << comm.name() << "), batch norm "
             << (sync_batch_norm ? "over the global batch" : "per rank") << "\n";

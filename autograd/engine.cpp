@@ -62,17 +62,20 @@ Tensor stand_in(Tensor copy, const Tensor& made) {
 
 namespace {
 
-// Adds `grad` into `target`'s .grad (a fresh contiguous copy the first time, so a leaf's
-// gradient never aliases a tensor that something else may still change), then runs its hook.
+// Adds `grad` into `target`'s .grad, then runs its hook. The first gradient is copied into a fresh
+// contiguous tensor (a leaf's gradient never aliases a tensor that something else may still
+// change); later ones add into .grad in place, as PyTorch's AccumulateGrad does, so a .grad set
+// beforehand (the gradient reducer's views of its buckets, train/data_parallel.h) fills where it lies.
 void accumulate(TensorImpl& target, const Tensor& grad) {
   if (!target.grad) {
     Tensor copy = Tensor::empty(grad.shape(), grad.dtype(), grad.device());
     copy.copy_(grad);
     target.grad = copy.impl_ptr();
   } else {
-    Tensor sum = Tensor::empty(grad.shape(), grad.dtype(), grad.device());
-    backend_for(grad.device()).binary(BinaryOp::Add, Tensor(target.grad), grad, sum);
-    target.grad = sum.impl_ptr();
+    Tensor into(target.grad);
+    RG_CHECK(into.shape() == grad.shape(), "backward: the .grad set on a leaf has shape ", shape_str(into.shape()),
+             ", its gradient ", shape_str(grad.shape()));
+    backend_for(grad.device()).binary(BinaryOp::Add, into, grad, into);
   }
   if (target.grad_hook) target.grad_hook();
 }

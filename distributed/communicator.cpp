@@ -1,6 +1,7 @@
 #include "distributed/communicator.h"
 
 #include <cstdlib>
+#include <cstring>
 
 namespace rg {
 
@@ -8,17 +9,15 @@ std::string Communicator::prefix() const {
   return size() > 1 ? "[rank " + std::to_string(rank()) + "/" + std::to_string(size()) + "] " : "";
 }
 
-std::vector<std::string> allgather_text(Communicator& comm, const std::string& text) {
-  std::vector<double> mine{double(text.size())};  // the length, then one character per value
-  for (unsigned char c : text) mine.push_back(c);
-  const std::vector<double> all = comm.allgatherv(mine);
-  std::vector<std::string> out;
-  for (size_t at = 0; at < all.size(); at += size_t(all[at]) + 1) {
-    std::string s;
-    for (size_t i = 0; i < size_t(all[at]); ++i) s.push_back(char(all[at + 1 + i]));
-    out.push_back(s);
+std::vector<double> Communicator::allgatherv(const std::vector<double>& mine) {
+  const std::string bytes(reinterpret_cast<const char*>(mine.data()), mine.size() * sizeof(double));
+  std::vector<double> all;
+  for (const std::string& theirs : allgather(bytes)) {
+    const size_t at = all.size();
+    all.resize(at + theirs.size() / sizeof(double));
+    std::memcpy(all.data() + at, theirs.data(), theirs.size());
   }
-  return out;
+  return all;
 }
 
 namespace {

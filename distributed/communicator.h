@@ -48,8 +48,10 @@ class Communicator {
   virtual void allreduce(double* values, int64_t n, ReduceOp op) = 0;
   // t (contiguous, same shape everywhere) becomes rank `root`'s.
   virtual void broadcast(Tensor& t, int root) = 0;
-  // Every rank's `mine` (any length, 0 too) concatenated in rank order, on every rank.
-  virtual std::vector<double> allgatherv(const std::vector<double>& mine) = 0;
+  // `bytes` (text, any length) becomes rank `root`'s.
+  virtual void broadcast(std::string& bytes, int root) = 0;
+  // Every rank's `bytes` (text, any length, 0 too) in rank order, on every rank.
+  virtual std::vector<std::string> allgather(const std::string& bytes) = 0;
   virtual void barrier() = 0;
   // Ends every process of the job with `code` (after an error on this rank: the others would wait
   // forever in their next collective).
@@ -58,10 +60,10 @@ class Communicator {
   bool is_root() const { return rank() == 0; }
   // "[rank r/N] " on a job of several processes, "" alone: the prefix of this rank's messages.
   std::string prefix() const;
+  // Every rank's `mine` (any length, 0 too) concatenated in rank order, on every rank: allgather
+  // of their bytes.
+  std::vector<double> allgatherv(const std::vector<double>& mine);
 };
-
-// Every rank's `text`, in rank order, on every rank (e.g. each rank's host and device, for rank 0 to print).
-std::vector<std::string> allgather_text(Communicator& comm, const std::string& text);
 
 // One process: rank 0 of 1; every collective leaves its arguments as they are.
 class SingleProcess final : public Communicator {
@@ -75,7 +77,8 @@ class SingleProcess final : public Communicator {
   std::unique_ptr<PendingCollective> allreduce_async(Tensor& t, ReduceOp op) override;
   void allreduce(double*, int64_t, ReduceOp) override {}
   void broadcast(Tensor&, int) override {}
-  std::vector<double> allgatherv(const std::vector<double>& mine) override { return mine; }
+  void broadcast(std::string&, int) override {}
+  std::vector<std::string> allgather(const std::string& bytes) override { return {bytes}; }
   void barrier() override {}
   [[noreturn]] void abort(int code) override;
 };

@@ -99,10 +99,23 @@ class MpiCommunicator final : public Communicator {
     });
   }
 
-  std::vector<double> allgatherv(const std::vector<double>& mine) override {
-    std::vector<double> all;
+  // The length first, then the bytes.
+  void broadcast(std::string& bytes, int root) override {
     run([&] {
-      int count = int(mine.size());
+      int64_t length = int64_t(bytes.size());
+      check_mpi(MPI_Bcast(&length, 1, MPI_INT64_T, root, MPI_COMM_WORLD), "MPI_Bcast");
+      bytes.resize(size_t(length));
+      in_pieces(bytes.data(), length, 1,
+                [&](char* p, int n) { check_mpi(MPI_Bcast(p, n, MPI_BYTE, root, MPI_COMM_WORLD), "MPI_Bcast"); });
+    });
+  }
+
+  // Every rank's length, then every rank's bytes at once.
+  std::vector<std::string> allgather(const std::string& bytes) override {
+    RG_CHECK(bytes.size() <= INT_MAX, "allgather: ", bytes.size(), " bytes are more than MPI counts reach");
+    std::vector<std::string> all(static_cast<size_t>(size_));
+    run([&] {
+      const int count = int(bytes.size());
       std::vector<int> counts(static_cast<size_t>(size_)), starts(static_cast<size_t>(size_));
       check_mpi(MPI_Allgather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, MPI_COMM_WORLD), "MPI_Allgather");
       int64_t total = 0;
@@ -110,11 +123,13 @@ class MpiCommunicator final : public Communicator {
         starts[size_t(r)] = int(total);
         total += counts[size_t(r)];
       }
-      RG_CHECK(total <= INT_MAX, "allgatherv: ", total, " values in all are more than MPI counts reach");
-      all.resize(size_t(total));
-      check_mpi(MPI_Allgatherv(mine.data(), count, MPI_DOUBLE, all.data(), counts.data(), starts.data(), MPI_DOUBLE,
+      RG_CHECK(total <= INT_MAX, "allgather: ", total, " bytes in all are more than MPI counts reach");
+      std::string joined(size_t(total), '\0');
+      check_mpi(MPI_Allgatherv(bytes.data(), count, MPI_BYTE, joined.data(), counts.data(), starts.data(), MPI_BYTE,
                                MPI_COMM_WORLD),
                 "MPI_Allgatherv");
+      for (int r = 0; r < size_; ++r)
+        all[size_t(r)] = joined.substr(size_t(starts[size_t(r)]), size_t(counts[size_t(r)]));
     });
     return all;
   }

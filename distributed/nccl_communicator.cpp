@@ -83,7 +83,8 @@ class NcclCommunicator final : public Communicator {
     })->wait();
   }
 
-  std::vector<double> allgatherv(const std::vector<double>& mine) override { return host_.allgatherv(mine); }
+  void broadcast(std::string& bytes, int root) override { host_.broadcast(bytes, root); }
+  std::vector<std::string> allgather(const std::string& bytes) override { return host_.allgather(bytes); }
   void barrier() override { host_.barrier(); }
   [[noreturn]] void abort(int code) override {
     ncclCommAbort(comm_);
@@ -95,7 +96,10 @@ class NcclCommunicator final : public Communicator {
   struct Pending final : PendingCollective {
     explicit Pending(cudaEvent_t e) : done(e) {}
     ~Pending() override {
-      if (done) wait();
+      try {
+        wait();
+      } catch (...) {  // a destructor may not throw; a broken device reports itself at its next call
+      }
     }
     void wait() override {
       if (!done) return;

@@ -31,6 +31,18 @@ TEST_CASE("gradients accumulate over backward calls until zeroed") {
   CHECK(x.grad().to_vector<double>() == std::vector<double>{2, 4});
 }
 
+TEST_CASE("a .grad set beforehand is added into where it lies (the gradient reducer's bucket views)") {
+  Tensor x = from_vector({1, 2}, {2}, DType::Float64).set_requires_grad(true);
+  Tensor buffer = zeros({4}, DType::Float64);
+  const Tensor place = slice(buffer, 0, 1, 3);
+  x.set_grad(place);
+  backward(sum(x * 3.0));
+  CHECK(x.grad().storage() == buffer.storage());
+  CHECK(buffer.to_vector<double>() == std::vector<double>{0, 3, 3, 0});
+  x.set_grad(zeros({3}, DType::Float64));
+  CHECK_THROWS_WITH_AS(backward(sum(x * 3.0)), doctest::Contains("has shape [3], its gradient [2]"), Error);
+}
+
 TEST_CASE("a tensor used twice gets both contributions") {
   Tensor x = from_vector({3}, {1}, DType::Float64).set_requires_grad(true);
   Tensor y = x * x * x;  // dy/dx = 3 x^2 = 27

@@ -71,9 +71,18 @@ TEST_CASE("collectives: rank r contributes r + 1") {
   std::vector<double> expected;
   for (int k = 0; k < n; ++k) expected.insert(expected.end(), size_t(k), k + 1.0);
   CHECK(all == expected);
-  const auto texts = allgather_text(comm, "rank " + std::to_string(r));
+  const auto texts = comm.allgather("rank " + std::to_string(r));
   REQUIRE(texts.size() == size_t(n));
   CHECK(texts.back() == "rank " + std::to_string(n - 1));
+  // Bytes as they are: a zero byte and a high one travel, and rank 0's empty text stays empty.
+  const std::string bytes = r == 0 ? "" : std::string("a\0\xff", 3) + std::to_string(r);
+  const auto gathered = comm.allgather(bytes);
+  REQUIRE(gathered.size() == size_t(n));
+  for (int k = 0; k < n; ++k)
+    CHECK(gathered[size_t(k)] == (k == 0 ? "" : std::string("a\0\xff", 3) + std::to_string(k)));
+  std::string text = r == n - 1 ? std::string("last\0rank", 9) : "x";
+  comm.broadcast(text, n - 1);
+  CHECK(text == std::string("last\0rank", 9));
 
   // Several started at once finish in order, each with its own sum.
   std::vector<Tensor> buckets;
@@ -261,6 +270,20 @@ TEST_CASE("the gradient reducer sums every parameter's gradient in buckets start
     for (size_t i = 0; i < params.size(); ++i)
       for (double g : params[i].grad().to_vector<double>()) CHECK(g == 0.5 * n * (n + 1) / 2.0 * double(i + 1 + step));
     for (Tensor& p : params) p.zero_grad();
+  }
+  // With reducer.zero_grad(), the gradients are views of the buckets: the backward adds into them
+  // and the sums stay there, step after step (no copies in or out).
+  for (int step = 0; step < 2; ++step) {
+    reducer.zero_grad();
+    std::vector<const void*> places;
+    for (const Tensor& p : params) places.push_back(p.grad().data_ptr());
+    backward(sum(params[1] * double(comm.rank() + 1)) + sum(params[3] * 2.0));
+    reducer.finish(1.0);
+    for (size_t i = 0; i < params.size(); ++i) {
+      CHECK(params[i].grad().data_ptr() == places[i]);
+      const double expected = i == 1 ? n * (n + 1) / 2.0 : i == 3 ? 2.0 * n : 0.0;  // params 0, 2: no gradient
+      for (double g : params[i].grad().to_vector<double>()) CHECK(g == expected);
+    }
   }
   // A parameter used twice in one step would be sent before its second gradient: refused.
   CHECK_THROWS_WITH_AS(backward(sum(params[0]) + sum(params[0] * 2.0)), doctest::Contains("got a second gradient"),

@@ -27,11 +27,6 @@ void broadcast_adam(Adam& adam, Communicator& comm) {
     for (Tensor t : *moments) comm.broadcast(t, 0);
 }
 
-std::string broadcast_text(Communicator& comm, const std::string& text) {
-  if (comm.size() == 1) return text;
-  return allgather_text(comm, comm.is_root() ? text : "")[0];
-}
-
 GradientReducer::GradientReducer(std::vector<Tensor> parameters, Communicator& comm, int64_t bucket_bytes)
     : parameters_(std::move(parameters)), bucket_of_(parameters_.size()), arrived_(parameters_.size()), comm_(comm) {
   int64_t bytes = 0;
@@ -58,8 +53,29 @@ GradientReducer::GradientReducer(std::vector<Tensor> parameters, Communicator& c
 
 GradientReducer::~GradientReducer() {
   for (Tensor& p : parameters_) p.set_grad_hook(nullptr);
-  for (Bucket& b : buckets_)
-    if (b.pending) b.pending->wait();
+  for (Bucket& b : buckets_) {
+    if (!b.pending) continue;
+    try {
+      b.pending->wait();  // the buffer must outlive the collective writing it
+    } catch (...) {       // a destructor may not throw; a broken communicator reports itself at its next call
+    }
+  }
+}
+
+template <typename Fn>
+void GradientReducer::for_each_slot(Bucket& b, Fn fn) {
+  int64_t offset = 0;
+  for (size_t i : b.members) {
+    fn(parameters_[i], slot(b.flat, offset, parameters_[i]));
+    offset += parameters_[i].numel();
+  }
+}
+
+void GradientReducer::zero_grad() {
+  for (Bucket& b : buckets_) {
+    b.flat.fill_(0);
+    for_each_slot(b, [](Tensor& p, const Tensor& s) { p.set_grad(s); });
+  }
 }
 
 void GradientReducer::gradient_ready(size_t parameter) {
@@ -72,19 +88,18 @@ void GradientReducer::gradient_ready(size_t parameter) {
   if (++b.ready == b.members.size()) start(b);
 }
 
-// Packs the bucket's gradients into its flat buffer and starts the allreduce.
+// Every member's gradient in its place in the bucket (already there after zero_grad()), then the
+// allreduce.
 void GradientReducer::start(Bucket& b) {
   NoGradGuard no_grad;
-  int64_t offset = 0;
-  for (size_t i : b.members) {
-    const Tensor& p = parameters_[i];
-    Tensor s = slot(b.flat, offset, p);
-    if (p.grad().defined())
-      s.copy_(p.grad());
-    else
+  for_each_slot(b, [](Tensor& p, Tensor s) {
+    const Tensor g = p.grad();
+    if (!g.defined())
       s.fill_(0);
-    offset += p.numel();
-  }
+    else if (g.storage() != s.storage() || g.offset() != s.offset())
+      s.copy_(g);
+    p.set_grad(s);
+  });
   b.pending = comm_.allreduce_async(b.flat, ReduceOp::Sum);
 }
 
@@ -92,19 +107,11 @@ void GradientReducer::finish(double scale) {
   NoGradGuard no_grad;
   for (Bucket& b : buckets_)  // those with a parameter that got no gradient, in the same order everywhere
     if (!b.pending) start(b);
-  for (Bucket& b : buckets_) b.pending->wait();
   for (Bucket& b : buckets_) {
-    const Tensor scaled = scale == 1.0 ? b.flat.detach() : b.flat * scale;
-    int64_t offset = 0;
-    for (size_t i : b.members) {
-      // A copy: the flat buffer is the next step's.
-      Tensor g = Tensor::empty(parameters_[i].shape(), scaled.dtype(), scaled.device());
-      g.copy_(slot(scaled, offset, parameters_[i]));
-      parameters_[i].set_grad(g);
-      offset += parameters_[i].numel();
-    }
+    b.pending->wait();
     b.pending.reset();
     b.ready = 0;
+    if (scale != 1.0) b.flat.copy_(b.flat * scale);
   }
   std::fill(arrived_.begin(), arrived_.end(), false);
 }

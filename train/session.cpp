@@ -1,7 +1,5 @@
 #include "train/session.h"
 
-#include "distributed/world.h"
-
 #include "data/loader.h"
 
 namespace rg {
@@ -55,7 +53,7 @@ Session prepare_session(const SessionOptions& o) {
 }
 
 TrainResult run_session(Session& s, const SessionOptions& o, const TrainOptions& t) {
-  const Communicator& comm = world();  // under mpirun: this rank's slices of every batch
+  const Communicator& comm = communicator_of(t);  // several ranks: this rank's slices of every batch
   data::DataLoader train_loader(s.train, s.images,
                                 {.batch_size = o.batch_size,
                                  .width = o.image_size,

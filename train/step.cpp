@@ -36,7 +36,10 @@ class PhaseClock {
 
 StepResult train_step(const StepParts& p, const data::Batch& batch, StepTimes* times) {
   PhaseClock clock(times, p.model.device());
-  p.adam.zero_grad();
+  if (p.reducer)
+    p.reducer->zero_grad();  // the gradients: views of its buckets
+  else
+    p.adam.zero_grad();
   const int64_t n = batch.labels.size(0);
   const Tensor logits = p.model.logits(batch.images);
   // An empty slice still runs the forward and backward: synchronized batch norm's collectives

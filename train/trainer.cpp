@@ -212,7 +212,7 @@ class Training {
         valid_loader_(valid_loader),
         weights_(weights),
         o_(o),
-        comm_(o.communicator ? *o.communicator : world_for(o.device)),
+        comm_(communicator_of(o)),
         root_(comm_.is_root()),
         adam_(on_device(model, o), o.adam),
         plateau_(plateau_options(o)),
@@ -253,11 +253,12 @@ class Training {
     if (root_) fs::create_directories(o_.out_dir);
     set_sync_batch_norm(model_, comm_.size() > 1 && o_.sync_batch_norm ? &comm_ : nullptr);
     s_.lr = o_.adam.lr;
-    const std::string state = o_.resume && root_ ? load_checkpoint(o_, model_, adam_, settings_) : "";
+    std::string state = o_.resume && root_ ? load_checkpoint(o_, model_, adam_, settings_) : "";
     broadcast_model(model_, comm_);
     if (o_.resume) {
       broadcast_adam(adam_, comm_);
-      s_ = apply_training_state(broadcast_text(comm_, state), adam_, plateau_, checkpoint_path(o_));
+      comm_.broadcast(state, 0);
+      s_ = apply_training_state(state, adam_, plateau_, checkpoint_path(o_));
       if (root_)
         std::cerr << "resuming from " << checkpoint_path(o_) << " at epoch " << s_.epoch + 1 << ", batch " << s_.batch
                   << "\n";
@@ -371,6 +372,10 @@ class Training {
 };
 
 }  // namespace
+
+Communicator& communicator_of(const TrainOptions& options) {
+  return options.communicator ? *options.communicator : world_for(options.device);
+}
 
 TrainResult train(Classifier& model, const ModelInfo& info, data::DataLoader& train_loader,
                   data::DataLoader& valid_loader, const ClassWeights& weights, const TrainOptions& options) {

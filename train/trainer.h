@@ -54,6 +54,9 @@ struct TrainOptions {
   Communicator* communicator = nullptr;  // null: the job's (world_for(device)); tests pass their own
 };
 
+// The communicator a training with `options` runs on: theirs, or the job's.
+Communicator& communicator_of(const TrainOptions& options);
+
 struct EpochLog {
   int epoch = 0;  // 1-based
   double train_loss = 0, val_loss = 0, lr = 0, seconds = 0;

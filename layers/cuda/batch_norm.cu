@@ -181,8 +181,8 @@ void batch_norm_backward_elemt(const Tensor& x, const Tensor& weight, const Tens
   visit_floating(x.dtype(), "batch_norm", [&](auto tag) {
     using T = typename decltype(tag)::type;
     backward_elemt_kernel<T><<<grid_for(total), kThreads>>>(
-        x.data<T>(), layout_of(x), or_null<T>(weight), gy.data<T>(), or_null<T>(relu_y), mean.data<T>(),
-        var.data<T>(), eps, sum_dy.data<double>(), sum_dy_xmu.data<double>(), double(count), total, gx.data<T>());
+        x.data<T>(), layout_of(x), or_null<T>(weight), gy.data<T>(), or_null<T>(relu_y), mean.data<T>(), var.data<T>(),
+        eps, sum_dy.data<double>(), sum_dy_xmu.data<double>(), double(count), total, gx.data<T>());
   });
   RG_CUDA_CHECK_LAUNCH(backward_elemt_kernel);
 }
