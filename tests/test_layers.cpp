@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <thread>
 
 #include "autograd/engine.h"
 #include "autograd/gradcheck.h"
@@ -19,7 +20,9 @@
 #include "layers/functional.h"
 #include "layers/pooling.h"
 #include "layers/squeeze_excite.h"
+#include "tensor/allocator.h"
 #include "tensor/backend.h"
+#include "tensor/parallel.h"
 
 using namespace rg;
 using V = const std::vector<Tensor>&;
@@ -91,6 +94,34 @@ std::vector<std::string> cpu_algos() {
 }
 
 }  // namespace
+
+TEST_CASE("the convolutions' per-thread scratch comes from the CPU allocator: memory_stats counts it") {
+  struct OneThread {  // parallel_for then runs on its caller alone, so the scratch is the caller's
+    int before = num_threads();
+    OneThread() { set_num_threads(1); }
+    ~OneThread() { set_num_threads(before); }
+  } one_thread;
+  Generator gen(8);
+  const test::WindowCase c{2, 16, 20, 20, 8, 3, 1, 1, 1};
+  const WindowGeometry g = test::geometry_of(c, false);
+  const Tensor x = rand({c.n, c.c, c.h, c.w}, -1, 1, DType::Float32, Device::cpu(), gen),
+               w = rand({c.o, c.c, c.k, c.k}, -1, 1, DType::Float32, Device::cpu(), gen);
+  Tensor y = Tensor::empty({c.n, c.o, g.oh, g.ow});
+  for (const std::string& algo : cpu_algos()) {
+    CAPTURE(algo);
+    ScopedConvAlgo scoped(algo);
+    size_t before = 0, during = 0;
+    std::thread fresh([&] {  // a thread with no scratch yet
+      before = memory_stats(Device::cpu()).current_bytes;
+      cpu::layer_kernels().conv_forward(x, w, Tensor(), y, g);
+      during = memory_stats(Device::cpu()).current_bytes;
+    });
+    fresh.join();
+    CHECK(during > before);                                     // the scratch kept for the next call
+    CHECK(memory_stats(Device::cpu()).current_bytes < during);  // given back when the thread ended
+    CHECK(memory_stats(Device::cpu()).peak_bytes >= during);
+  }
+}
 
 TEST_CASE("layer kernels: every CPU convolution algorithm equals the reference, forward and both backwards") {
   // Direct and Winograd at DenseNet121's shapes (batch 1, 64 px; the 1x1s over channel prefixes),

@@ -91,20 +91,23 @@ inline int64_t samples_per_group(int64_t target, int64_t per_sample, int64_t n) 
   return std::clamp<int64_t>(target / std::max<int64_t>(per_sample, 1), 1, n);
 }
 
-// Per-thread buffers, kept from call to call: one slot per use.
+// Per-thread buffers, kept from call to call: one slot per use. Their bytes come from the CPU
+// allocator, so memory_stats (tensor/allocator.h) counts them, current and peak, like a tensor's.
 enum class Scratch {
-  Columns,   // im2col's column matrix (and its input gradient's)
-  Gathered,  // im2col's samples of gy (or of y) side by side
-  Working,   // Direct's padded copy and Winograd's transformed tiles
-  Filters,   // Direct's and Winograd's rearranged or transformed filters
+  Columns,     // im2col's column matrix (and its input gradient's)
+  Gathered,    // im2col's samples of gy (or of y) side by side
+  Working,     // Direct's padded copy and Winograd's transformed tiles
+  Filters,     // Direct's and Winograd's rearranged or transformed filters
+  TilePlane,   // Winograd's padded input plane, in each worker
+  TileOutput,  // Winograd's output rows, in each worker
   Count
 };
 template <typename T>
 T* scratch(Scratch slot, int64_t count) {
-  thread_local std::vector<T> buffers[int(Scratch::Count)];
-  std::vector<T>& b = buffers[int(slot)];
-  if (int64_t(b.size()) < count) b.resize(size_t(count));
-  return b.data();
+  thread_local Tensor buffers[int(Scratch::Count)];
+  Tensor& b = buffers[int(slot)];
+  if (!b.defined() || b.numel() < count) b = Tensor::empty({count}, dtype_of<T>(), Device::cpu());
+  return b.data<T>();
 }
 
 }  // namespace rg::cpu

@@ -65,10 +65,8 @@ void transform_inputs(const T* x, int64_t x_stride, const WindowGeometry& g, con
   const int64_t ct = g.c * s.t, row = s.wq, half = row / 2;  // a padded row: [even | odd], half each
   const VectorOps<T>& vk = vector_ops<T>();
   parallel_for(g.c, grain_for(s.count * s.hq * s.wq * 4), [&](int64_t c0, int64_t c1) {
-    thread_local std::vector<T> buffer;
-    buffer.resize(size_t((s.hq + 4) * row));
-    T* plane = buffer.data();      // [hq][even | odd]
-    T* rows = plane + s.hq * row;  // B^T d's four rows, each [even | odd]
+    T* plane = scratch<T>(Scratch::TilePlane, (s.hq + 4) * row);  // [hq][even | odd]
+    T* rows = plane + s.hq * row;                                 // B^T d's four rows, each [even | odd]
     for (int64_t c = c0; c < c1; ++c)
       for (int64_t k = 0; k < s.count; ++k) {
         std::fill(plane, plane + s.hq * row, T(0));
@@ -105,10 +103,8 @@ void transform_outputs(const T* m, const WindowGeometry& g, const Tiles& s, T* y
   const int64_t ot = g.o * s.t, plane = g.oh * g.ow;
   const VectorOps<T>& vk = vector_ops<T>();
   parallel_for(s.count * g.o, grain_for(s.th * s.tw * 16), [&](int64_t b0, int64_t b1) {
-    thread_local std::vector<T> buffer;
-    buffer.resize(size_t(10 * s.tw));
-    T* a = buffer.data();    // A^T m: [2][4][tw]
-    T* even = a + 8 * s.tw;  // one output row's even and odd columns
+    T* a = scratch<T>(Scratch::TileOutput, 10 * s.tw);  // A^T m: [2][4][tw]
+    T* even = a + 8 * s.tw;                             // one output row's even and odd columns
     T* odd = even + s.tw;
     for (int64_t b = b0; b < b1; ++b) {  // b = k*O + o
       const int64_t k = b / g.o, o = b % g.o;

@@ -172,62 +172,97 @@ int64_t x_elements(const ConvKey& k) { return (k.n - 1) * k.x_batch_stride + k.c
 int64_t y_elements(const ConvKey& k) {
   return k.n * k.o * window_output_size(k.h, k.kh, k.sh, k.ph, k.dh) * window_output_size(k.w, k.kw, k.sw, k.pw, k.dw);
 }
+int64_t w_elements(const ConvKey& k) { return k.o * k.c * k.kh * k.kw; }
 void* pointer(const Tensor& t) { return t.defined() ? t.data_ptr() : nullptr; }  // a workspace of 0 bytes is none
+
+// What differs between the three directions' searches, for search<Perf> below (the shape of
+// PyTorch's algorithm_search<perf_t>): the name, cuDNN's count of algorithms, the direction's
+// convolution descriptor, and its heuristic (get) and timed (find) queries. find runs on scratch
+// tensors of the plan's sizes, so timing never touches real data.
+template <typename Perf>
+struct Direction;
+
+template <>
+struct Direction<cudnnConvolutionFwdAlgoPerf_t> {
+  static constexpr const char* name = "forward";
+  static constexpr int count = CUDNN_CONVOLUTION_FWD_ALGO_COUNT;
+  static cudnnConvolutionDescriptor_t conv(const ConvPlan& p) { return p.fwd_conv.get(); }
+  static cudnnStatus_t get(cudnnHandle_t h, const ConvPlan& p, int* n, cudnnConvolutionFwdAlgoPerf_t* r) {
+    return cudnnGetConvolutionForwardAlgorithm_v7(h, p.x.get(), p.w.get(), p.fwd_conv.get(), p.y.get(), count, n, r);
+  }
+  static cudnnStatus_t find(cudnnHandle_t h, const ConvKey& k, const ConvPlan& p, Device d, const Tensor& ws, int* n,
+                            cudnnConvolutionFwdAlgoPerf_t* r) {
+    const Tensor x = scratch(x_elements(k), k, d), w = scratch(w_elements(k), k, d), y = scratch(y_elements(k), k, d);
+    return cudnnFindConvolutionForwardAlgorithmEx(h, p.x.get(), x.data_ptr(), p.w.get(), w.data_ptr(), p.fwd_conv.get(),
+                                                  p.y.get(), y.data_ptr(), count, n, r, pointer(ws), k.workspace_limit);
+  }
+};
+
+template <>
+struct Direction<cudnnConvolutionBwdDataAlgoPerf_t> {
+  static constexpr const char* name = "backward-data";
+  static constexpr int count = CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT;
+  static cudnnConvolutionDescriptor_t conv(const ConvPlan& p) { return p.data_conv.get(); }
+  static cudnnStatus_t get(cudnnHandle_t h, const ConvPlan& p, int* n, cudnnConvolutionBwdDataAlgoPerf_t* r) {
+    return cudnnGetConvolutionBackwardDataAlgorithm_v7(h, p.w.get(), p.y.get(), p.data_conv.get(), p.gx.get(), count, n,
+                                                       r);
+  }
+  static cudnnStatus_t find(cudnnHandle_t h, const ConvKey& k, const ConvPlan& p, Device d, const Tensor& ws, int* n,
+                            cudnnConvolutionBwdDataAlgoPerf_t* r) {
+    const Tensor w = scratch(w_elements(k), k, d), gy = scratch(y_elements(k), k, d),
+                 gx = scratch(k.n * k.c * k.h * k.w, k, d);
+    return cudnnFindConvolutionBackwardDataAlgorithmEx(h, p.w.get(), w.data_ptr(), p.y.get(), gy.data_ptr(),
+                                                       p.data_conv.get(), p.gx.get(), gx.data_ptr(), count, n, r,
+                                                       pointer(ws), k.workspace_limit);
+  }
+};
+
+template <>
+struct Direction<cudnnConvolutionBwdFilterAlgoPerf_t> {
+  static constexpr const char* name = "backward-filter";
+  static constexpr int count = CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT;
+  static cudnnConvolutionDescriptor_t conv(const ConvPlan& p) { return p.filter_conv.get(); }
+  static cudnnStatus_t get(cudnnHandle_t h, const ConvPlan& p, int* n, cudnnConvolutionBwdFilterAlgoPerf_t* r) {
+    return cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, p.x.get(), p.y.get(), p.filter_conv.get(), p.w.get(), count,
+                                                         n, r);
+  }
+  static cudnnStatus_t find(cudnnHandle_t h, const ConvKey& k, const ConvPlan& p, Device d, const Tensor& ws, int* n,
+                            cudnnConvolutionBwdFilterAlgoPerf_t* r) {
+    const Tensor x = scratch(x_elements(k), k, d), gy = scratch(y_elements(k), k, d), gw = scratch(w_elements(k), k, d);
+    return cudnnFindConvolutionBackwardFilterAlgorithmEx(h, p.x.get(), x.data_ptr(), p.y.get(), gy.data_ptr(),
+                                                         p.filter_conv.get(), p.w.get(), gw.data_ptr(), count, n, r,
+                                                         pointer(ws), k.workspace_limit);
+  }
+};
+
+// One direction's ranked candidates: timed by cuDNN when ConvSettings::benchmark is on, else its
+// heuristics; the math type asked for is TF32's tensor ops or plain FMA, as the key says.
+template <typename Perf>
+auto search(cudnnHandle_t h, Device device, const ConvKey& k, const ConvPlan& p) {
+  using D = Direction<Perf>;
+  Perf results[D::count];
+  int n = 0;
+  RG_CUDNN_CHECK(cudnnSetConvolutionMathType(D::conv(p), k.tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH));
+  if (k.benchmark)
+    RG_CUDNN_CHECK(D::find(h, k, p, device, workspace(k.workspace_limit, device), &n, results));
+  else
+    RG_CUDNN_CHECK(D::get(h, p, &n, results));
+  return candidates<decltype(results[0].algo)>(results, n, k, D::name);
+}
+
+// search<Perf> on `device`, as a ConvChooser entry.
+template <typename Perf>
+auto searcher(cudnnHandle_t h, Device device) {
+  return [=](const ConvKey& k, const ConvPlan& p) { return search<Perf>(h, device, k, p); };
+}
 
 }  // namespace
 
 ConvChooser cudnn_chooser(Device device) {
   cudnnHandle_t h = cudnn_handle(device);
-  ConvChooser c;
-  c.fwd = [=](const ConvKey& k, const ConvPlan& p) {
-    cudnnConvolutionFwdAlgoPerf_t r[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-    int n = 0;
-    RG_CUDNN_CHECK(cudnnSetConvolutionMathType(p.fwd_conv.get(), k.tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH));
-    if (k.benchmark) {
-      Tensor x = scratch(x_elements(k), k, device), w = scratch(k.o * k.c * k.kh * k.kw, k, device),
-             y = scratch(y_elements(k), k, device), ws = workspace(k.workspace_limit, device);
-      RG_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(
-          h, p.x.get(), x.data_ptr(), p.w.get(), w.data_ptr(), p.fwd_conv.get(), p.y.get(), y.data_ptr(),
-          CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n, r, pointer(ws), k.workspace_limit));
-    } else {
-      RG_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(h, p.x.get(), p.w.get(), p.fwd_conv.get(), p.y.get(),
-                                                            CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n, r));
-    }
-    return candidates<cudnnConvolutionFwdAlgo_t>(r, n, k, "forward");
-  };
-  c.data = [=](const ConvKey& k, const ConvPlan& p) {
-    cudnnConvolutionBwdDataAlgoPerf_t r[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
-    int n = 0;
-    RG_CUDNN_CHECK(cudnnSetConvolutionMathType(p.data_conv.get(), k.tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH));
-    if (k.benchmark) {
-      Tensor w = scratch(k.o * k.c * k.kh * k.kw, k, device), gy = scratch(y_elements(k), k, device),
-             gx = scratch(k.n * k.c * k.h * k.w, k, device), ws = workspace(k.workspace_limit, device);
-      RG_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(
-          h, p.w.get(), w.data_ptr(), p.y.get(), gy.data_ptr(), p.data_conv.get(), p.gx.get(), gx.data_ptr(),
-          CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &n, r, pointer(ws), k.workspace_limit));
-    } else {
-      RG_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, p.w.get(), p.y.get(), p.data_conv.get(), p.gx.get(),
-                                                                 CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &n, r));
-    }
-    return candidates<cudnnConvolutionBwdDataAlgo_t>(r, n, k, "backward-data");
-  };
-  c.filter = [=](const ConvKey& k, const ConvPlan& p) {
-    cudnnConvolutionBwdFilterAlgoPerf_t r[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
-    int n = 0;
-    RG_CUDNN_CHECK(cudnnSetConvolutionMathType(p.filter_conv.get(), k.tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH));
-    if (k.benchmark) {
-      Tensor x = scratch(x_elements(k), k, device), gy = scratch(y_elements(k), k, device),
-             gw = scratch(k.o * k.c * k.kh * k.kw, k, device), ws = workspace(k.workspace_limit, device);
-      RG_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(
-          h, p.x.get(), x.data_ptr(), p.y.get(), gy.data_ptr(), p.filter_conv.get(), p.w.get(), gw.data_ptr(),
-          CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &n, r, pointer(ws), k.workspace_limit));
-    } else {
-      RG_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(
-          h, p.x.get(), p.y.get(), p.filter_conv.get(), p.w.get(), CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &n, r));
-    }
-    return candidates<cudnnConvolutionBwdFilterAlgo_t>(r, n, k, "backward-filter");
-  };
-  return c;
+  return {.fwd = searcher<cudnnConvolutionFwdAlgoPerf_t>(h, device),
+          .data = searcher<cudnnConvolutionBwdDataAlgoPerf_t>(h, device),
+          .filter = searcher<cudnnConvolutionBwdFilterAlgoPerf_t>(h, device)};
 }
 
 // ---- the kernels ----------------------------------------------------------------------------
