@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -82,9 +83,13 @@ const std::vector<Command>& commands() {
            "                 [--resume 1] [--device cpu|cuda|cuda:N (cpu)] [--max-image-pixels N]\n"
            "                 [--architecture densenet121|densenet121-se|densenet169|densenet201 (densenet121)]\n"
            "                 [--no-augment] [--no-shuffle] [--normalization sample|notebook (sample)]\n"
-           "                 [--sync-batch-norm on|off (on)]\n"
+           "                 [--sync-batch-norm on|off (on)] [--allow-patient-overlap] [--no-patient-record]\n"
            "      Trains DenseNet121 with the weighted loss, Adam and the notebook's callbacks. Writes\n"
            "      best.safetensors (a model file), last.safetensors (a checkpoint), log.csv, tensorboard/.\n"
+           "      First checks the tables: an image listed twice, or in both, is an error; so is a patient\n"
+           "      in both (the notebook's leakage) unless --allow-patient-overlap (then a warning). The model\n"
+           "      file records the patients as salted hashes, so predict and eval notice them later;\n"
+           "      --no-patient-record leaves them out (anyone with the file can test a candidate ID).\n"
            "      --images: a folder of PNG/JPEG files, or a pack of them made by roentgen pack.\n"
            "      SIGTERM or Ctrl-C stops after the current step with last.safetensors written (--resume 1).\n"
            "      Under mpirun -np N: data-parallel on N processes; --batch-size is the global batch, each\n"
@@ -119,14 +124,18 @@ const std::vector<Command>& commands() {
        "                   [--batch-size N] [--threads N] [--device cpu|cuda|cuda:N] [--max-image-pixels N]\n"
        "      Writes Image,<label>... with one probability per label for every image listed in the\n"
        "      CSV's Image (or Image Index) column. Labels, image size and normalization come from\n"
-       "      the model file unless given here.\n",
+       "      the model file unless given here. With a PatientId (or Patient ID) column, warns about\n"
+       "      images of patients the model was trained or validated on.\n",
        predict},
       {"eval", "AUROC and more from predictions",
        "  roentgen eval --labels LABELS.csv[.gz] --preds PREDS.csv[.gz] --out metrics.json [--bootstrap N]\n"
+       "                [--model M.safetensors [--strict]]\n"
        "      AUROC (with a bootstrap 95% interval; N resamples, default 1000, 0 for none), average\n"
        "      precision and Youden's threshold per label. Labels in the notebook's or NIH's format;\n"
        "      predictions with an Image (or Image Index) column and one column per label, named\n"
-       "      <label> or prob_<label>; rows matched by image name.\n",
+       "      <label> or prob_<label>; rows matched by image name. --model: the model that made the\n"
+       "      predictions; a warning (--strict: an error) when images belong to patients it was trained\n"
+       "      or validated on.\n",
        eval},
       {"gradcam", "a Grad-CAM heat map for one image and label",
        "  roentgen gradcam --model M.safetensors --image X.png --label NAME [--layer NAME] --out heat.npy\n"
@@ -161,7 +170,8 @@ const std::vector<Command>& commands() {
        export_command},
       {"inspect", "a model file's metadata and problems",
        "  roentgen inspect M.safetensors\n"
-       "      Prints the model file's metadata, tensor and parameter counts, and any problems.\n",
+       "      Prints the model file's metadata, tensor and parameter counts, its patient record's\n"
+       "      counts, and any problems.\n",
        inspect},
       {"info", "what roentgen runs on here",
        "  roentgen info\n"
@@ -215,7 +225,7 @@ int train_command(int argc, char** argv) {
                   {"--train", "--valid", "--images", "--out", "--epochs", "--image-size", "--batch-size", "--lr",
                    "--limit", "--weights", "--threads", "--seed", "--resume", "--device", "--architecture",
                    "--max-image-pixels", "--normalization", "--min-epochs", "--sync-batch-norm"},
-                  {"--no-augment", "--no-shuffle"});
+                  {"--no-augment", "--no-shuffle", "--allow-patient-overlap", "--no-patient-record"});
   require(flags, "train", {"--train", "--valid", "--images", "--out"});
   Communicator& comm = world();
   const Device device = cli::rank_device(flags, comm);
@@ -232,7 +242,9 @@ int train_command(int argc, char** argv) {
                     .seed = cli::seed(flags),
                     .augment = !flags.count("--no-augment"),
                     .shuffle = !flags.count("--no-shuffle"),
-                    .notebook_normalization = cli::normalization_flag(flags)};
+                    .notebook_normalization = cli::normalization_flag(flags),
+                    .allow_patient_overlap = flags.count("--allow-patient-overlap") > 0,
+                    .patient_record = !flags.count("--no-patient-record")};
   if (!so.architecture.empty()) DenseNetConfig::by_name(so.architecture, 1);  // an unknown name fails here
   TrainOptions to{.epochs = int(cli::integer(flags, "--epochs", kRecipe.epochs, 1, 100000)),
                   .out_dir = flags["--out"],
@@ -334,13 +346,17 @@ int predict(int argc, char** argv) {
   int column = csv.column("Image");
   if (column < 0) column = csv.column("Image Index");
   RG_CHECK(column >= 0, flags["--csv"], ": no 'Image' or 'Image Index' column");
+  int patient = csv.column("PatientId");
+  if (patient < 0) patient = csv.column("Patient ID");
   LabelTable list;
   list.source = flags["--csv"];
   for (const CsvRow& row : csv.rows) {
     RG_CHECK(!row.fields[column].empty(), flags["--csv"], ":", row.line, ": empty image name");
-    list.images.push_back({row.fields[column], {}, ""});
+    list.images.push_back({row.fields[column], {}, patient < 0 ? "" : row.fields[patient]});
   }
   RG_CHECK(!list.images.empty(), flags["--csv"], ": lists no images");
+  if (const std::string seen = seen_patients_warning(info.patients, list); !seen.empty())
+    std::cerr << "WARNING: " << seen << "\n";
 
   options.width = options.height = int(size);
   options.shuffle = false;
@@ -359,13 +375,32 @@ int predict(int argc, char** argv) {
   return 0;
 }
 
+// eval --model: the images scored (the rows of `truth` that `preds` names) against the model's
+// patient record; a warning, or with `strict` an error.
+void check_seen_patients(const std::string& model, const LabelTable& truth, const CsvTable& preds, bool strict) {
+  const ModelInfo info = ModelInfo::from_metadata(read_safetensors(model).metadata, model);
+  int column = preds.column("Image");
+  if (column < 0) column = preds.column("Image Index");
+  std::set<std::string> scored;
+  for (const CsvRow& row : preds.rows)
+    if (column >= 0) scored.insert(row.fields[column]);
+  LabelTable table{truth.source, truth.label_names, {}};
+  for (const auto& item : truth.images)
+    if (scored.count(item.image)) table.images.push_back(item);
+  const std::string seen = seen_patients_warning(info.patients, table);
+  RG_CHECK(seen.empty() || !strict, "eval --strict: ", seen);
+  if (!seen.empty()) std::cerr << "WARNING: " << seen << "\n";
+}
+
 int eval(int argc, char** argv) {
-  auto flags = parse_flags(argc, argv, {"--labels", "--preds", "--out", "--bootstrap"});
+  auto flags = parse_flags(argc, argv, {"--labels", "--preds", "--out", "--bootstrap", "--model"}, {"--strict"});
   require(flags, "eval", {"--labels", "--preds", "--out"});
+  RG_CHECK(!flags.count("--strict") || flags.count("--model"), "eval: --strict needs --model (the model to check)");
   const int bootstrap = int(cli::integer(flags, "--bootstrap", 1000, 0, 100000));
   cli::check_writable_file(flags["--out"]);
   const LabelTable truth = read_labels(flags["--labels"]);
   const CsvTable preds = read_csv(flags["--preds"]);
+  if (flags.count("--model")) check_seen_patients(flags["--model"], truth, preds, flags.count("--strict") > 0);
   std::cerr << "roentgen eval: " << preds.rows.size() << " predictions, " << truth.label_names.size() << " labels"
             << (bootstrap ? ", " + std::to_string(bootstrap) + " bootstrap resamples" : "") << "\n";
   const metrics::Evaluation e = metrics::evaluate(truth, preds, bootstrap, 0);
@@ -440,6 +475,12 @@ int inspect(int argc, char** argv) {
   try {
     const LoadedModel m = load_model(path);
     model_normalization(m.info, path);
+    std::cout << "  patient record: "
+              << (m.info.patients.empty()
+                      ? std::string("none")
+                      : std::to_string(m.info.patients.train.size()) + " training and " +
+                            std::to_string(m.info.patients.valid.size()) + " validation patients (salted hashes)")
+              << "\n";
     std::cout << "  loads as " << m.info.architecture << " with " << m.info.labels.size() << " outputs: ok\n";
     return 0;
   } catch (const Error& e) {

@@ -32,6 +32,52 @@ LeakageReport find_leakage(const LabelTable& a, const LabelTable& b) {
   return report;
 }
 
+std::string first_few(const std::vector<std::string>& items, size_t shown) {
+  std::string s;
+  for (size_t i = 0; i < items.size() && i < shown; ++i) s += (i ? ", " : "") + items[i];
+  if (items.size() > shown) s += " and " + std::to_string(items.size() - shown) + " more";
+  return s;
+}
+
+namespace {
+
+// Images a table lists more than once, each named once, in table order.
+std::vector<std::string> listed_twice(const LabelTable& t) {
+  std::set<std::string> seen, twice;
+  std::vector<std::string> out;
+  for (const auto& item : t.images)
+    if (!seen.insert(item.image).second && twice.insert(item.image).second) out.push_back(item.image);
+  return out;
+}
+
+}  // namespace
+
+std::string check_training_tables(const LabelTable& train, const LabelTable& valid, bool allow_patient_overlap) {
+  for (const LabelTable* t : {&train, &valid}) {
+    const std::vector<std::string> twice = listed_twice(*t);
+    RG_CHECK(twice.empty(), t->source, " lists ", twice.size(), " image", twice.size() == 1 ? "" : "s",
+             " more than once: ", first_few(twice));
+  }
+  std::set<std::string> in_train;
+  for (const auto& item : train.images) in_train.insert(item.image);
+  std::vector<std::string> in_both;
+  for (const auto& item : valid.images)
+    if (in_train.count(item.image)) in_both.push_back(item.image);
+  RG_CHECK(in_both.empty(), in_both.size(), " image", in_both.size() == 1 ? " is" : "s are", " in both ", train.source,
+           " and ", valid.source, ": ", first_few(in_both), " (validation must be images the model never trained on)");
+  const LeakageReport r = find_leakage(train, valid);
+  if (!r.leaked()) return "";
+  const std::string facts = train.source + " and " + valid.source + " share " +
+                            std::to_string(r.shared_patients.size()) + " patient" +
+                            (r.shared_patients.size() == 1 ? "" : "s") + " (" + first_few(r.shared_patients) + "; " +
+                            std::to_string(r.images_in_a) + " training and " + std::to_string(r.images_in_b) +
+                            " validation images): the validation scores would reward recognizing patients, "
+                            "not findings (the notebook's section 2.2)";
+  RG_CHECK(allow_patient_overlap, facts,
+           ". Split by patient (roentgen split), or pass --allow-patient-overlap to train anyway");
+  return facts;
+}
+
 namespace {
 
 // Seeded Fisher-Yates shuffle.

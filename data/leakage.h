@@ -25,6 +25,15 @@ struct LeakageReport {
 // Which patients two label tables share (by patient id).
 LeakageReport find_leakage(const LabelTable& a, const LabelTable& b);
 
+// The checks before training (roentgen train and the example, through train/session.h): an image
+// listed twice in one table, or in both, is an error; so is a patient in both (the notebook's
+// leakage, section 2.2), unless allow_patient_overlap, when the same facts come back as a warning
+// (empty: nothing to say). Every message names the files, how many, and the first few.
+std::string check_training_tables(const LabelTable& train, const LabelTable& valid, bool allow_patient_overlap);
+
+// "a, b, c, d, e and 7 more": the first `shown` items, for messages.
+std::string first_few(const std::vector<std::string>& items, size_t shown = 5);
+
 struct SplitOptions {
   double train = 0.8, valid = 0.1, test = 0.1;  // fractions of the images; normalized to sum 1
   uint64_t seed = 0;

@@ -388,6 +388,11 @@ void compare_normalizations(const Run& run, const std::vector<std::vector<float>
 // Predictions, preds.csv, metrics.json with bootstrap intervals, the ROC curves and the AUROC table.
 std::vector<std::vector<float>> roc_and_auroc(Run& run, metrics::Evaluation& eval) {
   step("5.1 Prediction on the test set: ROC curves and AUROC");
+  // The model's patient record (models/patient_record.h) against the test set: 2.2's check, from the model's side.
+  const std::string seen = seen_patients_warning(run.session.info.patients, run.test);
+  std::cout << (seen.empty() ? "no test image belongs to a patient the model trained or validated on"
+                             : "WARNING: " + seen)
+            << "\n";
   const auto probs = predict_test(run, run.session.eval_normalization, true);
   if (run.args.notebook_normalization) compare_normalizations(run, probs);
   std::vector<std::string> images;

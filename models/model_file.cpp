@@ -1,5 +1,6 @@
 #include "models/model_file.h"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -24,9 +25,42 @@ std::map<std::string, std::string> ModelInfo::to_metadata() const {
   std::ostringstream eps;
   eps.precision(17);
   eps << bn_eps;
-  return {{"architecture", architecture},   {"labels", join(labels)}, {"image_size", std::to_string(image_size)},
-          {"normalization", normalization}, {"bn_eps", eps.str()},    {"format", "roentgen"}};
+  std::map<std::string, std::string> m = {
+      {"architecture", architecture},   {"labels", join(labels)}, {"image_size", std::to_string(image_size)},
+      {"normalization", normalization}, {"bn_eps", eps.str()},    {"format", "roentgen"}};
+  if (!patients.empty()) {
+    m["patients_salt"] = patients.salt;
+    for (const auto& [key, set] : {std::pair{"patients_train", &patients.train}, {"patients_valid", &patients.valid}})
+      for (const auto& h : *set) m[key] += h;
+  }
+  return m;
 }
+
+namespace {
+
+// The patient record, when the metadata has one: each value checked (hex digits, whole hashes).
+PatientRecord patient_record(const std::map<std::string, std::string>& m, const std::string& path) {
+  PatientRecord record;
+  if (!m.count("patients_salt")) return record;
+  auto hex = [&](const char* key, size_t unit) {
+    auto it = m.find(key);
+    RG_CHECK(it != m.end(), path, ": metadata has patients_salt but no ", key);
+    const std::string& v = it->second;
+    RG_CHECK(v.size() % unit == 0 && v.find_first_not_of("0123456789abcdef") == std::string::npos, path, ": metadata ",
+             key, ": expected lowercase hex digits in groups of ", unit, ", got ", v.size(), " characters");
+    return v;
+  };
+  record.salt = hex("patients_salt", 32);
+  RG_CHECK(record.salt.size() == 32, path, ": metadata patients_salt: expected 32 hex digits");
+  for (const auto& [key, set] : {std::pair{"patients_train", &record.train}, {"patients_valid", &record.valid}}) {
+    const std::string all = hex(key, 16);
+    for (size_t at = 0; at < all.size(); at += 16) set->push_back(all.substr(at, 16));
+    RG_CHECK(std::is_sorted(set->begin(), set->end()), path, ": metadata ", key, ": the hashes are not sorted");
+  }
+  return record;
+}
+
+}  // namespace
 
 // Each value is parsed whole and checked: a file that says image_size "64abc" or bn_eps "1e999"
 // is an error naming the file and the key, never a silently different model.
@@ -69,6 +103,7 @@ ModelInfo ModelInfo::from_metadata(const std::map<std::string, std::string>& m, 
   info.bn_eps = number("bn_eps");
   if (!(info.bn_eps > 0 && info.bn_eps < 1)) throw bad("bn_eps", "expected a number between 0 and 1");
   info.normalization = get("normalization");  // its spelling is checked where it is used (data/normalize.h)
+  info.patients = patient_record(m, path);
   return info;
 }
 

@@ -5,6 +5,9 @@
 //   image_size     the input size the model was trained at (square)
 //   normalization  sample | imagenet | dataset:<mean>,<std>
 //   bn_eps         batch norm epsilon (1e-5 for torchvision weights, 1.001e-5 for Keras')
+//   patients_salt, patients_train, patients_valid   (optional) the patients it was trained and
+//                  validated on, as salted hashes (models/patient_record.h): the salt, then each
+//                  set's 16-hex-digit hashes one after another
 #pragma once
 
 #include <memory>
@@ -12,6 +15,7 @@
 #include <vector>
 
 #include "models/densenet.h"
+#include "models/patient_record.h"
 #include "tensor/safetensors.h"
 
 namespace rg {
@@ -22,6 +26,7 @@ struct ModelInfo {
   int64_t image_size = 320;
   std::string normalization = "sample";
   double bn_eps = 1e-5;
+  PatientRecord patients;  // empty: none (converted weights, or trained with --no-patient-record)
 
   std::map<std::string, std::string> to_metadata() const;
   // Reads and checks the metadata of `file` (named `path` in messages).

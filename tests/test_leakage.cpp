@@ -93,3 +93,38 @@ TEST_CASE("split_by_patient can keep every label in every split, and says when i
       split_by_patient(t, {.train = 0.4, .valid = 0.3, .test = 0.3, .every_label_in_every_split = true}),
       doctest::Contains("label 'Rare' has too few patients (6 positive images) to appear in every split"), Error);
 }
+
+TEST_CASE("check_training_tables: shared patients stop training unless allowed; shared or repeated images always") {
+  LabelTable train = patients_table(12), valid = train;
+  train.source = "train.csv";
+  valid.source = "valid.csv";
+  // The same file twice: every image in both, whatever is allowed.
+  for (bool allow : {false, true})
+    CHECK_THROWS_WITH_AS(
+        check_training_tables(train, valid, allow),
+        doctest::Contains("24 images are in both train.csv and valid.csv: 0_0.png, 1_0.png, 1_1.png, 2_0.png, "
+                          "2_1.png and 19 more"),
+        Error);
+  // Patients 0-9 train, 10 and 11 validate: no overlap.
+  valid.images.clear();
+  while (train.images.back().patient_id == "11" || train.images.back().patient_id == "10") {
+    valid.images.insert(valid.images.begin(), train.images.back());
+    train.images.pop_back();
+  }
+  CHECK(check_training_tables(train, valid, false).empty());
+  // One patient on both sides through different images: patient 11's first image in training.
+  LabelTable leaky = train;
+  leaky.images.push_back(valid.images.back());
+  valid.images.pop_back();
+  CHECK_THROWS_WITH_AS(
+      check_training_tables(leaky, valid, false),
+      doctest::Contains("train.csv and valid.csv share 1 patient (11; 1 training and 2 validation images)"), Error);
+  CHECK_THROWS_WITH_AS(check_training_tables(leaky, valid, false), doctest::Contains("pass --allow-patient-overlap"),
+                       Error);
+  const std::string warning = check_training_tables(leaky, valid, true);
+  CHECK(warning.find("share 1 patient (11;") != std::string::npos);
+  // An image listed twice in one table.
+  leaky.images.push_back(leaky.images.front());
+  CHECK_THROWS_WITH_AS(check_training_tables(leaky, valid, true),
+                       doctest::Contains("train.csv lists 1 image more than once: 0_0.png"), Error);
+}

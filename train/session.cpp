@@ -1,5 +1,6 @@
 #include "train/session.h"
 
+#include "data/leakage.h"
 #include "data/loader.h"
 
 namespace rg {
@@ -9,12 +10,26 @@ data::LabelTable first_images(data::LabelTable table, int64_t limit) {
   return table;
 }
 
+namespace {
+
+std::vector<std::string> patient_ids(const data::LabelTable& table) {
+  std::vector<std::string> ids;
+  for (const auto& item : table.images) ids.push_back(item.patient_id);
+  return ids;
+}
+
+}  // namespace
+
 Session prepare_session(const SessionOptions& o) {
   Session s;
   s.train = first_images(data::read_labels(o.train_csv), o.limit);
   s.valid = first_images(data::read_labels(o.valid_csv), o.limit);
   RG_CHECK(s.train.label_names == s.valid.label_names, o.train_csv, " and ", o.valid_csv,
            " have different label columns");
+  if (const std::string overlap = data::check_training_tables(s.train, s.valid, o.allow_patient_overlap);
+      !overlap.empty())
+    s.notes.push_back("WARNING: " + overlap);
+  if (o.patient_record) s.info.patients = PatientRecord::of(patient_ids(s.train), patient_ids(s.valid), o.seed);
   s.images = data::open_image_source(o.images);  // the loaders check it against each table
   s.eval_normalization = data::Normalization::sample();
   if (o.notebook_normalization)

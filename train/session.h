@@ -31,6 +31,12 @@ struct SessionOptions {
   // training does. true: the notebook's mix — per image in training, but a dataset mean/std
   // measured on 100 training images for validation, test and prediction.
   bool notebook_normalization = false;
+  // The tables are checked before any work (data/leakage.h:check_training_tables): a patient in
+  // both is an error unless this is set (then a warning among the notes).
+  bool allow_patient_overlap = false;
+  // The model file records the training and validation patients as salted hashes
+  // (models/patient_record.h), so scoring them later is noticed; false leaves the record out.
+  bool patient_record = true;
 };
 
 struct Session {
@@ -44,7 +50,7 @@ struct Session {
   std::vector<std::string> notes;  // what happened on the way (random init, a re-initialized head, ...)
 };
 
-// Reads the data and prepares the model; no training yet.
+// Reads the data, checks the tables for leakage, and prepares the model; no training yet.
 Session prepare_session(const SessionOptions& options);
 
 // Loaders for training (shuffled and augmented with random flips, unless turned off) and
