@@ -59,9 +59,9 @@ TEST_CASE("the patient record travels in the model file's metadata, checked when
   CHECK(back.patients.trained_on("2"));
   auto bad = metadata;
   bad["patients_train"] = metadata.at("patients_train").substr(0, 20);
-  CHECK_THROWS_WITH_AS(ModelInfo::from_metadata(bad, "m.safetensors"),
-                       Contains("m.safetensors: metadata patients_train: expected lowercase hex digits in groups of 16"),
-                       Error);
+  CHECK_THROWS_WITH_AS(
+      ModelInfo::from_metadata(bad, "m.safetensors"),
+      Contains("m.safetensors: metadata patients_train: expected lowercase hex digits in groups of 16"), Error);
   bad = metadata;
   bad.erase("patients_valid");
   CHECK_THROWS_WITH_AS(ModelInfo::from_metadata(bad, "m.safetensors"),
@@ -70,7 +70,8 @@ TEST_CASE("the patient record travels in the model file's metadata, checked when
 
 TEST_CASE("scoring images of seen patients is named: how many, trained or validated, the first few") {
   const PatientRecord r = PatientRecord::of({"1", "2"}, {"3"}, 0);
-  data::LabelTable t{"test.csv", {"x"}, {{"a.png", {0}, "1"}, {"b.png", {0}, "1"}, {"c.png", {0}, "3"}, {"d.png", {0}, "4"}}};
+  data::LabelTable t{
+      "test.csv", {"x"}, {{"a.png", {0}, "1"}, {"b.png", {0}, "1"}, {"c.png", {0}, "3"}, {"d.png", {0}, "4"}}};
   const std::string w = seen_patients_warning(r, t);
   CHECK(w.find("3 of the 4 images in test.csv belong to 2 patients the model has seen") != std::string::npos);
   CHECK(w.find("2 trained on (a.png, b.png); 1 validated on (c.png)") != std::string::npos);

@@ -14,9 +14,9 @@ namespace rg::cpu {
 
 namespace {
 
-// The levels, lowest first: each one's name, what it needs of the CPU, and its table of vector
-// kernels (null where this build lacks it). tensor/CMakeLists.txt compiles vector_kernels.cpp
-// once per level with that level's flags.
+// A level: its name, what it needs of the CPU, and its table of vector kernels (null where this
+// build lacks it). tensor/CMakeLists.txt compiles vector_kernels.cpp once per level with that
+// level's flags.
 struct IsaLevel {
   Isa isa;
   const char* name;
@@ -24,21 +24,25 @@ struct IsaLevel {
   const VectorKernels& (*table)();
 };
 
-bool any_cpu(const CpuFeatures&) { return true; }
-bool has_avx2(const CpuFeatures& cpu) { return cpu.avx2 && cpu.fma; }
-bool has_avx512(const CpuFeatures& cpu) { return cpu.avx512_core() && has_avx2(cpu); }
+// What each level needs of the CPU (and of the operating system, which must save its registers).
+bool supports_baseline(const CpuFeatures&) { return true; }
+bool supports_avx2(const CpuFeatures& cpu) { return cpu.avx2 && cpu.fma; }
+bool supports_avx512(const CpuFeatures& cpu) { return cpu.avx512_core() && supports_avx2(cpu); }
 
+// Each level's table; the x86 levels are built on x86 alone.
 using TableFn = const VectorKernels& (*)();
+constexpr TableFn table_baseline = isa_baseline::table;
 #if ROENTGEN_ISA_X86
-constexpr TableFn kAvx2 = isa_avx2::table, kAvx512 = isa_avx512::table;
+constexpr TableFn table_avx2 = isa_avx2::table, table_avx512 = isa_avx512::table;
 #else
-constexpr TableFn kAvx2 = nullptr, kAvx512 = nullptr;
+constexpr TableFn table_avx2 = nullptr, table_avx512 = nullptr;
 #endif
 
+// The levels of tensor/cpu/isa_levels.def, lowest first.
 constexpr IsaLevel kLevels[] = {
-    {Isa::Baseline, "baseline", any_cpu, isa_baseline::table},
-    {Isa::Avx2, "avx2", has_avx2, kAvx2},
-    {Isa::Avx512, "avx512", has_avx512, kAvx512},
+#define RG_ISA_LEVEL(enumerator, name, x86_only, flags) {Isa::enumerator, #name, supports_##name, table_##name},
+#include "tensor/cpu/isa_levels.def"
+#undef RG_ISA_LEVEL
 };
 
 const IsaLevel& level(Isa isa) { return kLevels[int(isa)]; }

@@ -15,7 +15,12 @@
 
 namespace rg::cpu {
 
-enum class Isa { Baseline, Avx2, Avx512 };
+// The levels, lowest first (tensor/cpu/isa_levels.def): Baseline, Avx2, Avx512.
+enum class Isa {
+#define RG_ISA_LEVEL(enumerator, name, x86_only, flags) enumerator,
+#include "tensor/cpu/isa_levels.def"
+#undef RG_ISA_LEVEL
+};
 
 const char* isa_name(Isa isa);  // "baseline", "avx2", "avx512"
 // "baseline" | "avx2" | "avx512" (an rg::Error naming the choices otherwise).

@@ -66,15 +66,13 @@ const VectorOps<T>& vector_ops() {
     return vector_kernels().f64;
 }
 
-// Each level's table, defined by vector_kernels.cpp; the x86 ones exist only in x86 builds.
-namespace isa_baseline {
-const VectorKernels& table();
-}
-namespace isa_avx2 {
-const VectorKernels& table();
-}
-namespace isa_avx512 {
-const VectorKernels& table();
-}
+// Each level's table, isa_<name>::table(), defined by vector_kernels.cpp; the x86 ones exist only
+// in x86 builds.
+#define RG_ISA_LEVEL(enumerator, name, x86_only, flags) \
+  namespace isa_##name {                                \
+    const VectorKernels& table();                       \
+  }
+#include "tensor/cpu/isa_levels.def"
+#undef RG_ISA_LEVEL
 
 }  // namespace rg::cpu
