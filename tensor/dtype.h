@@ -4,23 +4,17 @@
 #include <cstddef>
 #include <cstdint>
 #include <ostream>
+#include <string>
+#include <string_view>
 #include <type_traits>
 
+#include "tensor/bfloat16.h"
 #include "tensor/error.h"
-
-// A function for the CPU and the GPU alike (nvcc compiles it for both), always inlined into its
-// caller: tensor/cpu/vector_kernels.cpp is compiled once per instruction-set level, and an
-// out-of-line copy built for AVX-512 could stand in for the baseline's at link time.
-#define RG_ALWAYS_INLINE __attribute__((always_inline))
-#if defined(__CUDACC__)
-#define RG_HOST_DEVICE __host__ __device__ RG_ALWAYS_INLINE
-#else
-#define RG_HOST_DEVICE RG_ALWAYS_INLINE
-#endif
 
 namespace rg {
 
-enum class DType { Float32, Float64, UInt8, Int64 };
+// BFloat16: storage and conversion (tensor/bfloat16.h); the math kernels take float32 and float64.
+enum class DType { Float32, Float64, UInt8, Int64, BFloat16 };
 
 inline size_t dtype_size(DType t) {
   switch (t) {
@@ -28,6 +22,7 @@ inline size_t dtype_size(DType t) {
     case DType::Float64: return 8;
     case DType::UInt8: return 1;
     case DType::Int64: return 8;
+    case DType::BFloat16: return 2;
   }
   return 0;
 }
@@ -38,11 +33,23 @@ inline const char* dtype_name(DType t) {
     case DType::Float64: return "float64";
     case DType::UInt8: return "uint8";
     case DType::Int64: return "int64";
+    case DType::BFloat16: return "bfloat16";
   }
   return "?";
 }
 
-inline bool is_floating(DType t) { return t == DType::Float32 || t == DType::Float64; }
+// The DType named by dtype_name ("bfloat16"), or an rg::Error naming the choices.
+inline DType dtype_from_name(std::string_view name) {
+  constexpr DType kAll[] = {DType::Float32, DType::Float64, DType::UInt8, DType::Int64, DType::BFloat16};
+  std::string choices;
+  for (DType t : kAll) {
+    if (name == dtype_name(t)) return t;
+    choices += std::string(choices.empty() ? "" : t == DType::BFloat16 ? " or " : ", ") + dtype_name(t);
+  }
+  throw Error(detail::concat("unknown dtype '", name, "' (expected ", choices, ")"));
+}
+
+inline bool is_floating(DType t) { return t == DType::Float32 || t == DType::Float64 || t == DType::BFloat16; }
 
 inline std::ostream& operator<<(std::ostream& os, DType t) { return os << dtype_name(t); }
 
@@ -54,7 +61,9 @@ struct Tag {
 // One element converted to T, the same on every device. A floating value to an integer type is
 // truncated toward zero and saturates at the type's range, NaN giving 0 (C++ leaves the
 // out-of-range cases undefined, and machines differ: x86 keeps the low bits, a GPU clamps). All
-// else is C++'s conversion (an integer to a narrower one wraps).
+// else is C++'s conversion (an integer to a narrower one wraps). To and from bfloat16 through
+// float32, as PyTorch does (tensor/bfloat16.h; from float64 that rounds twice, so a float64 just
+// beside a bfloat16 tie can land one bfloat16 step from the nearest).
 // An integer type's values, and the floats from which a conversion to it saturates.
 template <typename T>
 struct IntegerRange {
@@ -68,13 +77,19 @@ struct IntegerRange {
 
 template <typename T, typename S>
 RG_HOST_DEVICE inline T convert(S v) {
-  if constexpr (std::is_floating_point_v<S> && std::is_integral_v<T>) {
-    using Range = IntegerRange<T>;
-    if (v != v) return T(0);
-    if (v <= S(Range::below)) return Range::min;
-    if (v >= S(Range::above)) return Range::max;
+  if constexpr (std::is_same_v<S, bfloat16>) {
+    return convert<T>(to_float(v));
+  } else if constexpr (std::is_same_v<T, bfloat16>) {
+    return to_bfloat16(convert<float>(v));
+  } else {
+    if constexpr (std::is_floating_point_v<S> && std::is_integral_v<T>) {
+      using Range = IntegerRange<T>;
+      if (v != v) return T(0);
+      if (v <= S(Range::below)) return Range::min;
+      if (v >= S(Range::above)) return Range::max;
+    }
+    return static_cast<T>(v);
   }
-  return static_cast<T>(v);
 }
 
 // The C++ type that stores a DType.
@@ -96,6 +111,10 @@ template <>
 constexpr DType dtype_of<int64_t>() {
   return DType::Int64;
 }
+template <>
+constexpr DType dtype_of<bfloat16>() {
+  return DType::BFloat16;
+}
 
 // Calls fn(Tag<T>{}) with T the C++ type of `t`. Kernels use it as
 //   visit_dtype(t, [&](auto tag) { using T = typename decltype(tag)::type; ... });
@@ -106,6 +125,7 @@ decltype(auto) visit_dtype(DType t, Fn&& fn) {
     case DType::Float64: return fn(Tag<double>{});
     case DType::UInt8: return fn(Tag<uint8_t>{});
     case DType::Int64: return fn(Tag<int64_t>{});
+    case DType::BFloat16: return fn(Tag<bfloat16>{});
   }
   throw Error("visit_dtype: unknown dtype");
 }

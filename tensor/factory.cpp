@@ -18,7 +18,7 @@ Tensor from_vector(const std::vector<double>& values, const Shape& shape, DType 
   visit_dtype(dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* out = host.data<T>();
-    for (size_t i = 0; i < values.size(); ++i) out[i] = static_cast<T>(values[i]);
+    for (size_t i = 0; i < values.size(); ++i) out[i] = convert<T>(values[i]);
   });
   return device.is_cpu() ? host : host.to(device);
 }

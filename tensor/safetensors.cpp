@@ -14,8 +14,11 @@ static_assert(std::endian::native == std::endian::little, "safetensors data is l
 
 namespace {
 
-const std::pair<const char*, DType> kDTypes[] = {
-    {"F32", DType::Float32}, {"F64", DType::Float64}, {"U8", DType::UInt8}, {"I64", DType::Int64}};
+const std::pair<const char*, DType> kDTypes[] = {{"F32", DType::Float32},
+                                                 {"F64", DType::Float64},
+                                                 {"U8", DType::UInt8},
+                                                 {"I64", DType::Int64},
+                                                 {"BF16", DType::BFloat16}};
 
 // safetensors' own rule: a header over 100 MB is refused before it is parsed.
 constexpr uint64_t kMaxHeaderBytes = 100'000'000;

@@ -5,8 +5,11 @@
 #include <sstream>
 
 #include "autograd/ops.h"
+#include "data_helpers.h"
 #include "helpers.h"
 #include "tensor/allocator.h"
+#include "tensor/io.h"
+#include "tensor/safetensors.h"
 
 using namespace rg;
 
@@ -31,6 +34,73 @@ TEST_CASE("all four dtypes store and convert values") {
   CHECK(u.dtype() == DType::UInt8);
   CHECK(u.to(DType::Float32).to_vector<float>() == std::vector<float>{0, 128, 255});
   CHECK(arange(4, DType::Int64).to_vector<int64_t>() == std::vector<int64_t>{0, 1, 2, 3});
+}
+
+namespace {
+
+// The bfloat16 bits of the float with bits `f`.
+uint16_t bf16_of_bits(uint32_t f) { return to_bfloat16(__builtin_bit_cast(float, f)).bits; }
+
+}  // namespace
+
+TEST_CASE("bfloat16 rounds to nearest even: ties, subnormals, the largest finite value, infinities, NaN") {
+  CHECK(bf16_of_bits(0x3f800000) == 0x3f80);  // 1
+  CHECK(bf16_of_bits(0xc0000000) == 0xc000);  // -2
+  CHECK(bf16_of_bits(0x80000000) == 0x8000);  // -0 keeps its sign
+  // Ties go to the even neighbour; anything past the tie rounds away.
+  CHECK(bf16_of_bits(0x3f808000) == 0x3f80);  // 1 + 2^-8, halfway between 0x3f80 and 0x3f81
+  CHECK(bf16_of_bits(0x3f818000) == 0x3f82);  // halfway between 0x3f81 and 0x3f82
+  CHECK(bf16_of_bits(0x3f808001) == 0x3f81);
+  CHECK(bf16_of_bits(0x3f807fff) == 0x3f80);
+  CHECK(bf16_of_bits(0x3fffffff) == 0x4000);  // a carry into the exponent: 1.99999988 -> 2
+  // Subnormals stay subnormal, ties to even there too.
+  CHECK(bf16_of_bits(0x00010000) == 0x0001);  // the smallest bfloat16 subnormal
+  CHECK(bf16_of_bits(0x00008000) == 0x0000);  // half of it: a tie, to 0 (even)
+  CHECK(bf16_of_bits(0x00018000) == 0x0002);  // a tie between 0x0001 and 0x0002
+  CHECK(bf16_of_bits(0x00000001) == 0x0000);  // the smallest float32 subnormal
+  CHECK(bf16_of_bits(0x807f8000) == 0x8080);  // the largest negative subnormal rounds up to -FLT_MIN
+  // The largest finite bfloat16 (3.3895e38) and what lies beyond it.
+  CHECK(bf16_of_bits(0x7f7f0000) == 0x7f7f);
+  CHECK(bf16_of_bits(0x7f7f7fff) == 0x7f7f);
+  CHECK(bf16_of_bits(0x7f7f8000) == 0x7f80);  // the tie: 0x7f7f is odd, so up, to infinity
+  CHECK(bf16_of_bits(0x7f7fffff) == 0x7f80);  // FLT_MAX
+  CHECK(bf16_of_bits(0x7f800000) == 0x7f80);  // inf
+  CHECK(bf16_of_bits(0xff800000) == 0xff80);  // -inf
+  // Every NaN is the quiet NaN 0x7fc0, a signaling one (which truncation would make infinite) too.
+  for (uint32_t nan : {0x7fc00000u, 0xffc00001u, 0x7f800001u, 0x7fffffffu}) CHECK(bf16_of_bits(nan) == 0x7fc0);
+  // Back to float32: exact.
+  for (uint16_t b : {0x3f80, 0x0001, 0x7f7f, 0xff80, 0x8000})
+    CHECK(__builtin_bit_cast(uint32_t, to_float(bfloat16{b})) == uint32_t(b) << 16);
+}
+
+TEST_CASE("bfloat16 tensors: conversion both ways, printing, safetensors BF16") {
+  const Tensor f = from_vector({1.0, 1.00390625, -3.14159, 1e30, 65504}, {5});
+  const Tensor b = f.to(DType::BFloat16);
+  CHECK(b.dtype() == DType::BFloat16);
+  CHECK(b.storage()->bytes() == 5 * 2);
+  // 1e30 is float32 0x7149f2ca: rounded up to 0x714a.
+  CHECK(b.to_vector<float>() == std::vector<float>{1.0f, 1.0f, -3.140625f, to_float(bfloat16{0x714a}), 65536.0f});
+  CHECK(b.to(DType::Float32).to_vector<float>() == b.to_vector<float>());
+  CHECK(from_vector({2.5}, {1}, DType::BFloat16).to_vector<double>() == std::vector<double>{2.5});
+  Tensor filled = Tensor::empty({2}, DType::BFloat16);
+  filled.fill_(0.1);
+  CHECK(filled.to_vector<double>()[0] == double(to_float(to_bfloat16(0.1f))));
+  std::ostringstream printed;
+  printed << b;
+  CHECK(printed.str().find("Tensor(bfloat16, shape=[5]") != std::string::npos);
+  CHECK(printed.str().find("-3.1406") != std::string::npos);
+  CHECK(dtype_from_name("bfloat16") == DType::BFloat16);
+  CHECK_THROWS_WITH_AS(dtype_from_name("bf17"),
+                       doctest::Contains("unknown dtype 'bf17' (expected float32, float64, uint8, int64 or bfloat16)"),
+                       Error);
+
+  test::TempDir dir;
+  const std::string path = dir.file("b.safetensors");
+  write_safetensors(path, {{"b", b}}, {});
+  const SafeTensors back = read_safetensors(path);
+  CHECK(back.find("b").dtype() == DType::BFloat16);
+  CHECK(back.find("b").to_vector<float>() == b.to_vector<float>());
+  CHECK(read_file(path).find("\"dtype\":\"BF16\"") != std::string::npos);
 }
 
 TEST_CASE("views share storage with their base") {
