@@ -10,9 +10,11 @@ std::string Communicator::prefix() const {
 }
 
 std::vector<double> Communicator::allgatherv(const std::vector<double>& mine) {
-  const std::string bytes(reinterpret_cast<const char*>(mine.data()), mine.size() * sizeof(double));
+  std::string bytes(mine.size() * sizeof(double), '\0');
+  if (!mine.empty()) std::memcpy(bytes.data(), mine.data(), bytes.size());
   std::vector<double> all;
   for (const std::string& theirs : allgather(bytes)) {
+    if (theirs.empty()) continue;  // (memcpy may not be given the null data() of an empty vector)
     const size_t at = all.size();
     all.resize(at + theirs.size() / sizeof(double));
     std::memcpy(all.data() + at, theirs.data(), theirs.size());

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "data/leakage.h"
+#include "tensor/error.h"
 
 namespace rg {
 
@@ -112,13 +113,14 @@ std::string seen_patients_warning(const PatientRecord& record, const data::Label
     if (t || v) patients.insert(item.patient_id);
   }
   if (patients.empty()) return "";
-  std::string s = std::to_string(trained.size() + validated.size()) + " of the " + std::to_string(table.size()) +
-                  " images in " + table.source + " belong to " + std::to_string(patients.size()) +
-                  " patients the model has seen, so their scores overstate it (the notebook's section 2.2):";
-  if (!trained.empty()) s += " " + std::to_string(trained.size()) + " trained on (" + data::first_few(trained) + ")";
+  std::string s = detail::concat(trained.size() + validated.size(), " of the ", table.size(), " images in ",
+                                 table.source, " belong to ", patients.size(),
+                                 " patients the model has seen, so their scores overstate it (the notebook's section "
+                                 "2.2):");
+  if (!trained.empty()) s += detail::concat(" ", trained.size(), " trained on (", data::first_few(trained), ")");
   if (!validated.empty())
-    s += std::string(trained.empty() ? " " : "; ") + std::to_string(validated.size()) + " validated on (" +
-         data::first_few(validated) + ")";
+    s += detail::concat(trained.empty() ? " " : "; ", validated.size(), " validated on (", data::first_few(validated),
+                        ")");
   return s;
 }
 

@@ -42,8 +42,10 @@ grep -q "WARNING: leaky-train.csv and leaky-valid.csv share 1 patient" err.log |
 
 # A model knows whom it was trained on.
 train --train data/train.csv --valid data/valid.csv --out run 2>/dev/null
-"$roentgen" inspect run/best.safetensors | grep -q "patient record: [1-9][0-9]* training and [1-9][0-9]* validation patients" \
-  || fail "inspect shows no patient record"
+# (inspect's output goes to a file first: grep -q would stop reading, and pipefail fail on the SIGPIPE)
+"$roentgen" inspect run/best.safetensors >inspect.log
+grep -q "patient record: [1-9][0-9]* training and [1-9][0-9]* validation patients" inspect.log \
+  || { cat inspect.log; fail "inspect shows no patient record"; }
 head -9 data/train.csv > scored.csv   # the 8 training images
 "$roentgen" predict --model run/best.safetensors --csv scored.csv --images data/images --out preds.csv 2>err.log
 grep -q "WARNING: 8 of the 8 images in scored.csv belong to" err.log || { cat err.log; fail "predict did not warn"; }
@@ -59,7 +61,8 @@ if grep -q WARNING err.log; then cat err.log; fail "a warning about the test set
 
 # --no-patient-record: nothing recorded, nothing said.
 train --train data/train.csv --valid data/valid.csv --out anonymous --no-patient-record 2>/dev/null
-"$roentgen" inspect anonymous/best.safetensors | grep -q "patient record: none" || fail "a record despite --no-patient-record"
+"$roentgen" inspect anonymous/best.safetensors >inspect.log
+grep -q "patient record: none" inspect.log || { cat inspect.log; fail "a record despite --no-patient-record"; }
 "$roentgen" predict --model anonymous/best.safetensors --csv scored.csv --images data/images --out p.csv 2>err.log
 if grep -q WARNING err.log; then cat err.log; fail "a warning without a record"; fi
 echo "cli_leakage: ok"
