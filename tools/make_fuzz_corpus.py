@@ -53,6 +53,11 @@ def main():
     write("safetensors", "dataset_normalization.safetensors",
           safetensors_bytes(tensors[:1], dict(meta, normalization="dataset:120.5,60.25")))
     write("safetensors", "no_metadata.safetensors", safetensors_bytes(tensors[2:], {}))
+    record = dict(meta, patients_salt="0123456789abcdef" * 2, patients_train="0123456789abcdef" + "fedcba9876543210",
+                  patients_valid="")  # models/patient_record.h
+    write("safetensors", "patient_record.safetensors", safetensors_bytes(tensors[:1], record))
+    bf16 = np.array([0x3F80, 0x7FC0, 0x0001, 0xFF80], dtype=np.uint16)  # 1, NaN, a subnormal, -inf as bfloat16 bits
+    write("safetensors", "bfloat16.safetensors", safetensors_bytes([("classifier.bias", bf16)], meta))
 
     # Label files: both formats, quoted fields, CRLF, a byte order mark, gzip.
     notebook = "Image,Atelectasis,Mass,PatientId\na_000.png,1,0,8270\nb_000.png,0.0,1.0,29855\n"

@@ -7,8 +7,10 @@ import struct
 
 import numpy as np
 
-_DTYPES = {"F32": "<f4", "F64": "<f8", "U8": "u1", "I64": "<i8"}
-_CODES = {np.dtype("<f4"): "F32", np.dtype("<f8"): "F64", np.dtype("u1"): "U8", np.dtype("<i8"): "I64"}
+# NumPy has no bfloat16: a BF16 tensor is read and written as its raw 16 bits, a uint16 array.
+_DTYPES = {"F32": "<f4", "F64": "<f8", "U8": "u1", "I64": "<i8", "BF16": "<u2"}
+_CODES = {np.dtype("<f4"): "F32", np.dtype("<f8"): "F64", np.dtype("u1"): "U8", np.dtype("<i8"): "I64",
+          np.dtype("<u2"): "BF16"}
 
 
 def write(path, tensors, metadata=None):
