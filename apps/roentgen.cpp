@@ -119,13 +119,17 @@ const std::vector<Command>& commands() {
        "      as --images and read without decoding. --verify checks every record's CRC.\n",
        [](int argc, char** argv) { return app::pack_command(argc, argv, usage_of("pack").c_str()); }},
       {"predict", "score images with a model",
-       "  roentgen predict --model M.safetensors --csv LIST.csv --images DIR|FILE.rgpack --out preds.csv\n"
+       "  roentgen predict --model M.safetensors [--csv LIST.csv] --images DIR|FILE.rgpack --out preds.csv\n"
        "                   [--image-size N] [--normalization sample|imagenet|dataset:<mean>,<std>]\n"
        "                   [--batch-size N] [--threads N] [--device cpu|cuda|cuda:N] [--max-image-pixels N]\n"
+       "                   [--skip-bad-images]\n"
        "      Writes Image,<label>... with one probability per label for every image listed in the\n"
-       "      CSV's Image (or Image Index) column. Labels, image size and normalization come from\n"
-       "      the model file unless given here. With a PatientId (or Patient ID) column, warns about\n"
-       "      images of patients the model was trained or validated on.\n",
+       "      CSV's Image (or Image Index) column or, without --csv, for every PNG and JPEG in the\n"
+       "      --images folder and its subfolders (told by content, sorted by path). Labels, image size\n"
+       "      and normalization come from the model file unless given here. With a PatientId (or\n"
+       "      Patient ID) column, warns about images of patients the model was trained or validated\n"
+       "      on. An unreadable image stops with its name; --skip-bad-images lists it in skipped.csv\n"
+       "      beside --out instead and counts it at the end.\n",
        predict},
       {"eval", "AUROC and more from predictions",
        "  roentgen eval --labels LABELS.csv[.gz] --preds PREDS.csv[.gz] --out metrics.json [--bootstrap N]\n"
@@ -321,19 +325,47 @@ int synthetic(int argc, char** argv) {
   return 0;
 }
 
+// The images a CSV lists in its Image (or Image Index) column, with their patients when it has a
+// PatientId (or Patient ID) column.
+LabelTable listed_images(const std::string& path) {
+  const CsvTable csv = read_csv(path);
+  int column = csv.column("Image");
+  if (column < 0) column = csv.column("Image Index");
+  RG_CHECK(column >= 0, path, ": no 'Image' or 'Image Index' column");
+  int patient = csv.column("PatientId");
+  if (patient < 0) patient = csv.column("Patient ID");
+  LabelTable list{path, {}, {}};
+  for (const CsvRow& row : csv.rows) {
+    RG_CHECK(!row.fields[column].empty(), path, ":", row.line, ": empty image name");
+    list.images.push_back({row.fields[column], {}, patient < 0 ? "" : row.fields[patient]});
+  }
+  RG_CHECK(!list.images.empty(), path, ": lists no images");
+  return list;
+}
+
+// Every image in a folder and its subfolders (data/image_source.h:image_files).
+LabelTable folder_images(const std::string& dir) {
+  LabelTable list{dir, {}, {}};
+  for (const std::string& name : image_files(dir)) list.images.push_back({name, {}, ""});
+  return list;
+}
+
 int predict(int argc, char** argv) {
   auto flags = parse_flags(argc, argv,
                            {"--model", "--csv", "--images", "--out", "--image-size", "--normalization", "--batch-size",
-                            "--threads", "--device", "--max-image-pixels"});
-  require(flags, "predict", {"--model", "--csv", "--images", "--out"});
+                            "--threads", "--device", "--max-image-pixels"},
+                           {"--skip-bad-images"});
+  require(flags, "predict", {"--model", "--images", "--out"});
   const Device device = device_flag(flags);
   cli::image_limit_flag(flags);
   const int64_t size_flag = cli::integer(flags, "--image-size", 0, 32, 4096);  // 0: the model file's
   LoaderOptions options;
   options.batch_size = int(cli::integer(flags, "--batch-size", 8, 1, 4096));
   options.threads = cli::threads(flags, 2);
+  options.skip_bad_images = flags.count("--skip-bad-images") > 0;
   if (flags.count("--normalization")) Normalization::from_spec(flags["--normalization"]);  // a bad spec fails here
   cli::check_writable_file(flags["--out"]);
+  const std::string skipped_csv = (std::filesystem::path(flags["--out"]).parent_path() / "skipped.csv").string();
 
   const LoadedModel loaded = load_model(flags["--model"]);
   const ModelInfo& info = loaded.info;
@@ -341,20 +373,7 @@ int predict(int argc, char** argv) {
   const Normalization norm = flags.count("--normalization") ? Normalization::from_spec(flags["--normalization"])
                                                             : model_normalization(info, flags["--model"]);
 
-  // The images to score: any CSV with an Image or Image Index column.
-  const CsvTable csv = read_csv(flags["--csv"]);
-  int column = csv.column("Image");
-  if (column < 0) column = csv.column("Image Index");
-  RG_CHECK(column >= 0, flags["--csv"], ": no 'Image' or 'Image Index' column");
-  int patient = csv.column("PatientId");
-  if (patient < 0) patient = csv.column("Patient ID");
-  LabelTable list;
-  list.source = flags["--csv"];
-  for (const CsvRow& row : csv.rows) {
-    RG_CHECK(!row.fields[column].empty(), flags["--csv"], ":", row.line, ": empty image name");
-    list.images.push_back({row.fields[column], {}, patient < 0 ? "" : row.fields[patient]});
-  }
-  RG_CHECK(!list.images.empty(), flags["--csv"], ": lists no images");
+  const LabelTable list = flags.count("--csv") ? listed_images(flags["--csv"]) : folder_images(flags["--images"]);
   if (const std::string seen = seen_patients_warning(info.patients, list); !seen.empty())
     std::cerr << "WARNING: " << seen << "\n";
 
@@ -368,10 +387,26 @@ int predict(int argc, char** argv) {
             << " images at " << size << "x" << size << ", normalization " << norm.describe() << ", on " << device
             << "\n";
   const auto probs = predict_all(*loaded.model, loader, true);
-  std::vector<std::string> images;
-  for (const auto& item : list.images) images.push_back(item.image);
-  write_file_atomic(flags["--out"], metrics::predictions_csv(images, info.labels, probs));
-  std::cerr << "wrote " << flags["--out"] << "\n";
+  // A row without probabilities is an image the loader skipped (--skip-bad-images).
+  std::vector<std::string> images, skipped;
+  std::vector<std::vector<float>> scored;
+  for (size_t i = 0; i < list.size(); ++i) {
+    if (probs[i].empty()) {
+      skipped.push_back(list.images[i].image);
+      continue;
+    }
+    images.push_back(list.images[i].image);
+    scored.push_back(probs[i]);
+  }
+  write_file_atomic(flags["--out"], metrics::predictions_csv(images, info.labels, scored));
+  std::cerr << "wrote " << flags["--out"] << " (" << images.size() << " images)\n";
+  if (options.skip_bad_images) {
+    std::string text = csv_line({"Image"});
+    for (const auto& name : skipped) text += csv_line({name});
+    write_file_atomic(skipped_csv, text);
+    std::cerr << "skipped " << skipped.size() << " unreadable image" << (skipped.size() == 1 ? "" : "s")
+              << ", listed in " << skipped_csv << "\n";
+  }
   return 0;
 }
 

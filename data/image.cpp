@@ -149,6 +149,8 @@ std::vector<Taps> axis_taps(int in, int out) {
 
 }  // namespace
 
+bool looks_like_image(const std::string& first_bytes) { return is_png(first_bytes) || is_jpeg(first_bytes); }
+
 GrayImage decode_image_bytes(const std::string& bytes, const std::string& name) {
   RG_CHECK(!bytes.empty(), name, ": empty file (expected a PNG or JPEG image)");
   if (is_png(bytes)) return decode_png(bytes, name);

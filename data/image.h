@@ -33,6 +33,9 @@ ImageLimits& image_limits();
 // unreadable, truncated, corrupt or over the size limit.
 GrayImage decode_image(const std::string& path);
 GrayImage decode_image_bytes(const std::string& bytes, const std::string& name);
+// Whether a file's first bytes are a PNG's or a JPEG's signature: what decode_image goes by, never
+// the file's extension.
+bool looks_like_image(const std::string& first_bytes);
 
 // Resizes each axis on its own: area averaging when shrinking (every source pixel counts with
 // the fraction of it an output pixel covers, as OpenCV's INTER_AREA), bilinear interpolation with

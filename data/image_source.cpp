@@ -95,6 +95,24 @@ bool starts_with_pack_magic(const std::string& path) {
 
 }  // namespace
 
+std::vector<std::string> image_files(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  RG_CHECK(fs::is_directory(dir, error), dir, ": not a folder (expected a folder of images)");
+  std::vector<std::string> names;
+  for (const auto& entry : fs::recursive_directory_iterator(dir, fs::directory_options::follow_directory_symlink)) {
+    if (!entry.is_regular_file()) continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::string first(8, '\0');
+    in.read(first.data(), std::streamsize(first.size()));
+    first.resize(size_t(in.gcount()));
+    if (looks_like_image(first)) names.push_back(entry.path().lexically_relative(dir).generic_string());
+  }
+  std::sort(names.begin(), names.end());
+  RG_CHECK(!names.empty(), dir, ": no PNG or JPEG file in it or its subfolders (files are told by their first bytes)");
+  return names;
+}
+
 std::shared_ptr<const ImageSource> open_image_source(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code error;

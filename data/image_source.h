@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "data/image.h"
 #include "data/labels.h"
@@ -32,5 +33,10 @@ class ImageSource {
 
 // A folder, or a pack (a file starting with the pack's magic). Anything else is an error.
 std::shared_ptr<const ImageSource> open_image_source(const std::string& path);
+
+// Every image file under the folder `dir`, subfolders included, told by its first bytes
+// (looks_like_image: other files are passed over), as paths relative to `dir` ("a/x.png"),
+// sorted. An error naming `dir` when it is not a folder or holds no image.
+std::vector<std::string> image_files(const std::string& dir);
 
 }  // namespace rg::data

@@ -103,11 +103,13 @@ std::vector<std::vector<float>> predict_all(Classifier& model, data::DataLoader&
   batches.start_epoch(0);
   data::Batch batch;
   while (batches.next(batch)) {
-    const auto probs = sigmoid(model.logits(batch.images)).to_vector<float>();
-    const size_t labels = probs.size() / batch.indices.size();
-    for (size_t i = 0; i < batch.indices.size(); ++i)
-      out[batch.indices[i]].assign(probs.begin() + int64_t(i * labels), probs.begin() + int64_t((i + 1) * labels));
-    images += int64_t(batch.indices.size());
+    if (!batch.indices.empty()) {  // (empty when skip_bad_images dropped every image of the batch)
+      const auto probs = sigmoid(model.logits(batch.images)).to_vector<float>();
+      const size_t labels = probs.size() / batch.indices.size();
+      for (size_t i = 0; i < batch.indices.size(); ++i)
+        out[batch.indices[i]].assign(probs.begin() + int64_t(i * labels), probs.begin() + int64_t((i + 1) * labels));
+      images += int64_t(batch.indices.size());
+    }
     if (progress) bar.update(++done, images, "");
   }
   if (progress) bar.finish("");

@@ -85,8 +85,8 @@ struct TrainResult {
 TrainResult train(Classifier& model, const ModelInfo& info, data::DataLoader& train_loader,
                   data::DataLoader& valid_loader, const ClassWeights& weights, const TrainOptions& options);
 
-// Probabilities for every image of the loader's table, in table order: [N][L]. Runs on the model's
-// device (Module::to moves it).
+// Probabilities for every image of the loader's table, in table order: [N][L]; an image the loader
+// skipped (LoaderOptions::skip_bad_images) has none. Runs on the model's device (Module::to moves it).
 std::vector<std::vector<float>> predict_all(Classifier& model, data::DataLoader& loader, bool progress = false);
 
 }  // namespace rg
