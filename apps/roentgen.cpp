@@ -325,15 +325,20 @@ int synthetic(int argc, char** argv) {
   return 0;
 }
 
+// The first of the columns named, or -1.
+int column_of(const CsvTable& csv, std::initializer_list<const char*> names) {
+  for (const char* name : names)
+    if (int c = csv.column(name); c >= 0) return c;
+  return -1;
+}
+
 // The images a CSV lists in its Image (or Image Index) column, with their patients when it has a
 // PatientId (or Patient ID) column.
 LabelTable listed_images(const std::string& path) {
   const CsvTable csv = read_csv(path);
-  int column = csv.column("Image");
-  if (column < 0) column = csv.column("Image Index");
+  const int column = column_of(csv, {"Image", "Image Index"});
   RG_CHECK(column >= 0, path, ": no 'Image' or 'Image Index' column");
-  int patient = csv.column("PatientId");
-  if (patient < 0) patient = csv.column("Patient ID");
+  const int patient = column_of(csv, {"PatientId", "Patient ID"});
   LabelTable list{path, {}, {}};
   for (const CsvRow& row : csv.rows) {
     RG_CHECK(!row.fields[column].empty(), path, ":", row.line, ": empty image name");
@@ -414,8 +419,7 @@ int predict(int argc, char** argv) {
 // patient record; a warning, or with `strict` an error.
 void check_seen_patients(const std::string& model, const LabelTable& truth, const CsvTable& preds, bool strict) {
   const ModelInfo info = ModelInfo::from_metadata(read_safetensors(model).metadata, model);
-  int column = preds.column("Image");
-  if (column < 0) column = preds.column("Image Index");
+  const int column = column_of(preds, {"Image", "Image Index"});
   std::set<std::string> scored;
   for (const CsvRow& row : preds.rows)
     if (column >= 0) scored.insert(row.fields[column]);
