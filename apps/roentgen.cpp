@@ -124,8 +124,9 @@ const std::vector<Command>& commands() {
        "                   [--batch-size N] [--threads N] [--device cpu|cuda|cuda:N] [--max-image-pixels N]\n"
        "                   [--skip-bad-images]\n"
        "      Writes Image,<label>... with one probability per label for every image listed in the\n"
-       "      CSV's Image (or Image Index) column or, without --csv, for every PNG and JPEG in the\n"
-       "      --images folder and its subfolders (told by content, sorted by path). Labels, image size\n"
+       "      CSV's Image (or Image Index) column or, without --csv, for every image in --images: each\n"
+       "      PNG and JPEG of a folder and its subfolders (told by content, sorted by path), each record\n"
+       "      of a pack (in its order). Labels, image size\n"
        "      and normalization come from the model file unless given here. With a PatientId (or\n"
        "      Patient ID) column, warns about images of patients the model was trained or validated\n"
        "      on. An unreadable image stops with its name; --skip-bad-images lists it in skipped.csv\n"
@@ -348,10 +349,10 @@ LabelTable listed_images(const std::string& path) {
   return list;
 }
 
-// Every image in a folder and its subfolders (data/image_source.h:image_files).
-LabelTable folder_images(const std::string& dir) {
-  LabelTable list{dir, {}, {}};
-  for (const std::string& name : image_files(dir)) list.images.push_back({name, {}, ""});
+// Every image a folder or a pack holds (data/image_source.h:ImageSource::names).
+LabelTable source_images(const std::string& path, const ImageSource& source) {
+  LabelTable list{path, {}, {}};
+  for (const std::string& name : source.names()) list.images.push_back({name, {}, ""});
   return list;
 }
 
@@ -378,14 +379,16 @@ int predict(int argc, char** argv) {
   const Normalization norm = flags.count("--normalization") ? Normalization::from_spec(flags["--normalization"])
                                                             : model_normalization(info, flags["--model"]);
 
-  const LabelTable list = flags.count("--csv") ? listed_images(flags["--csv"]) : folder_images(flags["--images"]);
+  const std::shared_ptr<const ImageSource> source = open_image_source(flags["--images"]);
+  const LabelTable list =
+      flags.count("--csv") ? listed_images(flags["--csv"]) : source_images(flags["--images"], *source);
   if (const std::string seen = seen_patients_warning(info.patients, list); !seen.empty())
     std::cerr << "WARNING: " << seen << "\n";
 
   options.width = options.height = int(size);
   options.shuffle = false;
   options.normalization = norm;
-  DataLoader loader(list, flags["--images"], options);
+  DataLoader loader(list, source, options);
 
   loaded.model->to(device);
   std::cerr << "roentgen predict: " << info.architecture << ", " << info.labels.size() << " labels, " << list.size()

@@ -24,6 +24,7 @@ class Folder final : public ImageSource {
     const auto size = std::filesystem::file_size(path(name), error);
     return error ? 0 : uint64_t(size);
   }
+  std::vector<std::string> names() const override { return image_files(dir_); }
 
  private:
   std::string path(const std::string& name) const { return (std::filesystem::path(dir_) / name).string(); }
@@ -57,6 +58,11 @@ class Pack final : public ImageSource {
            std::to_string(pack_->width()) + "x" + std::to_string(pack_->height()) + ")";
   }
   uint64_t stored_bytes(const std::string&) const override { return uint64_t(pack_->width()) * pack_->height(); }
+  std::vector<std::string> names() const override {
+    std::vector<std::string> out;
+    for (int64_t r = 0; r < pack_->size(); ++r) out.emplace_back(pack_->name(r));
+    return out;
+  }
 
  private:
   // The pack keeps the labels it was made from: a table that gives an image another value for a

@@ -29,6 +29,9 @@ class ImageSource {
   virtual std::string describe() const = 0;
   // The bytes read to load `name` (its file's size, or its record's): for the loader benchmark.
   virtual uint64_t stored_bytes(const std::string& name) const = 0;
+  // Every image it holds, as load() names them: a folder's image files (image_files, below), a
+  // pack's records in their order.
+  virtual std::vector<std::string> names() const = 0;
 };
 
 // A folder, or a pack (a file starting with the pack's magic). Anything else is an error.

@@ -30,6 +30,16 @@ for images in data/images two.rgpack; do
     --out "preds-$(basename "$images").csv" 2>/dev/null
 done
 cmp preds-images.csv preds-two.rgpack.csv || fail "predictions from the pack differ"
+# Without --csv: every record of the pack, the test images' rows as above.
+"$roentgen" predict --model run-images/best.safetensors --images two.rgpack --out preds-all.csv 2>/dev/null
+[ "$(($(wc -l < preds-all.csv) - 1))" = 43 ] || fail "predict without --csv did not score the pack's 43 images"
+python3 - <<'PY' || fail "a test image's row differs without --csv"
+import csv
+listed = {r[0]: r[1:] for r in list(csv.reader(open("preds-two.rgpack.csv")))[1:]}
+every = {r[0]: r[1:] for r in list(csv.reader(open("preds-all.csv")))[1:]}
+# other batches may round differently (the CPU's convolution algorithm is chosen per shape)
+assert all(abs(float(a) - float(b)) < 1e-5 for name, row in listed.items() for a, b in zip(row, every[name]))
+PY
 name=$(sed -n 2p data/test.csv | cut -d, -f1)
 "$roentgen" gradcam --model run-images/best.safetensors --image "data/images/$name" --label Effusion --out a.npy 2>/dev/null
 "$roentgen" gradcam --model run-images/best.safetensors --images two.rgpack --image "$name" --label Effusion --out b.npy 2>/dev/null
