@@ -8,6 +8,7 @@
 #include <cmath>
 #include <memory>
 
+#include "data/dicom.h"
 #include "tensor/io.h"
 #include "tensor/error.h"
 
@@ -149,13 +150,16 @@ std::vector<Taps> axis_taps(int in, int out) {
 
 }  // namespace
 
-bool looks_like_image(const std::string& first_bytes) { return is_png(first_bytes) || is_jpeg(first_bytes); }
+bool looks_like_image(const std::string& first_bytes) {
+  return is_png(first_bytes) || is_jpeg(first_bytes) || is_dicom(first_bytes);
+}
 
 GrayImage decode_image_bytes(const std::string& bytes, const std::string& name) {
-  RG_CHECK(!bytes.empty(), name, ": empty file (expected a PNG or JPEG image)");
+  RG_CHECK(!bytes.empty(), name, ": empty file (expected a PNG, JPEG or DICOM image)");
   if (is_png(bytes)) return decode_png(bytes, name);
   if (is_jpeg(bytes)) return decode_jpeg(bytes, name);
-  throw Error(name + ": not a PNG or JPEG file (unrecognized first bytes)");
+  if (is_dicom(bytes)) return decode_dicom(bytes, name);
+  throw Error(name + ": not a PNG, JPEG or DICOM file (unrecognized first bytes)");
 }
 
 GrayImage decode_image(const std::string& path) {

@@ -1,5 +1,5 @@
-// Gray images: decoding PNG (libspng) and JPEG (TurboJPEG), resizing, and writing PNG
-// (stb_image_write).
+// Gray images: decoding PNG (libspng), JPEG (TurboJPEG) and DICOM (GDCM: data/dicom.h), resizing,
+// and writing PNG (stb_image_write).
 #pragma once
 
 #include <cstdint>
@@ -29,12 +29,14 @@ ImageLimits& image_limits();
 
 // Decodes a PNG or JPEG file of any of the layouts NIH uses — 8/16-bit gray, gray+alpha, RGB,
 // RGBA — into one gray channel (color: ITU-R 601 luma 0.299 R + 0.587 G + 0.114 B, as PIL's
-// convert("L"); alpha is ignored). Throws rg::Error naming the file when it is missing,
-// unreadable, truncated, corrupt or over the size limit.
+// convert("L"); alpha is ignored), or a DICOM radiograph into the gray image a viewer shows
+// (data/dicom.h). Throws rg::Error naming the file when it is missing, unreadable, truncated,
+// corrupt or over the size limit.
 GrayImage decode_image(const std::string& path);
 GrayImage decode_image_bytes(const std::string& bytes, const std::string& name);
-// Whether a file's first bytes are a PNG's or a JPEG's signature: what decode_image goes by, never
-// the file's extension.
+// Whether a file's first kSignatureBytes are a PNG's, a JPEG's or a DICOM's signature (DICOM's:
+// "DICM" after a 128-byte preamble): what decode_image goes by, never the file's extension.
+inline constexpr size_t kSignatureBytes = 132;
 bool looks_like_image(const std::string& first_bytes);
 
 // Resizes each axis on its own: area averaging when shrinking (every source pixel counts with

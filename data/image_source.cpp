@@ -109,13 +109,14 @@ std::vector<std::string> image_files(const std::string& dir) {
   for (const auto& entry : fs::recursive_directory_iterator(dir, fs::directory_options::follow_directory_symlink)) {
     if (!entry.is_regular_file()) continue;
     std::ifstream in(entry.path(), std::ios::binary);
-    std::string first(8, '\0');
+    std::string first(kSignatureBytes, '\0');
     in.read(first.data(), std::streamsize(first.size()));
     first.resize(size_t(in.gcount()));
     if (looks_like_image(first)) names.push_back(entry.path().lexically_relative(dir).generic_string());
   }
   std::sort(names.begin(), names.end());
-  RG_CHECK(!names.empty(), dir, ": no PNG or JPEG file in it or its subfolders (files are told by their first bytes)");
+  RG_CHECK(!names.empty(), dir,
+           ": no PNG, JPEG or DICOM file in it or its subfolders (files are told by their first bytes)");
   return names;
 }
 

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 command -v clang++ >/dev/null || { echo "fuzz: clang++ not found (apt-get install clang libclang-rt-dev)" >&2; exit 1; }
-targets=(fuzz_safetensors fuzz_labels fuzz_predictions fuzz_image fuzz_pack)
+targets=(fuzz_safetensors fuzz_labels fuzz_predictions fuzz_image fuzz_pack fuzz_dicom)
 CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DROENTGEN_FUZZ=ON -DROENTGEN_CUDA=OFF -DROENTGEN_MPI=OFF \
   -DROENTGEN_BUILD_BENCH=OFF -DBUILD_TESTING=OFF >/dev/null
 cmake --build build-fuzz -j "$(nproc)" --target "${targets[@]}"
@@ -18,7 +18,7 @@ for target in "${targets[@]}"; do
   found=$(mktemp -d)  # new inputs go here, never into the committed corpus
   echo "=== $target: ${seconds} s from $corpus ==="
   log=build-fuzz/artifacts/$target.log
-  if ! ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  if ! ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=tests/fuzz/lsan.supp UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
        "build-fuzz/bin/$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
        -artifact_prefix="build-fuzz/artifacts/$target-" "$found" "$corpus" >"$log" 2>&1; then
     grep -v '^#[0-9]' "$log" | tail -80

@@ -11,6 +11,7 @@ packages=(
   libopenblas-pthread-dev  # CPU GEMM (cblas_sgemm / cblas_dgemm), one thread per call, called from our pool
   libspng-dev        # PNG decoding
   libturbojpeg0-dev  # JPEG decoding (libjpeg-turbo)
+  libgdcm-dev        # DICOM decoding (GDCM)
   libstb-dev         # stb_image_write: PNG and JPEG encoding
   zlib1g-dev         # gzip-compressed label files
   nlohmann-json3-dev # JSON metadata

@@ -2,17 +2,21 @@
 """Writes tests/fuzz/corpus/<target>/: the fuzzers' seed inputs — small valid files of every kind
 each parser reads, and the inputs that once crashed a decoder (issue 10). Deterministic.
 
-    /usr/bin/python3 tools/make_fuzz_corpus.py      (needs Pillow and NumPy: Debian's python3-pil)
+    /usr/bin/python3 tools/make_fuzz_corpus.py
+(needs Pillow, NumPy, pydicom and gdcmconv: Debian's python3-pil, python3-pydicom, libgdcm-tools)
 """
 import gzip
 import io
 import os
 import struct
+import subprocess
+import tempfile
 import zlib
 
 import numpy as np
 from PIL import Image
 
+import dicom_files
 import model_metadata
 import safetensors_file
 
@@ -99,7 +103,35 @@ def main():
     write("image", "crash_huffman.jpg", bytes([0xFF, 0xD8, 0xFF, 0xC4, 0x01, 0xA2, 0x00, 0xFF, 0xD9]))
     write("image", "crash_empty_idat.png", b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 0, 0, 0, 0)) +
           png_chunk(b"IDAT", b"") + png_chunk(b"IEND", b""))
+    write_dicom_seeds()
     print("wrote", os.path.normpath(OUT))
+
+
+def write_dicom_seeds():
+    """DICOM: each case of data/dicom.h's pipeline, small, and the 12-bit one in each compression."""
+    rng = np.random.default_rng(1)
+    u12 = rng.integers(0, 4096, (32, 32))  # OpenJPEG fails on 8x8
+    lut = dicom_files.lut_item(0, 12, np.arange(4096) // 2)
+    seeds = {
+        "u16_window.dcm": dicom_files.dataset(u12, bits_stored=12, WindowCenter=[2048, 1000], WindowWidth=[1024, 500]),
+        "mono1_padding.dcm": dicom_files.dataset(u12, bits_stored=12, photometric="MONOCHROME1", PixelPaddingValue=0),
+        "signed_rescale.dcm": dicom_files.dataset(u12 - 2048, bits_stored=12, signed=True, RescaleSlope=2,
+                                                  RescaleIntercept=-10, VOILUTFunction="SIGMOID", WindowCenter=0,
+                                                  WindowWidth=100),
+        "voi_lut.dcm": dicom_files.dataset(u12, bits_stored=12, VOILUTSequence=[lut]),
+        "modality_lut.dcm": dicom_files.dataset(u12, bits_stored=12, ModalityLUTSequence=[lut]),
+        "frames.dcm": dicom_files.dataset(np.stack([u12, u12 // 2]), bits_stored=12),
+        "u8.dcm": dicom_files.dataset(u12 // 16, bits_allocated=8),
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        for name, ds in seeds.items():
+            path = os.path.join(folder, name)
+            ds.save_as(path, write_like_original=False)
+            write("dicom", name, open(path, "rb").read())
+        for flag in ["--rle", "--jpeg", "--jpegls", "--j2k"]:
+            path = os.path.join(folder, f"u16_window{flag.replace('--', '_')}.dcm")
+            subprocess.run(["gdcmconv", flag, os.path.join(folder, "u16_window.dcm"), path], check=True)
+            write("dicom", os.path.basename(path), open(path, "rb").read())
 
 
 if __name__ == "__main__":

@@ -1,0 +1,35 @@
+// DICOM radiographs through GDCM (Debian's libgdcm-dev: uncompressed, RLE, JPEG lossless and
+// lossy, JPEG-LS through CharLS, JPEG 2000 through OpenJPEG), decoded to the gray image a DICOM
+// viewer displays, on the 0..255 scale every other decoder gives:
+//
+//   stored values      the first frame's pixels: BitsStored bits ending at HighBit, taken out of
+//                      each BitsAllocated word (other bits are overlays or garbage), two's
+//                      complement when PixelRepresentation is 1
+//   modality LUT       Rescale Slope/Intercept (0028,1053)/(0028,1052), or a Modality LUT Sequence
+//                      (0028,3000): stored values -> the modality's units
+//   VOI                a VOI LUT Sequence (0028,3010), else the first Window Center/Width
+//                      (0028,1050)/(0028,1051) with its VOI LUT Function (LINEAR, LINEAR_EXACT,
+//                      SIGMOID), else the whole range the stored bits can hold: the part of the
+//                      range a reader looks at -> the output range
+//   MONOCHROME1        inverted, so that higher always means brighter (MONOCHROME2)
+//   0..255             the output range scaled to 0..255; Pixel Padding Value (0028,0120) pixels
+//                      (up to Pixel Padding Range Limit (0028,0121)) are black
+//
+// These are pydicom's apply_modality_lut and apply_voi_lut, step by step (tests/dicom_pydicom.py
+// compares them on the same files). A multi-frame file gives its first frame (said once per run);
+// a color image, a file without Pixel Data, or one whose Rows x Columns x Number of Frames passes
+// the decoders' pixel limit (image_limits) is an error naming the file and the tag.
+#pragma once
+
+#include <string>
+
+#include "data/image.h"
+
+namespace rg::data {
+
+// Whether a file's first bytes are a DICOM file's: "DICM" after the 128-byte preamble.
+bool is_dicom(const std::string& first_bytes);
+
+GrayImage decode_dicom(const std::string& bytes, const std::string& name);
+
+}  // namespace rg::data
