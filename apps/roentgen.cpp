@@ -106,9 +106,10 @@ const std::vector<Command>& commands() {
        "      split when possible), written as DIR/train.csv, valid.csv, test.csv in the notebook's format.\n",
        split},
       {"synthetic", "generate a synthetic dataset",
-       "  roentgen synthetic --out DIR [--patients N] [--size N] [--seed S]\n"
-       "      Generates synthetic chest X-rays with planted findings (DIR/images/*.png) and their\n"
-       "      labels, split by patient into DIR/train.csv, valid.csv, test.csv: data for trying things out.\n",
+       "  roentgen synthetic --out DIR [--patients N] [--size N] [--seed S] [--format png|dicom]\n"
+       "      Generates synthetic chest X-rays with planted findings (DIR/images/*.png, or *.dcm in the\n"
+       "      DICOM layouts of real radiographs: MONOCHROME1, windowed, rescaled) and their labels,\n"
+       "      split by patient into DIR/train.csv, valid.csv, test.csv: data for trying things out.\n",
        synthetic},
       {"pack", "pack decoded images into one file",
        "  roentgen pack --labels FILE.csv[.gz] [--labels FILE ...] --images DIR --image-size N --out FILE.rgpack\n"
@@ -313,9 +314,12 @@ int split(int argc, char** argv) {
 }
 
 int synthetic(int argc, char** argv) {
-  auto flags = parse_flags(argc, argv, {"--out", "--patients", "--size", "--seed"});
+  auto flags = parse_flags(argc, argv, {"--out", "--patients", "--size", "--seed", "--format"});
   require(flags, "synthetic", {"--out"});
   SyntheticOptions options;
+  const std::string format = flags.count("--format") ? flags["--format"] : "png";
+  RG_CHECK(format == "png" || format == "dicom", "synthetic: --format is png or dicom, not \"", format, "\"");
+  options.format = format == "dicom" ? ImageFormat::kDicom : ImageFormat::kPng;
   options.patients = cli::integer(flags, "--patients", options.patients, 1, 1000000);
   options.size = int(cli::integer(flags, "--size", options.size, 32, 4096));
   options.seed = cli::seed(flags);

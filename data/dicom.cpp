@@ -64,11 +64,12 @@ Bits bits_of(const DicomFile& file, bool compressed) {
   };
   Bits bits{required(kBitsAllocated), required(kBitsStored), required(kHighBit), required(kPixelRepresentation) == 1};
   if (compressed) bits.high = bits.stored - 1;
-  RG_CHECK(bits.allocated == 8 || bits.allocated == 16 || bits.allocated == 32, file.name, ": ", kBitsAllocated.describe(),
-           " is ", bits.allocated, " (expected 8, 16 or 32)");
-  RG_CHECK(bits.stored >= 1 && bits.stored <= bits.allocated && bits.high >= bits.stored - 1 && bits.high < bits.allocated,
-           file.name, ": ", kBitsStored.describe(), " ", bits.stored, " and ", kHighBit.describe(), " ", bits.high,
-           " do not fit in ", bits.allocated, " allocated bits");
+  RG_CHECK(bits.allocated == 8 || bits.allocated == 16 || bits.allocated == 32, file.name, ": ",
+           kBitsAllocated.describe(), " is ", bits.allocated, " (expected 8, 16 or 32)");
+  RG_CHECK(
+      bits.stored >= 1 && bits.stored <= bits.allocated && bits.high >= bits.stored - 1 && bits.high < bits.allocated,
+      file.name, ": ", kBitsStored.describe(), " ", bits.stored, " and ", kHighBit.describe(), " ", bits.high,
+      " do not fit in ", bits.allocated, " allocated bits");
   return bits;
 }
 
@@ -127,7 +128,8 @@ struct Modality {
 Modality modality_of(const DicomFile& file, const Bits& bits) {
   Modality m;
   m.lut = lut_of(file, kModalityLutSequence, bits.is_signed);
-  const std::optional<double> slope = file.decimal(file.set, kRescaleSlope), intercept = file.decimal(file.set, kRescaleIntercept);
+  const std::optional<double> slope = file.decimal(file.set, kRescaleSlope),
+                              intercept = file.decimal(file.set, kRescaleIntercept);
   if (!m.lut && slope && intercept) {
     RG_CHECK(*slope != 0, file.name, ": ", kRescaleSlope.describe(), " is 0");
     m.slope = *slope;
@@ -226,7 +228,8 @@ Geometry geometry_of(const DicomFile& file) {
 
 // The first frame of native (uncompressed) pixel data, as the file stores it, in this machine's
 // (little-endian) byte order.
-std::vector<char> stored_first_frame(const DicomFile& file, const DicomElement& pixels, size_t bytes, const Bits& bits) {
+std::vector<char> stored_first_frame(const DicomFile& file, const DicomElement& pixels, size_t bytes,
+                                     const Bits& bits) {
   RG_CHECK(pixels.value.size() >= bytes, file.name, ": ", kPixelData.describe(), " holds ", pixels.value.size(),
            " bytes, fewer than the first frame's ", bytes);
   std::vector<char> words(pixels.value.begin(), pixels.value.begin() + std::ptrdiff_t(bytes));
@@ -284,10 +287,12 @@ void check_jpeg2000_header(const std::string& stream, const Geometry& g, const s
   RG_CHECK(stream.size() >= 4 + 41 && u16(0) == 0xFF4F && u16(2) == 0xFF51, where,
            "no SIZ marker after the start of the codestream");
   const uint32_t length = u16(4), width = u32(8), height = u32(12), x0 = u32(16), y0 = u32(20);
-  const uint32_t tile_width = u32(24), tile_height = u32(28), tile_x0 = u32(32), tile_y0 = u32(36), components = u16(40);
+  const uint32_t tile_width = u32(24), tile_height = u32(28), tile_x0 = u32(32), tile_y0 = u32(36),
+                 components = u16(40);
   RG_CHECK(length == 41 && components == 1, where, "SIZ declares ", components, " components (a gray image has 1)");
   RG_CHECK(x0 < width && y0 < height && width - x0 == g.columns && height - y0 == g.rows, where, "SIZ declares ",
-           width - std::min(x0, width), "x", height - std::min(y0, height), " pixels, the data set ", g.columns, "x", g.rows);
+           width - std::min(x0, width), "x", height - std::min(y0, height), " pixels, the data set ", g.columns, "x",
+           g.rows);
   RG_CHECK(tile_width > 0 && tile_height > 0 && tile_x0 <= x0 && tile_y0 <= y0 && uint64_t(tile_x0) + tile_width > x0 &&
                uint64_t(tile_y0) + tile_height > y0,
            where, "SIZ's tiles (", tile_width, "x", tile_height, " from ", tile_x0, ",", tile_y0,
@@ -306,14 +311,16 @@ void check_jpeg_header(const std::string& stream, bool jpeg_ls, const Geometry& 
                        const std::string& file) {
   const auto byte = [&](size_t at) { return uint32_t(uint8_t(stream[at])); };
   const auto u16 = [&](size_t at) { return byte(at) << 8 | byte(at + 1); };
-  const std::string where = file + ": corrupt " + (jpeg_ls ? "JPEG-LS" : "JPEG") + " in " + kPixelData.describe() + ": ";
+  const std::string where =
+      file + ": corrupt " + (jpeg_ls ? "JPEG-LS" : "JPEG") + " in " + kPixelData.describe() + ": ";
   RG_CHECK(stream.size() >= 2 && u16(0) == 0xFFD8, where, "no start-of-image marker");
   bool frame = false;
   for (size_t at = 2;;) {
     while (at + 1 < stream.size() && byte(at) == 0xFF && byte(at + 1) == 0xFF) ++at;  // fill bytes
     RG_CHECK(at + 4 <= stream.size(), where, "the stream ends before its first scan");
     const uint32_t marker = u16(at), length = u16(at + 2);
-    RG_CHECK(marker >> 8 == 0xFF && length >= 2 && at + 2 + length <= stream.size(), where, "no valid segment at byte ", at);
+    RG_CHECK(marker >> 8 == 0xFF && length >= 2 && at + 2 + length <= stream.size(), where, "no valid segment at byte ",
+             at);
     const size_t body = at + 4, size = length - 2;
     if (marker == 0xFFDA) {
       RG_CHECK(frame, where, "a scan before the frame header");
@@ -331,8 +338,8 @@ void check_jpeg_header(const std::string& stream, bool jpeg_ls, const Geometry& 
     }
     RG_CHECK(size >= 9, where, "a frame header of ", size, " bytes");
     const uint32_t precision = byte(body), rows = u16(body + 1), columns = u16(body + 3), components = byte(body + 5);
-    RG_CHECK(rows == g.rows && columns == g.columns && components == 1, where, "the frame header declares ", columns, "x",
-             rows, " pixels in ", components, " components, the data set one gray ", g.columns, "x", g.rows);
+    RG_CHECK(rows == g.rows && columns == g.columns && components == 1, where, "the frame header declares ", columns,
+             "x", rows, " pixels in ", components, " components, the data set one gray ", g.columns, "x", g.rows);
     RG_CHECK(precision >= 2 && precision <= 16 && (precision <= 8) == (bits.allocated == 8), where, "the frame header ",
              "declares ", precision, "-bit samples, the data set ", kBitsAllocated.describe(), " ", bits.allocated);
     frame = true;
@@ -433,8 +440,9 @@ std::vector<char> decoded_first_frame(const DicomFile& file, const DicomElement&
   const Syntax::TSType syntax = Syntax::GetTSType(file.transfer_syntax.c_str());
   gdcm::UIDs uid;
   uid.SetFromUID(file.transfer_syntax.c_str());
-  RG_CHECK(is_image_codec(syntax), file.name, ": ", kPixelData.describe(), " in a transfer syntax roentgen does not decode (",
-           uid.GetName() ? uid.GetName() : file.transfer_syntax, "; it decodes RLE, JPEG, JPEG-LS and JPEG 2000)");
+  RG_CHECK(is_image_codec(syntax), file.name, ": ", kPixelData.describe(),
+           " in a transfer syntax roentgen does not decode (", uid.GetName() ? uid.GetName() : file.transfer_syntax,
+           "; it decodes RLE, JPEG, JPEG-LS and JPEG 2000)");
   const std::string frame = first_frame_fragments(file, pixels, g.frames);
   if (syntax == Syntax::RLELossless) return decode_rle(frame, g, bits, file.name);
   return decode_with_gdcm(frame, syntax, g, bits, file.name);
@@ -456,9 +464,9 @@ GrayImage decode_dicom(const std::string& bytes, const std::string& name) {
            ": a DICOM without an image (a report, or a secondary capture without pixels)");
   const Geometry g = geometry_of(file);
   const Bits bits = bits_of(file, pixels->encapsulated);
-  const std::vector<char> words = pixels->encapsulated
-                                      ? decoded_first_frame(file, *pixels, g, bits)
-                                      : stored_first_frame(file, *pixels, g.pixels() * size_t(bits.allocated / 8), bits);
+  const std::vector<char> words =
+      pixels->encapsulated ? decoded_first_frame(file, *pixels, g, bits)
+                           : stored_first_frame(file, *pixels, g.pixels() * size_t(bits.allocated / 8), bits);
   if (g.frames > 1) say_first_frame_once(name, g.frames);
 
   const Modality modality = modality_of(file, bits);
@@ -472,6 +480,45 @@ GrayImage decode_dicom(const std::string& bytes, const std::string& name) {
     out.pixels[i] = float(255 * (g.monochrome1 ? 1 - shown : shown));
   }
   return out;
+}
+
+std::string encode_dicom(const GrayImage& image, DicomLayout layout, const std::string& patient_id, uint64_t uid) {
+  RG_CHECK(image.width > 0 && image.height > 0 && image.width <= 65535 && image.height <= 65535,
+           "encode_dicom: a DICOM image has 1 to 65535 rows and columns, not ", image.width, "x", image.height);
+  const bool inverted = layout == DicomLayout::kInverted16, is_signed = layout == DicomLayout::kSigned16Rescaled;
+  const int bits = layout == DicomLayout::kWindowed12 ? 12 : 16;
+  std::string pixels(image.pixels.size() * 2, '\0');
+  for (size_t i = 0; i < image.pixels.size(); ++i) {
+    const long g = std::clamp(std::lround(image.pixels[i]), 0l, 255l);
+    const long value = layout == DicomLayout::kWindowed12 ? 16 * g : inverted ? 257 * (255 - g) : 257 * g - 32768;
+    const uint16_t word = uint16_t(value);  // two's complement when signed
+    pixels[2 * i] = char(word & 0xFF);
+    pixels[2 * i + 1] = char(word >> 8);
+  }
+  std::vector<DicomValue> elements = {
+      dicom_text({0x0008, 0x0016, "SOP Class UID"}, "UI", "1.2.840.10008.5.1.4.1.1.1.1"),  // Digital X-Ray
+      dicom_text({0x0008, 0x0018, "SOP Instance UID"}, "UI", "2.25." + std::to_string(uid)),
+      dicom_text({0x0008, 0x0060, "Modality"}, "CS", "DX"),
+      dicom_text({0x0010, 0x0020, "Patient ID"}, "LO", patient_id),
+      dicom_text({0x0018, 0x5101, "View Position"}, "CS", "PA"),
+      dicom_word(kSamplesPerPixel, 1),
+      dicom_text(kPhotometric, "CS", inverted ? "MONOCHROME1" : "MONOCHROME2"),
+      dicom_word(kRows, uint16_t(image.height)),
+      dicom_word(kColumns, uint16_t(image.width)),
+      dicom_word(kBitsAllocated, 16),
+      dicom_word(kBitsStored, uint16_t(bits)),
+      dicom_word(kHighBit, uint16_t(bits - 1)),
+      dicom_word(kPixelRepresentation, is_signed ? 1 : 0),
+      {kPixelData, "OW", pixels}};
+  if (layout == DicomLayout::kWindowed12) {
+    elements.push_back(dicom_text(kWindowCenter, "DS", "2040.5"));  // LINEAR: 0 -> 0, 16 * 255 -> 1
+    elements.push_back(dicom_text(kWindowWidth, "DS", "4081"));
+  }
+  if (is_signed) {
+    elements.push_back(dicom_text(kRescaleIntercept, "DS", "32768"));
+    elements.push_back(dicom_text(kRescaleSlope, "DS", "1"));
+  }
+  return write_dicom(std::move(elements));
 }
 
 }  // namespace rg::data

@@ -32,4 +32,19 @@ bool is_dicom(const std::string& first_bytes);
 
 GrayImage decode_dicom(const std::string& bytes, const std::string& name);
 
+// How encode_dicom stores a gray image g (0..255): each a layout of real radiographs that the
+// decoder must undo, chosen so that it gives back exactly g.
+enum class DicomLayout {
+  kWindowed12,        // MONOCHROME2, 12 of 16 bits holding 16 g, Window Center 2040.5, Width 4081
+  kInverted16,        // MONOCHROME1 (bright is low), 16 bits holding 257 (255 - g), no window
+  kSigned16Rescaled,  // signed 16 bits holding 257 g - 32768, Rescale Intercept 32768, no window
+};
+inline constexpr DicomLayout kDicomLayouts[] = {DicomLayout::kWindowed12, DicomLayout::kInverted16,
+                                                DicomLayout::kSigned16Rescaled};
+
+// A Digital X-Ray DICOM (Explicit VR Little Endian) of `image`, its gray levels first rounded to
+// whole 0..255 as a PNG stores them: decoding it gives the PNG's pixels.
+// `uid` makes the SOP Instance UID (2.25.<uid>).
+std::string encode_dicom(const GrayImage& image, DicomLayout layout, const std::string& patient_id, uint64_t uid);
+
 }  // namespace rg::data

@@ -67,8 +67,8 @@ class Parser {
   uint32_t tag_at(size_t at) const { return uint32_t(u16(at)) << 16 | u16(at + 2); }
 
   void need(size_t count, size_t end, const char* what) const {
-    RG_CHECK(pos_ <= end && count <= end - pos_, name_, ": truncated DICOM: ", what, " at byte ", pos_, " needs ", count,
-             " bytes, ", end - std::min(pos_, end), " are left");
+    RG_CHECK(pos_ <= end && count <= end - pos_, name_, ": truncated DICOM: ", what, " at byte ", pos_, " needs ",
+             count, " bytes, ", end - std::min(pos_, end), " are left");
   }
 
   // Elements up to `end` (a defined length, or the file's end) or, for an item of undefined
@@ -83,7 +83,8 @@ class Parser {
       }
       set.elements.push_back(element(end, depth));
     }
-    RG_CHECK(!until_item_end, name_, ": truncated DICOM: an item of undefined length ends without its Item Delimitation");
+    RG_CHECK(!until_item_end, name_,
+             ": truncated DICOM: an item of undefined length ends without its Item Delimitation");
     return set;
   }
 
@@ -141,7 +142,8 @@ class Parser {
       const size_t at = pos_;
       pos_ += 8;
       if (key == kSequenceEnd && length == kUndefinedLength) break;
-      RG_CHECK(key == kItem, name_, ": corrupt DICOM: ", hex(key), " at byte ", at, " where a sequence's item was expected");
+      RG_CHECK(key == kItem, name_, ": corrupt DICOM: ", hex(key), " at byte ", at,
+               " where a sequence's item was expected");
       if (item_length == kUndefinedLength) {
         items.push_back(data_set(end, depth + 1, true));
         continue;
@@ -163,9 +165,10 @@ class Parser {
       const size_t at = pos_;
       pos_ += 8;
       if (key == kSequenceEnd) return out;
-      RG_CHECK(key == kItem, name_, ": corrupt DICOM: ", hex(key), " at byte ", at, " where a pixel data fragment was expected");
-      RG_CHECK(length <= end - pos_, name_, ": truncated DICOM: the pixel data fragment at byte ", at, " declares ", length,
-               " bytes, ", end - pos_, " are left");
+      RG_CHECK(key == kItem, name_, ": corrupt DICOM: ", hex(key), " at byte ", at,
+               " where a pixel data fragment was expected");
+      RG_CHECK(length <= end - pos_, name_, ": truncated DICOM: the pixel data fragment at byte ", at, " declares ",
+               length, " bytes, ", end - pos_, " are left");
       out.push_back(std::string_view(bytes_).substr(pos_, length));
       pos_ += length;
     }
@@ -230,5 +233,59 @@ const DicomDataSet* DicomFile::first_item(const DicomDataSet& in, DicomTag tag) 
 }
 
 DicomFile parse_dicom(const std::string& bytes, const std::string& name) { return Parser(bytes, name).parse(); }
+
+DicomValue dicom_text(DicomTag tag, const std::string& vr, const std::string& text) {
+  DicomValue v{tag, vr, text};
+  if (v.bytes.size() % 2 == 1) v.bytes += vr == "UI" ? '\0' : ' ';
+  return v;
+}
+
+DicomValue dicom_word(DicomTag tag, uint16_t value) {
+  return {tag, "US", std::string{char(value & 0xFF), char(value >> 8)}};
+}
+
+namespace {
+void append_le(std::string& out, uint32_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) out += char(v >> (8 * i) & 0xFF);
+}
+void append_element(std::string& out, const DicomValue& v) {
+  RG_CHECK(v.bytes.size() % 2 == 0 && v.bytes.size() < kUndefinedLength, "write_dicom: ", v.tag.describe(),
+           " has an odd or oversized value of ", v.bytes.size(), " bytes");
+  append_le(out, v.tag.group, 2);
+  append_le(out, v.tag.element, 2);
+  out += v.vr;
+  if (long_vr(v.vr)) {
+    append_le(out, 0, 2);
+    append_le(out, uint32_t(v.bytes.size()), 4);
+  } else {
+    RG_CHECK(v.bytes.size() <= 0xFFFF, "write_dicom: ", v.tag.describe(), " is too long for VR ", v.vr);
+    append_le(out, uint32_t(v.bytes.size()), 2);
+  }
+  out += v.bytes;
+}
+}  // namespace
+
+std::string write_dicom(std::vector<DicomValue> elements) {
+  std::sort(elements.begin(), elements.end(),
+            [](const DicomValue& a, const DicomValue& b) { return a.tag.key() < b.tag.key(); });
+  const auto text_of = [&](uint32_t key) {
+    for (const DicomValue& v : elements)
+      if (v.tag.key() == key) return v.bytes;
+    throw Error("write_dicom: the data set needs " + hex(key) + " (the SOP class and instance UIDs)");
+  };
+  std::string meta;
+  append_element(meta, {{0x0002, 0x0001, "File Meta Information Version"}, "OB", std::string("\0\1", 2)});
+  append_element(meta, {{0x0002, 0x0002, "Media Storage SOP Class UID"}, "UI", text_of(0x00080016)});
+  append_element(meta, {{0x0002, 0x0003, "Media Storage SOP Instance UID"}, "UI", text_of(0x00080018)});
+  append_element(meta, dicom_text({0x0002, 0x0010, "Transfer Syntax UID"}, "UI", "1.2.840.10008.1.2.1"));
+  std::string out(128, '\0');
+  out += "DICM";
+  std::string length;
+  append_le(length, uint32_t(meta.size()), 4);
+  append_element(out, {{0x0002, 0x0000, "File Meta Information Group Length"}, "UL", length});
+  out += meta;
+  for (const DicomValue& v : elements) append_element(out, v);
+  return out;
+}
 
 }  // namespace rg::data

@@ -30,10 +30,10 @@ struct DicomTag {
 struct DicomDataSet;
 
 struct DicomElement {
-  uint32_t key = 0;                           // group << 16 | element
-  std::string_view value;                     // the value's bytes (not for sequences or fragments)
-  std::vector<DicomDataSet> items;            // a sequence's items, when parsed
-  std::vector<std::string_view> fragments;    // encapsulated Pixel Data: the offset table, then fragments
+  uint32_t key = 0;                         // group << 16 | element
+  std::string_view value;                   // the value's bytes (not for sequences or fragments)
+  std::vector<DicomDataSet> items;          // a sequence's items, when parsed
+  std::vector<std::string_view> fragments;  // encapsulated Pixel Data: the offset table, then fragments
   bool encapsulated = false;
 };
 
@@ -63,5 +63,19 @@ struct DicomFile {
 
 // Parses `bytes`, which must outlive the result (values are views into it).
 DicomFile parse_dicom(const std::string& bytes, const std::string& name);
+
+// One element to write: its tag, VR and value bytes (text as it is, padded here to even length).
+struct DicomValue {
+  DicomTag tag;
+  std::string vr;
+  std::string bytes;
+};
+DicomValue dicom_text(DicomTag tag, const std::string& vr, const std::string& text);
+DicomValue dicom_word(DicomTag tag, uint16_t value);  // US
+
+// A DICOM file of `elements` (any order; written sorted by tag) in Explicit VR Little Endian: the
+// preamble, "DICM", the File Meta Information naming the SOP class and instance (taken from the
+// elements' (0008,0016) and (0008,0018)) and the transfer syntax, then the data set.
+std::string write_dicom(std::vector<DicomValue> elements);
 
 }  // namespace rg::data

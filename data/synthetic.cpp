@@ -7,6 +7,7 @@
 #include <numbers>
 
 #include "data/csv.h"
+#include "data/dicom.h"
 #include "tensor/io.h"
 #include "data/image.h"
 #include "tensor/error.h"
@@ -340,11 +341,16 @@ SyntheticSummary write_synthetic_dataset(const std::string& dir, const Synthetic
         Film film(n);
         const std::vector<Planted> planted = render(film, anatomy, has, d);
 
+        const bool dicom = options.format == ImageFormat::kDicom;
         char name[64];
-        std::snprintf(name, sizeof(name), "%08lld_%03d.png", static_cast<long long>(p + 1), k);
+        std::snprintf(name, sizeof(name), "%08lld_%03d.%s", static_cast<long long>(p + 1), k, dicom ? "dcm" : "png");
         GrayImage image(n, n);
         image.pixels = std::move(film.density);
-        write_png((fs::path(dir) / "images" / name).string(), image);
+        const std::string path = (fs::path(dir) / "images" / name).string();
+        if (dicom)
+          write_file_atomic(path, encode_dicom(image, kDicomLayouts[(p + k) % 3], patient_id, d.gen.bits(7)));
+        else
+          write_png(path, image);
 
         LabeledImage item{name, std::vector<float>(14, 0.0f), patient_id};
         for (int f = 0; f < 14; ++f) item.labels[f] = has[f] ? 1.0f : 0.0f;

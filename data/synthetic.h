@@ -14,7 +14,9 @@
 //   Hernia         a round density behind the heart, above the diaphragm
 // Patients own 1..max images with the same anatomy and partly persistent findings, so patient
 // leakage exists to be found. The files written into `dir`:
-//   images/<patient>_<k>.png   8-bit gray PNGs, size x size
+//   images/<patient>_<k>.png   8-bit gray PNGs, size x size; or, with format kDicom,
+//   images/<patient>_<k>.dcm   DICOMs of the same gray levels in the layouts of data/dicom.h's
+//                              DicomLayout, taken in turn (windowed, MONOCHROME1, rescaled signed)
 //   labels.csv                 every image (Image, 14 labels, PatientId)
 //   train.csv valid.csv test.csv   a patient-level split of labels.csv
 //   boxes.csv                  Image, Finding, x, y, w, h: each planted finding's box in pixels
@@ -28,6 +30,8 @@
 
 namespace rg::data {
 
+enum class ImageFormat { kPng, kDicom };
+
 struct SyntheticOptions {
   int64_t patients = 200;
   int max_images_per_patient = 3;
@@ -35,6 +39,7 @@ struct SyntheticOptions {
   uint64_t seed = 0;
   double prevalence_scale = 1.0;  // multiplies the NIH prevalences (capped at 0.5)
   SplitOptions split{0.7, 0.15, 0.15};
+  ImageFormat format = ImageFormat::kPng;
 };
 
 // NIH ChestX-ray14 per-image prevalence of each pathology (kPathologies order), from the

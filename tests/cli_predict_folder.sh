@@ -42,5 +42,5 @@ cmp skip.csv preds.csv || fail "the readable images' predictions changed"
 # Not a folder, or a folder with no image.
 mkdir empty
 if "$roentgen" predict --model run/best.safetensors --images empty --out e.csv 2>err.log; then fail "an empty folder"; fi
-grep -q "empty: no PNG or JPEG file in it or its subfolders" err.log || { cat err.log; fail "the empty-folder message"; }
+grep -q "empty: no PNG, JPEG or DICOM file in it or its subfolders" err.log || { cat err.log; fail "the empty-folder message"; }
 echo "cli_predict_folder: ok"

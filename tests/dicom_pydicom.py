@@ -15,13 +15,14 @@ import struct
 import subprocess
 import sys
 import tempfile
+import warnings
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 try:
     import numpy as np
     import pydicom
     from pydicom.pixel_data_handlers.util import apply_modality_lut, apply_voi_lut
-    from pydicom.uid import ExplicitVRLittleEndian
+    from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian, RLELossless
 
     from dicom_files import dataset, lut_item
 except ImportError as e:
@@ -32,6 +33,8 @@ if shutil.which("gdcmconv") is None:
     sys.exit(77)
 
 DECODE = sys.argv[1]
+# A VOI LUT after a rescale indexes the LUT with real values; roentgen takes their floor, as this.
+warnings.filterwarnings("ignore", "Applying a VOI LUT on a float input array")
 TOLERANCE = 2e-3  # of a gray level: roentgen computes in float64 and stores float32
 rng = np.random.default_rng(7)
 
@@ -128,6 +131,31 @@ def main(folder):
         if name.startswith("multi-frame") and "first frame" not in messages:
             print(f"FAIL multi-frame: no note about the first frame on stderr (got {messages!r})")
             failures.append("multi-frame note")
+
+    # The other two native encodings: Implicit VR (no VRs), and Explicit VR Big Endian (retired, still met).
+    implicit = dataset(s12, bits_stored=12, signed=True, RescaleSlope=2, RescaleIntercept=-100, WindowCenter=0,
+                       WindowWidth=3000, VOILUTSequence=[lut_item(0, 16, np.arange(4096) * 16)])
+    implicit.file_meta.TransferSyntaxUID, implicit.is_implicit_VR = ImplicitVRLittleEndian, True
+    big = dataset(u12, bits_stored=12, photometric="MONOCHROME1", WindowCenter=1800, WindowWidth=3000)
+    big.file_meta.TransferSyntaxUID, big.is_little_endian = ExplicitVRBigEndian, False
+    big.PixelData = u12.astype(">u2").tobytes()
+    for name, ds in [("Implicit VR Little Endian", implicit), ("Explicit VR Big Endian", big)]:
+        path = os.path.join(folder, name.replace(" ", "_") + ".dcm")
+        ds.save_as(path, write_like_original=False)
+        check(name, decode(path)[0], expected(path))
+
+    # Multi-frame and compressed: the first frame's fragments (pydicom's RLE with a Basic Offset
+    # Table; GDCM's JPEG-LS, one fragment per frame).
+    frames = dataset(np.stack([u12, 4095 - u12, u12 // 2]), bits_stored=12, WindowCenter=2048, WindowWidth=4096)
+    raw = os.path.join(folder, "frames_raw.dcm")
+    frames.save_as(raw, write_like_original=False)
+    frames.compress(RLELossless, encoding_plugin="pydicom")
+    rle = os.path.join(folder, "frames_rle.dcm")
+    frames.save_as(rle, write_like_original=False)
+    jpeg_ls = os.path.join(folder, "frames_jpegls.dcm")
+    subprocess.run(["gdcmconv", "--jpegls", raw, jpeg_ls], check=True, capture_output=True)
+    for name, path in [("multi-frame RLE (pydicom)", rle), ("multi-frame JPEG-LS (GDCM)", jpeg_ls)]:
+        check(name, decode(path)[0], expected(raw))
 
     # Bits around the stored ones are overlays or garbage, never image (pydicom leaves them in).
     noisy = u12.astype(np.uint16) | (rng.integers(0, 2, u12.shape, dtype=np.uint16) << 15)

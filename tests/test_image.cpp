@@ -7,6 +7,8 @@
 #include <fstream>
 
 #include "data/augment.h"
+#include "data/dicom.h"
+#include "data/dicom_file.h"
 #include "tensor/io.h"
 #include "data/image.h"
 #include "data/normalize.h"
@@ -110,7 +112,7 @@ TEST_CASE("missing, empty, foreign, truncated and corrupt images are errors nami
 
   CHECK_THROWS_WITH_AS(decode_image(dir.file("missing.png")), Contains("missing.png: cannot open"), Error);
   CHECK_THROWS_WITH_AS(decode_image(dir.file("empty.png")), Contains("empty.png: empty file"), Error);
-  CHECK_THROWS_WITH_AS(decode_image(dir.file("text.png")), Contains("text.png: not a PNG or JPEG file"), Error);
+  CHECK_THROWS_WITH_AS(decode_image(dir.file("text.png")), Contains("text.png: not a PNG, JPEG or DICOM file"), Error);
   CHECK_THROWS_WITH_AS(decode_image(dir.file("cut.png")), Contains("cut.png: truncated PNG"), Error);
   CHECK_THROWS_WITH_AS(decode_image(dir.file("cut.jpg")), Contains("cut.jpg: corrupt JPEG"), Error);
   CHECK_THROWS_WITH_AS(decode_image(dir.file("corrupt.png")), Contains("corrupt.png: corrupt PNG"), Error);
@@ -130,6 +132,59 @@ TEST_CASE("an image whose header declares more pixels than the limit is refused 
   image_limits().max_pixels = 64 * 48;
   CHECK(decode_image_bytes(jpeg, "big.jpg").width == 64);
   image_limits().max_pixels = saved;
+}
+
+TEST_CASE("DICOM: each layout the synthetic generator writes decodes to the gray levels it stores") {
+  GrayImage image(7, 5);
+  for (size_t i = 0; i < image.pixels.size(); ++i) image.pixels[i] = float((i * 37) % 256) + 0.3f;
+  for (const DicomLayout layout : kDicomLayouts) {
+    const std::string bytes = encode_dicom(image, layout, "P7", 42);
+    REQUIRE(looks_like_image(bytes.substr(0, kSignatureBytes)));
+    const GrayImage back = decode_image_bytes(bytes, "layout.dcm");
+    REQUIRE(back.width == 7);
+    REQUIRE(back.height == 5);
+    for (size_t i = 0; i < image.pixels.size(); ++i) CHECK(back.pixels[i] == std::round(image.pixels[i]));
+  }
+}
+
+namespace {
+std::string le16(uint16_t v) { return {char(v & 0xFF), char(v >> 8)}; }
+std::string le32(uint32_t v) { return le16(uint16_t(v)) + le16(uint16_t(v >> 16)); }
+// A DICOM whose data set is `body`, bytes as given, after a file meta information naming only the
+// transfer syntax: for structures no writer would produce.
+std::string dicom_with_body(const std::string& body, std::string syntax = "1.2.840.10008.1.2.1") {
+  if (syntax.size() % 2 == 1) syntax += '\0';
+  return std::string(128, '\0') + "DICM" + le16(0x0002) + le16(0x0010) + "UI" + le16(uint16_t(syntax.size())) + syntax +
+         body;
+}
+}  // namespace
+
+TEST_CASE("DICOM: malformed data sets are errors naming the file and the byte, never a crash") {
+  const std::string item = le16(0xFFFE) + le16(0xE000), undefined = le32(0xFFFFFFFF);
+  // Sequences nested deeper than the parser allows, each of undefined length.
+  std::string nested;
+  for (int i = 0; i <= kMaxDepth; ++i)
+    nested += le16(0x0040) + le16(0xA730) + "SQ" + le16(0) + undefined + item + undefined;
+  CHECK_THROWS_WITH_AS(parse_dicom(dicom_with_body(nested), "deep.dcm"),
+                       Contains("deep.dcm: corrupt DICOM: sequences nested deeper"), Error);
+  CHECK_THROWS_WITH_AS(parse_dicom(dicom_with_body(item + le32(4) + "abcd"), "item.dcm"),
+                       Contains("item.dcm: corrupt DICOM: the item tag (FFFE,E000) at byte"), Error);
+  const std::string rows = le16(0x0028) + le16(0x0010) + "US" + le16(2) + le16(64);
+  CHECK_THROWS_WITH_AS(parse_dicom(dicom_with_body(rows.substr(0, 9)), "cut.dcm"), Contains("cut.dcm: truncated DICOM"),
+                       Error);
+  CHECK_THROWS_WITH_AS(parse_dicom(dicom_with_body(le16(0x0028) + le16(0x0010) + "US" + le16(200) + "ab"), "long.dcm"),
+                       Contains("long.dcm: truncated DICOM: (0028,0010) at byte"), Error);
+  CHECK_THROWS_WITH_AS(parse_dicom(dicom_with_body(le16(0x0028) + le16(0x0010) + "u!" + le16(2) + "ab"), "vr.dcm"),
+                       Contains("vr.dcm: corrupt DICOM: (0028,0010)"), Error);
+  CHECK_THROWS_WITH_AS(parse_dicom(dicom_with_body(rows, "1.2.840.10008.1.2.1.99"), "deflate.dcm"),
+                       Contains("deflate.dcm: Deflated Explicit VR Little Endian is not supported"), Error);
+  // The same element in Implicit VR (no VR; a 4-byte length) parses, and so does an empty data set.
+  const DicomFile implicit =
+      parse_dicom(dicom_with_body(le16(0x0028) + le16(0x0010) + le32(2) + le16(64), "1.2.840.10008.1.2"), "i.dcm");
+  CHECK(implicit.word(implicit.set, {0x0028, 0x0010, "Rows"}, false) == 64);
+  CHECK(parse_dicom(dicom_with_body(""), "empty.dcm").set.elements.empty());
+  CHECK_THROWS_WITH_AS(decode_image_bytes(dicom_with_body(rows), "nopixels.dcm"),
+                       Contains("nopixels.dcm: no (7FE0,0010) Pixel Data"), Error);
 }
 
 TEST_CASE("inputs that crashed or misled stb_image are clean errors") {

@@ -1,4 +1,4 @@
-// libFuzzer target: an image file's bytes (PNG or JPEG), decoded and resized to the model's input
+// libFuzzer target: an image file's bytes (PNG, JPEG or DICOM), decoded and resized to the model's input
 // as the loader does. Every input must end in an image or an rg::Error; any other exception, a
 // crash, a leak or a sanitizer report is a bug. The pixel limit is lowered to 2^22 so that one
 // input stays within the fuzzer's memory and time limits; the limit itself is what refuses larger.
