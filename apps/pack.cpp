@@ -29,9 +29,10 @@ int verify(const std::string& path) {
 }  // namespace
 
 int pack_command(int argc, char** argv, const char* usage) {
-  auto flags = cli::parse_flags(
-      argc, argv, 2, {"--labels", "--images", "--image-size", "--out", "--threads", "--max-image-pixels", "--verify"},
-      usage);
+  auto flags = cli::parse_flags(argc, argv, 2,
+                                {"--labels", "--images", "--image-size", "--out", "--threads", "--max-image-pixels",
+                                 "--verify", "--label-format", "--uncertain"},
+                                usage);
   if (flags.count("--verify")) {
     RG_CHECK(flags.size() == 1, "pack: --verify takes the pack alone\n", usage);
     return verify(flags["--verify"]);
@@ -39,6 +40,7 @@ int pack_command(int argc, char** argv, const char* usage) {
   for (const char* required : {"--labels", "--images", "--image-size", "--out"})
     RG_CHECK(flags.count(required), "pack: ", required, " is required\n", usage);
   cli::image_limit_flag(flags);
+  cli::label_flags(flags);
   cli::check_writable_file(flags["--out"]);
   const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
   data::PackOptions options{.image_dir = flags["--images"],

@@ -84,13 +84,17 @@ const std::vector<Command>& commands() {
            "                 [--architecture densenet121|densenet121-se|densenet169|densenet201 (densenet121)]\n"
            "                 [--no-augment] [--no-shuffle] [--normalization sample|notebook (sample)]\n"
            "                 [--sync-batch-norm on|off (on)] [--allow-patient-overlap] [--no-patient-record]\n"
+           "                 [--label-format auto|nih|notebook|chexpert|rsna (auto)] [--uncertain ignore|ones|zeros (ignore)]\n"
            "      Trains DenseNet121 with the weighted loss, Adam and the notebook's callbacks. Writes\n"
            "      best.safetensors (a model file), last.safetensors (a checkpoint), log.csv, tensorboard/.\n"
            "      First checks the tables: an image listed twice, or in both, is an error; so is a patient\n"
            "      in both (the notebook's leakage) unless --allow-patient-overlap (then a warning). The model\n"
            "      file records the patients as salted hashes, so predict and eval notice them later;\n"
            "      --no-patient-record leaves them out (anyone with the file can test a candidate ID).\n"
-           "      --images: a folder of PNG/JPEG files, or a pack of them made by roentgen pack.\n"
+           "      --images: a folder of PNG, JPEG or DICOM files, or a pack of them made by roentgen pack.\n"
+           "      Label files: the notebook's, NIH's, CheXpert's or RSNA's (told by the header, or\n"
+           "      --label-format); a blank label is missing and counts nowhere; CheXpert's uncertain -1 is\n"
+           "      missing, 1 or 0 as --uncertain says.\n"
            "      SIGTERM or Ctrl-C stops after the current step with last.safetensors written (--resume 1).\n"
            "      Under mpirun -np N: data-parallel on N processes; --batch-size is the global batch, each\n"
            "      rank takes its slice; --sync-batch-norm on normalizes over the global batch (the model one\n"
@@ -102,6 +106,7 @@ const std::vector<Command>& commands() {
        train_command, true},
       {"split", "split a label file by patient",
        "  roentgen split --labels LABELS.csv[.gz] --out DIR [--fractions 0.8,0.1,0.1] [--seed S]\n"
+       "                [--label-format F] [--uncertain U] (as train)\n"
        "      A patient-level train/valid/test split (no patient on two sides, every label in every\n"
        "      split when possible), written as DIR/train.csv, valid.csv, test.csv in the notebook's format.\n",
        split},
@@ -113,9 +118,9 @@ const std::vector<Command>& commands() {
        synthetic},
       {"pack", "pack decoded images into one file",
        "  roentgen pack --labels FILE.csv[.gz] [--labels FILE ...] --images DIR --image-size N --out FILE.rgpack\n"
-       "                [--threads N (the cores)] [--max-image-pixels N]\n"
+       "                [--threads N (the cores)] [--max-image-pixels N] [--label-format F] [--uncertain U]\n"
        "  roentgen pack --verify FILE.rgpack\n"
-       "      Decodes every image the label files name (the notebook's CSVs or NIH's Data_Entry file)\n"
+       "      Decodes every image the label files name (in any format train reads)\n"
        "      once, resized to N x N, into one file that train, predict, gradcam and the example take\n"
        "      as --images and read without decoding. --verify checks every record's CRC.\n",
        [](int argc, char** argv) { return app::pack_command(argc, argv, usage_of("pack").c_str()); }},
@@ -123,10 +128,10 @@ const std::vector<Command>& commands() {
        "  roentgen predict --model M.safetensors [--csv LIST.csv] --images DIR|FILE.rgpack --out preds.csv\n"
        "                   [--image-size N] [--normalization sample|imagenet|dataset:<mean>,<std>]\n"
        "                   [--batch-size N] [--threads N] [--device cpu|cuda|cuda:N] [--max-image-pixels N]\n"
-       "                   [--skip-bad-images]\n"
+       "                   [--skip-bad-images] [--label-format F] [--uncertain U] (as train)\n"
        "      Writes Image,<label>... with one probability per label for every image listed in the\n"
        "      CSV's Image (or Image Index) column or, without --csv, for every image in --images: each\n"
-       "      PNG and JPEG of a folder and its subfolders (told by content, sorted by path), each record\n"
+       "      PNG, JPEG and DICOM of a folder and its subfolders (told by content, sorted by path), each record\n"
        "      of a pack (in its order). Labels, image size\n"
        "      and normalization come from the model file unless given here. With a PatientId (or\n"
        "      Patient ID) column, warns about images of patients the model was trained or validated\n"
@@ -135,9 +140,10 @@ const std::vector<Command>& commands() {
        predict},
       {"eval", "AUROC and more from predictions",
        "  roentgen eval --labels LABELS.csv[.gz] --preds PREDS.csv[.gz] --out metrics.json [--bootstrap N]\n"
-       "                [--model M.safetensors [--strict]]\n"
+       "                [--model M.safetensors [--strict]] [--label-format F] [--uncertain U] (as train)\n"
        "      AUROC (with a bootstrap 95% interval; N resamples, default 1000, 0 for none), average\n"
-       "      precision and Youden's threshold per label. Labels in the notebook's or NIH's format;\n"
+       "      precision and Youden's threshold per label, over the images where the label is known\n"
+       "      (n/a when it is known for none). Labels in any format train reads;\n"
        "      predictions with an Image (or Image Index) column and one column per label, named\n"
        "      <label> or prob_<label>; rows matched by image name. --model: the model that made the\n"
        "      predictions; a warning (--strict: an error) when images belong to patients it was trained\n"
@@ -226,16 +232,18 @@ void print_placement(Communicator& comm, int threads, Device device, bool sync_b
 }
 
 int train_command(int argc, char** argv) {
-  auto flags =
-      parse_flags(argc, argv,
-                  {"--train", "--valid", "--images", "--out", "--epochs", "--image-size", "--batch-size", "--lr",
-                   "--limit", "--weights", "--threads", "--seed", "--resume", "--device", "--architecture",
-                   "--max-image-pixels", "--normalization", "--min-epochs", "--sync-batch-norm"},
-                  {"--no-augment", "--no-shuffle", "--allow-patient-overlap", "--no-patient-record"});
+  auto flags = parse_flags(argc, argv, {"--train",         "--valid",      "--images",          "--out",
+                                        "--epochs",        "--image-size", "--batch-size",      "--lr",
+                                        "--limit",         "--weights",    "--threads",         "--seed",
+                                        "--resume",        "--device",     "--architecture",    "--max-image-pixels",
+                                        "--normalization", "--min-epochs", "--sync-batch-norm", "--label-format",
+                                        "--uncertain"},
+                           {"--no-augment", "--no-shuffle", "--allow-patient-overlap", "--no-patient-record"});
   require(flags, "train", {"--train", "--valid", "--images", "--out"});
   Communicator& comm = world();
   const Device device = cli::rank_device(flags, comm);
   cli::image_limit_flag(flags);
+  cli::label_flags(flags);
   SessionOptions so{.train_csv = flags["--train"],
                     .valid_csv = flags["--valid"],
                     .images = flags["--images"],
@@ -284,8 +292,9 @@ int train_command(int argc, char** argv) {
 }
 
 int split(int argc, char** argv) {
-  auto flags = parse_flags(argc, argv, {"--labels", "--out", "--fractions", "--seed"});
+  auto flags = parse_flags(argc, argv, {"--labels", "--out", "--fractions", "--seed", "--label-format", "--uncertain"});
   require(flags, "split", {"--labels", "--out"});
+  cli::label_flags(flags);
   SplitOptions options;
   if (flags.count("--fractions")) {
     double f[3];
@@ -363,11 +372,12 @@ LabelTable source_images(const std::string& path, const ImageSource& source) {
 int predict(int argc, char** argv) {
   auto flags = parse_flags(argc, argv,
                            {"--model", "--csv", "--images", "--out", "--image-size", "--normalization", "--batch-size",
-                            "--threads", "--device", "--max-image-pixels"},
+                            "--threads", "--device", "--max-image-pixels", "--label-format", "--uncertain"},
                            {"--skip-bad-images"});
   require(flags, "predict", {"--model", "--images", "--out"});
   const Device device = device_flag(flags);
   cli::image_limit_flag(flags);
+  cli::label_flags(flags);
   const int64_t size_flag = cli::integer(flags, "--image-size", 0, 32, 4096);  // 0: the model file's
   LoaderOptions options;
   options.batch_size = int(cli::integer(flags, "--batch-size", 8, 1, 4096));
@@ -439,8 +449,11 @@ void check_seen_patients(const std::string& model, const LabelTable& truth, cons
 }
 
 int eval(int argc, char** argv) {
-  auto flags = parse_flags(argc, argv, {"--labels", "--preds", "--out", "--bootstrap", "--model"}, {"--strict"});
+  auto flags = parse_flags(argc, argv,
+                           {"--labels", "--preds", "--out", "--bootstrap", "--model", "--label-format", "--uncertain"},
+                           {"--strict"});
   require(flags, "eval", {"--labels", "--preds", "--out"});
+  cli::label_flags(flags);
   RG_CHECK(!flags.count("--strict") || flags.count("--model"), "eval: --strict needs --model (the model to check)");
   const int bootstrap = int(cli::integer(flags, "--bootstrap", 1000, 0, 100000));
   cli::check_writable_file(flags["--out"]);

@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "data/datasets.h"
 #include "data/image.h"
 #include "distributed/communicator.h"
 #include "tensor/backend.h"
@@ -130,6 +131,14 @@ inline int rank_threads(const Flags& flags, const Communicator& comm, int fallba
 inline void image_limit_flag(const Flags& flags) {
   data::image_limits().max_pixels =
       uint64_t(integer(flags, "--max-image-pixels", int64_t(data::image_limits().max_pixels), 1, int64_t(1) << 40));
+}
+
+// --label-format auto|nih|notebook|chexpert|rsna (default auto: from the header) and --uncertain
+// ignore|ones|zeros (CheXpert's -1; default ignore: missing): how every label file is read.
+inline void label_flags(const Flags& flags) {
+  if (flags.count("--label-format"))
+    data::label_options().format = data::label_format_from_name(flags.at("--label-format"));
+  if (flags.count("--uncertain")) data::label_options().uncertain = data::uncertain_from_name(flags.at("--uncertain"));
 }
 
 // --normalization sample|notebook (default sample): true for the notebook's mix of per-image

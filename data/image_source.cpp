@@ -1,6 +1,7 @@
 #include "data/image_source.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -78,8 +79,9 @@ class Pack final : public ImageSource {
     for (const auto& item : table.images) {
       const std::vector<float> packed = pack_->labels(pack_->find(item.image));
       for (const auto& [k, j] : shared)
-        RG_CHECK(item.labels[k] == packed[j], table.source, " gives ", item.image, " ", table.label_names[k], " = ",
-                 item.labels[k], ", and ", pack_->path(), " was packed with ", packed[j], " (from ", pack_->source(),
+        RG_CHECK(item.labels[k] == packed[j] || (std::isnan(item.labels[k]) && std::isnan(packed[j])), table.source,
+                 " gives ", item.image, " ", table.label_names[k], " = ", item.labels[k], ", and ", pack_->path(),
+                 " was packed with ", packed[j], " (from ", pack_->source(),
                  "): pack it again from this label file, or use the labels it was packed from");
     }
   }

@@ -1,29 +1,16 @@
 #include "data/labels.h"
 
+#include <cmath>
 #include <unordered_map>
 
 #include "data/csv.h"
+#include "data/datasets.h"
 #include "tensor/io.h"
 #include "tensor/error.h"
 
 namespace rg::data {
 
 namespace {
-
-std::string trim(const std::string& s) {
-  const size_t b = s.find_first_not_of(" \t"), e = s.find_last_not_of(" \t");
-  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
-}
-
-// Each image may appear once: a second row would silently replace the first in every later lookup.
-void check_unique_images(const CsvTable& csv, int image_col) {
-  std::unordered_map<std::string, int> first_line;
-  for (const CsvRow& row : csv.rows) {
-    const auto [it, fresh] = first_line.emplace(trim(row.fields[image_col]), row.line);
-    RG_CHECK(fresh, csv.where(row, image_col), ": image ", it->first, " appears again (first on line ", it->second,
-             ")");
-  }
-}
 
 // The image name and patient id of a row; both must be present.
 LabeledImage identity(const CsvTable& csv, const CsvRow& row, int image_col, int patient_col) {
@@ -51,13 +38,15 @@ LabelTable read_notebook_format(const CsvTable& csv) {
     LabeledImage item = identity(csv, row, image_col, patient_col);
     for (int c : label_cols) {
       const std::string v = trim(row.fields[c]);
-      // Accept 0/1 and the float spellings pandas writes (0.0/1.0).
+      // Accept 0/1, the float spellings pandas writes (0.0/1.0), and empty for missing.
       if (v == "1" || v == "1.0")
         item.labels.push_back(1.0f);
       else if (v == "0" || v == "0.0")
         item.labels.push_back(0.0f);
+      else if (v.empty())
+        item.labels.push_back(kMissing);
       else
-        throw Error(csv.where(row, c) + ": expected a label 0 or 1, found '" + v + "'");
+        throw Error(csv.where(row, c) + ": expected a label 0, 1 or empty (missing), found '" + v + "'");
     }
     table.images.push_back(std::move(item));
   }
@@ -99,6 +88,20 @@ LabelTable read_nih_format(const CsvTable& csv) {
 
 }  // namespace
 
+std::string trim(const std::string& s) {
+  const size_t b = s.find_first_not_of(" \t"), e = s.find_last_not_of(" \t");
+  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+}
+
+void check_unique_images(const CsvTable& csv, int image_col) {
+  std::unordered_map<std::string, int> first_line;
+  for (const CsvRow& row : csv.rows) {
+    const auto [it, fresh] = first_line.emplace(trim(row.fields[image_col]), row.line);
+    RG_CHECK(fresh, csv.where(row, image_col), ": image ", it->first, " appears again (first on line ", it->second,
+             ")");
+  }
+}
+
 std::vector<int64_t> LabelTable::positives() const {
   std::vector<int64_t> counts(label_names.size(), 0);
   for (const auto& item : images)
@@ -115,12 +118,36 @@ Tensor LabelTable::label_matrix() const {
 
 LabelTable read_labels(const std::string& path) { return parse_labels(read_csv(path)); }
 
+namespace {
+// The formats whose columns the header has.
+std::vector<LabelFormat> formats_of(const CsvTable& csv) {
+  std::vector<LabelFormat> found;
+  if (csv.column("Image") >= 0 && csv.column("PatientId") >= 0) found.push_back(LabelFormat::kNotebook);
+  if (csv.column("Image Index") >= 0 && csv.column("Finding Labels") >= 0) found.push_back(LabelFormat::kNih);
+  if (csv.column("Path") >= 0 && csv.column("Frontal/Lateral") >= 0) found.push_back(LabelFormat::kCheXpert);
+  if (csv.column("patientId") >= 0 && csv.column("Target") >= 0) found.push_back(LabelFormat::kRsna);
+  return found;
+}
+}  // namespace
+
 LabelTable parse_labels(const CsvTable& csv) {
-  if (csv.column("Image") >= 0 && csv.column("PatientId") >= 0) return read_notebook_format(csv);
-  if (csv.column("Image Index") >= 0 && csv.column("Finding Labels") >= 0) return read_nih_format(csv);
-  throw Error(csv.path +
-              ": unrecognized label file: expected the notebook's columns (Image, <labels>, "
-              "PatientId) or NIH's (Image Index, Finding Labels, Patient ID, ...)");
+  LabelFormat format = label_options().format;
+  if (format == LabelFormat::kAuto) {
+    const std::vector<LabelFormat> found = formats_of(csv);
+    RG_CHECK(!found.empty(), csv.path,
+             ": unrecognized label file: expected the notebook's columns (Image, <labels>, PatientId), NIH's "
+             "(Image Index, Finding Labels, Patient ID, ...), CheXpert's (Path, Frontal/Lateral, ...) or RSNA's "
+             "(patientId, ..., Target)");
+    RG_CHECK(found.size() == 1, csv.path, ": its columns fit ", found.size(),
+             " label formats: name one with --label-format (nih, notebook, chexpert, rsna)");
+    format = found[0];
+  }
+  switch (format) {
+    case LabelFormat::kNotebook: return read_notebook_format(csv);
+    case LabelFormat::kNih: return read_nih_format(csv);
+    case LabelFormat::kCheXpert: return read_chexpert(csv, label_options().uncertain);
+    default: return read_rsna(csv);
+  }
 }
 
 void write_labels(const std::string& path, const LabelTable& table) {
@@ -130,7 +157,7 @@ void write_labels(const std::string& path, const LabelTable& table) {
   std::string text = csv_line(header);
   for (const auto& item : table.images) {
     std::vector<std::string> fields{item.image};
-    for (float v : item.labels) fields.push_back(v > 0.5f ? "1" : "0");
+    for (float v : item.labels) fields.push_back(std::isnan(v) ? "" : v > 0.5f ? "1" : "0");
     fields.push_back(item.patient_id);
     text += csv_line(fields);
   }

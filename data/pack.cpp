@@ -178,7 +178,10 @@ std::string_view ImagePack::name(int64_t record) const {
 std::vector<float> ImagePack::labels(int64_t record) const {
   (void)entry(record);  // checks the number
   const uint8_t* row = bytes_ + header_.labels_offset + uint64_t(record) * header_.label_count;
-  return std::vector<float>(row, row + header_.label_count);
+  std::vector<float> labels(row, row + header_.label_count);
+  for (float& v : labels)
+    if (v == kPackMissingLabel) v = kMissing;
+  return labels;
 }
 
 int64_t ImagePack::find(std::string_view image) const {

@@ -9,7 +9,7 @@
 //   index_offset      the index: one PackEntry per record
 //   strings_offset    the image names (the entries point into them), the label names joined by
 //                     '\n', and a line saying what the pack was made from
-//   labels_offset     the labels, uint8 [records, labels], 0 or 1
+//   labels_offset     the labels, uint8 [records, labels], 0 or 1, or kPackMissingLabel (255)
 //
 // All numbers are little-endian. The header carries its own CRC-32 and one over the index, the
 // strings and the labels; every record carries its CRC-32 in its entry, checked the first time
@@ -126,6 +126,8 @@ PackSummary write_pack(const std::vector<LabelTable>& tables, const PackOptions&
 
 // The CRC-32 (zlib's) of `size` bytes, and the FNV-1a fingerprint of what a pack holds.
 uint32_t pack_crc(const void* data, size_t size);
+// A missing label (data/labels.h's kMissing) as the pack stores it.
+inline constexpr uint8_t kPackMissingLabel = 255;
 uint64_t pack_fingerprint(const std::vector<std::string>& names, const std::vector<uint8_t>& labels);
 
 }  // namespace rg::data

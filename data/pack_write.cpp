@@ -12,6 +12,8 @@
 #include <unordered_map>
 
 #include "data/image_source.h"
+#include <cmath>
+
 #include "data/pack.h"
 #include "tensor/error.h"
 #include "tensor/io.h"
@@ -113,7 +115,7 @@ PackSummary write_pack(const std::vector<LabelTable>& tables, const PackOptions&
     index[i] = {kPackHeaderSize + i * stride, strings.size(), uint32_t(item.image.size()), crcs[i]};
     strings += item.image;
     names.push_back(item.image);
-    for (float v : item.labels) labels.push_back(v > 0.5f ? 1 : 0);
+    for (float v : item.labels) labels.push_back(std::isnan(v) ? kPackMissingLabel : v > 0.5f ? 1 : 0);
   }
   for (const LabelTable& t : tables) sources.push_back(t.source);
   const std::string label_names = joined(all.label_names, "\n");

@@ -64,6 +64,7 @@ const std::string kUsage =
     "                         [--weights FILE] [--threads N (2)] [--seed S (0)] [--resume]\n"
     "                         [--device cpu|cuda|cuda:N (cpu)] [--architecture densenet121|densenet121-se (densenet121)]\n"
     "                         [--max-image-pixels N] [--no-augment] [--no-shuffle]\n"
+    "                         [--label-format auto|nih|notebook|chexpert|rsna] [--uncertain ignore|ones|zeros]\n"
     "                         [--normalization sample|notebook (sample)] [--images DIR|FILE.rgpack (DIR/images)]\n";
 
 struct Args {
@@ -79,12 +80,14 @@ struct Args {
 // Every flag checked (cli/flags.h) before any work: no GPU, or a CPU-only build, is a clear
 // error here.
 Args parse(int argc, char** argv) {
-  cli::Flags f = cli::parse_flags(
-      argc, argv, 1,
-      {"--data", "--images", "--out", "--epochs", "--min-epochs", "--lr", "--image-size", "--batch-size", "--limit",
-       "--weights", "--threads", "--seed", "--device", "--architecture", "--max-image-pixels", "--normalization"},
-      kUsage.c_str(), {"--resume", "--no-augment", "--no-shuffle"});
+  cli::Flags f =
+      cli::parse_flags(argc, argv, 1,
+                       {"--data", "--images", "--out", "--epochs", "--min-epochs", "--lr", "--image-size",
+                        "--batch-size", "--limit", "--weights", "--threads", "--seed", "--device", "--architecture",
+                        "--max-image-pixels", "--normalization", "--label-format", "--uncertain"},
+                       kUsage.c_str(), {"--resume", "--no-augment", "--no-shuffle"});
   cli::image_limit_flag(f);
+  cli::label_flags(f);
   return {.data = f["--data"],
           .images = f["--images"],
           .out = f.count("--out") ? f["--out"] : "chestxray-run",

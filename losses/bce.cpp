@@ -1,6 +1,7 @@
 #include "losses/bce.h"
 
 #include "autograd/ops.h"
+#include "losses/known_labels.h"
 
 namespace rg {
 
@@ -35,14 +36,16 @@ Tensor binary_cross_entropy_with_logits(const Tensor& z, const Tensor& y) {
 Tensor weighted_loss(const Tensor& p, const Tensor& y, const Tensor& w_pos, const Tensor& w_neg, double eps) {
   check_pair(p, y, "weighted_loss");
   check_weights(p, w_pos, w_neg, "weighted_loss");
-  // [N, L] -> mean over the batch [L] -> sum over classes.
-  return sum(mean(-(w_pos * y * log(p + eps) + w_neg * (1.0 - y) * log(1.0 - p + eps)), {0}));
+  // [N, L] -> mean over the batch's known labels [L] -> sum over classes.
+  const KnownLabels k = known_labels(y);
+  return sum(mean(k.known * -(w_pos * k.y * log(p + eps) + w_neg * (1.0 - k.y) * log(1.0 - p + eps)), {0}) * k.rescale);
 }
 
 Tensor weighted_loss_with_logits(const Tensor& z, const Tensor& y, const Tensor& w_pos, const Tensor& w_neg) {
   check_pair(z, y, "weighted_loss_with_logits");
   check_weights(z, w_pos, w_neg, "weighted_loss_with_logits");
-  return sum(mean(w_pos * y * softplus(-z) + w_neg * (1.0 - y) * softplus(z), {0}));
+  const KnownLabels k = known_labels(y);
+  return sum(mean(k.known * (w_pos * k.y * softplus(-z) + w_neg * (1.0 - k.y) * softplus(z)), {0}) * k.rescale);
 }
 
 }  // namespace rg

@@ -7,6 +7,10 @@
 // summed over the classes. With w_pos = freq_neg and w_neg = freq_pos (class_frequencies.h)
 // positives and negatives contribute equally.
 //
+// A label that is NaN is missing (not annotated for the image, or uncertain and ignored): it
+// contributes nothing — its gradient is exactly zero — and each class's mean is over its known
+// labels. Without missing labels the result is the notebook's, bit for bit.
+//
 // The *_with_logits forms take z instead of p and use log sigmoid(z) = -softplus(-z),
 // log(1 - sigmoid(z)) = -softplus(z), softplus(x) = max(x, 0) + log(1 + e^-|x|): exact and
 // finite for any z (no epsilon needed). Training uses these.

@@ -27,6 +27,18 @@ float probability(const data::CsvTable& preds, const data::CsvRow& row, int colu
   return float(v);
 }
 
+// The images whose label is known (not NaN: losses/known_labels.h), with their scores.
+std::pair<std::vector<float>, std::vector<float>> known_only(const std::vector<float>& y,
+                                                             const std::vector<float>& score) {
+  std::pair<std::vector<float>, std::vector<float>> out;
+  for (size_t i = 0; i < y.size(); ++i)
+    if (!std::isnan(y[i])) {
+      out.first.push_back(y[i]);
+      out.second.push_back(score[i]);
+    }
+  return out;
+}
+
 }  // namespace
 
 Evaluation evaluate(const std::vector<std::string>& labels, const std::vector<std::vector<float>>& y,
@@ -38,11 +50,12 @@ Evaluation evaluate(const std::vector<std::string>& labels, const std::vector<st
   for (size_t k = 0; k < labels.size(); ++k) {
     LabelMetrics m;
     m.label = labels[k];
-    for (float v : y[k]) (v > 0.5f ? m.positives : m.negatives) += 1;
-    m.auc = auroc(y[k], score[k]);
-    m.average_precision = average_precision(y[k], score[k]);
-    m.youden = youden(y[k], score[k]);
-    if (bootstrap > 0) m.auc_ci95 = auroc_ci95(y[k], score[k], bootstrap, seed + k);
+    const auto [known_y, known_score] = known_only(y[k], score[k]);
+    for (float v : known_y) (v > 0.5f ? m.positives : m.negatives) += 1;
+    m.auc = auroc(known_y, known_score);
+    m.average_precision = average_precision(known_y, known_score);
+    m.youden = youden(known_y, known_score);
+    if (bootstrap > 0) m.auc_ci95 = auroc_ci95(known_y, known_score, bootstrap, seed + k);
     if (m.auc) sum += *m.auc, ++defined;
     e.per_label.push_back(m);
   }
@@ -118,7 +131,7 @@ std::string Evaluation::table() const {
   std::snprintf(line, sizeof(line), "%-20s %7s %7s %8s %17s %7s\n", "label", "pos", "neg", "AUROC", "95% CI", "AP");
   out += line;
   for (const auto& m : per_label) {
-    char auc[16] = "undefined", ci[32] = "", ap[16] = "-";
+    char auc[16] = "n/a", ci[32] = "", ap[16] = "-";
     if (m.auc) std::snprintf(auc, sizeof(auc), "%.4f", *m.auc);
     if (m.auc_ci95) std::snprintf(ci, sizeof(ci), "[%.3f, %.3f]", m.auc_ci95->low, m.auc_ci95->high);
     if (m.average_precision) std::snprintf(ap, sizeof(ap), "%.4f", *m.average_precision);

@@ -12,6 +12,8 @@
 
 namespace rg::metrics {
 
+// Per label, over the images where it is known (a missing label, NaN, is left out; a label known
+// for no image, or of one class only, has no AUROC: "n/a").
 struct LabelMetrics {
   std::string label;
   int64_t positives = 0, negatives = 0;

@@ -1,6 +1,9 @@
 // Class frequencies and balancing weights (the notebook's Exercise 2).
 #include <doctest/doctest.h>
 
+#include <cmath>
+
+#include "autograd/engine.h"
 #include "autograd/ops.h"
 #include "helpers.h"
 #include "autograd/gradcheck.h"
@@ -71,4 +74,40 @@ TEST_CASE("gradcheck: the losses") {
     CHECK(r.ok);
     CHECK(r.kinks == 0);
   }
+}
+
+TEST_CASE("missing labels (NaN) count nowhere: not in the frequencies, not in the loss, zero gradient") {
+  const double nan = std::nan("");
+  // Class 0 is known for rows 0, 2, 3; class 1 for every row.
+  const Tensor y = from_vector({1, 1, nan, 0, 0, 1, 1, 0}, {4, 2}, DType::Float64);
+  const ClassFrequencies f = compute_class_freqs(y);
+  CHECK(f.positive.to_vector<double>() == std::vector<double>{2.0 / 3, 0.5});
+  // Without missing labels the frequencies and the loss are the plain means, to the bit.
+  const Tensor full_y = from_vector({1, 1, 1, 0, 0, 1, 1, 0}, {4, 2}, DType::Float64);
+  CHECK(compute_class_freqs(full_y).positive.to_vector<double>() == mean(full_y, {0}).to_vector<double>());
+  const Tensor w_p = from_vector({0.9, 0.6}, {2}, DType::Float64), w_n = from_vector({0.1, 0.4}, {2}, DType::Float64);
+  const Tensor z = from_vector({0.5, -1, 2, 0.25, -0.5, 1.5, 3, -2}, {4, 2}, DType::Float64).set_requires_grad(true);
+  const Tensor plain = sum(mean(w_p * full_y * softplus(-z) + w_n * (1.0 - full_y) * softplus(z), {0}));
+  CHECK(weighted_loss_with_logits(z, full_y, w_p, w_n).item() == plain.item());
+
+  // With one missing: class 0's mean is over its 3 known rows, and row 1's logit gets no gradient.
+  const Tensor loss = weighted_loss_with_logits(z, y, w_p, w_n);
+  const std::vector<double> zs = z.to_vector<double>(), ys = y.to_vector<double>();
+  const auto term = [&](int i, int c) {
+    const double sp_neg = std::log1p(std::exp(-zs[2 * i + c])), sp_pos = std::log1p(std::exp(zs[2 * i + c]));
+    const double wp = c == 0 ? 0.9 : 0.6, wn = c == 0 ? 0.1 : 0.4;
+    return wp * ys[2 * i + c] * sp_neg + wn * (1 - ys[2 * i + c]) * sp_pos;
+  };
+  const double want =
+      (term(0, 0) + term(2, 0) + term(3, 0)) / 3 + (term(0, 1) + term(1, 1) + term(2, 1) + term(3, 1)) / 4;
+  CHECK(loss.item() == doctest::Approx(want).epsilon(1e-14));
+  backward(loss);
+  const std::vector<double> g = z.grad().to_vector<double>();
+  CHECK(g[2] == 0.0);  // row 1, class 0: exactly zero
+  for (int i : {0, 1, 3, 4, 5, 6, 7}) CHECK(g[size_t(i)] != 0.0);
+  const GradcheckResult r =
+      gradcheck([&](const std::vector<Tensor>& t) { return weighted_loss_with_logits(t[0], y, w_p, w_n); },
+                {from_vector({0.5, -1, 2, 0.25, -0.5, 1.5, 3, -2}, {4, 2}, DType::Float64).set_requires_grad(true)});
+  INFO(r.message);
+  CHECK(r.ok);
 }

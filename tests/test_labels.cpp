@@ -2,10 +2,13 @@
 #include <doctest/doctest.h>
 #include <zlib.h>
 
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <map>
 
 #include "data/csv.h"
+#include "data/datasets.h"
 #include "tensor/io.h"
 #include "data/labels.h"
 #include "data_helpers.h"
@@ -79,8 +82,9 @@ TEST_CASE("the notebook's format: label columns are the ones that are not Image 
 TEST_CASE("malformed label rows are errors naming file, line and column") {
   test::TempDir dir;
   write_text(dir.file("bad_label.csv"), "Image,Mass,PatientId\nx.png,0,1\ny.png,2,2\n");
-  CHECK_THROWS_WITH_AS(read_labels(dir.file("bad_label.csv")),
-                       Contains("bad_label.csv:3:2: column 'Mass': expected a label 0 or 1, found '2'"), Error);
+  CHECK_THROWS_WITH_AS(
+      read_labels(dir.file("bad_label.csv")),
+      Contains("bad_label.csv:3:2: column 'Mass': expected a label 0, 1 or empty (missing), found '2'"), Error);
   write_text(dir.file("no_patient.csv"), "Image,Mass,PatientId\nx.png,0,\n");
   CHECK_THROWS_WITH_AS(read_labels(dir.file("no_patient.csv")),
                        Contains("no_patient.csv:2:3: column 'PatientId': missing patient id"), Error);
@@ -119,6 +123,90 @@ TEST_CASE("malformed label rows are errors naming file, line and column") {
   CHECK_THROWS_WITH_AS(gunzip(bytes, "bomb.gz", 1000), Contains("bomb.gz: more than 1000 bytes once decompressed"),
                        Error);
   CHECK(gunzip("plain text", "plain.csv") == "plain text");
+}
+
+TEST_CASE("the notebook's format: an empty label is missing, and written back empty") {
+  test::TempDir dir;
+  write_text(dir.file("m.csv"), "Image,Mass,Hernia,PatientId\nx.png,,1,7\ny.png,0,,8\n");
+  const LabelTable t = read_labels(dir.file("m.csv"));
+  CHECK(std::isnan(t.images[0].labels[0]));
+  CHECK(t.images[0].labels[1] == 1.0f);
+  CHECK(std::isnan(t.images[1].labels[1]));
+  CHECK(t.positives() == std::vector<int64_t>{0, 1});
+  write_labels(dir.file("back.csv"), t);
+  CHECK(read_file(dir.file("back.csv")) == "Image,Mass,Hernia,PatientId\nx.png,,1,7\ny.png,0,,8\n");
+}
+
+// CheXpert v1.0's train.csv as released (columns and value conventions), a few rows.
+const std::string kCheXpertCsv =
+    "Path,Sex,Age,Frontal/Lateral,AP/PA,No Finding,Enlarged Cardiomediastinum,Cardiomegaly,Lung Opacity,"
+    "Lung Lesion,Edema,Consolidation,Pneumonia,Atelectasis,Pneumothorax,Pleural Effusion,Pleural Other,Fracture,"
+    "Support Devices\n"
+    "CheXpert-v1.0-small/train/patient00001/study1/view1_frontal.jpg,Female,68,Frontal,AP,1.0,,,,,,,,,0.0,,,,1.0\n"
+    "CheXpert-v1.0-small/train/patient00002/study2/view1_frontal.jpg,Female,87,Frontal,AP,,,-1.0,1.0,,-1.0,-1.0,,-1.0,,"
+    "-1.0,,1.0,\n"
+    "CheXpert-v1.0-small/train/patient00002/study1/view2_lateral.jpg,Female,83,Lateral,,,,,1.0,,,-1.0,,,,,,1.0,\n";
+
+TEST_CASE("CheXpert: its observations on the label space; blank is missing; -1 as --uncertain says; No Finding") {
+  const CsvTable csv = parse_csv(kCheXpertCsv, "train.csv");
+  const LabelTable t = read_chexpert(csv, Uncertain::kIgnore);
+  CHECK(t.label_names == std::vector<std::string>{"Atelectasis", "Cardiomegaly", "Consolidation", "Edema", "Effusion",
+                                                  "Pneumonia", "Pneumothorax", "Enlarged Cardiomediastinum",
+                                                  "Lung Lesion", "Lung Opacity", "Fracture"});
+  REQUIRE(t.size() == 3);
+  CHECK(t.images[0].image == "train/patient00001/study1/view1_frontal.jpg");
+  CHECK(t.images[0].patient_id == "patient00001");
+  CHECK(t.images[2].patient_id == "patient00002");
+  for (float v : t.images[0].labels) CHECK(v == 0.0f);  // No Finding: every mapped observation 0
+  const auto label = [&](size_t image, const std::string& name) {
+    const size_t k = size_t(std::find(t.label_names.begin(), t.label_names.end(), name) - t.label_names.begin());
+    return t.images[image].labels.at(k);
+  };
+  CHECK(std::isnan(label(1, "Cardiomegaly")));  // uncertain, ignored
+  CHECK(label(1, "Lung Opacity") == 1.0f);
+  CHECK(std::isnan(label(1, "Effusion")));  // Pleural Effusion, uncertain
+  CHECK(label(1, "Fracture") == 1.0f);
+  CHECK(std::isnan(label(1, "Pneumonia")));  // blank: not mentioned
+  const LabelTable ones = read_chexpert(csv, Uncertain::kOnes), zeros = read_chexpert(csv, Uncertain::kZeros);
+  CHECK(ones.images[1].labels[1] == 1.0f);      // Cardiomegaly -1 -> 1
+  CHECK(zeros.images[1].labels[1] == 0.0f);     // -> 0
+  CHECK(std::isnan(ones.images[1].labels[5]));  // Pneumonia blank stays missing
+
+  // Told by its header through read_labels, with the process's --uncertain.
+  test::TempDir dir;
+  write_text(dir.file("train.csv"), kCheXpertCsv);
+  label_options().uncertain = Uncertain::kOnes;
+  CHECK(read_labels(dir.file("train.csv")).images[1].labels[1] == 1.0f);
+  label_options().uncertain = Uncertain::kIgnore;
+  write_text(dir.file("bad.csv"),
+             "Path,Frontal/Lateral,No Finding,Enlarged Cardiomediastinum,Cardiomegaly,Lung Opacity,"
+             "Lung Lesion,Edema,Consolidation,Pneumonia,Atelectasis,Pneumothorax,Pleural Effusion,"
+             "Fracture\nCheXpert-v1.0-small/train/patient1/s/v.jpg,Frontal,,,2.0,,,,,,,,,\n");
+  CHECK_THROWS_WITH_AS(
+      read_labels(dir.file("bad.csv")),
+      Contains("bad.csv:2:5: column 'Cardiomegaly': expected 1.0, 0.0, -1.0 (uncertain) or blank, found '2.0'"), Error);
+}
+
+TEST_CASE("RSNA Pneumonia: one image from its box rows, Target for Pneumonia and Lung Opacity; formats by header") {
+  test::TempDir dir;
+  write_text(dir.file("stage_2_train_labels.csv"),
+             "patientId,x,y,width,height,Target\n0004cfab-14fd-4e49-80ba-63a80b6bddd6,,,,,0\n"
+             "00436515-870c-4b36-a041-de91049b9ab4,264.0,152.0,213.0,379.0,1\n"
+             "00436515-870c-4b36-a041-de91049b9ab4,562.0,152.0,256.0,453.0,1\n");
+  const LabelTable t = read_labels(dir.file("stage_2_train_labels.csv"));
+  CHECK(t.label_names == std::vector<std::string>{"Pneumonia", "Lung Opacity"});
+  REQUIRE(t.size() == 2);
+  CHECK(t.images[0].image == "0004cfab-14fd-4e49-80ba-63a80b6bddd6.dcm");
+  CHECK(t.images[0].labels == std::vector<float>{0, 0});
+  CHECK(t.images[1].labels == std::vector<float>{1, 1});
+  // A header that fits two formats is refused; naming the format reads it.
+  write_text(dir.file("both.csv"), "Image,PatientId,patientId,Target\na.png,1,a,0\n");
+  CHECK_THROWS_WITH_AS(read_labels(dir.file("both.csv")), Contains("both.csv: its columns fit 2 label formats"), Error);
+  label_options().format = LabelFormat::kRsna;
+  CHECK(read_labels(dir.file("both.csv")).images[0].image == "a.dcm");
+  label_options().format = LabelFormat::kAuto;
+  CHECK_THROWS_WITH_AS(label_format_from_name("mimic"), Contains("unknown label format 'mimic'"), Error);
+  CHECK(uncertain_from_name("zeros") == Uncertain::kZeros);
 }
 
 TEST_CASE("NIH's format maps 'A|B' and 'No Finding' onto the 14 pathologies") {

@@ -127,12 +127,12 @@ TEST_CASE("evaluate: rows matched by image name; a prediction without labels is 
   const Evaluation e = evaluate(truth, preds, 50, 0);
   CHECK(e.n == 3);
   CHECK(*e.per_label[0].auc == doctest::Approx(0.5));  // positives 0.9, 0.2 against the negative 0.4
-  CHECK_FALSE(e.per_label[1].auc.has_value());         // Hernia: no positives -> undefined
+  CHECK_FALSE(e.per_label[1].auc.has_value());         // Hernia: no positives -> n/a
   CHECK(*e.mean_auc == doctest::Approx(0.5));
   const std::string json = e.to_json();
   CHECK(json.find("\"Hernia\": null") != std::string::npos);
   CHECK(json.find("\"mean_auc\": 0.5") != std::string::npos);
-  CHECK(e.table().find("undefined") != std::string::npos);
+  CHECK(e.table().find("n/a") != std::string::npos);
   CHECK_THROWS_WITH_AS(evaluate(truth, data::parse_csv("Image,Mass,Hernia\nz.png,0.5,0.5\n", "p.csv")),
                        doctest::Contains("p.csv:2:1: column 'Image': image z.png has no labels in labels.csv"), Error);
   CHECK_THROWS_WITH_AS(evaluate(truth, data::parse_csv("Image,Mass\na.png,0.5\n", "p.csv")),
@@ -156,6 +156,18 @@ TEST_CASE("evaluate: rows matched by image name; a prediction without labels is 
         evaluate(truth, data::parse_csv("Image,Mass,Hernia\na.png," + bad + ",0.5\n", "p.csv")),
         doctest::Contains(("p.csv:2:2: column 'Mass': probability " + bad + " is outside 0..1").c_str()), Error);
   CHECK(evaluate(truth, data::parse_csv("Image,Mass,Hernia\na.png,1,0\nb.png,1e-3,0.0\n", "p.csv")).n == 2);
+}
+
+TEST_CASE("evaluate: a missing label (NaN) leaves its image out of that label's metrics; known for none is n/a") {
+  const float nan = std::nanf("");
+  const std::vector<std::vector<float>> y = {{1, nan, 0, 0}, {nan, nan, nan, nan}};
+  const std::vector<std::vector<float>> score = {{0.9f, 0.1f, 0.4f, 0.95f}, {0.1f, 0.2f, 0.3f, 0.4f}};
+  const Evaluation e = evaluate({"Mass", "Hernia"}, y, score);
+  CHECK(e.per_label[0].positives == 1);
+  CHECK(e.per_label[0].negatives == 2);
+  CHECK(*e.per_label[0].auc == doctest::Approx(0.5));  // 0.9 against 0.4 and 0.95; image 1 left out
+  CHECK_FALSE(e.per_label[1].auc.has_value());
+  CHECK(*e.mean_auc == doctest::Approx(0.5));
 }
 
 TEST_CASE("real data: a trained DenseNet121's 22,433 test predictions reproduce NIH's published AUROCs") {

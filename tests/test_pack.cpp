@@ -2,6 +2,8 @@
 // as from the folder, and every kind of bad pack refused by name.
 #include <doctest/doctest.h>
 
+#include <cmath>
+
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
@@ -150,6 +152,19 @@ TEST_CASE("pack: a label file that contradicts the pack's labels for an image is
   unlabeled.label_names.clear();
   for (auto& item : unlabeled.images) item.labels.clear();
   CHECK_NOTHROW(DataLoader(unlabeled, p.pack, {.width = 48, .height = 48}));
+}
+
+TEST_CASE("pack: a missing label (NaN) is packed as missing and read back as missing") {
+  const Packed& p = packed();
+  LabelTable with_missing = p.train;
+  with_missing.images.resize(3);
+  with_missing.images[1].labels[2] = kMissing;
+  const std::string pack = p.dir.file("missing.rgpack");
+  write_pack({with_missing}, {.image_dir = p.dir.file("images"), .out = pack, .size = 48, .threads = 1});
+  const auto read = ImagePack::open(pack);
+  CHECK(std::isnan(read->labels(1)[2]));
+  CHECK(read->labels(1)[1] == with_missing.images[1].labels[1]);
+  CHECK_NOTHROW(DataLoader(with_missing, pack, {.width = 48, .height = 48}));  // NaN agrees with NaN
 }
 
 TEST_CASE("pack: a missing image stops roentgen pack naming it, leaving no file behind") {
