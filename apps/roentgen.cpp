@@ -347,11 +347,16 @@ int column_of(const CsvTable& csv, std::initializer_list<const char*> names) {
 }
 
 // The images a CSV lists in its Image (or Image Index) column, with their patients when it has a
-// PatientId (or Patient ID) column.
+// PatientId (or Patient ID) column; or those of a public dataset's label table.
 LabelTable listed_images(const std::string& path) {
   const CsvTable csv = read_csv(path);
   const int column = column_of(csv, {"Image", "Image Index"});
-  RG_CHECK(column >= 0, path, ": no 'Image' or 'Image Index' column");
+  if (column < 0) {  // a public dataset's label table (CheXpert's Path, RSNA's patientId), or an error
+    LabelTable table = parse_labels(csv);
+    table.label_names.clear();
+    for (LabeledImage& item : table.images) item.labels.clear();
+    return table;
+  }
   const int patient = column_of(csv, {"PatientId", "Patient ID"});
   LabelTable list{path, {}, {}};
   for (const CsvRow& row : csv.rows) {

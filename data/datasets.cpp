@@ -39,7 +39,8 @@ Mapping in_label_space_order(Mapping mapping) {
   const auto rank = [](const std::string& label) {
     return std::find(kLabelSpace.begin(), kLabelSpace.end(), label) - kLabelSpace.begin();
   };
-  std::sort(mapping.begin(), mapping.end(), [&](const auto& a, const auto& b) { return rank(a.second) < rank(b.second); });
+  std::sort(mapping.begin(), mapping.end(),
+            [&](const auto& a, const auto& b) { return rank(a.second) < rank(b.second); });
   return mapping;
 }
 
@@ -76,7 +77,8 @@ LabeledImage chexpert_identity(const CsvTable& csv, const CsvRow& row, int path_
   const size_t patient_end = path.find('/', patient + 1);
   LabeledImage item;
   item.image = path.substr(slash + 1);
-  item.patient_id = path.substr(patient + 1, patient_end == std::string::npos ? std::string::npos : patient_end - patient - 1);
+  item.patient_id =
+      path.substr(patient + 1, patient_end == std::string::npos ? std::string::npos : patient_end - patient - 1);
   return item;
 }
 
@@ -110,7 +112,8 @@ LabelTable read_rsna(const CsvTable& csv) {
   for (const CsvRow& row : csv.rows) {
     const std::string id = trim(row.fields[id_col]), target = trim(row.fields[target_col]);
     RG_CHECK(!id.empty(), csv.where(row, id_col), ": missing patientId");
-    RG_CHECK(target == "0" || target == "1", csv.where(row, target_col), ": expected Target 0 or 1, found '", target, "'");
+    RG_CHECK(target == "0" || target == "1", csv.where(row, target_col), ": expected Target 0 or 1, found '", target,
+             "'");
     const auto [at, fresh] = row_of.emplace(id, table.images.size());
     if (fresh) table.images.push_back({id + ".dcm", {0.0f, 0.0f}, id});
     if (target == "1") table.images[at->second].labels = {1.0f, 1.0f};  // one box is enough

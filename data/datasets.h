@@ -27,10 +27,10 @@
 namespace rg::data {
 
 inline const std::array<std::string, 18> kLabelSpace = {
-    "Atelectasis", "Cardiomegaly",  "Consolidation", "Edema",        "Effusion",     "Emphysema",
-    "Fibrosis",    "Hernia",        "Infiltration",  "Mass",         "Nodule",       "Pleural_Thickening",
-    "Pneumonia",   "Pneumothorax",  "Enlarged Cardiomediastinum",    "Lung Lesion",  "Lung Opacity",
-    "Fracture"};
+    "Atelectasis", "Cardiomegaly",       "Consolidation", "Edema",        "Effusion",
+    "Emphysema",   "Fibrosis",           "Hernia",        "Infiltration", "Mass",
+    "Nodule",      "Pleural_Thickening", "Pneumonia",     "Pneumothorax", "Enlarged Cardiomediastinum",
+    "Lung Lesion", "Lung Opacity",       "Fracture"};
 
 enum class Uncertain { kIgnore, kOnes, kZeros };  // CheXpert's -1: missing, 1 or 0
 

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The public datasets' label tables end to end: a synthetic dataset laid out as CheXpert's release
+# (CheXpert-v1.0-small/{train,valid}.csv, patientNNNNN/studyN/view1_frontal.png, 1.0/0.0/-1.0/blank)
+# trains with each --uncertain policy, predicts through its own CSV and evaluates with a label it
+# never annotates as n/a; an RSNA table (several box rows per image) lists its DICOMs.
+#   tests/cli_datasets.sh build/bin/roentgen
+set -euo pipefail
+roentgen=$1
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+fail() { echo "cli_datasets: $*"; exit 1; }
+cd "$out"
+"$roentgen" synthetic --out syn --patients 10 --size 64 --seed 2 >/dev/null
+python3 - <<'PY'
+import csv, os, shutil
+release = "chexpert/CheXpert-v1.0-small"
+observations = ["No Finding", "Enlarged Cardiomediastinum", "Cardiomegaly", "Lung Opacity", "Lung Lesion", "Edema",
+                "Consolidation", "Pneumonia", "Atelectasis", "Pneumothorax", "Pleural Effusion", "Pleural Other",
+                "Fracture", "Support Devices"]
+nih_name = {"Pleural Effusion": "Effusion"}
+os.makedirs(release)
+for part in ["train", "valid"]:
+    rows = list(csv.DictReader(open(f"syn/{part}.csv")))
+    with open(f"{release}/{part}.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["Path", "Sex", "Age", "Frontal/Lateral", "AP/PA"] + observations)
+        for i, r in enumerate(rows):
+            path = f"{part}/patient{int(r['PatientId']):05d}/study{i + 1}/view1_frontal.png"
+            os.makedirs(os.path.dirname(f"{release}/{path}"), exist_ok=True)
+            shutil.copy(f"syn/images/{r['Image']}", f"{release}/{path}")
+            values = []
+            for o in observations:
+                name = nih_name.get(o, o)
+                if name not in r:
+                    values.append("")  # not a NIH finding: never mentioned
+                elif i % 5 == 1:
+                    values.append("-1.0")  # uncertain
+                elif i % 5 == 2:
+                    values.append("")  # not mentioned
+                else:
+                    values.append(f"{float(r[name]):.1f}")
+            w.writerow([f"CheXpert-v1.0-small/{path}", "Female", "60", "Frontal", "PA"] + values)
+PY
+data=chexpert/CheXpert-v1.0-small
+for policy in ignore ones zeros; do
+  "$roentgen" train --train $data/train.csv --valid $data/valid.csv --images $data --out run-$policy --epochs 1 \
+    --min-epochs 1 --image-size 32 --batch-size 4 --limit 8 --uncertain $policy >train-$policy.log 2>&1 \
+    || { tail train-$policy.log; fail "train with --uncertain $policy"; }
+done
+"$roentgen" predict --model run-ignore/best.safetensors --csv $data/valid.csv --images $data --out preds.csv 2>/dev/null \
+  || fail "predict through CheXpert's CSV"
+[ "$(($(wc -l < preds.csv) - 1))" = "$(($(wc -l < $data/valid.csv) - 1))" ] || fail "not one prediction per image"
+"$roentgen" eval --labels $data/valid.csv --preds preds.csv --out metrics.json --bootstrap 0 >eval.log 2>&1 \
+  || { cat eval.log; fail "eval on CheXpert's CSV"; }
+grep -q "Fracture .*n/a" eval.log || { cat eval.log; fail "a label known for no image is not n/a"; }
+python3 -c "import json,sys; m=json.load(open('metrics.json')); sys.exit(0 if m['auc']['Fracture'] is None else 1)" \
+  || { cat metrics.json; fail "metrics.json's Fracture AUROC is not null"; }
+if "$roentgen" train --train $data/train.csv --valid $data/valid.csv --images $data --out bad --uncertain maybe \
+     2>err.log; then fail "--uncertain maybe"; fi
+grep -q "unknown policy for uncertain labels 'maybe'" err.log || { cat err.log; fail "the --uncertain message"; }
+
+# RSNA: a box table, one image per patientId, its DICOMs found by name.
+"$roentgen" synthetic --out rsna --patients 3 --size 64 --format dicom >/dev/null
+mkdir rsna/flat
+i=0
+echo "patientId,x,y,width,height,Target" > rsna/stage_2_train_labels.csv
+for f in rsna/images/*.dcm; do
+  id=img$i; cp "$f" rsna/flat/$id.dcm
+  echo "$id,10,10,20,20,$((i % 2))" >> rsna/stage_2_train_labels.csv
+  [ $((i % 2)) = 1 ] && echo "$id,30,30,20,20,1" >> rsna/stage_2_train_labels.csv
+  i=$((i + 1))
+done
+"$roentgen" predict --model run-ignore/best.safetensors --csv rsna/stage_2_train_labels.csv --images rsna/flat \
+  --out rsna.csv 2>/dev/null || fail "predict through RSNA's CSV"
+[ "$(($(wc -l < rsna.csv) - 1))" = "$i" ] || { cat rsna.csv; fail "not one prediction per RSNA image"; }
+echo "cli_datasets: ok"
