@@ -84,7 +84,8 @@ const std::vector<Command>& commands() {
            "                 [--architecture densenet121|densenet121-se|densenet169|densenet201 (densenet121)]\n"
            "                 [--no-augment] [--no-shuffle] [--normalization sample|notebook (sample)]\n"
            "                 [--sync-batch-norm on|off (on)] [--allow-patient-overlap] [--no-patient-record]\n"
-           "                 [--label-format auto|nih|notebook|chexpert|rsna (auto)] [--uncertain ignore|ones|zeros (ignore)]\n"
+           "                 [--label-format auto|nih|notebook|chexpert|vindr|padchest|rsna (auto)]\n"
+           "                 [--uncertain ignore|ones|zeros (ignore)] [--views PA,AP,...] [--one-per-patient]\n"
            "      Trains DenseNet121 with the weighted loss, Adam and the notebook's callbacks. Writes\n"
            "      best.safetensors (a model file), last.safetensors (a checkpoint), log.csv, tensorboard/.\n"
            "      First checks the tables: an image listed twice, or in both, is an error; so is a patient\n"
@@ -92,9 +93,10 @@ const std::vector<Command>& commands() {
            "      file records the patients as salted hashes, so predict and eval notice them later;\n"
            "      --no-patient-record leaves them out (anyone with the file can test a candidate ID).\n"
            "      --images: a folder of PNG, JPEG or DICOM files, or a pack of them made by roentgen pack.\n"
-           "      Label files: the notebook's, NIH's, CheXpert's or RSNA's (told by the header, or\n"
-           "      --label-format); a blank label is missing and counts nowhere; CheXpert's uncertain -1 is\n"
-           "      missing, 1 or 0 as --uncertain says.\n"
+           "      Label files: the notebook's, NIH's, CheXpert's, VinDr-CXR's, PadChest's or RSNA's (told by\n"
+           "      the header, or --label-format); a blank label is missing and counts nowhere; CheXpert's\n"
+           "      uncertain -1 is missing, 1 or 0 as --uncertain says. --views keeps the images of those\n"
+           "      views, --one-per-patient each patient's first image.\n"
            "      SIGTERM or Ctrl-C stops after the current step with last.safetensors written (--resume 1).\n"
            "      Under mpirun -np N: data-parallel on N processes; --batch-size is the global batch, each\n"
            "      rank takes its slice; --sync-batch-norm on normalizes over the global batch (the model one\n"
@@ -106,7 +108,7 @@ const std::vector<Command>& commands() {
        train_command, true},
       {"split", "split a label file by patient",
        "  roentgen split --labels LABELS.csv[.gz] --out DIR [--fractions 0.8,0.1,0.1] [--seed S]\n"
-       "                [--label-format F] [--uncertain U] (as train)\n"
+       "                [--label-format F] [--uncertain U] [--views V] [--one-per-patient] (as train)\n"
        "      A patient-level train/valid/test split (no patient on two sides, every label in every\n"
        "      split when possible), written as DIR/train.csv, valid.csv, test.csv in the notebook's format.\n",
        split},
@@ -128,7 +130,8 @@ const std::vector<Command>& commands() {
        "  roentgen predict --model M.safetensors [--csv LIST.csv] --images DIR|FILE.rgpack --out preds.csv\n"
        "                   [--image-size N] [--normalization sample|imagenet|dataset:<mean>,<std>]\n"
        "                   [--batch-size N] [--threads N] [--device cpu|cuda|cuda:N] [--max-image-pixels N]\n"
-       "                   [--skip-bad-images] [--label-format F] [--uncertain U] (as train)\n"
+       "                   [--skip-bad-images] [--label-format F] [--uncertain U] [--views V]\n"
+       "                   [--one-per-patient] (as train)\n"
        "      Writes Image,<label>... with one probability per label for every image listed in the\n"
        "      CSV's Image (or Image Index) column or, without --csv, for every image in --images: each\n"
        "      PNG, JPEG and DICOM of a folder and its subfolders (told by content, sorted by path), each record\n"
@@ -140,7 +143,8 @@ const std::vector<Command>& commands() {
        predict},
       {"eval", "AUROC and more from predictions",
        "  roentgen eval --labels LABELS.csv[.gz] --preds PREDS.csv[.gz] --out metrics.json [--bootstrap N]\n"
-       "                [--model M.safetensors [--strict]] [--label-format F] [--uncertain U] (as train)\n"
+       "                [--model M.safetensors [--strict]] [--label-format F] [--uncertain U] [--views V]\n"
+       "                [--one-per-patient] (as train)\n"
        "      AUROC (with a bootstrap 95% interval; N resamples, default 1000, 0 for none), average\n"
        "      precision and Youden's threshold per label, over the images where the label is known\n"
        "      (n/a when it is known for none). Labels in any format train reads;\n"
@@ -232,13 +236,14 @@ void print_placement(Communicator& comm, int threads, Device device, bool sync_b
 }
 
 int train_command(int argc, char** argv) {
-  auto flags = parse_flags(argc, argv, {"--train",         "--valid",      "--images",          "--out",
-                                        "--epochs",        "--image-size", "--batch-size",      "--lr",
-                                        "--limit",         "--weights",    "--threads",         "--seed",
-                                        "--resume",        "--device",     "--architecture",    "--max-image-pixels",
-                                        "--normalization", "--min-epochs", "--sync-batch-norm", "--label-format",
-                                        "--uncertain"},
-                           {"--no-augment", "--no-shuffle", "--allow-patient-overlap", "--no-patient-record"});
+  auto flags = parse_flags(
+      argc, argv, {"--train",         "--valid",      "--images",          "--out",
+                   "--epochs",        "--image-size", "--batch-size",      "--lr",
+                   "--limit",         "--weights",    "--threads",         "--seed",
+                   "--resume",        "--device",     "--architecture",    "--max-image-pixels",
+                   "--normalization", "--min-epochs", "--sync-batch-norm", "--label-format",
+                   "--uncertain",     "--views"},
+      {"--no-augment", "--no-shuffle", "--allow-patient-overlap", "--no-patient-record", "--one-per-patient"});
   require(flags, "train", {"--train", "--valid", "--images", "--out"});
   Communicator& comm = world();
   const Device device = cli::rank_device(flags, comm);
@@ -292,7 +297,9 @@ int train_command(int argc, char** argv) {
 }
 
 int split(int argc, char** argv) {
-  auto flags = parse_flags(argc, argv, {"--labels", "--out", "--fractions", "--seed", "--label-format", "--uncertain"});
+  auto flags = parse_flags(argc, argv,
+                           {"--labels", "--out", "--fractions", "--seed", "--label-format", "--uncertain", "--views"},
+                           {"--one-per-patient"});
   require(flags, "split", {"--labels", "--out"});
   cli::label_flags(flags);
   SplitOptions options;
@@ -377,8 +384,8 @@ LabelTable source_images(const std::string& path, const ImageSource& source) {
 int predict(int argc, char** argv) {
   auto flags = parse_flags(argc, argv,
                            {"--model", "--csv", "--images", "--out", "--image-size", "--normalization", "--batch-size",
-                            "--threads", "--device", "--max-image-pixels", "--label-format", "--uncertain"},
-                           {"--skip-bad-images"});
+                            "--threads", "--device", "--max-image-pixels", "--label-format", "--uncertain", "--views"},
+                           {"--skip-bad-images", "--one-per-patient"});
   require(flags, "predict", {"--model", "--images", "--out"});
   const Device device = device_flag(flags);
   cli::image_limit_flag(flags);
@@ -454,9 +461,10 @@ void check_seen_patients(const std::string& model, const LabelTable& truth, cons
 }
 
 int eval(int argc, char** argv) {
-  auto flags = parse_flags(argc, argv,
-                           {"--labels", "--preds", "--out", "--bootstrap", "--model", "--label-format", "--uncertain"},
-                           {"--strict"});
+  auto flags = parse_flags(
+      argc, argv,
+      {"--labels", "--preds", "--out", "--bootstrap", "--model", "--label-format", "--uncertain", "--views"},
+      {"--strict", "--one-per-patient"});
   require(flags, "eval", {"--labels", "--preds", "--out"});
   cli::label_flags(flags);
   RG_CHECK(!flags.count("--strict") || flags.count("--model"), "eval: --strict needs --model (the model to check)");

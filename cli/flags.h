@@ -12,6 +12,7 @@
 #include <iostream>
 #include <limits>
 #include <map>
+#include <sstream>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -133,12 +134,21 @@ inline void image_limit_flag(const Flags& flags) {
       uint64_t(integer(flags, "--max-image-pixels", int64_t(data::image_limits().max_pixels), 1, int64_t(1) << 40));
 }
 
-// --label-format auto|nih|notebook|chexpert|rsna (default auto: from the header) and --uncertain
-// ignore|ones|zeros (CheXpert's -1; default ignore: missing): how every label file is read.
+// How every label file is read (data/datasets.h): --label-format
+// auto|nih|notebook|chexpert|vindr|padchest|rsna (default auto: from the header), --uncertain
+// ignore|ones|zeros (CheXpert's -1; default ignore: missing), --views PA,AP,... (only those
+// views) and the switch --one-per-patient (each patient's first image only).
 inline void label_flags(const Flags& flags) {
-  if (flags.count("--label-format"))
-    data::label_options().format = data::label_format_from_name(flags.at("--label-format"));
-  if (flags.count("--uncertain")) data::label_options().uncertain = data::uncertain_from_name(flags.at("--uncertain"));
+  data::LabelOptions& o = data::label_options();
+  if (flags.count("--label-format")) o.format = data::label_format_from_name(flags.at("--label-format"));
+  if (flags.count("--uncertain")) o.uncertain = data::uncertain_from_name(flags.at("--uncertain"));
+  if (flags.count("--views")) {
+    std::stringstream list(flags.at("--views"));
+    for (std::string view; std::getline(list, view, ',');)
+      if (!view.empty()) o.views.push_back(view);
+    RG_CHECK(!o.views.empty(), "--views: expected views like PA,AP, got '", flags.at("--views"), "'");
+  }
+  o.one_per_patient = flags.count("--one-per-patient") > 0;
 }
 
 // --normalization sample|notebook (default sample): true for the notebook's mix of per-image

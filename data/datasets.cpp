@@ -13,14 +13,13 @@ LabelOptions& label_options() {
 }
 
 LabelFormat label_format_from_name(const std::string& name) {
-  const std::pair<const char*, LabelFormat> known[] = {{"auto", LabelFormat::kAuto},
-                                                       {"nih", LabelFormat::kNih},
-                                                       {"notebook", LabelFormat::kNotebook},
-                                                       {"chexpert", LabelFormat::kCheXpert},
-                                                       {"rsna", LabelFormat::kRsna}};
+  const std::pair<const char*, LabelFormat> known[] = {
+      {"auto", LabelFormat::kAuto},         {"nih", LabelFormat::kNih},     {"notebook", LabelFormat::kNotebook},
+      {"chexpert", LabelFormat::kCheXpert}, {"vindr", LabelFormat::kVinDr}, {"padchest", LabelFormat::kPadChest},
+      {"rsna", LabelFormat::kRsna}};
   for (const auto& [n, format] : known)
     if (name == n) return format;
-  throw Error("unknown label format '" + name + "' (expected auto, nih, notebook, chexpert or rsna)");
+  throw Error("unknown label format '" + name + "' (expected auto, nih, notebook, chexpert, vindr, padchest or rsna)");
 }
 
 Uncertain uncertain_from_name(const std::string& name) {
@@ -56,6 +55,34 @@ const Mapping kCheXpert = in_label_space_order({{"Enlarged Cardiomediastinum", "
                                                 {"Pleural Effusion", "Effusion"},
                                                 {"Fracture", "Fracture"}});
 
+const Mapping kVinDr = in_label_space_order({{"Atelectasis", "Atelectasis"},
+                                             {"Cardiomegaly", "Cardiomegaly"},
+                                             {"Consolidation", "Consolidation"},
+                                             {"Edema", "Edema"},
+                                             {"Pleural effusion", "Effusion"},
+                                             {"Emphysema", "Emphysema"},
+                                             {"Pulmonary fibrosis", "Fibrosis"},
+                                             {"Infiltration", "Infiltration"},
+                                             {"Pleural thickening", "Pleural_Thickening"},
+                                             {"Pneumonia", "Pneumonia"},
+                                             {"Pneumothorax", "Pneumothorax"},
+                                             {"Nodule/Mass", "Lung Lesion"},
+                                             {"Lung Opacity", "Lung Opacity"},
+                                             {"Clavicle fracture", "Fracture"},
+                                             {"Rib fracture", "Fracture"}});
+
+// The label-space names of a mapping, each once, in its (label-space) order.
+std::vector<std::string> labels_of(const Mapping& mapping) {
+  std::vector<std::string> labels;
+  for (const auto& [column, label] : mapping)
+    if (labels.empty() || labels.back() != label) labels.push_back(label);
+  return labels;
+}
+
+size_t index_of(const std::vector<std::string>& names, const std::string& name) {
+  return size_t(std::find(names.begin(), names.end(), name) - names.begin());
+}
+
 // A CheXpert observation: 1.0, 0.0, -1.0 (uncertain) or blank (not mentioned).
 float chexpert_value(const CsvTable& csv, const CsvRow& row, int column, Uncertain uncertain) {
   const std::string v = trim(row.fields[column]);
@@ -88,6 +115,7 @@ LabelTable read_chexpert(const CsvTable& csv, Uncertain uncertain) {
   LabelTable table;
   table.source = csv.path;
   const int path_col = csv.require_column("Path"), no_finding_col = csv.require_column("No Finding");
+  const int frontal_col = csv.require_column("Frontal/Lateral"), ap_pa_col = csv.column("AP/PA");
   std::vector<int> columns;
   for (const auto& [column, label] : kCheXpert) {
     columns.push_back(csv.require_column(column));
@@ -96,8 +124,111 @@ LabelTable read_chexpert(const CsvTable& csv, Uncertain uncertain) {
   check_unique_images(csv, path_col);
   for (const CsvRow& row : csv.rows) {
     LabeledImage item = chexpert_identity(csv, row, path_col);
+    const std::string ap_pa = ap_pa_col < 0 ? "" : trim(row.fields[ap_pa_col]);
+    item.view = trim(row.fields[frontal_col]) == "Lateral" ? "Lateral" : ap_pa.empty() ? "Frontal" : ap_pa;
     const bool no_finding = chexpert_value(csv, row, no_finding_col, Uncertain::kIgnore) == 1.0f;
     for (int column : columns) item.labels.push_back(no_finding ? 0.0f : chexpert_value(csv, row, column, uncertain));
+    table.images.push_back(std::move(item));
+  }
+  return table;
+}
+
+LabelTable read_vindr(const CsvTable& csv) {
+  LabelTable table;
+  table.source = csv.path;
+  table.label_names = labels_of(kVinDr);
+  const int id_col = csv.require_column("image_id"), rad_col = csv.column("rad_id");
+  std::vector<std::pair<int, size_t>> columns;  // (the release's column, the label)
+  for (const auto& [column, label] : kVinDr)
+    columns.emplace_back(csv.require_column(column), index_of(table.label_names, label));
+  if (rad_col < 0) check_unique_images(csv, id_col);  // the test set: one consensus row per image
+  std::map<std::string, size_t> row_of;
+  std::vector<std::vector<int>> votes;  // per image and label: how many rows say 1
+  std::vector<int> readers;             // per image: how many rows
+  for (const CsvRow& row : csv.rows) {
+    const std::string id = trim(row.fields[id_col]);
+    RG_CHECK(!id.empty(), csv.where(row, id_col), ": missing image_id");
+    const auto [at, fresh] = row_of.emplace(id, table.images.size());
+    if (fresh) {
+      table.images.push_back({id + ".dicom", {}, id});
+      votes.emplace_back(table.label_names.size(), 0);
+      readers.push_back(0);
+    }
+    ++readers[at->second];
+    std::vector<bool> says(table.label_names.size(), false);  // Clavicle and Rib fracture: one vote
+    for (const auto& [column, label] : columns) {
+      const std::string v = trim(row.fields[column]);
+      RG_CHECK(v == "0" || v == "1" || v == "0.0" || v == "1.0", csv.where(row, column), ": expected 0 or 1, found '",
+               v, "'");
+      if (v[0] == '1') says[label] = true;
+    }
+    for (size_t k = 0; k < says.size(); ++k) votes[at->second][k] += says[k];
+  }
+  for (size_t i = 0; i < table.images.size(); ++i)
+    for (size_t k = 0; k < table.label_names.size(); ++k)
+      table.images[i].labels.push_back(2 * votes[i][k] > readers[i] ? 1.0f : 0.0f);  // the majority
+  return table;
+}
+
+const std::vector<std::pair<std::string, std::vector<std::string>>> kPadChestSynonyms = {
+    {"Atelectasis",
+     {"atelectasis", "laminar atelectasis", "lobar atelectasis", "segmental atelectasis", "total atelectasis"}},
+    {"Cardiomegaly", {"cardiomegaly"}},
+    {"Consolidation", {"consolidation"}},
+    {"Edema", {"pulmonary edema"}},
+    {"Effusion", {"pleural effusion"}},
+    {"Emphysema", {"emphysema"}},
+    {"Fibrosis", {"pulmonary fibrosis"}},
+    {"Hernia", {"hiatal hernia"}},
+    {"Infiltration", {"infiltrates", "interstitial pattern", "reticular interstitial pattern", "alveolar pattern"}},
+    {"Mass", {"mass", "pulmonary mass"}},
+    {"Nodule", {"nodule", "multiple nodules"}},
+    {"Pleural_Thickening", {"pleural thickening", "apical pleural thickening"}},
+    {"Pneumonia", {"pneumonia"}},
+    {"Pneumothorax", {"pneumothorax"}},
+    {"Fracture", {"fracture", "rib fracture", "clavicle fracture", "vertebral fracture", "humeral fracture"}}};
+
+namespace {
+// PadChest's Labels: "['pneumonia', 'infiltrates']" -> {"pneumonia", "infiltrates"}, trimmed.
+std::vector<std::string> python_list(const CsvTable& csv, const CsvRow& row, int column) {
+  const std::string text = trim(row.fields[column]);
+  RG_CHECK(text.size() >= 2 && text.front() == '[' && text.back() == ']', csv.where(row, column),
+           ": expected a list like ['pneumonia', 'infiltrates'], found '", text, "'");
+  std::vector<std::string> items;
+  for (size_t at = 1; at + 1 < text.size();) {
+    const size_t open = text.find('\'', at);
+    if (open == std::string::npos || open + 1 >= text.size() - 1) break;
+    const size_t close = text.find('\'', open + 1);
+    RG_CHECK(close != std::string::npos && close < text.size() - 1, csv.where(row, column), ": an unclosed quote in '",
+             text, "'");
+    items.push_back(trim(text.substr(open + 1, close - open - 1)));
+    at = close + 1;
+  }
+  return items;
+}
+}  // namespace
+
+LabelTable read_padchest(const CsvTable& csv) {
+  LabelTable table;
+  table.source = csv.path;
+  for (const auto& [label, synonyms] : kPadChestSynonyms) table.label_names.push_back(label);
+  const int id_col = csv.require_column("ImageID"), dir_col = csv.require_column("ImageDir");
+  const int patient_col = csv.require_column("PatientID"), labels_col = csv.require_column("Labels");
+  const int view_col = csv.column("Projection");
+  check_unique_images(csv, id_col);
+  for (const CsvRow& row : csv.rows) {
+    LabeledImage item;
+    item.image = trim(row.fields[dir_col]) + "/" + trim(row.fields[id_col]);
+    item.patient_id = trim(row.fields[patient_col]);
+    RG_CHECK(!item.patient_id.empty(), csv.where(row, patient_col), ": missing patient id");
+    if (view_col >= 0) item.view = trim(row.fields[view_col]);
+    const std::vector<std::string> findings = python_list(csv, row, labels_col);
+    for (const auto& [label, synonyms] : kPadChestSynonyms) {
+      const bool found = std::any_of(findings.begin(), findings.end(), [&](const std::string& f) {
+        return std::find(synonyms.begin(), synonyms.end(), f) != synonyms.end();
+      });
+      item.labels.push_back(found ? 1.0f : 0.0f);
+    }
     table.images.push_back(std::move(item));
   }
   return table;

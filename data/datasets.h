@@ -11,7 +11,22 @@
 //     mapped observation to 0 (Support Devices is not one of them). Uncertain labels follow
 //     `uncertain` (Irvin et al. 2019: U-Ignore, U-Ones, U-Zeros). The image is Path without its
 //     first folder (the release's own: CheXpert-v1.0-small/), so --images is that folder; the
-//     patient is Path's patientNNNNN folder.
+//     patient is Path's patientNNNNN folder; the view is AP/PA's value for a frontal image
+//     (Frontal when blank), Lateral for a lateral one.
+//   VinDr-CXR (image_labels_train.csv, image_labels_test.csv): image_id, rad_id (train only), then
+//     0/1 for 22 local and 6 global findings, one row per radiologist in train (three read each
+//     image). A finding is positive when more than half of an image's rows say 1 (two of three);
+//     the test set's one row per image is the consensus. Mapped: Pleural effusion -> Effusion,
+//     Pleural thickening -> Pleural_Thickening, Pulmonary fibrosis -> Fibrosis, Nodule/Mass ->
+//     Lung Lesion, Clavicle fracture or Rib fracture -> Fracture; Atelectasis, Cardiomegaly,
+//     Consolidation, Edema, Emphysema, Infiltration, Lung Opacity, Pneumonia and Pneumothorax keep
+//     their names. The image is <image_id>.dicom; the release has no patient identities, so each
+//     image is its own patient.
+//   PadChest (PADCHEST_chest_x_ray_images_labels_160K_01.02.19.csv): ImageID, ImageDir, PatientID,
+//     Projection, Labels: the report's findings as a Python list of strings (['pneumonia',
+//     'infiltrates']), mapped by kPadChestSynonyms; every label-space finding not listed is 0. The
+//     image is <ImageDir>/<ImageID> (the release's numbered folders), the patient PatientID, the
+//     view Projection (PA, AP, L, AP_horizontal, COSTAL).
 //   RSNA Pneumonia (stage_2_train_labels.csv): patientId, x, y, width, height, Target, one row
 //     per box (several for one image, one with Target 0 for an image without). Target gives both
 //     Lung Opacity and Pneumonia (as torchxrayvision maps it); the image is <patientId>.dcm, and
@@ -20,6 +35,8 @@
 
 #include <array>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "data/csv.h"
 #include "data/labels.h"
@@ -35,22 +52,29 @@ inline const std::array<std::string, 18> kLabelSpace = {
 enum class Uncertain { kIgnore, kOnes, kZeros };  // CheXpert's -1: missing, 1 or 0
 
 // The label file layouts roentgen reads (data/labels.h has the notebook's and NIH's).
-enum class LabelFormat { kAuto, kNih, kNotebook, kCheXpert, kRsna };
+enum class LabelFormat { kAuto, kNih, kNotebook, kCheXpert, kVinDr, kPadChest, kRsna };
+
+// PadChest's finding strings for each label-space name (lower case, as the release writes them).
+extern const std::vector<std::pair<std::string, std::vector<std::string>>> kPadChestSynonyms;
 
 struct LabelOptions {
   LabelFormat format = LabelFormat::kAuto;  // kAuto: from the header
   Uncertain uncertain = Uncertain::kIgnore;
+  std::vector<std::string> views;  // keep only images of these views (LabeledImage::view); empty: all
+  bool one_per_patient = false;    // keep only each patient's first image, in the file's order
 };
-// How read_labels reads every table in this process (the CLI's --label-format and --uncertain
-// set it). Set once at start-up, before threads.
+// How read_labels reads every table in this process (the CLI's --label-format, --uncertain,
+// --views and --one-per-patient set it). Set once at start-up, before threads.
 LabelOptions& label_options();
 
-// Parse "auto|nih|notebook|chexpert|rsna" and "ignore|ones|zeros"; an unknown name is an error
+// Parse "auto|nih|notebook|chexpert|vindr|padchest|rsna" and "ignore|ones|zeros"; an unknown name is an error
 // listing the known ones.
 LabelFormat label_format_from_name(const std::string& name);
 Uncertain uncertain_from_name(const std::string& name);
 
 LabelTable read_chexpert(const CsvTable& csv, Uncertain uncertain);
+LabelTable read_vindr(const CsvTable& csv);
+LabelTable read_padchest(const CsvTable& csv);
 LabelTable read_rsna(const CsvTable& csv);
 
 }  // namespace rg::data

@@ -1,6 +1,8 @@
 #include "data/labels.h"
 
 #include <cmath>
+#include <algorithm>
+#include <set>
 #include <unordered_map>
 
 #include "data/csv.h"
@@ -59,10 +61,11 @@ LabelTable read_nih_format(const CsvTable& csv) {
   table.label_names.assign(kPathologies.begin(), kPathologies.end());
   const int image_col = csv.require_column("Image Index");
   const int findings_col = csv.require_column("Finding Labels");
-  const int patient_col = csv.require_column("Patient ID");
+  const int patient_col = csv.require_column("Patient ID"), view_col = csv.column("View Position");
   check_unique_images(csv, image_col);
   for (const CsvRow& row : csv.rows) {
     LabeledImage item = identity(csv, row, image_col, patient_col);
+    if (view_col >= 0) item.view = trim(row.fields[view_col]);
     item.labels.assign(kPathologies.size(), 0.0f);
     const std::string findings = trim(row.fields[findings_col]);
     RG_CHECK(!findings.empty(), csv.where(row, findings_col),
@@ -125,9 +128,30 @@ std::vector<LabelFormat> formats_of(const CsvTable& csv) {
   if (csv.column("Image") >= 0 && csv.column("PatientId") >= 0) found.push_back(LabelFormat::kNotebook);
   if (csv.column("Image Index") >= 0 && csv.column("Finding Labels") >= 0) found.push_back(LabelFormat::kNih);
   if (csv.column("Path") >= 0 && csv.column("Frontal/Lateral") >= 0) found.push_back(LabelFormat::kCheXpert);
+  if (csv.column("image_id") >= 0 && csv.column("Nodule/Mass") >= 0) found.push_back(LabelFormat::kVinDr);
+  if (csv.column("ImageID") >= 0 && csv.column("Labels") >= 0) found.push_back(LabelFormat::kPadChest);
   if (csv.column("patientId") >= 0 && csv.column("Target") >= 0) found.push_back(LabelFormat::kRsna);
   return found;
 }
+// The images label_options() keeps: those of its views, then the first of each patient.
+LabelTable select_images(LabelTable table) {
+  const LabelOptions& o = label_options();
+  if (!o.views.empty()) {
+    RG_CHECK(
+        std::any_of(table.images.begin(), table.images.end(), [](const LabeledImage& i) { return !i.view.empty(); }),
+        table.source, ": --views needs a view for each image, and this table has none (NIH's View Position, ",
+        "CheXpert's Frontal/Lateral and AP/PA, PadChest's Projection give one)");
+    std::erase_if(table.images, [&](const LabeledImage& i) {
+      return std::find(o.views.begin(), o.views.end(), i.view) == o.views.end();
+    });
+  }
+  if (o.one_per_patient) {
+    std::set<std::string> seen;
+    std::erase_if(table.images, [&](const LabeledImage& i) { return !seen.insert(i.patient_id).second; });
+  }
+  return table;
+}
+
 }  // namespace
 
 LabelTable parse_labels(const CsvTable& csv) {
@@ -136,17 +160,19 @@ LabelTable parse_labels(const CsvTable& csv) {
     const std::vector<LabelFormat> found = formats_of(csv);
     RG_CHECK(!found.empty(), csv.path,
              ": unrecognized label file: expected the notebook's columns (Image, <labels>, PatientId), NIH's "
-             "(Image Index, Finding Labels, Patient ID, ...), CheXpert's (Path, Frontal/Lateral, ...) or RSNA's "
-             "(patientId, ..., Target)");
+             "(Image Index, Finding Labels, Patient ID, ...), CheXpert's (Path, Frontal/Lateral, ...), VinDr-CXR's "
+             "(image_id, ..., Nodule/Mass, ...), PadChest's (ImageID, ..., Labels) or RSNA's (patientId, ..., Target)");
     RG_CHECK(found.size() == 1, csv.path, ": its columns fit ", found.size(),
-             " label formats: name one with --label-format (nih, notebook, chexpert, rsna)");
+             " label formats: name one with --label-format (nih, notebook, chexpert, vindr, padchest, rsna)");
     format = found[0];
   }
   switch (format) {
-    case LabelFormat::kNotebook: return read_notebook_format(csv);
-    case LabelFormat::kNih: return read_nih_format(csv);
-    case LabelFormat::kCheXpert: return read_chexpert(csv, label_options().uncertain);
-    default: return read_rsna(csv);
+    case LabelFormat::kNotebook: return select_images(read_notebook_format(csv));
+    case LabelFormat::kNih: return select_images(read_nih_format(csv));
+    case LabelFormat::kCheXpert: return select_images(read_chexpert(csv, label_options().uncertain));
+    case LabelFormat::kVinDr: return select_images(read_vindr(csv));
+    case LabelFormat::kPadChest: return select_images(read_padchest(csv));
+    default: return select_images(read_rsna(csv));
   }
 }
 

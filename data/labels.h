@@ -4,7 +4,7 @@
 //  - the notebook's:  Image, <label columns...>, PatientId   (labels 0/1, empty for missing; the
 //    label columns are all columns but Image and PatientId, in file order)
 //  - NIH's release (Data_Entry_2017*.csv): Image Index, Finding Labels ("A|B|C" or
-//    "No Finding"), Follow-up #, Patient ID, ...  mapped onto the 14 pathologies below.
+//    "No Finding"), Follow-up #, Patient ID, View Position, ...  mapped onto the 14 pathologies below.
 // Either may be gzip-compressed. Every malformed row is an error naming file, line and column.
 #pragma once
 
@@ -30,6 +30,7 @@ struct LabeledImage {
   std::string image;          // file name, relative to the dataset's image folder
   std::vector<float> labels;  // one 1, 0 or kMissing per label name
   std::string patient_id;
+  std::string view;  // PA, AP, Lateral, ... where the table says (NIH, CheXpert, PadChest), else ""
 };
 
 struct LabelTable {

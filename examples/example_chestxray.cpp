@@ -64,7 +64,8 @@ const std::string kUsage =
     "                         [--weights FILE] [--threads N (2)] [--seed S (0)] [--resume]\n"
     "                         [--device cpu|cuda|cuda:N (cpu)] [--architecture densenet121|densenet121-se (densenet121)]\n"
     "                         [--max-image-pixels N] [--no-augment] [--no-shuffle]\n"
-    "                         [--label-format auto|nih|notebook|chexpert|rsna] [--uncertain ignore|ones|zeros]\n"
+    "                         [--label-format auto|nih|notebook|chexpert|vindr|padchest|rsna]\n"
+    "                         [--uncertain ignore|ones|zeros] [--views PA,AP,...] [--one-per-patient]\n"
     "                         [--normalization sample|notebook (sample)] [--images DIR|FILE.rgpack (DIR/images)]\n";
 
 struct Args {
@@ -84,8 +85,8 @@ Args parse(int argc, char** argv) {
       cli::parse_flags(argc, argv, 1,
                        {"--data", "--images", "--out", "--epochs", "--min-epochs", "--lr", "--image-size",
                         "--batch-size", "--limit", "--weights", "--threads", "--seed", "--device", "--architecture",
-                        "--max-image-pixels", "--normalization", "--label-format", "--uncertain"},
-                       kUsage.c_str(), {"--resume", "--no-augment", "--no-shuffle"});
+                        "--max-image-pixels", "--normalization", "--label-format", "--uncertain", "--views"},
+                       kUsage.c_str(), {"--resume", "--no-augment", "--no-shuffle", "--one-per-patient"});
   cli::image_limit_flag(f);
   cli::label_flags(f);
   return {.data = f["--data"],

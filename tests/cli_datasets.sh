@@ -2,7 +2,7 @@
 # The public datasets' label tables end to end: a synthetic dataset laid out as CheXpert's release
 # (CheXpert-v1.0-small/{train,valid}.csv, patientNNNNN/studyN/view1_frontal.png, 1.0/0.0/-1.0/blank)
 # trains with each --uncertain policy, predicts through its own CSV and evaluates with a label it
-# never annotates as n/a; an RSNA table (several box rows per image) lists its DICOMs.
+# never annotates as n/a; --views and --one-per-patient select images; an RSNA table (several box rows per image) lists its DICOMs.
 #   tests/cli_datasets.sh build/bin/roentgen
 set -euo pipefail
 roentgen=$1
@@ -39,7 +39,8 @@ for part in ["train", "valid"]:
                     values.append("")  # not mentioned
                 else:
                     values.append(f"{float(r[name]):.1f}")
-            w.writerow([f"CheXpert-v1.0-small/{path}", "Female", "60", "Frontal", "PA"] + values)
+            view = ["Lateral", ""] if i % 4 == 3 else ["Frontal", "PA"]
+            w.writerow([f"CheXpert-v1.0-small/{path}", "Female", "60"] + view + values)
 PY
 data=chexpert/CheXpert-v1.0-small
 for policy in ignore ones zeros; do
@@ -55,6 +56,15 @@ done
 grep -q "Fracture .*n/a" eval.log || { cat eval.log; fail "a label known for no image is not n/a"; }
 python3 -c "import json,sys; m=json.load(open('metrics.json')); sys.exit(0 if m['auc']['Fracture'] is None else 1)" \
   || { cat metrics.json; fail "metrics.json's Fracture AUROC is not null"; }
+# --views PA leaves the lateral images out, --one-per-patient all but each patient's first.
+count() { cat "$1"/train.csv "$1"/valid.csv "$1"/test.csv | grep -vc '^Image,'; }
+"$roentgen" split --labels $data/train.csv --out all >/dev/null 2>&1
+"$roentgen" split --labels $data/train.csv --out pa --views PA >/dev/null 2>&1
+"$roentgen" split --labels $data/train.csv --out first --one-per-patient >/dev/null 2>&1
+[ "$(count pa)" = "$(grep -c ',Frontal,PA,' $data/train.csv)" ] || fail "--views PA kept $(count pa) images"
+[ "$(count all)" -gt "$(count pa)" ] || fail "no lateral image to leave out"
+patients=$(cut -d/ -f3 $data/train.csv | grep '^patient' | sort -u | wc -l)
+[ "$(count first)" = "$patients" ] || fail "--one-per-patient kept $(count first) images of $patients patients"
 if "$roentgen" train --train $data/train.csv --valid $data/valid.csv --images $data --out bad --uncertain maybe \
      2>err.log; then fail "--uncertain maybe"; fi
 grep -q "unknown policy for uncertain labels 'maybe'" err.log || { cat err.log; fail "the --uncertain message"; }

@@ -187,6 +187,93 @@ TEST_CASE("CheXpert: its observations on the label space; blank is missing; -1 a
       Contains("bad.csv:2:5: column 'Cardiomegaly': expected 1.0, 0.0, -1.0 (uncertain) or blank, found '2.0'"), Error);
 }
 
+// VinDr-CXR's columns as released: image_id, rad_id, 22 local then 6 global findings.
+const std::string kVinDrHeader =
+    "image_id,rad_id,Aortic enlargement,Atelectasis,Calcification,Cardiomegaly,Clavicle fracture,Consolidation,Edema,"
+    "Emphysema,Enlarged PA,ILD,Infiltration,Lung Opacity,Lung cavity,Lung cyst,Mediastinal shift,Nodule/Mass,"
+    "Pleural effusion,Pleural thickening,Pneumothorax,Pulmonary fibrosis,Rib fracture,Other lesion,COPD,Lung tumor,"
+    "Pneumonia,Tuberculosis,Other disease,No finding\n";
+// A row: `ones` lists the columns (2 = Aortic enlargement, ...) that are 1.
+std::string vindr_row(const std::string& id, const std::string& rad, std::vector<int> ones) {
+  std::string row = id + "," + rad;
+  for (int c = 2; c < 30; ++c) row += std::find(ones.begin(), ones.end(), c) != ones.end() ? ",1" : ",0";
+  return row + "\n";
+}
+
+TEST_CASE("VinDr-CXR: the radiologists' majority per finding; fractures as one; the test set's consensus") {
+  // Image a: Cardiomegaly (column 5) by 2 of 3, Atelectasis (3) by 1 of 3, a rib (22) and a
+  // clavicle (6) fracture by different readers, Pleural effusion (18) by all.
+  const std::string train = kVinDrHeader + vindr_row("a", "R8", {5, 3, 22, 18}) + vindr_row("b", "R9", {29}) +
+                            vindr_row("a", "R9", {5, 6, 18}) + vindr_row("a", "R10", {18}) +
+                            vindr_row("b", "R8", {29}) + vindr_row("b", "R10", {17, 29});
+  const LabelTable t = read_vindr(parse_csv(train, "image_labels_train.csv"));
+  REQUIRE(t.size() == 2);
+  CHECK(t.images[0].image == "a.dicom");
+  CHECK(t.images[0].patient_id == "a");
+  const auto label = [&](size_t image, const std::string& name) {
+    return t.images[image].labels.at(
+        size_t(std::find(t.label_names.begin(), t.label_names.end(), name) - t.label_names.begin()));
+  };
+  CHECK(label(0, "Cardiomegaly") == 1.0f);
+  CHECK(label(0, "Atelectasis") == 0.0f);
+  CHECK(label(0, "Fracture") == 1.0f);  // rib by one reader, clavicle by another: two of three
+  CHECK(label(0, "Effusion") == 1.0f);
+  CHECK(label(1, "Lung Lesion") == 0.0f);  // Nodule/Mass by one of three
+  CHECK(t.label_names.back() == "Fracture");
+  // The test set: one consensus row per image, no rad_id.
+  std::string test_header = kVinDrHeader;
+  test_header.erase(test_header.find("rad_id,"), 7);
+  std::string row = vindr_row("c", "x", {17});
+  row.erase(row.find(",x"), 2);
+  const LabelTable test = read_vindr(parse_csv(test_header + row, "image_labels_test.csv"));
+  CHECK(test.images[0].labels.at(size_t(std::find(test.label_names.begin(), test.label_names.end(), "Lung Lesion") -
+                                        test.label_names.begin())) == 1.0f);
+}
+
+TEST_CASE("PadChest: the report's findings list through the synonym table") {
+  test::TempDir dir;
+  write_text(dir.file("PADCHEST_chest_x_ray_images_labels_160K_01.02.19.csv"),
+             "ImageID,ImageDir,StudyID,PatientID,PatientBirth,PatientSex_DICOM,Projection,Labels\n"
+             "1.png,0,s1,p1,1950,F,PA,\"['pneumonia', 'infiltrates']\"\n"
+             "2.png,3,s2,p1,1950,F,L,\"['normal']\"\n"
+             "3.png,54,s3,p2,1940,M,AP,\"['hiatal hernia', 'laminar atelectasis', 'costophrenic angle blunting']\"\n");
+  const LabelTable t = read_labels(dir.file("PADCHEST_chest_x_ray_images_labels_160K_01.02.19.csv"));
+  REQUIRE(t.size() == 3);
+  CHECK(t.images[0].image == "0/1.png");
+  CHECK(t.images[2].patient_id == "p2");
+  const auto positives = [&](size_t i) {
+    std::vector<std::string> names;
+    for (size_t k = 0; k < t.label_names.size(); ++k)
+      if (t.images[i].labels[k] == 1.0f) names.push_back(t.label_names[k]);
+    return names;
+  };
+  CHECK(positives(0) == std::vector<std::string>{"Infiltration", "Pneumonia"});
+  CHECK(positives(1).empty());
+  CHECK(positives(2) == std::vector<std::string>{"Atelectasis", "Hernia"});
+  write_text(dir.file("bad.csv"), "ImageID,ImageDir,PatientID,Labels\n1.png,0,p1,pneumonia\n");
+  CHECK_THROWS_WITH_AS(read_labels(dir.file("bad.csv")), Contains("bad.csv:2:4: column 'Labels': expected a list like"),
+                       Error);
+}
+
+TEST_CASE("--views keeps the images of those views, --one-per-patient each patient's first; no views is an error") {
+  const CsvTable csv = parse_csv(kCheXpertCsv, "train.csv");
+  CHECK(read_chexpert(csv, Uncertain::kIgnore).images[2].view == "Lateral");
+  CHECK(read_chexpert(csv, Uncertain::kIgnore).images[0].view == "AP");
+  label_options().views = {"AP"};
+  CHECK(parse_labels(csv).size() == 2);
+  label_options().views = {"Lateral"};
+  CHECK(parse_labels(csv).images.front().image == "train/patient00002/study1/view2_lateral.jpg");
+  label_options().views = {"AP", "Lateral"};
+  label_options().one_per_patient = true;
+  const LabelTable one = parse_labels(csv);
+  REQUIRE(one.size() == 2);
+  CHECK(one.images[1].image == "train/patient00002/study2/view1_frontal.jpg");  // the patient's first row
+  label_options().one_per_patient = false;
+  CHECK_THROWS_WITH_AS(parse_labels(parse_csv(kNotebookCsv, "nb.csv")), Contains("nb.csv: --views needs a view"),
+                       Error);
+  label_options().views.clear();
+}
+
 TEST_CASE("RSNA Pneumonia: one image from its box rows, Target for Pneumonia and Lung Opacity; formats by header") {
   test::TempDir dir;
   write_text(dir.file("stage_2_train_labels.csv"),
