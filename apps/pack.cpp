@@ -31,7 +31,7 @@ int verify(const std::string& path) {
 int pack_command(int argc, char** argv, const char* usage) {
   auto flags = cli::parse_flags(argc, argv, 2,
                                 {"--labels", "--images", "--image-size", "--out", "--threads", "--max-image-pixels",
-                                 "--verify", "--label-format", "--uncertain", "--views"},
+                                 "--verify", "--label-format", "--uncertain", "--views", "--official-split"},
                                 usage, {"--one-per-patient"});
   if (flags.count("--verify")) {
     RG_CHECK(flags.size() == 1, "pack: --verify takes the pack alone\n", usage);

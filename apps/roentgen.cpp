@@ -84,8 +84,9 @@ const std::vector<Command>& commands() {
            "                 [--architecture densenet121|densenet121-se|densenet169|densenet201 (densenet121)]\n"
            "                 [--no-augment] [--no-shuffle] [--normalization sample|notebook (sample)]\n"
            "                 [--sync-batch-norm on|off (on)] [--allow-patient-overlap] [--no-patient-record]\n"
-           "                 [--label-format auto|nih|notebook|chexpert|vindr|padchest|rsna (auto)]\n"
+           "                 [--label-format auto|nih|notebook|chexpert|mimic|vindr|padchest|rsna (auto)]\n"
            "                 [--uncertain ignore|ones|zeros (ignore)] [--views PA,AP,...] [--one-per-patient]\n"
+           "                 [--official-split train|validate|test (MIMIC-CXR)]\n"
            "      Trains DenseNet121 with the weighted loss, Adam and the notebook's callbacks. Writes\n"
            "      best.safetensors (a model file), last.safetensors (a checkpoint), log.csv, tensorboard/.\n"
            "      First checks the tables: an image listed twice, or in both, is an error; so is a patient\n"
@@ -93,10 +94,11 @@ const std::vector<Command>& commands() {
            "      file records the patients as salted hashes, so predict and eval notice them later;\n"
            "      --no-patient-record leaves them out (anyone with the file can test a candidate ID).\n"
            "      --images: a folder of PNG, JPEG or DICOM files, or a pack of them made by roentgen pack.\n"
-           "      Label files: the notebook's, NIH's, CheXpert's, VinDr-CXR's, PadChest's or RSNA's (told by\n"
-           "      the header, or --label-format); a blank label is missing and counts nowhere; CheXpert's\n"
-           "      uncertain -1 is missing, 1 or 0 as --uncertain says. --views keeps the images of those\n"
-           "      views, --one-per-patient each patient's first image.\n"
+           "      Label files: the notebook's, NIH's, CheXpert's, MIMIC-CXR's, VinDr-CXR's, PadChest's or\n"
+           "      RSNA's (told by the header, or --label-format); a blank label is missing and counts\n"
+           "      nowhere; CheXpert's uncertain -1 is missing, 1 or 0 as --uncertain says. --views keeps\n"
+           "      the images of those views, --one-per-patient each patient's first image,\n"
+           "      --official-split the images of one of MIMIC-CXR's splits.\n"
            "      SIGTERM or Ctrl-C stops after the current step with last.safetensors written (--resume 1).\n"
            "      Under mpirun -np N: data-parallel on N processes; --batch-size is the global batch, each\n"
            "      rank takes its slice; --sync-batch-norm on normalizes over the global batch (the model one\n"
@@ -242,7 +244,7 @@ int train_command(int argc, char** argv) {
                    "--limit",         "--weights",    "--threads",         "--seed",
                    "--resume",        "--device",     "--architecture",    "--max-image-pixels",
                    "--normalization", "--min-epochs", "--sync-batch-norm", "--label-format",
-                   "--uncertain",     "--views"},
+                   "--uncertain",     "--views",      "--official-split"},
       {"--no-augment", "--no-shuffle", "--allow-patient-overlap", "--no-patient-record", "--one-per-patient"});
   require(flags, "train", {"--train", "--valid", "--images", "--out"});
   Communicator& comm = world();
@@ -297,9 +299,10 @@ int train_command(int argc, char** argv) {
 }
 
 int split(int argc, char** argv) {
-  auto flags = parse_flags(argc, argv,
-                           {"--labels", "--out", "--fractions", "--seed", "--label-format", "--uncertain", "--views"},
-                           {"--one-per-patient"});
+  auto flags = parse_flags(
+      argc, argv,
+      {"--labels", "--out", "--fractions", "--seed", "--label-format", "--uncertain", "--views", "--official-split"},
+      {"--one-per-patient"});
   require(flags, "split", {"--labels", "--out"});
   cli::label_flags(flags);
   SplitOptions options;
@@ -382,10 +385,11 @@ LabelTable source_images(const std::string& path, const ImageSource& source) {
 }
 
 int predict(int argc, char** argv) {
-  auto flags = parse_flags(argc, argv,
-                           {"--model", "--csv", "--images", "--out", "--image-size", "--normalization", "--batch-size",
-                            "--threads", "--device", "--max-image-pixels", "--label-format", "--uncertain", "--views"},
-                           {"--skip-bad-images", "--one-per-patient"});
+  auto flags = parse_flags(
+      argc, argv,
+      {"--model", "--csv", "--images", "--out", "--image-size", "--normalization", "--batch-size", "--threads",
+       "--device", "--max-image-pixels", "--label-format", "--uncertain", "--views", "--official-split"},
+      {"--skip-bad-images", "--one-per-patient"});
   require(flags, "predict", {"--model", "--images", "--out"});
   const Device device = device_flag(flags);
   cli::image_limit_flag(flags);
@@ -461,10 +465,10 @@ void check_seen_patients(const std::string& model, const LabelTable& truth, cons
 }
 
 int eval(int argc, char** argv) {
-  auto flags = parse_flags(
-      argc, argv,
-      {"--labels", "--preds", "--out", "--bootstrap", "--model", "--label-format", "--uncertain", "--views"},
-      {"--strict", "--one-per-patient"});
+  auto flags = parse_flags(argc, argv,
+                           {"--labels", "--preds", "--out", "--bootstrap", "--model", "--label-format", "--uncertain",
+                            "--views", "--official-split"},
+                           {"--strict", "--one-per-patient"});
   require(flags, "eval", {"--labels", "--preds", "--out"});
   cli::label_flags(flags);
   RG_CHECK(!flags.count("--strict") || flags.count("--model"), "eval: --strict needs --model (the model to check)");

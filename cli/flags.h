@@ -137,7 +137,8 @@ inline void image_limit_flag(const Flags& flags) {
 // How every label file is read (data/datasets.h): --label-format
 // auto|nih|notebook|chexpert|vindr|padchest|rsna (default auto: from the header), --uncertain
 // ignore|ones|zeros (CheXpert's -1; default ignore: missing), --views PA,AP,... (only those
-// views) and the switch --one-per-patient (each patient's first image only).
+// views), --official-split NAME (MIMIC-CXR's train, validate or test) and the switch
+// --one-per-patient (each patient's first image only).
 inline void label_flags(const Flags& flags) {
   data::LabelOptions& o = data::label_options();
   if (flags.count("--label-format")) o.format = data::label_format_from_name(flags.at("--label-format"));
@@ -148,6 +149,7 @@ inline void label_flags(const Flags& flags) {
       if (!view.empty()) o.views.push_back(view);
     RG_CHECK(!o.views.empty(), "--views: expected views like PA,AP, got '", flags.at("--views"), "'");
   }
+  if (flags.count("--official-split")) o.official_split = flags.at("--official-split");
   o.one_per_patient = flags.count("--one-per-patient") > 0;
 }
 

@@ -1,7 +1,9 @@
 #include "data/datasets.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
+#include <set>
 
 #include "tensor/error.h"
 
@@ -19,7 +21,8 @@ LabelFormat label_format_from_name(const std::string& name) {
       {"rsna", LabelFormat::kRsna}};
   for (const auto& [n, format] : known)
     if (name == n) return format;
-  throw Error("unknown label format '" + name + "' (expected auto, nih, notebook, chexpert, vindr, padchest or rsna)");
+  throw Error("unknown label format '" + name +
+              "' (expected auto, nih, notebook, chexpert, mimic, vindr, padchest or rsna)");
 }
 
 Uncertain uncertain_from_name(const std::string& name) {
@@ -111,23 +114,94 @@ LabeledImage chexpert_identity(const CsvTable& csv, const CsvRow& row, int path_
 
 }  // namespace
 
-LabelTable read_chexpert(const CsvTable& csv, Uncertain uncertain) {
-  LabelTable table;
-  table.source = csv.path;
-  const int path_col = csv.require_column("Path"), no_finding_col = csv.require_column("No Finding");
-  const int frontal_col = csv.require_column("Frontal/Lateral"), ap_pa_col = csv.column("AP/PA");
-  std::vector<int> columns;
-  for (const auto& [column, label] : kCheXpert) {
-    columns.push_back(csv.require_column(column));
-    table.label_names.push_back(label);
+namespace {
+// The 14 observations' columns of CheXpert's labeler output (CheXpert's table, MIMIC-CXR's), and
+// one row's labels: No Finding = 1 zeroes every mapped observation, -1 follows `uncertain`.
+struct CheXpertColumns {
+  int no_finding;
+  std::vector<int> mapped;
+  explicit CheXpertColumns(const CsvTable& csv) : no_finding(csv.require_column("No Finding")) {
+    for (const auto& [column, label] : kCheXpert) mapped.push_back(csv.require_column(column));
   }
+  std::vector<float> labels(const CsvTable& csv, const CsvRow& row, Uncertain uncertain) const {
+    const bool healthy = chexpert_value(csv, row, no_finding, Uncertain::kIgnore) == 1.0f;
+    std::vector<float> out;
+    for (int column : mapped) out.push_back(healthy ? 0.0f : chexpert_value(csv, row, column, uncertain));
+    return out;
+  }
+};
+
+std::vector<std::string> chexpert_labels() {
+  std::vector<std::string> names;
+  for (const auto& [column, label] : kCheXpert) names.push_back(label);
+  return names;
+}
+}  // namespace
+
+LabelTable read_chexpert(const CsvTable& csv, Uncertain uncertain) {
+  LabelTable table{csv.path, chexpert_labels(), {}};
+  const int path_col = csv.require_column("Path"), frontal_col = csv.require_column("Frontal/Lateral");
+  const int ap_pa_col = csv.column("AP/PA");
+  const CheXpertColumns columns(csv);
   check_unique_images(csv, path_col);
   for (const CsvRow& row : csv.rows) {
     LabeledImage item = chexpert_identity(csv, row, path_col);
     const std::string ap_pa = ap_pa_col < 0 ? "" : trim(row.fields[ap_pa_col]);
     item.view = trim(row.fields[frontal_col]) == "Lateral" ? "Lateral" : ap_pa.empty() ? "Frontal" : ap_pa;
-    const bool no_finding = chexpert_value(csv, row, no_finding_col, Uncertain::kIgnore) == 1.0f;
-    for (int column : columns) item.labels.push_back(no_finding ? 0.0f : chexpert_value(csv, row, column, uncertain));
+    item.labels = columns.labels(csv, row, uncertain);
+    table.images.push_back(std::move(item));
+  }
+  return table;
+}
+
+namespace {
+// MIMIC-CXR-JPG's other tables lie beside its labels, named alike:
+// mimic-cxr-2.0.0-chexpert.csv.gz -> mimic-cxr-2.0.0-metadata.csv.gz.
+CsvTable mimic_companion(const std::string& labels_path, const std::string& part) {
+  const std::filesystem::path path(labels_path);
+  std::string name = path.filename().string();
+  const size_t at = name.find("chexpert");
+  RG_CHECK(at != std::string::npos, labels_path, ": a MIMIC-CXR label table is named mimic-cxr-2.0.0-chexpert.csv",
+           "(.gz), so that its ", part, " table is found beside it");
+  name.replace(at, 8, part);
+  const std::string companion = (path.parent_path() / name).string();
+  RG_CHECK(std::filesystem::exists(companion), labels_path, ": MIMIC-CXR's ", part, " table ", companion,
+           " is not beside it (it gives each study's images", part == "split" ? " their official split)" : ")");
+  return read_csv(companion);
+}
+}  // namespace
+
+LabelTable read_mimic(const CsvTable& csv, Uncertain uncertain, const std::string& split) {
+  LabelTable table{csv.path, chexpert_labels(), {}};
+  const int study_col = csv.require_column("study_id");
+  const CheXpertColumns columns(csv);
+  std::map<std::string, std::vector<float>> by_study;
+  for (const CsvRow& row : csv.rows) by_study[trim(row.fields[study_col])] = columns.labels(csv, row, uncertain);
+
+  std::set<std::string> in_split;  // dicom_ids of the official split asked for
+  if (!split.empty()) {
+    const CsvTable splits = mimic_companion(csv.path, "split");
+    const int id = splits.require_column("dicom_id"), part = splits.require_column("split");
+    for (const CsvRow& row : splits.rows)
+      if (trim(row.fields[part]) == split) in_split.insert(trim(row.fields[id]));
+    RG_CHECK(!in_split.empty(), splits.path, ": no image in split '", split,
+             "' (MIMIC-CXR's are train, validate, test)");
+  }
+  const CsvTable meta = mimic_companion(csv.path, "metadata");
+  const int id_col = meta.require_column("dicom_id"), subject_col = meta.require_column("subject_id");
+  const int meta_study_col = meta.require_column("study_id"), view_col = meta.column("ViewPosition");
+  check_unique_images(meta, id_col);
+  for (const CsvRow& row : meta.rows) {
+    const std::string id = trim(row.fields[id_col]), subject = trim(row.fields[subject_col]);
+    const std::string study = trim(row.fields[meta_study_col]);
+    RG_CHECK(subject.size() >= 2, meta.where(row, subject_col), ": expected a subject_id, found '", subject, "'");
+    const auto labels = by_study.find(study);
+    if (labels == by_study.end() || (!split.empty() && !in_split.count(id))) continue;  // no labels, or another split
+    LabeledImage item;
+    item.image = "files/p" + subject.substr(0, 2) + "/p" + subject + "/s" + study + "/" + id + ".jpg";
+    item.patient_id = subject;
+    item.labels = labels->second;
+    if (view_col >= 0) item.view = trim(row.fields[view_col]);
     table.images.push_back(std::move(item));
   }
   return table;

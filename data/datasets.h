@@ -13,6 +13,12 @@
 //     first folder (the release's own: CheXpert-v1.0-small/), so --images is that folder; the
 //     patient is Path's patientNNNNN folder; the view is AP/PA's value for a frontal image
 //     (Frontal when blank), Lateral for a lateral one.
+//   MIMIC-CXR-JPG 2.0.0 (mimic-cxr-2.0.0-chexpert.csv.gz): subject_id, study_id and CheXpert's 14
+//     observations per study, read as CheXpert's; joined with mimic-cxr-2.0.0-metadata.csv.gz
+//     beside it (dicom_id, subject_id, study_id, ViewPosition: the study's images) and, when an
+//     official split is asked for, with -split.csv.gz (dicom_id, split: train, validate, test).
+//     The image is files/p<first two digits of subject_id>/p<subject_id>/s<study_id>/<dicom_id>.jpg,
+//     the patient subject_id, the view ViewPosition; images of studies without labels are left out.
 //   VinDr-CXR (image_labels_train.csv, image_labels_test.csv): image_id, rad_id (train only), then
 //     0/1 for 22 local and 6 global findings, one row per radiologist in train (three read each
 //     image). A finding is positive when more than half of an image's rows say 1 (two of three);
@@ -52,7 +58,7 @@ inline const std::array<std::string, 18> kLabelSpace = {
 enum class Uncertain { kIgnore, kOnes, kZeros };  // CheXpert's -1: missing, 1 or 0
 
 // The label file layouts roentgen reads (data/labels.h has the notebook's and NIH's).
-enum class LabelFormat { kAuto, kNih, kNotebook, kCheXpert, kVinDr, kPadChest, kRsna };
+enum class LabelFormat { kAuto, kNih, kNotebook, kCheXpert, kMimic, kVinDr, kPadChest, kRsna };
 
 // PadChest's finding strings for each label-space name (lower case, as the release writes them).
 extern const std::vector<std::pair<std::string, std::vector<std::string>>> kPadChestSynonyms;
@@ -62,17 +68,19 @@ struct LabelOptions {
   Uncertain uncertain = Uncertain::kIgnore;
   std::vector<std::string> views;  // keep only images of these views (LabeledImage::view); empty: all
   bool one_per_patient = false;    // keep only each patient's first image, in the file's order
+  std::string official_split;      // MIMIC-CXR: train, validate or test; empty: every image
 };
 // How read_labels reads every table in this process (the CLI's --label-format, --uncertain,
-// --views and --one-per-patient set it). Set once at start-up, before threads.
+// --views, --one-per-patient and --official-split set it). Set once at start-up, before threads.
 LabelOptions& label_options();
 
-// Parse "auto|nih|notebook|chexpert|vindr|padchest|rsna" and "ignore|ones|zeros"; an unknown name is an error
+// Parse "auto|nih|notebook|chexpert|mimic|vindr|padchest|rsna" and "ignore|ones|zeros"; an unknown name is an error
 // listing the known ones.
 LabelFormat label_format_from_name(const std::string& name);
 Uncertain uncertain_from_name(const std::string& name);
 
 LabelTable read_chexpert(const CsvTable& csv, Uncertain uncertain);
+LabelTable read_mimic(const CsvTable& csv, Uncertain uncertain, const std::string& official_split);
 LabelTable read_vindr(const CsvTable& csv);
 LabelTable read_padchest(const CsvTable& csv);
 LabelTable read_rsna(const CsvTable& csv);

@@ -128,6 +128,8 @@ std::vector<LabelFormat> formats_of(const CsvTable& csv) {
   if (csv.column("Image") >= 0 && csv.column("PatientId") >= 0) found.push_back(LabelFormat::kNotebook);
   if (csv.column("Image Index") >= 0 && csv.column("Finding Labels") >= 0) found.push_back(LabelFormat::kNih);
   if (csv.column("Path") >= 0 && csv.column("Frontal/Lateral") >= 0) found.push_back(LabelFormat::kCheXpert);
+  if (csv.column("subject_id") >= 0 && csv.column("study_id") >= 0 && csv.column("No Finding") >= 0)
+    found.push_back(LabelFormat::kMimic);
   if (csv.column("image_id") >= 0 && csv.column("Nodule/Mass") >= 0) found.push_back(LabelFormat::kVinDr);
   if (csv.column("ImageID") >= 0 && csv.column("Labels") >= 0) found.push_back(LabelFormat::kPadChest);
   if (csv.column("patientId") >= 0 && csv.column("Target") >= 0) found.push_back(LabelFormat::kRsna);
@@ -160,16 +162,19 @@ LabelTable parse_labels(const CsvTable& csv) {
     const std::vector<LabelFormat> found = formats_of(csv);
     RG_CHECK(!found.empty(), csv.path,
              ": unrecognized label file: expected the notebook's columns (Image, <labels>, PatientId), NIH's "
-             "(Image Index, Finding Labels, Patient ID, ...), CheXpert's (Path, Frontal/Lateral, ...), VinDr-CXR's "
+             "(Image Index, Finding Labels, Patient ID, ...), CheXpert's (Path, Frontal/Lateral, ...), MIMIC-CXR's "
+             "(subject_id, study_id, No Finding, ...), VinDr-CXR's "
              "(image_id, ..., Nodule/Mass, ...), PadChest's (ImageID, ..., Labels) or RSNA's (patientId, ..., Target)");
     RG_CHECK(found.size() == 1, csv.path, ": its columns fit ", found.size(),
-             " label formats: name one with --label-format (nih, notebook, chexpert, vindr, padchest, rsna)");
+             " label formats: name one with --label-format (nih, notebook, chexpert, mimic, vindr, padchest, rsna)");
     format = found[0];
   }
   switch (format) {
     case LabelFormat::kNotebook: return select_images(read_notebook_format(csv));
     case LabelFormat::kNih: return select_images(read_nih_format(csv));
     case LabelFormat::kCheXpert: return select_images(read_chexpert(csv, label_options().uncertain));
+    case LabelFormat::kMimic:
+      return select_images(read_mimic(csv, label_options().uncertain, label_options().official_split));
     case LabelFormat::kVinDr: return select_images(read_vindr(csv));
     case LabelFormat::kPadChest: return select_images(read_padchest(csv));
     default: return select_images(read_rsna(csv));

@@ -64,7 +64,8 @@ const std::string kUsage =
     "                         [--weights FILE] [--threads N (2)] [--seed S (0)] [--resume]\n"
     "                         [--device cpu|cuda|cuda:N (cpu)] [--architecture densenet121|densenet121-se (densenet121)]\n"
     "                         [--max-image-pixels N] [--no-augment] [--no-shuffle]\n"
-    "                         [--label-format auto|nih|notebook|chexpert|vindr|padchest|rsna]\n"
+    "                         [--label-format auto|nih|notebook|chexpert|mimic|vindr|padchest|rsna]\n"
+    "                         [--official-split train|validate|test]\n"
     "                         [--uncertain ignore|ones|zeros] [--views PA,AP,...] [--one-per-patient]\n"
     "                         [--normalization sample|notebook (sample)] [--images DIR|FILE.rgpack (DIR/images)]\n";
 
@@ -81,12 +82,14 @@ struct Args {
 // Every flag checked (cli/flags.h) before any work: no GPU, or a CPU-only build, is a clear
 // error here.
 Args parse(int argc, char** argv) {
-  cli::Flags f =
-      cli::parse_flags(argc, argv, 1,
-                       {"--data", "--images", "--out", "--epochs", "--min-epochs", "--lr", "--image-size",
-                        "--batch-size", "--limit", "--weights", "--threads", "--seed", "--device", "--architecture",
-                        "--max-image-pixels", "--normalization", "--label-format", "--uncertain", "--views"},
-                       kUsage.c_str(), {"--resume", "--no-augment", "--no-shuffle", "--one-per-patient"});
+  cli::Flags f = cli::parse_flags(argc, argv, 1, {"--data",          "--images",        "--out",
+                                                  "--epochs",        "--min-epochs",    "--lr",
+                                                  "--image-size",    "--batch-size",    "--limit",
+                                                  "--weights",       "--threads",       "--seed",
+                                                  "--device",        "--architecture",  "--max-image-pixels",
+                                                  "--normalization", "--label-format",  "--uncertain",
+                                                  "--views",         "--official-split"},
+                                  kUsage.c_str(), {"--resume", "--no-augment", "--no-shuffle", "--one-per-patient"});
   cli::image_limit_flag(f);
   cli::label_flags(f);
   return {.data = f["--data"],

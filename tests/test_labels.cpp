@@ -255,6 +255,44 @@ TEST_CASE("PadChest: the report's findings list through the synonym table") {
                        Error);
 }
 
+TEST_CASE("MIMIC-CXR-JPG: study labels joined with the metadata and the official split beside them") {
+  test::TempDir dir;
+  write_gzip(
+      dir.file("mimic-cxr-2.0.0-chexpert.csv.gz"),
+      "subject_id,study_id,Atelectasis,Cardiomegaly,Consolidation,Edema,Enlarged Cardiomediastinum,Fracture,"
+      "Lung Lesion,Lung Opacity,No Finding,Pleural Effusion,Pleural Other,Pneumonia,Pneumothorax,Support Devices\n"
+      "10000032,50414267,,,,,,,,,1.0,,,,,\n"
+      "10000032,53189527,,1.0,,-1.0,,,,,,0.0,,,,\n");
+  write_gzip(dir.file("mimic-cxr-2.0.0-metadata.csv.gz"),
+             "dicom_id,subject_id,study_id,PerformedProcedureStepDescription,ViewPosition,Rows,Columns\n"
+             "02aa804e-bde0afdd-112c0b34-7bc16630-4e384014,10000032,50414267,CHEST (PA AND LAT),PA,3056,2544\n"
+             "174413ec-4ec4c1f7-34ea26b7-c5f994f8-79ef1962,10000032,50414267,CHEST (PA AND LAT),LATERAL,3056,2544\n"
+             "2a2277a9-b0ded155-c0de8eb9-c124d10e-82c5caab,10000032,53189527,CHEST (PA AND LAT),PA,3056,2544\n"
+             "ffffffff-00000000-00000000-00000000-00000000,10000099,59999999,CHEST (PA AND LAT),PA,3056,2544\n");
+  write_gzip(
+      dir.file("mimic-cxr-2.0.0-split.csv.gz"),
+      "dicom_id,study_id,subject_id,split\n02aa804e-bde0afdd-112c0b34-7bc16630-4e384014,50414267,10000032,train\n"
+      "174413ec-4ec4c1f7-34ea26b7-c5f994f8-79ef1962,50414267,10000032,train\n"
+      "2a2277a9-b0ded155-c0de8eb9-c124d10e-82c5caab,53189527,10000032,test\n");
+  const LabelTable t = read_labels(dir.file("mimic-cxr-2.0.0-chexpert.csv.gz"));
+  REQUIRE(t.size() == 3);  // the fourth image's study has no labels
+  CHECK(t.images[0].image == "files/p10/p10000032/s50414267/02aa804e-bde0afdd-112c0b34-7bc16630-4e384014.jpg");
+  CHECK(t.images[0].patient_id == "10000032");
+  CHECK(t.images[1].view == "LATERAL");
+  for (float v : t.images[1].labels) CHECK(v == 0.0f);  // No Finding
+  CHECK(t.images[2].labels[1] == 1.0f);                 // Cardiomegaly
+  CHECK(std::isnan(t.images[2].labels[3]));             // Edema, uncertain: ignored
+  CHECK(t.images[2].labels[4] == 0.0f);                 // Pleural Effusion -> Effusion
+  label_options().official_split = "test";
+  const LabelTable test = read_labels(dir.file("mimic-cxr-2.0.0-chexpert.csv.gz"));
+  label_options().official_split.clear();
+  REQUIRE(test.size() == 1);
+  CHECK(test.images[0].image.find("2a2277a9") != std::string::npos);
+  write_gzip(dir.file("other-chexpert.csv.gz"), "subject_id,study_id,No Finding\n1,2,1.0\n");
+  CHECK_THROWS_WITH_AS(read_labels(dir.file("other-chexpert.csv.gz")), Contains("other-chexpert.csv.gz: no column"),
+                       Error);
+}
+
 TEST_CASE("--views keeps the images of those views, --one-per-patient each patient's first; no views is an error") {
   const CsvTable csv = parse_csv(kCheXpertCsv, "train.csv");
   CHECK(read_chexpert(csv, Uncertain::kIgnore).images[2].view == "Lateral");
