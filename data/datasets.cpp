@@ -297,7 +297,8 @@ LabelTable read_padchest(const CsvTable& csv) {
     RG_CHECK(!item.patient_id.empty(), csv.where(row, patient_col), ": missing patient id");
     if (view_col >= 0) item.view = trim(row.fields[view_col]);
     const std::vector<std::string> findings = python_list(csv, row, labels_col);
-    for (const auto& [label, synonyms] : kPadChestSynonyms) {
+    for (const auto& entry : kPadChestSynonyms) {
+      const std::vector<std::string>& synonyms = entry.second;
       const bool found = std::any_of(findings.begin(), findings.end(), [&](const std::string& f) {
         return std::find(synonyms.begin(), synonyms.end(), f) != synonyms.end();
       });

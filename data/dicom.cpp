@@ -275,8 +275,25 @@ bool is_jpeg_ls(Syntax::TSType ts) { return ts == Syntax::JPEGLSLossless || ts =
 // syntaxes).
 bool is_image_codec(Syntax::TSType ts) { return is_jpeg(ts) || is_jpeg_ls(ts) || ts == Syntax::RLELossless; }
 
-// A JPEG or JPEG-LS stream's segments up to its first scan, checked before GDCM's decoders read
-// them, since GDCM asserts, aborting the process, where they disagree with the data set (found by
+// After the one scan a gray frame has, the next marker must end the image: GDCM's libjpeg loops
+// forever reading a second scan (found by the DICOM fuzzer). In the entropy-coded data a 0xFF is
+// followed by a stuffed 0x00 or a restart marker 0xD0-0xD7 (JPEG), or by a byte below 0x80
+// (JPEG-LS's bit stuffing); anything else after it is a marker.
+void check_one_scan(const std::string& stream, size_t data, bool jpeg_ls, const std::string& where) {
+  for (size_t at = data; at + 1 < stream.size(); ++at) {
+    if (uint8_t(stream[at]) != 0xFF) continue;
+    const uint8_t next = uint8_t(stream[at + 1]);
+    const bool in_data = jpeg_ls ? next < 0x80 : (next == 0x00 || (next >= 0xD0 && next <= 0xD7) || next == 0xFF);
+    if (in_data) continue;
+    RG_CHECK(next == 0xD9, where, "a marker 0xFF", std::hex, int(next), std::dec, " at byte ", at,
+             " after the scan (expected the end of the image: one scan per gray frame)");
+    return;
+  }
+  throw Error(where + "the stream ends inside its scan (no end-of-image marker)");
+}
+
+// A JPEG or JPEG-LS stream's segments up to its first scan and the marker after it, checked before
+// GDCM's decoders read them, since GDCM asserts, aborting the process, where they disagree with the data set (found by
 // the DICOM fuzzer): when libjpeg warns while reading a header, or CharLS decodes more bytes than
 // the frame holds. So the segments must follow each other exactly (libjpeg warns of bytes between
 // them), a JFIF segment must be version 1, and the frame header (JPEG: SOF0, SOF1 or SOF3, that is
@@ -299,6 +316,7 @@ void check_jpeg_header(const std::string& stream, bool jpeg_ls, const Geometry& 
     const size_t body = at + 4, size = length - 2;
     if (marker == 0xFFDA) {
       RG_CHECK(frame, where, "a scan before the frame header");
+      check_one_scan(stream, at + 2 + length, jpeg_ls, where);
       return;
     }
     const bool is_frame = jpeg_ls ? marker == 0xFFF7 : (marker == 0xFFC0 || marker == 0xFFC1 || marker == 0xFFC3);

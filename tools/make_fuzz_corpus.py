@@ -71,6 +71,23 @@ def main():
     write("labels", "nih.csv", nih.encode())
     write("labels", "quoted_crlf_bom.csv", b'\xef\xbb\xbf"Image","Mass","PatientId"\r\n"a,1.png",1,"7"\r\n')
     write("labels", "notebook.csv.gz", gz(notebook))
+    write("labels", "missing.csv", b"Image,Mass,Hernia,PatientId\nx.png,,1,7\ny.png,0,,8\n")
+    chexpert = ("Path,Sex,Age,Frontal/Lateral,AP/PA,No Finding,Enlarged Cardiomediastinum,Cardiomegaly,Lung Opacity,"
+                "Lung Lesion,Edema,Consolidation,Pneumonia,Atelectasis,Pneumothorax,Pleural Effusion,Pleural Other,"
+                "Fracture,Support Devices\n"
+                "CheXpert-v1.0-small/train/patient00001/study1/view1_frontal.jpg,Female,68,Frontal,AP,1.0,,,,,,,,,0.0,,,,1.0\n"
+                "CheXpert-v1.0-small/train/patient00002/study2/view2_lateral.jpg,Male,87,Lateral,,,,-1.0,1.0,,,,,,,-1.0,,,\n")
+    write("labels", "chexpert.csv", chexpert.encode())
+    vindr_findings = ["Aortic enlargement", "Atelectasis", "Calcification", "Cardiomegaly", "Clavicle fracture",
+                      "Consolidation", "Edema", "Emphysema", "Enlarged PA", "ILD", "Infiltration", "Lung Opacity",
+                      "Lung cavity", "Lung cyst", "Mediastinal shift", "Nodule/Mass", "Pleural effusion",
+                      "Pleural thickening", "Pneumothorax", "Pulmonary fibrosis", "Rib fracture", "Other lesion", "COPD",
+                      "Lung tumor", "Pneumonia", "Tuberculosis", "Other disease", "No finding"]
+    rows = [f"a,R{r}," + ",".join("1" if (k + r) % 5 == 0 else "0" for k in range(28)) for r in range(3)]
+    write("labels", "vindr.csv", ("image_id,rad_id," + ",".join(vindr_findings) + "\n" + "\n".join(rows) + "\n").encode())
+    write("labels", "padchest.csv", b"ImageID,ImageDir,PatientID,Projection,Labels\n"
+                                    b"1.png,0,p1,PA,\"['pneumonia', 'infiltrates']\"\n2.png,3,p1,L,\"['normal']\"\n")
+    write("labels", "rsna.csv", b"patientId,x,y,width,height,Target\na,,,,,0\nb,1,2,3,4,1\nb,5,6,7,8,1\n")
     write("labels", "nih.csv.gz", gz(nih))
 
     # Predictions for the fuzzer's fixed labels (a.png .. d.png; Mass, Hernia).
@@ -108,7 +125,9 @@ def main():
 
 
 def write_dicom_seeds():
-    """DICOM: each case of data/dicom.h's pipeline, small, and the 12-bit one in each compression."""
+    """DICOM: each case of data/dicom.h's pipeline, small, and the 12-bit one in each compression.
+    gdcmconv stamps each file it writes with new UIDs, so the compressed seeds differ, but only
+    there, from run to run."""
     rng = np.random.default_rng(1)
     u12 = rng.integers(0, 4096, (32, 32))  # OpenJPEG fails on 8x8
     lut = dicom_files.lut_item(0, 12, np.arange(4096) // 2)

@@ -1,5 +1,6 @@
-// libFuzzer target: a label file's bytes, plain or gzip — the CSV reader, then both label formats
-// (the notebook's and NIH's). Every input must end in a result or an rg::Error; any other
+// libFuzzer target: a label file's bytes, plain or gzip — the CSV reader, then every label format
+// (the notebook's, NIH's, and the public datasets' of data/datasets.h; MIMIC-CXR's stops where it
+// looks for its metadata beside the file). Every input must end in a result or an rg::Error; any other
 // exception, a crash, a leak or a sanitizer report is a bug.
 #include <cstddef>
 #include <cstdint>
