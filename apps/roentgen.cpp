@@ -1,4 +1,4 @@
-// roentgen: the command-line tool: train, split, synthetic, pack, predict, eval, gradcam, bench, export,
+// roentgen: the command-line tool: train, split, synthetic, pack, benchmark, predict, eval, gradcam, bench, export,
 // inspect, info. Each command is one entry of kCommands at the bottom — its name, summary, usage
 // (with its defaults), function, and whether it runs under mpirun: `roentgen` alone lists them,
 // `roentgen --help` prints every usage, `roentgen COMMAND --help` one.
@@ -29,6 +29,7 @@
 #include "cli/flags.h"
 #include "distributed/world.h"
 #include "apps/info.h"
+#include "apps/benchmark.h"
 #include "apps/pack.h"
 #include "layers/conv_settings.h"
 #include "tensor/parallel.h"
@@ -128,6 +129,17 @@ const std::vector<Command>& commands() {
        "      once, resized to N x N, into one file that train, predict, gradcam and the example take\n"
        "      as --images and read without decoding. --verify checks every record's CRC.\n",
        [](int argc, char** argv) { return app::pack_command(argc, argv, usage_of("pack").c_str()); }},
+      {"benchmark", "one model's AUROCs over several datasets",
+       "  roentgen benchmark --model M.safetensors --dataset NAME=LABELS:IMAGES [--dataset ...] --out DIR\n"
+       "                     [--bootstrap N (1000)] [--seed S] [--batch-size N] [--threads N] [--device cpu|cuda|cuda:N]\n"
+       "                     [--skip-bad-images] [--max-image-pixels N] [--label-format F] [--uncertain U]\n"
+       "                     [--views V] [--one-per-patient] [--official-split S] (as train)\n"
+       "      External validation: scores every image of each dataset (its label file in any format train\n"
+       "      reads, its images a folder or a pack) and prints, per label and dataset, the AUROC over the\n"
+       "      images where the label is known with its 95% bootstrap interval and the number of\n"
+       "      positives, n/a where the dataset does not annotate it. Writes DIR/benchmark.csv,\n"
+       "      benchmark.json and benchmark.html (the table as a heat map).\n",
+       [](int argc, char** argv) { return app::benchmark_command(argc, argv, usage_of("benchmark").c_str()); }},
       {"predict", "score images with a model",
        "  roentgen predict --model M.safetensors [--csv LIST.csv] --images DIR|FILE.rgpack --out preds.csv\n"
        "                   [--image-size N] [--normalization sample|imagenet|dataset:<mean>,<std>]\n"
@@ -204,15 +216,6 @@ std::string usage_of(const std::string& command) {
   for (const Command& c : commands())
     if (c.name == command) return "usage:\n" + c.usage;
   throw Error("no command " + command);
-}
-
-// The normalization a model file asks for; a bad one is an error naming the file and the key.
-Normalization model_normalization(const ModelInfo& info, const std::string& path) {
-  try {
-    return Normalization::from_spec(info.normalization);
-  } catch (const Error& e) {
-    throw Error(path + ": metadata normalization: " + e.what());
-  }
 }
 
 // The flags of `command` (argv[1]); --help prints the command's usage.
@@ -407,7 +410,7 @@ int predict(int argc, char** argv) {
   const ModelInfo& info = loaded.info;
   const int64_t size = size_flag ? size_flag : info.image_size;
   const Normalization norm = flags.count("--normalization") ? Normalization::from_spec(flags["--normalization"])
-                                                            : model_normalization(info, flags["--model"]);
+                                                            : normalization_of(info, flags["--model"]);
 
   const std::shared_ptr<const ImageSource> source = open_image_source(flags["--images"]);
   const LabelTable list =
@@ -511,7 +514,7 @@ int gradcam(int argc, char** argv) {
   const GrayImage image = flags.count("--images")
                               ? open_image_source(flags["--images"])->load(flags["--image"], size, size)
                               : resize_rounded(decode_image(flags["--image"]), size, size);
-  const Tensor input = image_tensor(image, model_normalization(loaded.info, flags["--model"]));
+  const Tensor input = image_tensor(image, normalization_of(loaded.info, flags["--model"]));
   const explain::GradCam cam = explain::gradcam(*loaded.model, input, it - labels.begin(),
                                                 flags.count("--layer") ? flags["--layer"] : "features.norm5");
   explain::write_npy(flags["--out"], cam.heat);
@@ -550,7 +553,7 @@ int inspect(int argc, char** argv) {
   std::cout << "  tensors: " << file.tensors.size() << "\n  parameters: " << params << "\n";
   try {
     const LoadedModel m = load_model(path);
-    model_normalization(m.info, path);
+    normalization_of(m.info, path);
     std::cout << "  patient record: "
               << (m.info.patients.empty()
                       ? std::string("none")

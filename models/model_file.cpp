@@ -168,4 +168,12 @@ LoadedModel load_model(const std::string& path, HeadPolicy head, const std::vect
   return out;
 }
 
+data::Normalization normalization_of(const ModelInfo& info, const std::string& path) {
+  try {
+    return data::Normalization::from_spec(info.normalization);
+  } catch (const Error& e) {
+    throw Error(path + ": metadata normalization: " + e.what());
+  }
+}
+
 }  // namespace rg

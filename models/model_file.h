@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "data/normalize.h"
 #include "models/densenet.h"
 #include "models/patient_record.h"
 #include "tensor/safetensors.h"
@@ -57,5 +58,8 @@ LoadedModel load_model(const std::string& path, HeadPolicy head = HeadPolicy::St
                        const std::vector<std::string>& labels = {});
 
 std::vector<std::string> split_labels(const std::string& comma_separated);
+
+// The normalization a model file asks for; a bad one is an error naming the file and the key.
+data::Normalization normalization_of(const ModelInfo& info, const std::string& path);
 
 }  // namespace rg

@@ -2,7 +2,8 @@
 # The public datasets' label tables end to end: a synthetic dataset laid out as CheXpert's release
 # (CheXpert-v1.0-small/{train,valid}.csv, patientNNNNN/studyN/view1_frontal.png, 1.0/0.0/-1.0/blank)
 # trains with each --uncertain policy, predicts through its own CSV and evaluates with a label it
-# never annotates as n/a; --views and --one-per-patient select images; an RSNA table (several box rows per image) lists its DICOMs.
+# never annotates as n/a; roentgen benchmark tabulates a model over CheXpert's and the notebook's
+# tables; --views and --one-per-patient select images; an RSNA table (several box rows per image) lists its DICOMs.
 #   tests/cli_datasets.sh build/bin/roentgen
 set -euo pipefail
 roentgen=$1
@@ -56,6 +57,28 @@ done
 grep -q "Fracture .*n/a" eval.log || { cat eval.log; fail "a label known for no image is not n/a"; }
 python3 -c "import json,sys; m=json.load(open('metrics.json')); sys.exit(0 if m['auc']['Fracture'] is None else 1)" \
   || { cat metrics.json; fail "metrics.json's Fracture AUROC is not null"; }
+# roentgen benchmark: the (CheXpert-trained) model over CheXpert's layout and the notebook's; a label
+# the notebook's table does not annotate is n/a there; each AUROC is eval's on the same predictions.
+"$roentgen" synthetic --out nb --patients 8 --size 64 --seed 5 >/dev/null
+"$roentgen" benchmark --model run-ignore/best.safetensors --dataset chexpert=$data/valid.csv:$data \
+  --dataset notebook=nb/labels.csv:nb/images --out bench --bootstrap 20 >bench.log 2>bench.err \
+  || { cat bench.err; fail "benchmark"; }
+grep -q "^Lung Opacity .* n/a *$" bench.log || { cat bench.log; fail "Lung Opacity is not n/a on the notebook's table"; }
+for f in benchmark.csv benchmark.json benchmark.html; do [ -s bench/$f ] || fail "benchmark wrote no $f"; done
+grep -q "<table>" bench/benchmark.html || fail "benchmark.html has no table"
+python3 - <<'PY' || fail "benchmark's AUROCs differ from eval's"
+import json, math
+bench = json.load(open("bench/benchmark.json"))
+chexpert, notebook = bench["datasets"]
+assert notebook["per_label"]["Lung Opacity"] == {"auc": None, "ci95": None, "positives": 0, "negatives": 0}, notebook
+evaluated = json.load(open("metrics.json"))["auc"]  # eval of the same model on the same CheXpert table
+assert any(v is not None for v in evaluated.values()), evaluated
+for label, v in chexpert["per_label"].items():
+    want = evaluated.get(label)
+    assert (v["auc"] is None) == (want is None) and (want is None or math.isclose(v["auc"], want, abs_tol=1e-6)), \
+        (label, v["auc"], want)
+PY
+
 # --views PA leaves the lateral images out, --one-per-patient all but each patient's first.
 count() { cat "$1"/train.csv "$1"/valid.csv "$1"/test.csv | grep -vc '^Image,'; }
 "$roentgen" split --labels $data/train.csv --out all >/dev/null 2>&1
