@@ -11,6 +11,7 @@
 #include "data/image_source.h"
 #include "data/labels.h"
 #include "data/loader.h"
+#include "data/merge.h"
 #include "data/csv.h"
 #include "models/model_file.h"
 #include "report/html.h"
@@ -21,15 +22,6 @@
 namespace rg::app {
 
 namespace {
-
-// NAME=LABELS:IMAGES (the images' path may not hold a ':').
-DatasetScores parse_dataset(const std::string& spec) {
-  const size_t equals = spec.find('='), colon = spec.rfind(':');
-  RG_CHECK(equals != std::string::npos && equals > 0 && colon != std::string::npos && colon > equals + 1 &&
-               colon + 1 < spec.size(),
-           "benchmark: --dataset '", spec, "': expected NAME=LABELS:IMAGES");
-  return {spec.substr(0, equals), spec.substr(equals + 1, colon - equals - 1), spec.substr(colon + 1)};
-}
 
 // The model's probabilities for every image of one dataset, scored per label the dataset has.
 DatasetScores score_dataset(DatasetScores d, Classifier& model, const std::vector<std::string>& labels,
@@ -106,7 +98,8 @@ std::string benchmark_table(const std::vector<std::string>& labels, const std::v
 }
 
 std::string benchmark_csv(const std::vector<std::string>& labels, const std::vector<DatasetScores>& datasets) {
-  std::string out = data::csv_line({"dataset", "label", "images", "positives", "negatives", "auc", "auc_low", "auc_high"});
+  std::string out =
+      data::csv_line({"dataset", "label", "images", "positives", "negatives", "auc", "auc_low", "auc_high"});
   for (const auto& d : datasets)
     for (size_t k = 0; k < labels.size(); ++k) {
       const metrics::LabelMetrics& m = d.per_label[k];
@@ -129,11 +122,11 @@ std::string benchmark_json(const std::string& model, const std::vector<std::stri
     for (size_t k = 0; k < labels.size(); ++k) {
       const metrics::LabelMetrics& m = d.per_label[k];
       const bool defined = d.annotated[k] && m.auc;
-      per_label[labels[k]] = {{"auc", defined ? nlohmann::json(*m.auc) : nlohmann::json()},
-                              {"ci95", defined && m.auc_ci95 ? nlohmann::json({m.auc_ci95->low, m.auc_ci95->high})
-                                                             : nlohmann::json()},
-                              {"positives", m.positives},
-                              {"negatives", m.negatives}};
+      per_label[labels[k]] = {
+          {"auc", defined ? nlohmann::json(*m.auc) : nlohmann::json()},
+          {"ci95", defined && m.auc_ci95 ? nlohmann::json({m.auc_ci95->low, m.auc_ci95->high}) : nlohmann::json()},
+          {"positives", m.positives},
+          {"negatives", m.negatives}};
     }
     j["datasets"].push_back(
         {{"name", d.name}, {"labels", d.labels}, {"images", d.images}, {"scored", d.scored}, {"per_label", per_label}});
@@ -175,11 +168,11 @@ void write_benchmark_html(const std::string& path, const std::string& model, con
 }
 
 int benchmark_command(int argc, char** argv, const char* usage) {
-  const cli::Flags flags = cli::parse_flags(argc, argv, 2,
-                                            {"--model", "--dataset", "--out", "--bootstrap", "--seed", "--batch-size",
-                                             "--threads", "--device", "--max-image-pixels", "--label-format",
-                                             "--uncertain", "--views", "--official-split"},
-                                            usage, {"--one-per-patient", "--skip-bad-images"});
+  const cli::Flags flags = cli::parse_flags(
+      argc, argv, 2,
+      {"--model", "--dataset", "--out", "--bootstrap", "--seed", "--batch-size", "--threads", "--device",
+       "--max-image-pixels", "--label-format", "--uncertain", "--views", "--official-split"},
+      usage, {"--one-per-patient", "--skip-bad-images"});
   for (const char* required : {"--model", "--dataset", "--out"})
     RG_CHECK(flags.count(required), "benchmark: ", required, " is required\n", usage);
   const Device device = cli::device_flag(flags);
@@ -202,8 +195,11 @@ int benchmark_command(int argc, char** argv, const char* usage) {
   options.normalization = normalization_of(loaded.info, model_path);
 
   std::vector<DatasetScores> datasets;
-  for (const std::string& spec : cli::all_values(argc, argv, 2, "--dataset"))
-    datasets.push_back(score_dataset(parse_dataset(spec), *loaded.model, loaded.info.labels, options, bootstrap, seed));
+  for (const std::string& spec : cli::all_values(argc, argv, 2, "--dataset")) {
+    const data::DatasetSpec d = data::parse_dataset_spec(spec);
+    datasets.push_back(
+        score_dataset({d.name, d.labels, d.images}, *loaded.model, loaded.info.labels, options, bootstrap, seed));
+  }
   const std::vector<std::string>& labels = loaded.info.labels;
   std::cout << benchmark_table(labels, datasets);
   const auto file = [&](const char* name) { return (std::filesystem::path(out) / name).string(); };

@@ -79,7 +79,9 @@ int inspect(int argc, char** argv);
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"train", "train a model (data-parallel under mpirun)",
-       "  roentgen train --train TRAIN.csv --valid VALID.csv --images DIR|FILE.rgpack --out DIR\n" + recipe_flags() +
+       "  roentgen train --train TRAIN.csv --valid VALID.csv --images DIR|FILE.rgpack --out DIR\n"
+       "  roentgen train --train NAME=TRAIN.csv:IMAGES [--train ...] --valid NAME=VALID.csv:IMAGES [--valid ...] --out DIR\n" +
+           recipe_flags() +
            "                 [--limit N (0: all)] [--weights FILE] [--threads N (2)] [--seed S (0)]\n"
            "                 [--resume 1] [--device cpu|cuda|cuda:N (cpu)] [--max-image-pixels N]\n"
            "                 [--architecture densenet121|densenet121-se|densenet169|densenet201 (densenet121)]\n"
@@ -95,6 +97,9 @@ const std::vector<Command>& commands() {
            "      file records the patients as salted hashes, so predict and eval notice them later;\n"
            "      --no-patient-record leaves them out (anyone with the file can test a candidate ID).\n"
            "      --images: a folder of PNG, JPEG or DICOM files, or a pack of them made by roentgen pack.\n"
+           "      Several datasets (NAME=LABELS:IMAGES) train as one: images are NAME/<image>, patients\n"
+           "      NAME:<patient> (kept apart across datasets), labels the union of theirs, missing where a\n"
+           "      dataset does not annotate them.\n"
            "      Label files: the notebook's, NIH's, CheXpert's, MIMIC-CXR's, VinDr-CXR's, PadChest's or\n"
            "      RSNA's (told by the header, or --label-format); a blank label is missing and counts\n"
            "      nowhere; CheXpert's uncertain -1 is missing, 1 or 0 as --uncertain says. --views keeps\n"
@@ -249,7 +254,13 @@ int train_command(int argc, char** argv) {
                    "--normalization", "--min-epochs", "--sync-batch-norm", "--label-format",
                    "--uncertain",     "--views",      "--official-split"},
       {"--no-augment", "--no-shuffle", "--allow-patient-overlap", "--no-patient-record", "--one-per-patient"});
-  require(flags, "train", {"--train", "--valid", "--images", "--out"});
+  require(flags, "train", {"--train", "--valid", "--out"});
+  const bool datasets = is_dataset_spec(flags["--train"]);
+  RG_CHECK(
+      datasets == is_dataset_spec(flags["--valid"]) && datasets != (flags.count("--images") > 0),
+      "train: give --train and --valid label files with --images, or --train and --valid datasets NAME=LABELS:IMAGES "
+      "(repeated for several) without it\n",
+      usage_of("train"));
   Communicator& comm = world();
   const Device device = cli::rank_device(flags, comm);
   cli::image_limit_flag(flags);
@@ -269,6 +280,12 @@ int train_command(int argc, char** argv) {
                     .notebook_normalization = cli::normalization_flag(flags),
                     .allow_patient_overlap = flags.count("--allow-patient-overlap") > 0,
                     .patient_record = !flags.count("--no-patient-record")};
+  if (datasets) {
+    for (const std::string& spec : cli::all_values(argc, argv, 2, "--train"))
+      so.train_datasets.push_back(parse_dataset_spec(spec));
+    for (const std::string& spec : cli::all_values(argc, argv, 2, "--valid"))
+      so.valid_datasets.push_back(parse_dataset_spec(spec));
+  }
   if (!so.architecture.empty()) DenseNetConfig::by_name(so.architecture, 1);  // an unknown name fails here
   TrainOptions to{.epochs = int(cli::integer(flags, "--epochs", kRecipe.epochs, 1, 100000)),
                   .out_dir = flags["--out"],

@@ -3,7 +3,7 @@
 # (CheXpert-v1.0-small/{train,valid}.csv, patientNNNNN/studyN/view1_frontal.png, 1.0/0.0/-1.0/blank)
 # trains with each --uncertain policy, predicts through its own CSV and evaluates with a label it
 # never annotates as n/a; roentgen benchmark tabulates a model over CheXpert's and the notebook's
-# tables; --views and --one-per-patient select images; an RSNA table (several box rows per image) lists its DICOMs.
+# tables; both train one model together; --views and --one-per-patient select images; an RSNA table (several box rows per image) lists its DICOMs.
 #   tests/cli_datasets.sh build/bin/roentgen
 set -euo pipefail
 roentgen=$1
@@ -78,6 +78,17 @@ for label, v in chexpert["per_label"].items():
     assert (v["auc"] is None) == (want is None) and (want is None or math.isclose(v["auc"], want, abs_tol=1e-6)), \
         (label, v["auc"], want)
 PY
+
+# Two datasets in one run: CheXpert's layout and the notebook's, their labels united (18), their
+# patients apart (the synthetic ones share IDs, and would otherwise be leakage).
+"$roentgen" train --train chexpert=$data/train.csv:$data --train nb=nb/train.csv:nb/images \
+  --valid chexpert=$data/valid.csv:$data --valid nb=nb/valid.csv:nb/images --out run-both --epochs 1 --min-epochs 1 \
+  --image-size 32 --batch-size 4 --limit 6 >both.log 2>&1 || { tail both.log; fail "train on two datasets"; }
+"$roentgen" inspect run-both/best.safetensors >inspect.txt
+grep -q "with 18 outputs" inspect.txt || { cat inspect.txt; fail "not the union of the labels (18)"; }
+if "$roentgen" train --train chexpert=$data/train.csv:$data --valid $data/valid.csv --images $data --out bad \
+     2>err.log; then fail "a dataset and a label file mixed"; fi
+grep -q "give --train and --valid label files with --images, or" err.log || { cat err.log; fail "the mixing message"; }
 
 # --views PA leaves the lateral images out, --one-per-patient all but each patient's first.
 count() { cat "$1"/train.csv "$1"/valid.csv "$1"/test.csv | grep -vc '^Image,'; }

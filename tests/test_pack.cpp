@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "data/loader.h"
+#include "data/merge.h"
 #include "data/pack.h"
 #include "data/synthetic.h"
 #include "data_helpers.h"
@@ -165,6 +166,38 @@ TEST_CASE("pack: a missing label (NaN) is packed as missing and read back as mis
   CHECK(std::isnan(read->labels(1)[2]));
   CHECK(read->labels(1)[1] == with_missing.images[1].labels[1]);
   CHECK_NOTHROW(DataLoader(with_missing, pack, {.width = 48, .height = 48}));  // NaN agrees with NaN
+}
+
+TEST_CASE("merged datasets: names and patients prefixed, labels united with missing, images routed to each source") {
+  const Packed& p = packed();
+  LabelTable narrow = p.valid;  // a dataset with fewer labels, under other names
+  narrow.label_names = {"Mass", "Lung Opacity"};
+  for (auto& item : narrow.images) item.labels = {item.labels[9], 1.0f};
+  const std::vector<DatasetSpec> specs = {{"folder", p.dir.file("train.csv"), p.dir.file("images")},
+                                          {"pack", p.dir.file("valid.csv"), p.pack}};
+  const std::vector<std::string> names = merged_label_names({p.train, narrow});
+  REQUIRE(names.size() == 15);
+  CHECK(names.back() == "Lung Opacity");  // after NIH's 14, in the label space's order
+  const LabelTable merged = merge_tables(specs, {p.train, narrow}, names);
+  REQUIRE(merged.size() == p.train.size() + narrow.size());
+  CHECK(merged.images[0].image == "folder/" + p.train.images[0].image);
+  CHECK(merged.images[0].patient_id == "folder:" + p.train.images[0].patient_id);
+  CHECK(std::isnan(merged.images[0].labels[14]));  // the folder's table has no Lung Opacity
+  const LabeledImage& first_packed = merged.images[p.train.size()];
+  CHECK(first_packed.labels[9] == narrow.images[0].labels[0]);  // Mass
+  CHECK(std::isnan(first_packed.labels[0]));                    // Atelectasis: not in the narrow table
+  CHECK(first_packed.labels[14] == 1.0f);
+  CHECK_THROWS_WITH_AS(parse_dataset_spec("nih.csv"), Contains("expected NAME=LABELS:IMAGES"), Error);
+  CHECK(parse_dataset_spec("nih=a/train.csv:a/images").images == "a/images");
+
+  const auto source = merged_image_source(specs);
+  const auto folder = open_image_source(p.dir.file("images")), pack = open_image_source(p.pack);
+  const std::string a = p.train.images[0].image, b = p.valid.images[0].image;
+  CHECK(source->load("folder/" + a, 48, 48).pixels == folder->load(a, 48, 48).pixels);
+  CHECK(source->load("pack/" + b, 48, 48).pixels == pack->load(b, 48, 48).pixels);
+  CHECK_NOTHROW(source->check(merged, 48, 48));
+  CHECK_THROWS_WITH_AS(source->load("other/" + a, 48, 48), Contains("not an image of the datasets"), Error);
+  CHECK(source->names().size() == image_files(p.dir.file("images")).size() + pack->names().size());
 }
 
 TEST_CASE("pack: a missing image stops roentgen pack naming it, leaving no file behind") {

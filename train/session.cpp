@@ -18,19 +18,43 @@ std::vector<std::string> patient_ids(const data::LabelTable& table) {
   return ids;
 }
 
+// The training and validation tables and their images: two label files and a source, or several
+// datasets merged (data/merge.h) onto the labels they have between them.
+void read_data(const SessionOptions& o, Session& s) {
+  if (o.train_datasets.empty()) {
+    s.train = first_images(data::read_labels(o.train_csv), o.limit);
+    s.valid = first_images(data::read_labels(o.valid_csv), o.limit);
+    RG_CHECK(s.train.label_names == s.valid.label_names, o.train_csv, " and ", o.valid_csv,
+             " have different label columns");
+    s.images = data::open_image_source(o.images);  // the loaders check it against each table
+    return;
+  }
+  RG_CHECK(!o.valid_datasets.empty(), "training on datasets (NAME=LABELS:IMAGES) needs validation datasets too");
+  const auto read = [&](const std::vector<data::DatasetSpec>& specs) {  // --limit: per dataset
+    std::vector<data::LabelTable> tables;
+    for (const data::DatasetSpec& spec : specs) tables.push_back(first_images(data::read_labels(spec.labels), o.limit));
+    return tables;
+  };
+  const std::vector<data::LabelTable> train = read(o.train_datasets), valid = read(o.valid_datasets);
+  std::vector<data::LabelTable> all = train;
+  all.insert(all.end(), valid.begin(), valid.end());
+  const std::vector<std::string> names = data::merged_label_names(all);
+  s.train = data::merge_tables(o.train_datasets, train, names);
+  s.valid = data::merge_tables(o.valid_datasets, valid, names);
+  std::vector<data::DatasetSpec> specs = o.train_datasets;
+  specs.insert(specs.end(), o.valid_datasets.begin(), o.valid_datasets.end());
+  s.images = data::merged_image_source(specs);
+}
+
 }  // namespace
 
 Session prepare_session(const SessionOptions& o) {
   Session s;
-  s.train = first_images(data::read_labels(o.train_csv), o.limit);
-  s.valid = first_images(data::read_labels(o.valid_csv), o.limit);
-  RG_CHECK(s.train.label_names == s.valid.label_names, o.train_csv, " and ", o.valid_csv,
-           " have different label columns");
+  read_data(o, s);
   if (const std::string overlap = data::check_training_tables(s.train, s.valid, o.allow_patient_overlap);
       !overlap.empty())
     s.notes.push_back("WARNING: " + overlap);
   if (o.patient_record) s.info.patients = PatientRecord::of(patient_ids(s.train), patient_ids(s.valid), o.seed);
-  s.images = data::open_image_source(o.images);  // the loaders check it against each table
   s.eval_normalization = data::Normalization::sample();
   if (o.notebook_normalization)
     s.eval_normalization =

@@ -9,6 +9,7 @@
 
 #include "data/image_source.h"
 #include "data/labels.h"
+#include "data/merge.h"
 #include "data/normalize.h"
 #include "train/trainer.h"
 
@@ -16,7 +17,10 @@ namespace rg {
 
 struct SessionOptions {
   std::string train_csv, valid_csv;
-  std::string images;               // a folder of PNG/JPEG files or a .rgpack pack (roentgen pack)
+  std::string images;  // a folder of PNG/JPEG/DICOM files or a .rgpack pack (roentgen pack)
+  // Or several datasets, each a label file and its images (data/merge.h), merged into one table
+  // for training and one for validation; then train_csv, valid_csv and images are not used.
+  std::vector<data::DatasetSpec> train_datasets, valid_datasets;
   std::string weights;              // a model file to start from (e.g. converted ImageNet weights); empty: random init
   std::shared_ptr<DenseNet> model;  // or a model built by the caller (another configuration, weights of any origin)
   std::string architecture;         // densenet121 (the default), densenet121-se, ...; with weights: the file's
