@@ -30,7 +30,9 @@ std::vector<std::string> merged_label_names(const std::vector<LabelTable>& table
       std::vector<std::string>& into = known ? space : others;
       if (std::find(into.begin(), into.end(), name) == into.end()) into.push_back(name);
     }
-  const auto rank = [](const std::string& n) { return std::find(kLabelSpace.begin(), kLabelSpace.end(), n) - kLabelSpace.begin(); };
+  const auto rank = [](const std::string& n) {
+    return std::find(kLabelSpace.begin(), kLabelSpace.end(), n) - kLabelSpace.begin();
+  };
   std::sort(space.begin(), space.end(), [&](const std::string& a, const std::string& b) { return rank(a) < rank(b); });
   space.insert(space.end(), others.begin(), others.end());
   return space;
@@ -63,9 +65,11 @@ class Merged final : public ImageSource {
   explicit Merged(const std::vector<DatasetSpec>& specs) {
     for (const DatasetSpec& s : specs) {
       auto [at, fresh] = sources_.emplace(s.name, nullptr);
-      if (fresh) at->second = open_image_source(s.images);
-      else RG_CHECK(images_of_.at(s.name) == s.images, "dataset ", s.name, " is given two image sources: ",
-                    images_of_.at(s.name), " and ", s.images);
+      if (fresh)
+        at->second = open_image_source(s.images);
+      else
+        RG_CHECK(images_of_.at(s.name) == s.images, "dataset ", s.name,
+                 " is given two image sources: ", images_of_.at(s.name), " and ", s.images);
       images_of_[s.name] = s.images;
     }
   }

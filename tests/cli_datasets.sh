@@ -57,11 +57,13 @@ done
 grep -q "Fracture .*n/a" eval.log || { cat eval.log; fail "a label known for no image is not n/a"; }
 python3 -c "import json,sys; m=json.load(open('metrics.json')); sys.exit(0 if m['auc']['Fracture'] is None else 1)" \
   || { cat metrics.json; fail "metrics.json's Fracture AUROC is not null"; }
-# roentgen benchmark: the (CheXpert-trained) model over CheXpert's layout and the notebook's; a label
+# roentgen benchmark: the (CheXpert-trained) model over CheXpert's layout, the notebook's and DICOMs; a label
 # the notebook's table does not annotate is n/a there; each AUROC is eval's on the same predictions.
 "$roentgen" synthetic --out nb --patients 8 --size 64 --seed 5 >/dev/null
+"$roentgen" synthetic --out nbd --patients 4 --size 64 --seed 6 --format dicom >/dev/null
 "$roentgen" benchmark --model run-ignore/best.safetensors --dataset chexpert=$data/valid.csv:$data \
-  --dataset notebook=nb/labels.csv:nb/images --out bench --bootstrap 20 >bench.log 2>bench.err \
+  --dataset notebook=nb/labels.csv:nb/images --dataset dicom=nbd/labels.csv:nbd/images --out bench --bootstrap 20 \
+  >bench.log 2>bench.err \
   || { cat bench.err; fail "benchmark"; }
 grep -q "^Lung Opacity .* n/a *$" bench.log || { cat bench.log; fail "Lung Opacity is not n/a on the notebook's table"; }
 for f in benchmark.csv benchmark.json benchmark.html; do [ -s bench/$f ] || fail "benchmark wrote no $f"; done
@@ -69,7 +71,8 @@ grep -q "<table>" bench/benchmark.html || fail "benchmark.html has no table"
 python3 - <<'PY' || fail "benchmark's AUROCs differ from eval's"
 import json, math
 bench = json.load(open("bench/benchmark.json"))
-chexpert, notebook = bench["datasets"]
+chexpert, notebook, dicom = bench["datasets"]
+assert dicom["scored"] == sum(1 for _ in open("nbd/labels.csv")) - 1, dicom["scored"]
 assert notebook["per_label"]["Lung Opacity"] == {"auc": None, "ci95": None, "positives": 0, "negatives": 0}, notebook
 evaluated = json.load(open("metrics.json"))["auc"]  # eval of the same model on the same CheXpert table
 assert any(v is not None for v in evaluated.values()), evaluated
