@@ -34,7 +34,6 @@ inline const DicomTag kLutData{0x0028, 0x3006, "LUT Data"};
 inline const DicomTag kVoiLutSequence{0x0028, 0x3010, "VOI LUT Sequence"};
 inline const DicomTag kPixelData{0x7FE0, 0x0010, "Pixel Data"};
 
-
 // How the stored bits sit in each word of the pixel data.
 struct Bits {
   int allocated = 16, stored = 16, high = 15;

@@ -179,8 +179,9 @@ TEST_CASE("DICOM: malformed data sets are errors naming the file and the byte, n
   CHECK_THROWS_WITH_AS(parse_dicom(dicom_with_body(rows, "1.2.840.10008.1.2.1.99"), "deflate.dcm"),
                        Contains("deflate.dcm: Deflated Explicit VR Little Endian is not supported"), Error);
   // The same element in Implicit VR (no VR; a 4-byte length) parses, and so does an empty data set.
-  const DicomFile implicit =
-      parse_dicom(dicom_with_body(le16(0x0028) + le16(0x0010) + le32(2) + le16(64), "1.2.840.10008.1.2"), "i.dcm");
+  const std::string implicit_bytes =
+      dicom_with_body(le16(0x0028) + le16(0x0010) + le32(2) + le16(64), "1.2.840.10008.1.2");
+  const DicomFile implicit = parse_dicom(implicit_bytes, "i.dcm");  // its values view the bytes
   CHECK(implicit.word(implicit.set, {0x0028, 0x0010, "Rows"}, false) == 64);
   CHECK(parse_dicom(dicom_with_body(""), "empty.dcm").set.elements.empty());
   CHECK_THROWS_WITH_AS(decode_image_bytes(dicom_with_body(rows), "nopixels.dcm"),
