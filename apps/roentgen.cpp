@@ -20,6 +20,7 @@
 #include "data/leakage.h"
 #include "data/loader.h"
 #include "data/synthetic.h"
+#include "data/synthetic_release.h"
 #include "explain/gradcam.h"
 #include "metrics/evaluate.h"
 #include "models/model_file.h"
@@ -122,9 +123,12 @@ const std::vector<Command>& commands() {
        split},
       {"synthetic", "generate a synthetic dataset",
        "  roentgen synthetic --out DIR [--patients N] [--size N] [--seed S] [--format png|dicom]\n"
+       "                    [--layout notebook|nih|chexpert|mimic|vindr|padchest|rsna]\n"
        "      Generates synthetic chest X-rays with planted findings (DIR/images/*.png, or *.dcm in the\n"
        "      DICOM layouts of real radiographs: MONOCHROME1, windowed, rescaled) and their labels,\n"
-       "      split by patient into DIR/train.csv, valid.csv, test.csv: data for trying things out.\n",
+       "      split by patient into DIR/train.csv, valid.csv, test.csv: data for trying things out.\n"
+       "      --layout lays them out as a public dataset's release instead (its tables, paths and\n"
+       "      image format), and prints the --labels and --images each of its tables takes.\n",
        synthetic},
       {"pack", "pack decoded images into one file",
        "  roentgen pack --labels FILE.csv[.gz] [--labels FILE ...] --images DIR --image-size N --out FILE.rgpack\n"
@@ -353,7 +357,7 @@ int split(int argc, char** argv) {
 }
 
 int synthetic(int argc, char** argv) {
-  auto flags = parse_flags(argc, argv, {"--out", "--patients", "--size", "--seed", "--format"});
+  auto flags = parse_flags(argc, argv, {"--out", "--patients", "--size", "--seed", "--format", "--layout"});
   require(flags, "synthetic", {"--out"});
   SyntheticOptions options;
   const std::string format = flags.count("--format") ? flags["--format"] : "png";
@@ -362,10 +366,18 @@ int synthetic(int argc, char** argv) {
   options.patients = cli::integer(flags, "--patients", options.patients, 1, 1000000);
   options.size = int(cli::integer(flags, "--size", options.size, 32, 4096));
   options.seed = cli::seed(flags);
+  const std::string layout_name = flags.count("--layout") ? flags["--layout"] : "notebook";
+  const LabelFormat layout = label_format_from_name(layout_name);
+  RG_CHECK(layout != LabelFormat::kAuto, "synthetic: --layout names a release (notebook, nih, chexpert, mimic, ",
+           "vindr, padchest or rsna), not auto");
+  RG_CHECK(!flags.count("--format") || layout == LabelFormat::kNotebook, "synthetic: --format is for the notebook's ",
+           "layout; ", layout_name, "'s images are in its release's format");
   cli::make_output_folder(flags["--out"]);
-  const SyntheticSummary summary = write_synthetic_dataset(flags["--out"], options);
-  std::cout << flags["--out"] << ": " << summary.images << " images of " << summary.patients
-            << " patients, with train.csv, valid.csv, test.csv (patient-level) and boxes.csv\n";
+  const auto tables = write_synthetic_release(flags["--out"], layout, options);
+  std::cout << flags["--out"] << ": synthetic chest X-rays of " << options.patients << " patients in the "
+            << layout_name << " layout\n";
+  for (const ReleaseTable& table : tables)
+    std::cout << "  " << table.part << ": --labels " << table.labels << " --images " << table.images << "\n";
   return 0;
 }
 

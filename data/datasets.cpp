@@ -17,8 +17,8 @@ LabelOptions& label_options() {
 LabelFormat label_format_from_name(const std::string& name) {
   const std::pair<const char*, LabelFormat> known[] = {
       {"auto", LabelFormat::kAuto},         {"nih", LabelFormat::kNih},     {"notebook", LabelFormat::kNotebook},
-      {"chexpert", LabelFormat::kCheXpert}, {"vindr", LabelFormat::kVinDr}, {"padchest", LabelFormat::kPadChest},
-      {"rsna", LabelFormat::kRsna}};
+      {"chexpert", LabelFormat::kCheXpert}, {"mimic", LabelFormat::kMimic}, {"vindr", LabelFormat::kVinDr},
+      {"padchest", LabelFormat::kPadChest}, {"rsna", LabelFormat::kRsna}};
   for (const auto& [n, format] : known)
     if (name == n) return format;
   throw Error("unknown label format '" + name +

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <memory>
 
 #include "data/dicom.h"
@@ -211,22 +212,38 @@ std::string encode_png(const std::vector<uint8_t>& samples, int width, int heigh
   return bytes;
 }
 
-namespace {
-std::vector<uint8_t> to_bytes(const GrayImage& image) {
+std::string encode_png16(const std::vector<uint16_t>& samples, int width, int height) {
+  RG_CHECK(samples.size() == size_t(width) * height, "encode_png16: expected ", size_t(width) * height,
+           " samples, got ", samples.size());
+  std::unique_ptr<spng_ctx, void (*)(spng_ctx*)> ctx(spng_ctx_new(SPNG_CTX_ENCODER), spng_ctx_free);
+  RG_CHECK(ctx, "encode_png16: cannot start libspng");
+  spng_ihdr header{uint32_t(width), uint32_t(height), 16, SPNG_COLOR_TYPE_GRAYSCALE, 0, 0, 0};
+  int status = spng_set_option(ctx.get(), SPNG_ENCODE_TO_BUFFER, 1);
+  if (status == 0) status = spng_set_ihdr(ctx.get(), &header);
+  if (status == 0)  // SPNG_FMT_PNG: the samples as the header says, host-endian
+    status = spng_encode_image(ctx.get(), samples.data(), samples.size() * 2, SPNG_FMT_PNG, SPNG_ENCODE_FINALIZE);
+  RG_CHECK(status == 0, "encode_png16: ", spng_strerror(status));
+  size_t size = 0;
+  std::unique_ptr<void, void (*)(void*)> png(spng_get_png_buffer(ctx.get(), &size, &status), std::free);
+  RG_CHECK(png, "encode_png16: ", spng_strerror(status));
+  return std::string(static_cast<const char*>(png.get()), size);
+}
+
+std::vector<uint8_t> gray_levels(const GrayImage& image) {
   std::vector<uint8_t> samples(image.pixels.size());
   for (size_t i = 0; i < samples.size(); ++i) samples[i] = uint8_t(std::clamp(std::lround(image.pixels[i]), 0l, 255l));
   return samples;
 }
-}  // namespace
 
 void write_png(const std::string& path, const GrayImage& image) {
-  write_file_atomic(path, encode_png(to_bytes(image), image.width, image.height, 1));
+  write_file_atomic(path, encode_png(gray_levels(image), image.width, image.height, 1));
 }
 
 std::string encode_jpeg(const GrayImage& image, int quality) {
   std::string bytes;
-  RG_CHECK(stbi_write_jpg_to_func(append_bytes, &bytes, image.width, image.height, 1, to_bytes(image).data(), quality),
-           "encode_jpeg: stb_image_write failed");
+  RG_CHECK(
+      stbi_write_jpg_to_func(append_bytes, &bytes, image.width, image.height, 1, gray_levels(image).data(), quality),
+      "encode_jpeg: stb_image_write failed");
   return bytes;
 }
 

@@ -50,11 +50,15 @@ GrayImage resize(const GrayImage& image, int width, int height);
 // (data/pack.h), so both give the same pixels.
 GrayImage resize_rounded(const GrayImage& image, int width, int height);
 
+// The image's pixels rounded to whole gray levels and clamped to 0..255, row by row.
+std::vector<uint8_t> gray_levels(const GrayImage& image);
 // Writes an 8-bit gray PNG (values rounded and clamped to 0..255), atomically.
 void write_png(const std::string& path, const GrayImage& image);
 // Encodes an 8-bit gray JPEG into bytes (quality 1..100); for tests and synthetic data.
 std::string encode_jpeg(const GrayImage& image, int quality = 90);
 // Encodes a PNG with `channels` (1 gray, 2 gray+alpha, 3 RGB, 4 RGBA) from raw 8-bit samples.
 std::string encode_png(const std::vector<uint8_t>& samples, int width, int height, int channels);
+// Encodes a 16-bit gray PNG (as PadChest's) from raw samples, row by row.
+std::string encode_png16(const std::vector<uint16_t>& samples, int width, int height);
 
 }  // namespace rg::data

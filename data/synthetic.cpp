@@ -302,6 +302,26 @@ std::string number(double v) {
   return buffer;
 }
 
+const char* extension(ImageFormat format) {
+  return format == ImageFormat::kJpeg ? "jpg" : format == ImageFormat::kDicom ? "dcm" : "png";
+}
+
+// The image's file; a DICOM in `layout`, with the patient's ID and a unique `uid`.
+std::string encode(const GrayImage& image, ImageFormat format, DicomLayout layout, const std::string& patient_id,
+                   uint64_t uid) {
+  switch (format) {
+    case ImageFormat::kPng: return encode_png(gray_levels(image), image.width, image.height, 1);
+    case ImageFormat::kPng16: {  // the same gray levels, g * 257: decoded (/ 257) they are the 8-bit file's
+      std::vector<uint16_t> samples;
+      for (uint8_t g : gray_levels(image)) samples.push_back(uint16_t(g * 257));
+      return encode_png16(samples, image.width, image.height);
+    }
+    case ImageFormat::kJpeg: return encode_jpeg(image);
+    case ImageFormat::kDicom: return encode_dicom(image, layout, patient_id, uid);
+  }
+  throw Error("synthetic: unknown image format");
+}
+
 }  // namespace
 
 SyntheticSummary write_synthetic_dataset(const std::string& dir, const SyntheticOptions& options) {
@@ -341,16 +361,13 @@ SyntheticSummary write_synthetic_dataset(const std::string& dir, const Synthetic
         Film film(n);
         const std::vector<Planted> planted = render(film, anatomy, has, d);
 
-        const bool dicom = options.format == ImageFormat::kDicom;
         char name[64];
-        std::snprintf(name, sizeof(name), "%08lld_%03d.%s", static_cast<long long>(p + 1), k, dicom ? "dcm" : "png");
+        std::snprintf(name, sizeof(name), "%08lld_%03d.%s", static_cast<long long>(p + 1), k,
+                      extension(options.format));
         GrayImage image(n, n);
         image.pixels = std::move(film.density);
-        const std::string path = (fs::path(dir) / "images" / name).string();
-        if (dicom)
-          write_file_atomic(path, encode_dicom(image, kDicomLayouts[(p + k) % 3], patient_id, d.gen.bits(7)));
-        else
-          write_png(path, image);
+        write_file_atomic((fs::path(dir) / "images" / name).string(),
+                          encode(image, options.format, kDicomLayouts[(p + k) % 3], patient_id, d.gen.bits(7)));
 
         LabeledImage item{name, std::vector<float>(14, 0.0f), patient_id};
         for (int f = 0; f < 14; ++f) item.labels[f] = has[f] ? 1.0f : 0.0f;
@@ -371,10 +388,10 @@ SyntheticSummary write_synthetic_dataset(const std::string& dir, const Synthetic
   write_labels((fs::path(dir) / "labels.csv").string(), summary.all);
   SplitOptions split = options.split;
   split.seed = options.seed;
-  const Split parts = split_by_patient(summary.all, split);
-  write_labels((fs::path(dir) / "train.csv").string(), parts.train);
-  write_labels((fs::path(dir) / "valid.csv").string(), parts.valid);
-  write_labels((fs::path(dir) / "test.csv").string(), parts.test);
+  summary.split = split_by_patient(summary.all, split);
+  write_labels((fs::path(dir) / "train.csv").string(), summary.split.train);
+  write_labels((fs::path(dir) / "valid.csv").string(), summary.split.valid);
+  write_labels((fs::path(dir) / "test.csv").string(), summary.split.test);
   write_file_atomic((fs::path(dir) / "boxes.csv").string(), boxes);
   return summary;
 }

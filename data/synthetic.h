@@ -14,7 +14,7 @@
 //   Hernia         a round density behind the heart, above the diaphragm
 // Patients own 1..max images with the same anatomy and partly persistent findings, so patient
 // leakage exists to be found. The files written into `dir`:
-//   images/<patient>_<k>.png   8-bit gray PNGs, size x size; or, with format kDicom,
+//   images/<patient>_<k>.png   8-bit gray PNGs, size x size; or 16-bit ones; or .jpg JPEGs; or
 //   images/<patient>_<k>.dcm   DICOMs of the same gray levels in the layouts of data/dicom.h's
 //                              DicomLayout, taken in turn (windowed, MONOCHROME1, rescaled signed)
 //   labels.csv                 every image (Image, 14 labels, PatientId)
@@ -30,7 +30,8 @@
 
 namespace rg::data {
 
-enum class ImageFormat { kPng, kDicom };
+// 8-bit PNG, 16-bit PNG (the gray levels times 257), JPEG (quality 90) or DICOM.
+enum class ImageFormat { kPng, kPng16, kJpeg, kDicom };
 
 struct SyntheticOptions {
   int64_t patients = 200;
@@ -49,6 +50,7 @@ extern const double kNihPrevalence[14];
 struct SyntheticSummary {
   int64_t images = 0, patients = 0;
   LabelTable all;
+  Split split;  // train.csv, valid.csv, test.csv
 };
 
 // Writes the dataset described above into `dir` (created if needed). Deterministic in the seed.

@@ -73,6 +73,23 @@ std::string gunzip(const std::string& bytes, const std::string& name, size_t max
   return out;
 }
 
+std::string gzip(const std::string& bytes) {
+  RG_CHECK(bytes.size() <= UINT32_MAX, "gzip: more than 4 GB in one piece");  // zlib counts input in uInt
+  z_stream z{};
+  RG_CHECK(deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) == Z_OK,
+           "gzip: cannot start zlib");  // 16: gzip wrapper
+  std::string out(deflateBound(&z, uLong(bytes.size())), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
+  z.avail_in = uInt(bytes.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = uInt(out.size());
+  const int status = deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  RG_CHECK(status == Z_STREAM_END, "gzip: zlib failed (", status, ")");
+  return out;
+}
+
 std::string read_file_gunzip(const std::string& path, size_t max_bytes) {
   return gunzip(read_file(path), path, max_bytes);
 }

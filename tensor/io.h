@@ -17,6 +17,8 @@ std::string read_file_gunzip(const std::string& path, size_t max_bytes = size_t(
 // The bytes decompressed when they are gzip (one member or several), else as they are; `name`
 // is used in messages.
 std::string gunzip(const std::string& bytes, const std::string& name, size_t max_bytes = size_t(1) << 30);
+// The bytes gzip-compressed (one member), as `gzip` writes them.
+std::string gzip(const std::string& bytes);
 
 // Replaces `path` with `bytes` atomically: write "path.tmp-<pid>-<n>", fsync it, rename it over
 // `path`, fsync the folder. On failure the temporary is removed and the error names `path`.

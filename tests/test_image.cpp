@@ -41,20 +41,6 @@ std::string png_file(uint32_t width, uint32_t height, int bit_depth, const std::
          png_chunk("IEND", "");
 }
 
-// A 16-bit grayscale PNG.
-std::string png16(const std::vector<uint16_t>& values, int width, int height) {
-  std::string raw;
-  for (int y = 0; y < height; ++y) {
-    raw += '\0';  // filter: none
-    for (int x = 0; x < width; ++x) {
-      const uint16_t v = values[size_t(y) * width + x];
-      raw += char(v >> 8);
-      raw += char(v & 0xFF);
-    }
-  }
-  return png_file(uint32_t(width), uint32_t(height), 16, raw);
-}
-
 GrayImage ramp(int w, int h) {
   GrayImage g(w, h);
   for (int y = 0; y < h; ++y)
@@ -71,7 +57,7 @@ TEST_CASE("every pixel layout decodes to one gray channel") {
   write_file_atomic(dir.file("gray_alpha.png"), encode_png({10, 255, 200, 0}, 2, 1, 2));
   write_file_atomic(dir.file("rgb.png"), encode_png({255, 0, 0, 10, 20, 30}, 2, 1, 3));
   write_file_atomic(dir.file("rgba.png"), encode_png({0, 255, 0, 128, 0, 0, 255, 255}, 2, 1, 4));
-  write_file_atomic(dir.file("gray16.png"), png16({65535, 257 * 100, 0, 1000}, 2, 2));
+  write_file_atomic(dir.file("gray16.png"), encode_png16({65535, 257 * 100, 0, 1000}, 2, 2));
 
   CHECK(decode_image(dir.file("gray.png")).pixels == std::vector<float>{10, 200});
   CHECK(decode_image(dir.file("gray_alpha.png")).pixels == std::vector<float>{10, 200});
@@ -205,7 +191,7 @@ TEST_CASE("inputs that crashed or misled stb_image are clean errors") {
   const std::string png = encode_png({10, 200}, 2, 1, 1);
   CHECK(decode_image_bytes(png + "trailing bytes", "trailing.png").pixels == std::vector<float>{10, 200});
   // A wrong CRC in the image data is an error.
-  std::string bad_crc = png16({1, 2, 3, 4}, 2, 2);
+  std::string bad_crc = encode_png16({1, 2, 3, 4}, 2, 2);
   bad_crc[bad_crc.size() - 13] ^= 1;  // the IDAT's CRC, just before IEND
   CHECK_THROWS_WITH_AS(decode_image_bytes(bad_crc, "crc.png"), Contains("crc.png: corrupt PNG"), Error);
 }

@@ -1,6 +1,5 @@
 // CSV parsing and the two label formats, on hand-made files and on the real NIH label files.
 #include <doctest/doctest.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <cmath>
@@ -22,11 +21,7 @@ namespace {
 
 void write_text(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
 
-void write_gzip(const std::string& path, const std::string& text) {
-  gzFile f = gzopen(path.c_str(), "wb");
-  gzwrite(f, text.data(), unsigned(text.size()));
-  gzclose(f);
-}
+void write_gzip(const std::string& path, const std::string& text) { write_file_atomic(path, gzip(text)); }
 
 const std::string kNotebookCsv =
     "Image,Atelectasis,Cardiomegaly,PatientId\n"
@@ -330,7 +325,6 @@ TEST_CASE("RSNA Pneumonia: one image from its box rows, Target for Pneumonia and
   label_options().format = LabelFormat::kRsna;
   CHECK(read_labels(dir.file("both.csv")).images[0].image == "a.dcm");
   label_options().format = LabelFormat::kAuto;
-  CHECK_THROWS_WITH_AS(label_format_from_name("mimic"), Contains("unknown label format 'mimic'"), Error);
   CHECK(uncertain_from_name("zeros") == Uncertain::kZeros);
 }
 
