@@ -25,6 +25,10 @@ LabelFormat label_format_from_name(const std::string& name) {
               "' (expected auto, nih, notebook, chexpert, mimic, vindr, padchest or rsna)");
 }
 
+size_t label_space_rank(const std::string& label) {
+  return size_t(std::find(kLabelSpace.begin(), kLabelSpace.end(), label) - kLabelSpace.begin());
+}
+
 Uncertain uncertain_from_name(const std::string& name) {
   if (name == "ignore") return Uncertain::kIgnore;
   if (name == "ones") return Uncertain::kOnes;
@@ -38,11 +42,9 @@ namespace {
 // the label-space name).
 using Mapping = std::vector<std::pair<std::string, std::string>>;
 Mapping in_label_space_order(Mapping mapping) {
-  const auto rank = [](const std::string& label) {
-    return std::find(kLabelSpace.begin(), kLabelSpace.end(), label) - kLabelSpace.begin();
-  };
-  std::sort(mapping.begin(), mapping.end(),
-            [&](const auto& a, const auto& b) { return rank(a.second) < rank(b.second); });
+  std::stable_sort(mapping.begin(), mapping.end(), [](const auto& a, const auto& b) {
+    return label_space_rank(a.second) < label_space_rank(b.second);
+  });
   return mapping;
 }
 

@@ -55,6 +55,9 @@ inline const std::array<std::string, 18> kLabelSpace = {
     "Nodule",      "Pleural_Thickening", "Pneumonia",     "Pneumothorax", "Enlarged Cardiomediastinum",
     "Lung Lesion", "Lung Opacity",       "Fracture"};
 
+// A label's place in kLabelSpace; kLabelSpace.size() for a name outside it.
+size_t label_space_rank(const std::string& label);
+
 enum class Uncertain { kIgnore, kOnes, kZeros };  // CheXpert's -1: missing, 1 or 0
 
 // The label file layouts roentgen reads (data/labels.h has the notebook's and NIH's).

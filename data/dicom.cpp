@@ -16,10 +16,6 @@ namespace rg::data {
 
 using namespace dicom;  // the tags and the frame's words (data/dicom_frames.h)
 
-bool is_dicom(const std::string& first_bytes) {
-  return first_bytes.size() >= 132 && first_bytes.compare(128, 4, "DICM") == 0;
-}
-
 namespace {
 
 // What the file says about its bits. GDCM's codecs put the stored bits of compressed data at the

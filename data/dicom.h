@@ -28,9 +28,6 @@
 
 namespace rg::data {
 
-// Whether a file's first bytes are a DICOM file's: "DICM" after the 128-byte preamble.
-bool is_dicom(const std::string& first_bytes);
-
 GrayImage decode_dicom(const std::string& bytes, const std::string& name);
 
 // How encode_dicom stores a gray image g (0..255): each a layout of real radiographs that the

@@ -32,13 +32,20 @@ bool long_vr(std::string_view vr) {
   return false;
 }
 
+}  // namespace
+
+bool is_dicom(const std::string& first_bytes) {
+  return first_bytes.size() >= 132 && first_bytes.compare(128, 4, "DICM") == 0;
+}
+
+namespace {
+
 class Parser {
  public:
   Parser(const std::string& bytes, const std::string& name) : bytes_(bytes), name_(name) {}
 
   DicomFile parse() {
-    RG_CHECK(bytes_.size() >= 132 && bytes_.compare(128, 4, "DICM") == 0, name_,
-             ": not a DICOM file (no \"DICM\" after the 128-byte preamble)");
+    RG_CHECK(is_dicom(bytes_), name_, ": not a DICOM file (no \"DICM\" after the 128-byte preamble)");
     DicomFile file;
     file.name = name_;
     pos_ = 132;

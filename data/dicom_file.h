@@ -61,6 +61,9 @@ struct DicomFile {
   const DicomDataSet* first_item(const DicomDataSet& in, DicomTag tag) const;
 };
 
+// Whether a file's first bytes are a DICOM file's: "DICM" after the 128-byte preamble.
+bool is_dicom(const std::string& first_bytes);
+
 // Parses `bytes`, which must outlive the result (values are views into it).
 DicomFile parse_dicom(const std::string& bytes, const std::string& name);
 

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "data/dicom.h"
+#include "data/dicom_file.h"
 #include "tensor/io.h"
 #include "tensor/error.h"
 

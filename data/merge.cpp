@@ -26,14 +26,11 @@ std::vector<std::string> merged_label_names(const std::vector<LabelTable>& table
   std::vector<std::string> space, others;
   for (const LabelTable& t : tables)
     for (const std::string& name : t.label_names) {
-      const bool known = std::find(kLabelSpace.begin(), kLabelSpace.end(), name) != kLabelSpace.end();
-      std::vector<std::string>& into = known ? space : others;
+      std::vector<std::string>& into = label_space_rank(name) < kLabelSpace.size() ? space : others;
       if (std::find(into.begin(), into.end(), name) == into.end()) into.push_back(name);
     }
-  const auto rank = [](const std::string& n) {
-    return std::find(kLabelSpace.begin(), kLabelSpace.end(), n) - kLabelSpace.begin();
-  };
-  std::sort(space.begin(), space.end(), [&](const std::string& a, const std::string& b) { return rank(a) < rank(b); });
+  std::sort(space.begin(), space.end(),
+            [](const std::string& a, const std::string& b) { return label_space_rank(a) < label_space_rank(b); });
   space.insert(space.end(), others.begin(), others.end());
   return space;
 }

@@ -23,8 +23,8 @@ class Generated {
       : dir_(dir), staging_(dir_ / ".generator"), seed_(options.seed), size_(options.size) {
     options.format = format;
     summary_ = write_synthetic_dataset(staging_.string(), options);
-    for (const auto& [part, table] : {std::pair{"train", &summary_.split.train}, {"valid", &summary_.split.valid},
-                                      {"test", &summary_.split.test}})
+    for (const auto& [part, table] :
+         {std::pair{"train", &summary_.split.train}, {"valid", &summary_.split.valid}, {"test", &summary_.split.test}})
       for (const LabeledImage& image : table->images) part_of_[image.image] = part;
     const CsvTable boxes = read_csv((staging_ / "boxes.csv").string());
     for (const CsvRow& row : boxes.rows) boxes_.emplace(row.fields[0], row.fields);
@@ -114,9 +114,9 @@ std::vector<ReleaseTable> nih(const Generated& g) {
       if (image.labels[k] == 1.0f) findings += (findings.empty() ? "" : "|") + kPathologies[k];
     const uint64_t patient = g.patient_draw(image);
     const std::string size = std::to_string(g.size());
-    entries += csv_line({image.image, findings.empty() ? "No Finding" : findings, std::to_string(Generated::visit(image)),
-                         image.patient_id, std::to_string(20 + patient % 70), patient & 64 ? "F" : "M", g.view(i), size,
-                         size, "0.143", "0.143"});
+    entries += csv_line({image.image, findings.empty() ? "No Finding" : findings,
+                         std::to_string(Generated::visit(image)), image.patient_id, std::to_string(20 + patient % 70),
+                         patient & 64 ? "F" : "M", g.view(i), size, size, "0.143", "0.143"});
     const auto [first, last] = g.boxes(image);
     for (auto box = first; box != last; ++box) {
       const std::string& finding = box->second[1];
@@ -135,16 +135,11 @@ std::vector<ReleaseTable> nih(const Generated& g) {
 
 // ---- CheXpert and MIMIC-CXR: the CheXpert labeler's 14 observations ----
 
-const FromNih kCheXpertFromNih = {{"Cardiomegaly", {"Cardiomegaly"}},
-                                  {"Lung Opacity", kOpacities},
-                                  {"Lung Lesion", {"Mass", "Nodule"}},
-                                  {"Edema", {"Edema"}},
-                                  {"Consolidation", {"Consolidation"}},
-                                  {"Pneumonia", {"Pneumonia"}},
-                                  {"Atelectasis", {"Atelectasis"}},
-                                  {"Pneumothorax", {"Pneumothorax"}},
-                                  {"Pleural Effusion", {"Effusion"}},
-                                  {"Pleural Other", {"Pleural_Thickening"}}};
+const FromNih kCheXpertFromNih = {{"Cardiomegaly", {"Cardiomegaly"}},   {"Lung Opacity", kOpacities},
+                                  {"Lung Lesion", {"Mass", "Nodule"}},  {"Edema", {"Edema"}},
+                                  {"Consolidation", {"Consolidation"}}, {"Pneumonia", {"Pneumonia"}},
+                                  {"Atelectasis", {"Atelectasis"}},     {"Pneumothorax", {"Pneumothorax"}},
+                                  {"Pleural Effusion", {"Effusion"}},   {"Pleural Other", {"Pleural_Thickening"}}};
 
 // Image i's observations as the labeler writes them, by name (a std::map: in MIMIC's column
 // order, which is alphabetical).
@@ -163,10 +158,13 @@ std::map<std::string, std::string> chexpert_observations(const Generated& g, siz
 }
 
 std::vector<ReleaseTable> chexpert(const Generated& g) {
-  const std::vector<std::string> observations = {
-      "No Finding",   "Enlarged Cardiomediastinum", "Cardiomegaly", "Lung Opacity",     "Lung Lesion",
-      "Edema",        "Consolidation",              "Pneumonia",    "Atelectasis",      "Pneumothorax",
-      "Pleural Effusion", "Pleural Other",          "Fracture",     "Support Devices"};
+  const std::vector<std::string> observations = {"No Finding",       "Enlarged Cardiomediastinum",
+                                                 "Cardiomegaly",     "Lung Opacity",
+                                                 "Lung Lesion",      "Edema",
+                                                 "Consolidation",    "Pneumonia",
+                                                 "Atelectasis",      "Pneumothorax",
+                                                 "Pleural Effusion", "Pleural Other",
+                                                 "Fracture",         "Support Devices"};
   std::vector<std::string> header = {"Path", "Sex", "Age", "Frontal/Lateral", "AP/PA"};
   header.insert(header.end(), observations.begin(), observations.end());
   std::map<std::string, std::string> tables = {{"train", csv_line(header)}, {"valid", csv_line(header)}};
@@ -197,10 +195,10 @@ std::vector<ReleaseTable> mimic(const Generated& g) {
   std::vector<std::string> header = {"subject_id", "study_id"};
   for (const auto& [observation, value] : chexpert_observations(g, 0)) header.push_back(observation);
   std::string labels = csv_line(header);
-  std::string metadata = csv_line({"dicom_id", "subject_id", "study_id", "PerformedProcedureStepDescription",
-                                   "ViewPosition", "Rows", "Columns", "StudyDate", "StudyTime",
-                                   "ProcedureCodeSequence_CodeMeaning", "ViewCodeSequence_CodeMeaning",
-                                   "PatientOrientationCodeSequence_CodeMeaning"});
+  std::string metadata =
+      csv_line({"dicom_id", "subject_id", "study_id", "PerformedProcedureStepDescription", "ViewPosition", "Rows",
+                "Columns", "StudyDate", "StudyTime", "ProcedureCodeSequence_CodeMeaning",
+                "ViewCodeSequence_CodeMeaning", "PatientOrientationCodeSequence_CodeMeaning"});
   std::string split = csv_line({"dicom_id", "study_id", "subject_id", "split"});
   const std::map<std::string, std::string> official = {{"train", "train"}, {"valid", "validate"}, {"test", "test"}};
   for (size_t i = 0; i < g.images().size(); ++i) {
@@ -226,25 +224,40 @@ std::vector<ReleaseTable> mimic(const Generated& g) {
 
 // ---- VinDr-CXR ----
 
-const std::vector<std::string> kVinDrColumns = {
-    "Aortic enlargement", "Atelectasis",        "Calcification",      "Cardiomegaly",  "Clavicle fracture",
-    "Consolidation",      "Edema",              "Emphysema",          "Enlarged PA",   "ILD",
-    "Infiltration",       "Lung Opacity",       "Lung cavity",        "Lung cyst",     "Mediastinal shift",
-    "Nodule/Mass",        "Pleural effusion",   "Pleural thickening", "Pneumothorax",  "Pulmonary fibrosis",
-    "Rib fracture",       "Other lesion",       "COPD",               "Lung tumor",    "Pneumonia",
-    "Tuberculosis",       "Other disease",      "No finding"};
-const FromNih kVinDrFromNih = {{"Atelectasis", {"Atelectasis"}},
-                               {"Cardiomegaly", {"Cardiomegaly"}},
-                               {"Consolidation", {"Consolidation"}},
-                               {"Edema", {"Edema"}},
-                               {"Emphysema", {"Emphysema"}},
-                               {"Infiltration", {"Infiltration"}},
-                               {"Lung Opacity", kOpacities},
-                               {"Nodule/Mass", {"Mass", "Nodule"}},
-                               {"Pleural effusion", {"Effusion"}},
-                               {"Pleural thickening", {"Pleural_Thickening"}},
-                               {"Pneumothorax", {"Pneumothorax"}},
-                               {"Pulmonary fibrosis", {"Fibrosis"}},
+const std::vector<std::string> kVinDrColumns = {"Aortic enlargement",
+                                                "Atelectasis",
+                                                "Calcification",
+                                                "Cardiomegaly",
+                                                "Clavicle fracture",
+                                                "Consolidation",
+                                                "Edema",
+                                                "Emphysema",
+                                                "Enlarged PA",
+                                                "ILD",
+                                                "Infiltration",
+                                                "Lung Opacity",
+                                                "Lung cavity",
+                                                "Lung cyst",
+                                                "Mediastinal shift",
+                                                "Nodule/Mass",
+                                                "Pleural effusion",
+                                                "Pleural thickening",
+                                                "Pneumothorax",
+                                                "Pulmonary fibrosis",
+                                                "Rib fracture",
+                                                "Other lesion",
+                                                "COPD",
+                                                "Lung tumor",
+                                                "Pneumonia",
+                                                "Tuberculosis",
+                                                "Other disease",
+                                                "No finding"};
+const FromNih kVinDrFromNih = {{"Atelectasis", {"Atelectasis"}},     {"Cardiomegaly", {"Cardiomegaly"}},
+                               {"Consolidation", {"Consolidation"}}, {"Edema", {"Edema"}},
+                               {"Emphysema", {"Emphysema"}},         {"Infiltration", {"Infiltration"}},
+                               {"Lung Opacity", kOpacities},         {"Nodule/Mass", {"Mass", "Nodule"}},
+                               {"Pleural effusion", {"Effusion"}},   {"Pleural thickening", {"Pleural_Thickening"}},
+                               {"Pneumothorax", {"Pneumothorax"}},   {"Pulmonary fibrosis", {"Fibrosis"}},
                                {"Pneumonia", {"Pneumonia"}}};
 
 // A radiologist's 0/1 per VinDr finding (No finding last); `flip` draws which ones the reader
@@ -355,8 +368,8 @@ std::vector<ReleaseTable> write_synthetic_release(const std::string& dir, LabelF
       write_synthetic_dataset(dir, options);
       std::vector<ReleaseTable> written;
       for (const char* part : {"train", "valid", "test"})
-        written.push_back({part, (fs::path(dir) / (std::string(part) + ".csv")).string(),
-                           (fs::path(dir) / "images").string()});
+        written.push_back(
+            {part, (fs::path(dir) / (std::string(part) + ".csv")).string(), (fs::path(dir) / "images").string()});
       return written;
     }
     case LabelFormat::kNih: return nih(Generated(dir, options, ImageFormat::kPng));

@@ -50,7 +50,6 @@ struct ReleaseTable {
 // Writes the synthetic dataset of `options` into `dir` as `layout`'s release (kNotebook:
 // data/synthetic.h's own layout, in options.format; the others in their release's image format).
 // Returns the release's label tables.
-std::vector<ReleaseTable> write_synthetic_release(const std::string& dir, LabelFormat layout,
-                                                  SyntheticOptions options);
+std::vector<ReleaseTable> write_synthetic_release(const std::string& dir, LabelFormat layout, SyntheticOptions options);
 
 }  // namespace rg::data

@@ -4,11 +4,12 @@
 # patientNNNNN/studyN/view1_frontal.jpg, 1.0/0.0/-1.0/blank) trains with each --uncertain policy,
 # predicts through its own CSV and evaluates with a label it never annotates as n/a; roentgen
 # benchmark tabulates a model over six layouts (JPEGs, PNGs, 16-bit PNGs, DICOMs); CheXpert's and
-# the notebook's train one model together; --views and --one-per-patient select images; each
+# the notebook's train one model together; the example runs on CheXpert's split; --views and --one-per-patient select images; each
 # other release's tables split by patient; an RSNA table (several box rows per image) lists its DICOMs.
-#   tests/cli_datasets.sh build/bin/roentgen
+#   tests/cli_datasets.sh build/bin/roentgen build/bin/example_chestxray
 set -euo pipefail
 roentgen=$1
+example=$2
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 fail() { echo "cli_datasets: $*"; exit 1; }
@@ -82,6 +83,10 @@ count() { cat "$1"/train.csv "$1"/valid.csv "$1"/test.csv | grep -vc '^Image,'; 
 [ "$(count all)" -gt "$(count pa)" ] || fail "no AP image to leave out"
 patients=$(cut -d/ -f3 $data/train.csv | grep '^patient' | sort -u | wc -l)
 [ "$(count first)" = "$patients" ] || fail "--one-per-patient kept $(count first) images of $patients patients"
+# The example on CheXpert's layout, through its patient-level split (the notebook's format, missing labels kept).
+"$example" --data all --images $data --out example --limit 8 --image-size 32 --epochs 1 --batch-size 4 \
+  >example.log 2>&1 || { tail example.log; fail "the example on CheXpert's split"; }
+grep -q "labels (11)" example.log || { head -30 example.log; fail "the example's labels are not CheXpert's 11"; }
 if "$roentgen" train --train $data/train.csv --valid $data/valid.csv --images $data --out bad --uncertain maybe \
      2>err.log; then fail "--uncertain maybe"; fi
 grep -q "unknown policy for uncertain labels 'maybe'" err.log || { cat err.log; fail "the --uncertain message"; }

@@ -21,6 +21,13 @@ namespace {
 
 void write_text(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
 
+// Image `image`'s label `name` (an error when the table has no such label).
+float label_of(const LabelTable& table, size_t image, const std::string& name) {
+  const auto at = std::find(table.label_names.begin(), table.label_names.end(), name);
+  REQUIRE(at != table.label_names.end());
+  return table.images.at(image).labels.at(size_t(at - table.label_names.begin()));
+}
+
 void write_gzip(const std::string& path, const std::string& text) { write_file_atomic(path, gzip(text)); }
 
 const std::string kNotebookCsv =
@@ -153,10 +160,7 @@ TEST_CASE("CheXpert: its observations on the label space; blank is missing; -1 a
   CHECK(t.images[0].patient_id == "patient00001");
   CHECK(t.images[2].patient_id == "patient00002");
   for (float v : t.images[0].labels) CHECK(v == 0.0f);  // No Finding: every mapped observation 0
-  const auto label = [&](size_t image, const std::string& name) {
-    const size_t k = size_t(std::find(t.label_names.begin(), t.label_names.end(), name) - t.label_names.begin());
-    return t.images[image].labels.at(k);
-  };
+  const auto label = [&](size_t image, const std::string& name) { return label_of(t, image, name); };
   CHECK(std::isnan(label(1, "Cardiomegaly")));  // uncertain, ignored
   CHECK(label(1, "Lung Opacity") == 1.0f);
   CHECK(std::isnan(label(1, "Effusion")));  // Pleural Effusion, uncertain
@@ -205,10 +209,7 @@ TEST_CASE("VinDr-CXR: the radiologists' majority per finding; fractures as one; 
   REQUIRE(t.size() == 2);
   CHECK(t.images[0].image == "a.dicom");
   CHECK(t.images[0].patient_id == "a");
-  const auto label = [&](size_t image, const std::string& name) {
-    return t.images[image].labels.at(
-        size_t(std::find(t.label_names.begin(), t.label_names.end(), name) - t.label_names.begin()));
-  };
+  const auto label = [&](size_t image, const std::string& name) { return label_of(t, image, name); };
   CHECK(label(0, "Cardiomegaly") == 1.0f);
   CHECK(label(0, "Atelectasis") == 0.0f);
   CHECK(label(0, "Fracture") == 1.0f);  // rib by one reader, clavicle by another: two of three
@@ -221,8 +222,7 @@ TEST_CASE("VinDr-CXR: the radiologists' majority per finding; fractures as one; 
   std::string row = vindr_row("c", "x", {17});
   row.erase(row.find(",x"), 2);
   const LabelTable test = read_vindr(parse_csv(test_header + row, "image_labels_test.csv"));
-  CHECK(test.images[0].labels.at(size_t(std::find(test.label_names.begin(), test.label_names.end(), "Lung Lesion") -
-                                        test.label_names.begin())) == 1.0f);
+  CHECK(label_of(test, 0, "Lung Lesion") == 1.0f);
 }
 
 TEST_CASE("PadChest: the report's findings list through the synonym table") {

@@ -50,7 +50,8 @@ struct Truth {
   // A label-space label as the header of data/synthetic_release.h maps the generator's findings.
   bool finding(const LabeledImage& image, const std::string& label) const {
     if (label == "Lung Lesion") return has(image, "Mass") || has(image, "Nodule");
-    if (label == "Lung Opacity") return has(image, "Consolidation") || has(image, "Infiltration") || has(image, "Pneumonia");
+    if (label == "Lung Opacity")
+      return has(image, "Consolidation") || has(image, "Infiltration") || has(image, "Pneumonia");
     return has(image, label);  // Enlarged Cardiomediastinum, Fracture: never planted
   }
 };
