@@ -1,7 +1,7 @@
-// DICOM radiographs — uncompressed, RLE, JPEG lossless and lossy, JPEG-LS (JPEG and JPEG-LS
-// through GDCM, Debian's libgdcm-dev, and its CharLS) — decoded to the gray image a DICOM viewer
-// displays, on the 0..255 scale every other decoder gives. JPEG 2000 is refused, naming the file
-// and how to convert it (data/dicom_frames.cpp says why).
+// DICOM radiographs — uncompressed, RLE, JPEG lossless and lossy, JPEG-LS, JPEG 2000 (the last
+// three through GDCM, Debian's libgdcm-dev, with its CharLS and OpenJPEG; JPEG 2000 in a process
+// of its own, data/jpeg2000_process.h) — decoded to the gray image a DICOM viewer displays, on
+// the 0..255 scale every other decoder gives.
 //
 //   stored values      the first frame's pixels: BitsStored bits ending at HighBit, taken out of
 //                      each BitsAllocated word (other bits are overlays or garbage), two's

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "data/jpeg2000_process.h"
 #include "tensor/error.h"
 
 namespace rg::data::dicom {
@@ -61,7 +62,9 @@ bool is_jpeg(Syntax::TSType ts) {
 bool is_jpeg_ls(Syntax::TSType ts) { return ts == Syntax::JPEGLSLossless || ts == Syntax::JPEGLSNearLossless; }
 // The still-image compressions in use (not the retired JPEG processes, video, JPIP or private
 // syntaxes).
-bool is_image_codec(Syntax::TSType ts) { return is_jpeg(ts) || is_jpeg_ls(ts) || ts == Syntax::RLELossless; }
+bool is_image_codec(Syntax::TSType ts) {
+  return is_jpeg(ts) || is_jpeg_ls(ts) || is_jpeg2000(ts) || ts == Syntax::RLELossless;
+}
 
 // After the one scan a gray frame has, the next marker must end the image: GDCM's libjpeg loops
 // forever reading a second scan (found by the DICOM fuzzer). In the entropy-coded data a 0xFF is
@@ -176,12 +179,16 @@ void silence_gdcm() {
   (void)silenced;
 }
 
-// The first frame of JPEG or JPEG-LS data (its header checked), decoded by GDCM's codec
-// for the transfer syntax, handed to it as an image of one frame in one fragment.
-std::vector<char> decode_with_gdcm(const std::string& frame, Syntax::TSType syntax, const Geometry& g, const Bits& bits,
-                                   const std::string& file) {
+}  // namespace
+
+// Handed to GDCM as an image of one frame in one fragment.
+std::vector<char> decode_with_gdcm(const std::string& frame, const std::string& syntax_uid, const Geometry& g,
+                                   const Bits& bits, const std::string& file) {
   silence_gdcm();
-  check_jpeg_header(frame, is_jpeg_ls(syntax), g, bits, file);
+  const Syntax::TSType syntax = Syntax::GetTSType(syntax_uid.c_str());
+  RG_CHECK(is_jpeg(syntax) || is_jpeg_ls(syntax) || is_jpeg2000(syntax), file, ": not a JPEG, JPEG-LS or JPEG 2000 ",
+           "transfer syntax (", syntax_uid, ")");
+  if (!is_jpeg2000(syntax)) check_jpeg_header(frame, is_jpeg_ls(syntax), g, bits, file);
   gdcm::Image image;
   image.SetNumberOfDimensions(2);
   image.SetDimension(0, unsigned(g.columns));
@@ -213,26 +220,44 @@ std::vector<char> decode_with_gdcm(const std::string& frame, Syntax::TSType synt
   return words;
 }
 
+namespace {
+
+// A lossy JPEG 2000 stream may hold more bits than Bits Stored (gdcmconv writes 12-bit data at
+// precision 16), and its values then overshoot the stored range a little at edges. They are
+// clamped to that range, as the codestream's decoder would at its own precision, rather than
+// wrapped by the stored-bit mask (4097 in 12 bits is 1: a white edge turned black).
+void clamp_to_stored_range(std::vector<char>& words, const Bits& bits) {
+  const size_t size = size_t(bits.allocated / 8);
+  for (size_t at = 0; at + size <= words.size(); at += size) {
+    uint32_t raw = 0;
+    std::memcpy(&raw, &words[at], size);  // little-endian words
+    const int shift = 32 - bits.allocated;
+    const int64_t value = bits.is_signed ? int64_t(int32_t(raw << shift) >> shift) : int64_t(raw);
+    const int64_t clamped = std::clamp(value, int64_t(bits.min()), int64_t(bits.max()));
+    if (clamped == value) continue;
+    raw = uint32_t(clamped);
+    std::memcpy(&words[at], &raw, size);
+  }
+}
+
 // The first frame of compressed (encapsulated) pixel data: RLE decoded here, JPEG and JPEG-LS by
-// GDCM. JPEG 2000 is refused: through GDCM, Debian's OpenJPEG 2.5.0 corrupted its heap on
-// malformed streams under the DICOM fuzzer, in the SIZ marker and in code-block data, so no
-// header check makes it safe for files from anywhere; gdcmconv --raw, a process of its own,
-// converts trusted ones.
+// GDCM, JPEG 2000 by GDCM in a process of its own (data/jpeg2000_process.h says why).
 std::vector<char> decoded_first_frame(const DicomFile& file, const DicomElement& pixels, const Geometry& g,
                                       const Bits& bits) {
   const Syntax::TSType syntax = Syntax::GetTSType(file.transfer_syntax.c_str());
   gdcm::UIDs uid;
   uid.SetFromUID(file.transfer_syntax.c_str());
   const std::string name = uid.GetName() ? uid.GetName() : file.transfer_syntax;
-  RG_CHECK(
-      !is_jpeg2000(syntax), file.name, ": JPEG 2000 compressed (", name, "), which roentgen does not decode: ",
-      "Debian's OpenJPEG corrupts memory on malformed JPEG 2000 streams. Decompress it first, e.g. gdcmconv --raw ",
-      file.name, " out.dcm");
   RG_CHECK(is_image_codec(syntax), file.name, ": ", kPixelData.describe(), " in a transfer syntax roentgen does not ",
-           "decode (", name, "; it decodes RLE, JPEG and JPEG-LS)");
+           "decode (", name, "; it decodes RLE, JPEG, JPEG-LS and JPEG 2000)");
   const std::string frame = first_frame_fragments(file, pixels, g.frames);
   if (syntax == Syntax::RLELossless) return decode_rle(frame, g, bits, file.name);
-  return decode_with_gdcm(frame, syntax, g, bits, file.name);
+  if (is_jpeg2000(syntax)) {
+    std::vector<char> words = decode_jpeg2000_in_own_process(frame, file.transfer_syntax, g, bits, file.name);
+    clamp_to_stored_range(words, bits);
+    return words;
+  }
+  return decode_with_gdcm(frame, file.transfer_syntax, g, bits, file.name);
 }
 
 }  // namespace

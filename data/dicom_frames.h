@@ -1,7 +1,8 @@
 // The tags of DICOM's image pixel module, and the first frame of a DICOM's pixel data as words of
 // Bits Allocated, little-endian: native data as the file stores it, RLE decoded here, JPEG and
-// JPEG-LS by GDCM once their headers agree with the data set (JPEG 2000 refused: the .cpp says
-// why). Used by data/dicom.cpp, which turns the words into a viewer's gray image.
+// JPEG-LS by GDCM once their headers agree with the data set, JPEG 2000 by GDCM in a process of
+// its own (data/jpeg2000_process.h). Used by data/dicom.cpp, which turns the words into a
+// viewer's gray image.
 #pragma once
 
 #include <cmath>
@@ -53,5 +54,11 @@ struct Geometry {
 // the file when it is short, corrupt, or in a transfer syntax roentgen does not decode.
 std::vector<char> first_frame_words(const DicomFile& file, const DicomElement& pixels, const Geometry& g,
                                     const Bits& bits);
+
+// One frame of JPEG, JPEG-LS or JPEG 2000 data (`syntax_uid`: the file's transfer syntax) decoded
+// by GDCM's codec, after a JPEG or JPEG-LS header is checked against the data set (the .cpp says
+// why). Call it for JPEG 2000 only in roentgen-decode-j2k's process (data/jpeg2000_process.h).
+std::vector<char> decode_with_gdcm(const std::string& frame, const std::string& syntax_uid, const Geometry& g,
+                                   const Bits& bits, const std::string& file);
 
 }  // namespace rg::data::dicom

@@ -11,7 +11,7 @@ command -v clang++ >/dev/null || { echo "fuzz: clang++ not found (apt-get instal
 targets=(fuzz_safetensors fuzz_labels fuzz_predictions fuzz_image fuzz_pack fuzz_dicom)
 CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DROENTGEN_FUZZ=ON -DROENTGEN_CUDA=OFF -DROENTGEN_MPI=OFF \
   -DROENTGEN_BUILD_BENCH=OFF -DBUILD_TESTING=OFF >/dev/null
-cmake --build build-fuzz -j "$(nproc)" --target "${targets[@]}"
+cmake --build build-fuzz -j "$(nproc)" --target "${targets[@]}" roentgen-decode-j2k  # the fuzzers run JPEG 2000 through it
 mkdir -p build-fuzz/artifacts
 for target in "${targets[@]}"; do
   corpus=tests/fuzz/corpus/${target#fuzz_}
