@@ -1,5 +1,5 @@
-// roentgen: the command-line tool: train, split, synthetic, pack, benchmark, predict, eval, gradcam, bench, export,
-// inspect, info. Each command is one entry of kCommands at the bottom — its name, summary, usage
+// roentgen: the command-line tool: train, split, synthetic, pack, benchmark, predict, calibrate, eval, gradcam, bench,
+// export, inspect, info. Each command is one entry of kCommands at the bottom — its name, summary, usage
 // (with its defaults), function, and whether it runs under mpirun: `roentgen` alone lists them,
 // `roentgen --help` prints every usage, `roentgen COMMAND --help` one.
 
@@ -24,7 +24,9 @@
 #include "explain/gradcam.h"
 #include "metrics/evaluate.h"
 #include "models/model_file.h"
+#include "report/reliability.h"
 #include "tensor/io.h"
+#include "train/calibrate.h"
 #include "train/session.h"
 #include "apps/bench.h"
 #include "cli/flags.h"
@@ -73,6 +75,7 @@ int split(int argc, char** argv);
 int synthetic(int argc, char** argv);
 int predict(int argc, char** argv);
 int eval(int argc, char** argv);
+int calibrate(int argc, char** argv);
 int gradcam(int argc, char** argv);
 int export_command(int argc, char** argv);
 int inspect(int argc, char** argv);
@@ -91,6 +94,7 @@ const std::vector<Command>& commands() {
            "                 [--label-format auto|nih|notebook|chexpert|mimic|vindr|padchest|rsna (auto)]\n"
            "                 [--uncertain ignore|ones|zeros (ignore)] [--views PA,AP,...] [--one-per-patient]\n"
            "                 [--official-split train|validate|test (MIMIC-CXR)]\n"
+           "                 [--operating-point youden|sensitivity=S|specificity=S|ppv=P (youden)]\n"
            "      Trains DenseNet121 with the weighted loss, Adam and the notebook's callbacks. Writes\n"
            "      best.safetensors (a model file), last.safetensors (a checkpoint), log.csv, tensorboard/.\n"
            "      First checks the tables: an image listed twice, or in both, is an error; so is a patient\n"
@@ -113,7 +117,9 @@ const std::vector<Command>& commands() {
            "      --normalization: sample (default) normalizes every image by its own mean and std, in\n"
            "      training and in evaluation alike; notebook is the notebook's mix (a dataset mean/std for\n"
            "      validation, test and the saved model). --min-epochs N: the best epoch is chosen, and early\n"
-           "      stopping may stop, only from epoch N on.\n",
+           "      stopping may stop, only from epoch N on.\n"
+           "      At the end, the best epoch's model chooses each label's decision threshold on the\n"
+           "      validation set by --operating-point and best.safetensors keeps them (predict decides by them).\n",
        train_command, true},
       {"split", "split a label file by patient",
        "  roentgen split --labels LABELS.csv[.gz] --out DIR [--fractions 0.8,0.1,0.1] [--seed S]\n"
@@ -154,7 +160,7 @@ const std::vector<Command>& commands() {
        "                   [--image-size N] [--normalization sample|imagenet|dataset:<mean>,<std>]\n"
        "                   [--batch-size N] [--threads N] [--device cpu|cuda|cuda:N] [--max-image-pixels N]\n"
        "                   [--skip-bad-images] [--label-format F] [--uncertain U] [--views V]\n"
-       "                   [--one-per-patient] (as train)\n"
+       "                   [--one-per-patient] (as train) [--output probabilities|decisions|both]\n"
        "      Writes Image,<label>... with one probability per label for every image listed in the\n"
        "      CSV's Image (or Image Index) column or, without --csv, for every image in --images: each\n"
        "      PNG, JPEG and DICOM of a folder and its subfolders (told by content, sorted by path), each record\n"
@@ -162,19 +168,35 @@ const std::vector<Command>& commands() {
        "      and normalization come from the model file unless given here. With a PatientId (or\n"
        "      Patient ID) column, warns about images of patients the model was trained or validated\n"
        "      on. An unreadable image stops with its name; --skip-bad-images lists it in skipped.csv\n"
-       "      beside --out instead and counts it at the end.\n",
+       "      beside --out instead and counts it at the end. With the model's operating points (train\n"
+       "      and calibrate store them), decision_<label> columns follow: 1 at or above the label's\n"
+       "      threshold, 0 below (--output both, the default then); a model without them gives\n"
+       "      probabilities only, and refuses --output decisions|both rather than decide at 0.5.\n",
        predict},
+      {"calibrate", "choose a model's decision thresholds on a labeled set",
+       "  roentgen calibrate --model M.safetensors --labels LABELS.csv --images DIR|FILE.rgpack [--out M2.safetensors]\n"
+       "                     [--operating-point youden|sensitivity=S|specificity=S|ppv=P (youden)]\n"
+       "                     [--batch-size N] [--threads N] [--device cpu|cuda|cuda:N] [--max-image-pixels N]\n"
+       "                     [--label-format F] [--uncertain U] [--views V] [--one-per-patient] (as train)\n"
+       "      Scores the set's images and chooses each label's threshold by the rule over the images\n"
+       "      where the label is known (metrics/decisions.h); writes the model with them to --out (default:\n"
+       "      the model file itself, replaced atomically). A label the set lacks, or of one class in it,\n"
+       "      gets no threshold and no decisions.\n",
+       calibrate},
       {"eval", "AUROC and more from predictions",
        "  roentgen eval --labels LABELS.csv[.gz] --preds PREDS.csv[.gz] --out metrics.json [--bootstrap N]\n"
+       "                [--reliability FILE.svg]\n"
        "                [--model M.safetensors [--strict]] [--label-format F] [--uncertain U] [--views V]\n"
        "                [--one-per-patient] (as train)\n"
        "      AUROC (with a bootstrap 95% interval; N resamples, default 1000, 0 for none), average\n"
-       "      precision and Youden's threshold per label, over the images where the label is known\n"
+       "      precision, Youden's threshold and calibration (ECE over 10 equal-mass bins, Brier score;\n"
+       "      --reliability draws the reliability diagram) per label, over the images where the label is known\n"
        "      (n/a when it is known for none). Labels in any format train reads;\n"
        "      predictions with an Image (or Image Index) column and one column per label, named\n"
        "      <label> or prob_<label>; rows matched by image name. --model: the model that made the\n"
        "      predictions; a warning (--strict: an error) when images belong to patients it was trained\n"
-       "      or validated on.\n",
+       "      or validated on, and sensitivity, specificity, PPV and NPV (95% Wilson intervals) at its\n"
+       "      operating points.\n",
        eval},
       {"gradcam", "a Grad-CAM heat map for one image and label",
        "  roentgen gradcam --model M.safetensors --image X.png --label NAME [--layer NAME] --out heat.npy\n"
@@ -256,7 +278,7 @@ int train_command(int argc, char** argv) {
                    "--limit",         "--weights",    "--threads",         "--seed",
                    "--resume",        "--device",     "--architecture",    "--max-image-pixels",
                    "--normalization", "--min-epochs", "--sync-batch-norm", "--label-format",
-                   "--uncertain",     "--views",      "--official-split"},
+                   "--uncertain",     "--views",      "--official-split",  "--operating-point"},
       {"--no-augment", "--no-shuffle", "--allow-patient-overlap", "--no-patient-record", "--one-per-patient"});
   require(flags, "train", {"--train", "--valid", "--out"});
   const bool datasets = is_dataset_spec(flags["--train"]);
@@ -283,7 +305,9 @@ int train_command(int argc, char** argv) {
                     .shuffle = !flags.count("--no-shuffle"),
                     .notebook_normalization = cli::normalization_flag(flags),
                     .allow_patient_overlap = flags.count("--allow-patient-overlap") > 0,
-                    .patient_record = !flags.count("--no-patient-record")};
+                    .patient_record = !flags.count("--no-patient-record"),
+                    .operating_point = metrics::OperatingRule::parse(
+                        flags.count("--operating-point") ? flags["--operating-point"] : "youden")};
   if (datasets) {
     for (const std::string& spec : cli::all_values(argc, argv, 2, "--train"))
       so.train_datasets.push_back(parse_dataset_spec(spec));
@@ -319,6 +343,8 @@ int train_command(int argc, char** argv) {
   }
   if (result.best_epoch > 0)
     std::cerr << "best epoch " << result.best_epoch << ": " << flags["--out"] << "/best.safetensors\n";
+  if (!session.info.operating_points.empty())
+    std::cerr << "operating points, " << session.info.operating_points.describe();
   return result.stop == StopReason::Completed || result.stop == StopReason::EarlyStopping ? 0 : 1;
 }
 
@@ -416,47 +442,79 @@ LabelTable source_images(const std::string& path, const ImageSource& source) {
   return list;
 }
 
-int predict(int argc, char** argv) {
-  auto flags = parse_flags(
-      argc, argv,
-      {"--model", "--csv", "--images", "--out", "--image-size", "--normalization", "--batch-size", "--threads",
-       "--device", "--max-image-pixels", "--label-format", "--uncertain", "--views", "--official-split"},
-      {"--skip-bad-images", "--one-per-patient"});
-  require(flags, "predict", {"--model", "--images", "--out"});
-  const Device device = device_flag(flags);
+// What --output asks of predict: decisions only from a model with operating points.
+metrics::PredictionColumns prediction_columns(cli::Flags& flags, const OperatingPoints& points,
+                                              const std::string& model) {
+  const std::string output = flags.count("--output") ? flags["--output"] : points.empty() ? "probabilities" : "both";
+  RG_CHECK(output == "probabilities" || output == "decisions" || output == "both",
+           "predict: --output is probabilities, decisions or both, not \"", output, "\"");
+  RG_CHECK(output == "probabilities" || !points.empty(), "predict: ", model,
+           " has no operating points, so it makes no decisions (never at an arbitrary 0.5): choose them with "
+           "roentgen calibrate --model ",
+           model, " --labels VALID.csv --images DIR, or ask for --output probabilities");
+  if (points.empty())
+    std::cerr << "note: " << model << " has no operating points: probabilities only (roentgen calibrate adds them)\n";
+  return output == "both"        ? metrics::PredictionColumns::kBoth
+         : output == "decisions" ? metrics::PredictionColumns::kDecisions
+                                 : metrics::PredictionColumns::kProbabilities;
+}
+
+// score_images' flags (and the label and image-limit flags), each checked before any work.
+void check_scoring_flags(cli::Flags& flags) {
+  device_flag(flags);
+  cli::integer(flags, "--image-size", 0, 32, 4096);
+  cli::integer(flags, "--batch-size", 8, 1, 4096);
+  cli::threads(flags, 2);
+  if (flags.count("--normalization")) Normalization::from_spec(flags["--normalization"]);
   cli::image_limit_flag(flags);
   cli::label_flags(flags);
+}
+
+// The model's probabilities for `list`'s images ([N][L]; an empty row: an image --skip-bad-images
+// skipped), on --device, at --image-size and with --normalization when given, else the model file's.
+std::vector<std::vector<float>> score_images(cli::Flags& flags, const LoadedModel& loaded, const LabelTable& list,
+                                             const std::shared_ptr<const ImageSource>& source, const char* command) {
+  const Device device = device_flag(flags);
+  const ModelInfo& info = loaded.info;
   const int64_t size_flag = cli::integer(flags, "--image-size", 0, 32, 4096);  // 0: the model file's
+  const int64_t size = size_flag ? size_flag : info.image_size;
+  const Normalization norm = flags.count("--normalization") ? Normalization::from_spec(flags["--normalization"])
+                                                            : normalization_of(info, flags["--model"]);
+  if (const std::string seen = seen_patients_warning(info.patients, list); !seen.empty())
+    std::cerr << "WARNING: " << seen << "\n";
   LoaderOptions options;
   options.batch_size = int(cli::integer(flags, "--batch-size", 8, 1, 4096));
   options.threads = cli::threads(flags, 2);
   options.skip_bad_images = flags.count("--skip-bad-images") > 0;
-  if (flags.count("--normalization")) Normalization::from_spec(flags["--normalization"]);  // a bad spec fails here
+  options.width = options.height = int(size);
+  options.shuffle = false;
+  options.normalization = norm;
+  DataLoader loader(list, source, options);
+  loaded.model->to(device);
+  std::cerr << "roentgen " << command << ": " << info.architecture << ", " << info.labels.size() << " labels, "
+            << list.size() << " images at " << size << "x" << size << ", normalization " << norm.describe() << ", on "
+            << device << "\n";
+  return predict_all(*loaded.model, loader, true);
+}
+
+int predict(int argc, char** argv) {
+  auto flags = parse_flags(
+      argc, argv,
+      {"--model", "--csv", "--images", "--out", "--image-size", "--normalization", "--batch-size", "--threads",
+       "--device", "--max-image-pixels", "--label-format", "--uncertain", "--views", "--official-split", "--output"},
+      {"--skip-bad-images", "--one-per-patient"});
+  require(flags, "predict", {"--model", "--images", "--out"});
+  check_scoring_flags(flags);
   cli::check_writable_file(flags["--out"]);
   const std::string skipped_csv = (std::filesystem::path(flags["--out"]).parent_path() / "skipped.csv").string();
 
   const LoadedModel loaded = load_model(flags["--model"]);
   const ModelInfo& info = loaded.info;
-  const int64_t size = size_flag ? size_flag : info.image_size;
-  const Normalization norm = flags.count("--normalization") ? Normalization::from_spec(flags["--normalization"])
-                                                            : normalization_of(info, flags["--model"]);
-
+  const metrics::PredictionColumns columns = prediction_columns(flags, info.operating_points, flags["--model"]);
   const std::shared_ptr<const ImageSource> source = open_image_source(flags["--images"]);
   const LabelTable list =
       flags.count("--csv") ? listed_images(flags["--csv"]) : source_images(flags["--images"], *source);
-  if (const std::string seen = seen_patients_warning(info.patients, list); !seen.empty())
-    std::cerr << "WARNING: " << seen << "\n";
-
-  options.width = options.height = int(size);
-  options.shuffle = false;
-  options.normalization = norm;
-  DataLoader loader(list, source, options);
-
-  loaded.model->to(device);
-  std::cerr << "roentgen predict: " << info.architecture << ", " << info.labels.size() << " labels, " << list.size()
-            << " images at " << size << "x" << size << ", normalization " << norm.describe() << ", on " << device
-            << "\n";
-  const auto probs = predict_all(*loaded.model, loader, true);
+  const auto probs = score_images(flags, loaded, list, source, "predict");
   // A row without probabilities is an image the loader skipped (--skip-bad-images).
   std::vector<std::string> images, skipped;
   std::vector<std::vector<float>> scored;
@@ -468,9 +526,10 @@ int predict(int argc, char** argv) {
     images.push_back(list.images[i].image);
     scored.push_back(probs[i]);
   }
-  write_file_atomic(flags["--out"], metrics::predictions_csv(images, info.labels, scored));
+  write_file_atomic(flags["--out"], metrics::predictions_csv(images, info.labels, scored,
+                                                             info.operating_points.thresholds(info.labels), columns));
   std::cerr << "wrote " << flags["--out"] << " (" << images.size() << " images)\n";
-  if (options.skip_bad_images) {
+  if (flags.count("--skip-bad-images")) {
     std::string text = csv_line({"Image"});
     for (const auto& name : skipped) text += csv_line({name});
     write_file_atomic(skipped_csv, text);
@@ -480,10 +539,30 @@ int predict(int argc, char** argv) {
   return 0;
 }
 
+int calibrate(int argc, char** argv) {
+  auto flags =
+      parse_flags(argc, argv,
+                  {"--model", "--labels", "--images", "--out", "--operating-point", "--batch-size", "--threads",
+                   "--device", "--max-image-pixels", "--label-format", "--uncertain", "--views", "--official-split"},
+                  {"--one-per-patient"});
+  require(flags, "calibrate", {"--model", "--labels", "--images"});
+  check_scoring_flags(flags);
+  const auto rule =
+      metrics::OperatingRule::parse(flags.count("--operating-point") ? flags["--operating-point"] : "youden");
+  const std::string out = flags.count("--out") ? flags["--out"] : flags["--model"];
+  cli::check_writable_file(out);
+  LoadedModel loaded = load_model(flags["--model"]);
+  const LabelTable set = read_labels(flags["--labels"]);
+  const auto probs = score_images(flags, loaded, set, open_image_source(flags["--images"]), "calibrate");
+  loaded.info.operating_points = choose_operating_points(loaded.info.labels, set, probs, rule);
+  save_model(out, *loaded.model, loaded.info);
+  std::cerr << "operating points, " << loaded.info.operating_points.describe() << "wrote " << out << "\n";
+  return 0;
+}
+
 // eval --model: the images scored (the rows of `truth` that `preds` names) against the model's
 // patient record; a warning, or with `strict` an error.
-void check_seen_patients(const std::string& model, const LabelTable& truth, const CsvTable& preds, bool strict) {
-  const ModelInfo info = ModelInfo::from_metadata(read_safetensors(model).metadata, model);
+void check_seen_patients(const ModelInfo& info, const LabelTable& truth, const CsvTable& preds, bool strict) {
   const int column = column_of(preds, {"Image", "Image Index"});
   std::set<std::string> scored;
   for (const CsvRow& row : preds.rows)
@@ -499,22 +578,33 @@ void check_seen_patients(const std::string& model, const LabelTable& truth, cons
 int eval(int argc, char** argv) {
   auto flags = parse_flags(argc, argv,
                            {"--labels", "--preds", "--out", "--bootstrap", "--model", "--label-format", "--uncertain",
-                            "--views", "--official-split"},
+                            "--views", "--official-split", "--reliability"},
                            {"--strict", "--one-per-patient"});
   require(flags, "eval", {"--labels", "--preds", "--out"});
   cli::label_flags(flags);
   RG_CHECK(!flags.count("--strict") || flags.count("--model"), "eval: --strict needs --model (the model to check)");
   const int bootstrap = int(cli::integer(flags, "--bootstrap", 1000, 0, 100000));
   cli::check_writable_file(flags["--out"]);
+  if (flags.count("--reliability")) cli::check_writable_file(flags["--reliability"]);
   const LabelTable truth = read_labels(flags["--labels"]);
   const CsvTable preds = read_csv(flags["--preds"]);
-  if (flags.count("--model")) check_seen_patients(flags["--model"], truth, preds, flags.count("--strict") > 0);
+  std::map<std::string, double> thresholds;  // the model's operating points
+  if (flags.count("--model")) {
+    const ModelInfo info = ModelInfo::from_metadata(read_safetensors(flags["--model"]).metadata, flags["--model"]);
+    check_seen_patients(info, truth, preds, flags.count("--strict") > 0);
+    thresholds = info.operating_points.thresholds();
+    if (info.operating_points.empty()) std::cerr << "note: " << flags["--model"] << " has no operating points\n";
+  }
   std::cerr << "roentgen eval: " << preds.rows.size() << " predictions, " << truth.label_names.size() << " labels"
             << (bootstrap ? ", " + std::to_string(bootstrap) + " bootstrap resamples" : "") << "\n";
-  const metrics::Evaluation e = metrics::evaluate(truth, preds, bootstrap, 0);
+  const metrics::Evaluation e = metrics::evaluate(truth, preds, bootstrap, 0, thresholds);
   std::cout << e.table();
   write_file_atomic(flags["--out"], e.to_json() + "\n");
   std::cerr << "wrote " << flags["--out"] << "\n";
+  if (flags.count("--reliability")) {
+    write_file_atomic(flags["--reliability"], report::reliability_diagram("Reliability: " + flags["--preds"], e));
+    std::cerr << "wrote " << flags["--reliability"] << "\n";
+  }
   return 0;
 }
 
@@ -561,7 +651,8 @@ int export_command(int argc, char** argv) {
   require(flags, "export", {"--checkpoint", "--out"});
   cli::check_writable_file(flags["--out"]);
   export_checkpoint(flags["--checkpoint"], flags["--out"]);
-  std::cerr << "wrote " << flags["--out"] << "\n";
+  const ModelInfo info = ModelInfo::from_metadata(read_safetensors(flags["--out"]).metadata, flags["--out"]);
+  std::cerr << "wrote " << flags["--out"] << "; operating points: " << info.operating_points.describe();
   return 0;
 }
 
@@ -589,6 +680,7 @@ int inspect(int argc, char** argv) {
                       : std::to_string(m.info.patients.train.size()) + " training and " +
                             std::to_string(m.info.patients.valid.size()) + " validation patients (salted hashes)")
               << "\n";
+    std::cout << "  operating points: " << m.info.operating_points.describe();
     std::cout << "  loads as " << m.info.architecture << " with " << m.info.labels.size() << " outputs: ok\n";
     return 0;
   } catch (const Error& e) {

@@ -114,8 +114,7 @@ std::vector<char> decode_jpeg2000_in_own_process(const std::string& frame, const
   to_helper.close_now();
   const std::string answer = receive_all(from_helper.fd, bytes + 4096);
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
   RG_CHECK(!WIFSIGNALED(status), file, ": corrupt JPEG 2000 in ", kPixelData.describe(), ": its decoder process ",
            "died of ", strsignal(WTERMSIG(status)), WTERMSIG(status) == SIGXCPU ? " (its CPU-time limit)" : "");
   if (WEXITSTATUS(status) != 0)

@@ -59,8 +59,9 @@ namespace {
 
 class Merged final : public ImageSource {
  public:
-  explicit Merged(const std::vector<DatasetSpec>& specs) {
-    for (const DatasetSpec& s : specs) {
+  Merged(const std::vector<DatasetSpec>& specs, const std::vector<LabelTable>& tables) {
+    for (size_t i = 0; i < specs.size(); ++i) {
+      const DatasetSpec& s = specs[i];
       auto [at, fresh] = sources_.emplace(s.name, nullptr);
       if (fresh)
         at->second = open_image_source(s.images);
@@ -68,20 +69,32 @@ class Merged final : public ImageSource {
         RG_CHECK(images_of_.at(s.name) == s.images, "dataset ", s.name,
                  " is given two image sources: ", images_of_.at(s.name), " and ", s.images);
       images_of_[s.name] = s.images;
+      std::vector<std::string>& own = labels_of_[s.name];
+      for (const std::string& label : tables[i].label_names)
+        if (std::find(own.begin(), own.end(), label) == own.end()) own.push_back(label);
     }
   }
   GrayImage load(const std::string& name, int width, int height) const override {
     const auto [source, inner] = route(name);
     return source->load(inner, width, height);
   }
+  // Each dataset's source checks its images, with the labels its own table annotates (a pack, the
+  // labels it was packed with; data/image_source.h).
   void check(const LabelTable& table, int width, int height) const override {
     std::map<std::string, LabelTable> parts;
     for (const LabeledImage& item : table.images) {
-      const auto [source, inner] = route(item.image);
-      (void)source;
-      LabelTable& part = parts[item.image.substr(0, item.image.find('/'))];
+      const std::string dataset = item.image.substr(0, item.image.find('/'));
+      const std::string inner = route(item.image).second;
+      LabelTable& part = parts[dataset];
       part.source = table.source;
-      part.images.push_back({inner, {}, item.patient_id});
+      part.label_names = labels_of_.at(dataset);
+      std::vector<float> labels;
+      for (const std::string& label : part.label_names) {
+        const auto at = std::find(table.label_names.begin(), table.label_names.end(), label);
+        RG_CHECK(at != table.label_names.end(), table.source, ": no label ", label, " of dataset ", dataset);
+        labels.push_back(item.labels[size_t(at - table.label_names.begin())]);
+      }
+      part.images.push_back({inner, labels, item.patient_id, item.view});
     }
     for (const auto& [name, part] : parts) sources_.at(name)->check(part, width, height);
   }
@@ -110,12 +123,14 @@ class Merged final : public ImageSource {
   }
   std::map<std::string, std::shared_ptr<const ImageSource>> sources_;
   std::map<std::string, std::string> images_of_;
+  std::map<std::string, std::vector<std::string>> labels_of_;  // the labels each dataset's tables annotate
 };
 
 }  // namespace
 
-std::shared_ptr<const ImageSource> merged_image_source(const std::vector<DatasetSpec>& specs) {
-  return std::make_shared<Merged>(specs);
+std::shared_ptr<const ImageSource> merged_image_source(const std::vector<DatasetSpec>& specs,
+                                                       const std::vector<LabelTable>& tables) {
+  return std::make_shared<Merged>(specs, tables);
 }
 
 }  // namespace rg::data

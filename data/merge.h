@@ -31,7 +31,9 @@ std::vector<std::string> merged_label_names(const std::vector<LabelTable>& table
 // `tables[i]` (read from `specs[i]`) as one table with `label_names`: names and patients prefixed.
 LabelTable merge_tables(const std::vector<DatasetSpec>& specs, const std::vector<LabelTable>& tables,
                         const std::vector<std::string>& label_names);
-// One image source for all the specs' images, routing "<dataset>/<name>" to the dataset's source.
-std::shared_ptr<const ImageSource> merged_image_source(const std::vector<DatasetSpec>& specs);
+// One image source for all the specs' images, routing "<dataset>/<name>" to the dataset's source;
+// `tables[i]`, read from `specs[i]`, say which labels each dataset annotates (for a pack's check).
+std::shared_ptr<const ImageSource> merged_image_source(const std::vector<DatasetSpec>& specs,
+                                                       const std::vector<LabelTable>& tables);
 
 }  // namespace rg::data

@@ -23,6 +23,7 @@
 #include "explain/gradcam.h"
 #include "metrics/evaluate.h"
 #include "report/html.h"
+#include "report/reliability.h"
 #include "report/sheet.h"
 #include "report/svg.h"
 #include "tensor/backend.h"
@@ -67,7 +68,8 @@ const std::string kUsage =
     "                         [--label-format auto|nih|notebook|chexpert|mimic|vindr|padchest|rsna]\n"
     "                         [--official-split train|validate|test]\n"
     "                         [--uncertain ignore|ones|zeros] [--views PA,AP,...] [--one-per-patient]\n"
-    "                         [--normalization sample|notebook (sample)] [--images DIR|FILE.rgpack (DIR/images)]\n";
+    "                         [--normalization sample|notebook (sample)] [--images DIR|FILE.rgpack (DIR/images)]\n"
+    "                         [--operating-point youden|sensitivity=S|specificity=S|ppv=P (youden)]\n";
 
 struct Args {
   std::string data, images, out, weights, architecture;
@@ -77,18 +79,19 @@ struct Args {
   int64_t limit;
   uint64_t seed;
   bool resume, augment, shuffle, notebook_normalization;
+  metrics::OperatingRule operating_point;
 };
 
 // Every flag checked (cli/flags.h) before any work: no GPU, or a CPU-only build, is a clear
 // error here.
 Args parse(int argc, char** argv) {
-  cli::Flags f = cli::parse_flags(argc, argv, 1, {"--data",          "--images",        "--out",
-                                                  "--epochs",        "--min-epochs",    "--lr",
-                                                  "--image-size",    "--batch-size",    "--limit",
-                                                  "--weights",       "--threads",       "--seed",
-                                                  "--device",        "--architecture",  "--max-image-pixels",
-                                                  "--normalization", "--label-format",  "--uncertain",
-                                                  "--views",         "--official-split"},
+  cli::Flags f = cli::parse_flags(argc, argv, 1, {"--data",          "--images",         "--out",
+                                                  "--epochs",        "--min-epochs",     "--lr",
+                                                  "--image-size",    "--batch-size",     "--limit",
+                                                  "--weights",       "--threads",        "--seed",
+                                                  "--device",        "--architecture",   "--max-image-pixels",
+                                                  "--normalization", "--label-format",   "--uncertain",
+                                                  "--views",         "--official-split", "--operating-point"},
                                   kUsage.c_str(), {"--resume", "--no-augment", "--no-shuffle", "--one-per-patient"});
   cli::image_limit_flag(f);
   cli::label_flags(f);
@@ -109,7 +112,9 @@ Args parse(int argc, char** argv) {
           .resume = f.count("--resume") > 0,
           .augment = !f.count("--no-augment"),
           .shuffle = !f.count("--no-shuffle"),
-          .notebook_normalization = cli::normalization_flag(f)};
+          .notebook_normalization = cli::normalization_flag(f),
+          .operating_point =
+              metrics::OperatingRule::parse(f.count("--operating-point") ? f["--operating-point"] : "youden")};
 }
 
 // A section of the notebook; flushed, so that `example_chestxray | tee log` shows it as it happens.
@@ -179,7 +184,8 @@ void load_data(Run& run) {
             .seed = a.seed,
             .augment = a.augment,
             .shuffle = a.shuffle,
-            .notebook_normalization = a.notebook_normalization};
+            .notebook_normalization = a.notebook_normalization,
+            .operating_point = a.operating_point};
   run.test = first_images(read_labels(first_existing(run.dir, {"test.csv"})), a.limit);
   run.session = prepare_session(run.so);
   const Session& s = run.session;
@@ -392,6 +398,37 @@ void compare_normalizations(const Run& run, const std::vector<std::vector<float>
             << (sample ? fmt(*sample) : "undefined") << "\n";
 }
 
+// The test set decided at the operating points chosen on the validation set (models/operating_points.h).
+void decisions_table(Run& run, const metrics::Evaluation& eval) {
+  const OperatingPoints& points = run.session.info.operating_points;
+  if (points.empty()) return;
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& m : eval.per_label)
+    if (m.decisions)
+      rows.push_back({m.label, fmt(*m.threshold, "%.4f"), m.decisions->sensitivity().text(),
+                      m.decisions->specificity().text(), m.decisions->ppv().text(), m.decisions->npv().text()});
+  run.html.heading("Test set: decisions at the operating points");
+  run.html.paragraph("Each label's threshold was chosen on the validation set (" + points.rule + " on " + points.set +
+                     ") and stored in best.safetensors; predict decides by it. Sensitivity, specificity, PPV and "
+                     "NPV on the test set, with 95% Wilson intervals. Labels without a threshold (one class in the "
+                     "validation set) are left out.");
+  run.html.table({"label", "threshold", "sensitivity", "specificity", "PPV", "NPV"}, rows);
+}
+
+// Whether the test probabilities mean what they say (metrics/calibration.h).
+void calibration_section(Run& run, const metrics::Evaluation& eval) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& m : eval.per_label)
+    if (m.calibration) rows.push_back({m.label, fmt(m.calibration->ece), fmt(m.calibration->brier, "%.4f")});
+  run.html.heading("Test set: calibration");
+  run.html.paragraph(
+      "Per label, the test probabilities in 10 equal-mass bins: each bin's mean probability against "
+      "its fraction of positives (on the diagonal: a probability of 0.3 means 30%). ECE weighs each "
+      "bin's gap by its share of the images; the Brier score is the mean squared error.");
+  run.html.raw(chart(run, "reliability.svg", report::reliability_diagram("Reliability on the test set", eval)));
+  run.html.table({"label", "ECE", "Brier score"}, rows);
+}
+
 // Predictions, preds.csv, metrics.json with bootstrap intervals, the ROC curves and the AUROC table.
 std::vector<std::vector<float>> roc_and_auroc(Run& run, metrics::Evaluation& eval) {
   step("5.1 Prediction on the test set: ROC curves and AUROC");
@@ -404,9 +441,13 @@ std::vector<std::vector<float>> roc_and_auroc(Run& run, metrics::Evaluation& eva
   if (run.args.notebook_normalization) compare_normalizations(run, probs);
   std::vector<std::string> images;
   for (const auto& item : run.test.images) images.push_back(item.image);
-  write_file_atomic((run.out / "preds.csv").string(), metrics::predictions_csv(images, run.labels(), probs));
+  const OperatingPoints& points = run.session.info.operating_points;  // chosen on the validation set
+  write_file_atomic((run.out / "preds.csv").string(),
+                    metrics::predictions_csv(images, run.labels(), probs, points.thresholds(run.labels()),
+                                             points.empty() ? metrics::PredictionColumns::kProbabilities
+                                                            : metrics::PredictionColumns::kBoth));
   const auto [y, p] = by_label(run, probs);
-  eval = metrics::evaluate(run.labels(), y, p, 1000, run.args.seed);
+  eval = metrics::evaluate(run.labels(), y, p, 1000, run.args.seed, points.thresholds());
   write_file_atomic((run.out / "metrics.json").string(), eval.to_json() + "\n");
   std::cout << eval.table();
 
@@ -428,6 +469,8 @@ std::vector<std::vector<float>> roc_and_auroc(Run& run, metrics::Evaluation& eva
   run.html.table({"label", "positives", "AUROC", "95% CI (bootstrap)", "CheXNet (published)"}, rows);
   if (eval.mean_auc)
     run.html.paragraph("Mean AUROC " + fmt(*eval.mean_auc) + " over " + std::to_string(eval.n) + " test images.");
+  decisions_table(run, eval);
+  calibration_section(run, eval);
   return probs;
 }
 

@@ -171,21 +171,4 @@ std::optional<OperatingPoint> at_threshold(const std::vector<float>& y, const st
   return OperatingPoint{threshold, tp / (tp + fn), tn / (tn + fp)};
 }
 
-std::optional<OperatingPoint> youden(const std::vector<float>& y, const std::vector<float>& score) {
-  const Steps s = steps(y, score, order_by_score(score));
-  if (s.total_pos == 0 || s.total_neg == 0) return std::nullopt;
-  double tp = 0, fp = 0, best_j = -1;
-  OperatingPoint best{};
-  for (size_t k = 0; k < s.score.size(); ++k) {
-    tp += s.pos[k];
-    fp += s.neg[k];
-    const double sens = tp / s.total_pos, spec = 1 - fp / s.total_neg;
-    if (sens + spec - 1 > best_j) {
-      best_j = sens + spec - 1;
-      best = {s.score[k], sens, spec};
-    }
-  }
-  return best;
-}
-
 }  // namespace rg::metrics

@@ -34,10 +34,8 @@ std::optional<Interval> auroc_ci95(const std::vector<float>& y, const std::vecto
 struct OperatingPoint {
   double threshold, sensitivity, specificity;
 };
-// Predicting positive when score >= threshold.
+// Predicting positive when score >= threshold (metrics/decisions.h picks thresholds by a rule).
 std::optional<OperatingPoint> at_threshold(const std::vector<float>& y, const std::vector<float>& score,
                                            double threshold);
-// The threshold maximizing Youden's J = sensitivity + specificity - 1.
-std::optional<OperatingPoint> youden(const std::vector<float>& y, const std::vector<float>& score);
 
 }  // namespace rg::metrics

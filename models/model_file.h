@@ -8,6 +8,8 @@
 //   patients_salt, patients_train, patients_valid   (optional) the patients it was trained and
 //                  validated on, as salted hashes (models/patient_record.h): the salt, then each
 //                  set's 16-hex-digit hashes one after another
+//   operating_points (optional) each label's decision threshold and how it was chosen, as JSON
+//                  (models/operating_points.h)
 #pragma once
 
 #include <memory>
@@ -16,6 +18,7 @@
 
 #include "data/normalize.h"
 #include "models/densenet.h"
+#include "models/operating_points.h"
 #include "models/patient_record.h"
 #include "tensor/safetensors.h"
 
@@ -27,7 +30,8 @@ struct ModelInfo {
   int64_t image_size = 320;
   std::string normalization = "sample";
   double bn_eps = 1e-5;
-  PatientRecord patients;  // empty: none (converted weights, or trained with --no-patient-record)
+  PatientRecord patients;            // empty: none (converted weights, or trained with --no-patient-record)
+  OperatingPoints operating_points;  // empty: none (decisions are refused, never made at 0.5)
 
   std::map<std::string, std::string> to_metadata() const;
   // Reads and checks the metadata of `file` (named `path` in messages).

@@ -10,7 +10,7 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 "$bin" --out "$out" --limit 16 --image-size 64 --epochs 2 --batch-size 8 --threads 2
 for f in metrics.json preds.csv best.safetensors last.safetensors log.csv batch.png report.html class_frequencies.svg \
-         contributions.svg contributions_weighted.svg roc_curves.svg loss.svg auroc.svg; do
+         contributions.svg contributions_weighted.svg roc_curves.svg reliability.svg loss.svg auroc.svg; do
   [ -s "$out/$f" ] || { echo "missing output: $f"; exit 1; }
 done
 ls "$out"/tensorboard/events.out.tfevents.* >/dev/null || { echo "missing TensorBoard events"; exit 1; }
@@ -35,8 +35,12 @@ if len(m["labels"]) != 14 or len(m["auc"]) != 14: fail("metrics.json should have
 if not all(v is None or 0 <= v <= 1 for v in m["auc"].values()): fail("an AUROC outside 0..1")
 if m["mean_auc"] is not None and not 0 <= m["mean_auc"] <= 1: fail("mean_auc outside 0..1")
 rows = list(csv.reader(open(os.path.join(out, "preds.csv"))))
-if len(rows[0]) != 15 or len(rows) < 2: fail("preds.csv should have Image + 14 columns and a row per image")
-if not all(0 <= float(v) <= 1 for r in rows[1:] for v in r[1:]): fail("a probability outside 0..1 in preds.csv")
+# Image, 14 probabilities, then 14 decisions at the validation set's operating points (1, 0, or empty without one)
+if len(rows[0]) != 29 or len(rows) < 2: fail("preds.csv should have Image + 14 + 14 decision columns and a row per image")
+if not all(0 <= float(v) <= 1 for r in rows[1:] for v in r[1:15]): fail("a probability outside 0..1 in preds.csv")
+if not all(v in ("0", "1", "") for r in rows[1:] for v in r[15:]): fail("a decision not 0, 1 or empty in preds.csv")
+if "decisions at the operating points" not in open(os.path.join(out, "report.html")).read():
+    fail("report.html lacks the decisions at the operating points")
 html = open(os.path.join(out, "report.html")).read()
 pngs = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
 cams = [f for f in os.listdir(os.path.join(out, "gradcam")) if f.endswith(".png")]

@@ -16,6 +16,8 @@
 #include "data/labels.h"
 #include "data_helpers.h"
 #include "metrics/evaluate.h"
+#include "metrics/calibration.h"
+#include "metrics/decisions.h"
 #include "metrics/roc.h"
 #include "tensor/error.h"
 #include "tensor/io.h"
@@ -64,6 +66,31 @@ TEST_CASE("roc_curve and AUROC equal scikit-learn's on committed cases, ties inc
   }
 }
 
+TEST_CASE("calibration: reliability bins, ECE and Brier score equal scikit-learn's on the same cases") {
+  // tests/fixtures/roc/sklearn.json: calibration_curve(strategy="quantile", n_bins=10), brier_score_loss.
+  const auto fixture =
+      nlohmann::json::parse(read_file(std::string(ROENTGEN_SOURCE_DIR) + "/tests/fixtures/roc/sklearn.json"));
+  for (const auto& c : fixture["cases"]) {
+    INFO(c["name"].get<std::string>());
+    const auto got = calibration(c["y"].get<std::vector<float>>(), c["score"].get<std::vector<float>>());
+    REQUIRE(got);
+    const auto& want = c["calibration"];
+    REQUIRE(got->bins.size() == want["count"].size());
+    for (size_t b = 0; b < got->bins.size(); ++b) {
+      CHECK(got->bins[b].count == want["count"][b].get<int64_t>());
+      CHECK(got->bins[b].mean_probability == doctest::Approx(want["mean_probability"][b].get<double>()).epsilon(1e-12));
+      CHECK(got->bins[b].fraction_positive ==
+            doctest::Approx(want["fraction_positive"][b].get<double>()).epsilon(1e-12));
+    }
+    CHECK(got->ece == doctest::Approx(want["ece"].get<double>()).epsilon(1e-12));
+    CHECK(got->brier == doctest::Approx(want["brier"].get<double>()).epsilon(1e-12));
+  }
+  CHECK_FALSE(calibration({std::nanf("")}, {0.5f}).has_value());  // no known label
+  const auto perfect = calibration({0, 0, 1, 1}, {0, 0, 1, 1});
+  CHECK(perfect->ece == 0);
+  CHECK(perfect->brier == 0);
+}
+
 TEST_CASE("ties count half, collinear points are dropped, and one-class labels are undefined") {
   CHECK(*auroc({0, 1, 0, 1}, {0.5f, 0.5f, 0.5f, 0.5f}) == doctest::Approx(0.5));
   // Positives at 0.9, 0.5; negatives at 0.5, 0.1: the tie at 0.5 counts half -> (1 + 1 + 0.5 + 1) / 4.
@@ -86,10 +113,70 @@ TEST_CASE("thresholds: sensitivity and specificity at a threshold and at Youden'
   REQUIRE(at);
   CHECK(at->sensitivity == doctest::Approx(1.0));
   CHECK(at->specificity == doctest::Approx(2.0 / 3));
-  const auto best = youden(y, s);
+  const auto best = choose_threshold(y, s, OperatingRule{});
   REQUIRE(best);
   CHECK(best->threshold == double(0.35f));
   CHECK(best->sensitivity + best->specificity - 1 == doctest::Approx(2.0 / 3));
+}
+
+// Every rule against a brute force over every candidate threshold, on random scores with ties and
+// missing labels: the rule's threshold is the one its definition (metrics/decisions.h) names.
+TEST_CASE("operating points: each rule picks the threshold its definition names") {
+  Generator gen(7);
+  std::vector<float> y, s;
+  for (int i = 0; i < 300; ++i) {
+    const uint64_t b = gen.bits(uint64_t(i));
+    y.push_back(b % 11 == 0 ? std::nanf("") : (b >> 8) % 3 == 0 ? 1.0f : 0.0f);
+    s.push_back(float((b >> 20) % 50) / 50.0f + (y.back() == 1.0f ? 0.2f : 0.0f));  // ties: 50 levels
+  }
+  struct Candidate {
+    double t, sens, spec, ppv;
+  };
+  std::vector<Candidate> all;  // from the highest threshold down
+  std::vector<float> levels(s);
+  std::sort(levels.begin(), levels.end(), std::greater<>());
+  levels.erase(std::unique(levels.begin(), levels.end()), levels.end());
+  for (float t : levels) {
+    const Decisions d = decisions_at(y, s, t);
+    all.push_back({t, *d.sensitivity().value(), *d.specificity().value(), *d.ppv().value()});
+  }
+  const auto pick = [&](const char* rule) { return choose_threshold(y, s, OperatingRule::parse(rule))->threshold; };
+  const auto best_j = std::max_element(all.begin(), all.end(), [](const Candidate& a, const Candidate& b) {
+    return a.sens + a.spec < b.sens + b.spec;  // the first maximum: the highest threshold
+  });
+  CHECK(pick("youden") == best_j->t);
+  const auto first_sens = std::find_if(all.begin(), all.end(), [](const Candidate& c) { return c.sens >= 0.9; });
+  CHECK(pick("sensitivity=0.9") == first_sens->t);
+  const auto last_spec = std::find_if(all.rbegin(), all.rend(), [](const Candidate& c) { return c.spec >= 0.9; });
+  CHECK(pick("specificity=0.9") == last_spec->t);
+  const auto last_ppv = std::find_if(all.rbegin(), all.rend(), [](const Candidate& c) { return c.ppv >= 0.8; });
+  CHECK(pick("ppv=0.8") == last_ppv->t);
+  // Negatives score highest: PPV is 0, 0, 1/3, 1/2 from the top, and never reaches 0.6.
+  CHECK_FALSE(choose_threshold({1, 0, 1, 0}, {0.5f, 0.9f, 0.4f, 0.8f}, OperatingRule::parse("ppv=0.6")).has_value());
+  CHECK_FALSE(choose_threshold({0, 0, std::nanf("")}, {0.1f, 0.2f, 0.3f}, OperatingRule{}).has_value());  // one class
+  CHECK(OperatingRule::parse("sensitivity=0.9").name() == "sensitivity=0.9");
+  for (const char* bad : {"youden=1", "sensitivity", "sensitivity=1.5", "ppv=x", "f1"})
+    CHECK_THROWS_WITH_AS(OperatingRule::parse(bad), doctest::Contains("expected youden, sensitivity=S"), Error);
+}
+
+TEST_CASE("decisions: counts at a threshold, and Wilson intervals as Newcombe (1998) tabulates them") {
+  const Decisions d = decisions_at({1, 1, 0, 0, std::nanf("")}, {0.9f, 0.2f, 0.5f, 0.1f, 0.99f}, 0.5);
+  CHECK(d.tp == 1);
+  CHECK(d.fn == 1);
+  CHECK(d.fp == 1);
+  CHECK(d.tn == 1);
+  // Newcombe, Statistics in Medicine 17:857 (1998), Table II, method 3 (score).
+  const struct {
+    int64_t k, n;
+    double low, high;
+  } table[] = {{81, 263, 0.2553, 0.3662}, {15, 148, 0.0624, 0.1605}, {0, 20, 0.0, 0.1611}, {1, 29, 0.0061, 0.1718}};
+  for (const auto& row : table) {
+    const auto ci = Rate{row.k, row.n}.ci95();
+    REQUIRE(ci);
+    CHECK(std::abs(ci->low - row.low) < 5e-5);
+    CHECK(std::abs(ci->high - row.high) < 5e-5);
+  }
+  CHECK_FALSE(Rate{0, 0}.value().has_value());
 }
 
 TEST_CASE("bootstrap intervals are seeded and contain the AUROC") {

@@ -196,3 +196,38 @@ TEST_CASE("model metadata is parsed strictly: each bad value is an error naming 
                          Contains((path + ": metadata " + c.key + " '" + c.value + "': " + c.message).c_str()), Error);
   }
 }
+
+TEST_CASE("operating points: saved with the model, read back exactly; malformed ones are errors naming the file") {
+  test::TempDir dir;
+  Generator gen(3);
+  DenseNet model(DenseNetConfig::densenet121(2), gen);
+  ModelInfo info{.labels = {"a", "b"}, .image_size = 224};
+  info.operating_points.rule = "sensitivity=0.9";
+  info.operating_points.set = "valid.csv";
+  info.operating_points.labels["b"] = {0.123456789f, 12, 88, 0.9166666666666666, 0.5};
+  const std::string path = dir.file("m.safetensors");
+  save_model(path, model, info);
+  const OperatingPoints back = load_model(path).info.operating_points;
+  CHECK(back.rule == "sensitivity=0.9");
+  CHECK(back.set == "valid.csv");
+  REQUIRE(back.labels.count("b"));
+  CHECK(back.labels.at("b").threshold == double(0.123456789f));  // the float threshold, bit for bit
+  CHECK(back.labels.at("b").positives == 12);
+  CHECK(back.thresholds({"a", "b"}) == std::vector<std::optional<double>>{std::nullopt, double(0.123456789f)});
+  CHECK(ModelInfo{.labels = {"a"}}.operating_points.empty());  // none unless chosen
+  for (const auto& [json, message] : std::vector<std::pair<std::string, std::string>>{
+           {"{\"rule\": \"youden\"}", "expected {\"rule\", \"set\", \"labels\""},
+           {"not json", "expected {\"rule\", \"set\", \"labels\""},
+           {R"({"rule": "youden", "set": "v.csv", "labels": {"a": {"threshold": 1.5, "positives": 1,
+               "negatives": 1, "sensitivity": 1, "specificity": 1}}})",
+            "label a: threshold 1.5 is not a probability"},
+           {R"({"rule": "youden", "set": "v.csv", "labels": {"z": {"threshold": 0.5, "positives": 1,
+               "negatives": 1, "sensitivity": 1, "specificity": 1}}})",
+            "label z is not one of the model's outputs"}}) {
+    auto metadata = info.to_metadata();
+    metadata["operating_points"] = json;
+    write_safetensors(path, model.state_dict(), metadata);
+    CHECK_THROWS_WITH_AS(load_model(path), Contains((path + ": metadata operating_points").c_str()), Error);
+    CHECK_THROWS_WITH_AS(load_model(path), Contains(message.c_str()), Error);
+  }
+}

@@ -190,12 +190,16 @@ TEST_CASE("merged datasets: names and patients prefixed, labels united with miss
   CHECK_THROWS_WITH_AS(parse_dataset_spec("nih.csv"), Contains("expected NAME=LABELS:IMAGES"), Error);
   CHECK(parse_dataset_spec("nih=a/train.csv:a/images").images == "a/images");
 
-  const auto source = merged_image_source(specs);
+  const auto source = merged_image_source(specs, {p.train, narrow});
   const auto folder = open_image_source(p.dir.file("images")), pack = open_image_source(p.pack);
   const std::string a = p.train.images[0].image, b = p.valid.images[0].image;
   CHECK(source->load("folder/" + a, 48, 48).pixels == folder->load(a, 48, 48).pixels);
   CHECK(source->load("pack/" + b, 48, 48).pixels == pack->load(b, 48, 48).pixels);
-  CHECK_NOTHROW(source->check(merged, 48, 48));
+  CHECK_NOTHROW(source->check(merged, 48, 48));  // the pack is checked on Mass only: its table's one label it has
+  LabelTable contradicting = merged;
+  float& mass = contradicting.images[p.train.size()].labels[9];
+  mass = 1 - mass;
+  CHECK_THROWS_WITH_AS(source->check(contradicting, 48, 48), Contains("was packed with"), Error);
   CHECK_THROWS_WITH_AS(source->load("other/" + a, 48, 48), Contains("not an image of the datasets"), Error);
   CHECK(source->names().size() == image_files(p.dir.file("images")).size() + pack->names().size());
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Writes tests/fixtures/roc/sklearn.json: scikit-learn's roc_curve (drop_intermediate=True) and
-roc_auc_score on small cases, ties included, so that metrics/roc.cpp is tested against them on
-every machine without scikit-learn. Deterministic: rerunning gives the same file.
+"""Writes tests/fixtures/roc/sklearn.json: scikit-learn's roc_curve (drop_intermediate=True),
+roc_auc_score, calibration_curve (10 quantile bins) and brier_score_loss on small cases, ties
+included, so that metrics/roc.cpp and metrics/calibration.cpp are tested against them on every
+machine without scikit-learn. Deterministic: rerunning gives the same file.
 
     python3 -m venv /tmp/skl && /tmp/skl/bin/pip install scikit-learn
     /tmp/skl/bin/python tools/make_roc_fixture.py
@@ -14,7 +15,8 @@ import os
 
 import numpy as np
 import sklearn
-from sklearn.metrics import roc_auc_score, roc_curve
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import brier_score_loss, roc_auc_score, roc_curve
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures", "roc", "sklearn.json")
 
@@ -34,6 +36,19 @@ def cases():
         yield f"random, n={n}, scores rounded to {decimals} decimals", y.tolist(), score.tolist()
 
 
+def calibration_of(y, p, n_bins=10):
+    """calibration_curve's points, each bin's count (binned as calibration_curve bins them: the
+    quantile edges, np.searchsorted on the inner ones), the ECE from them, and the Brier score."""
+    prob_true, prob_pred = calibration_curve(y, p, n_bins=n_bins, strategy="quantile")
+    edges = np.percentile(p, np.linspace(0, 1, n_bins + 1) * 100)
+    counts = np.bincount(np.searchsorted(edges[1:-1], p), minlength=n_bins)
+    counts = counts[counts > 0]
+    assert len(counts) == len(prob_true)
+    return {"fraction_positive": prob_true.tolist(), "mean_probability": prob_pred.tolist(),
+            "count": counts.tolist(), "ece": float(np.sum(counts / len(p) * np.abs(prob_true - prob_pred))),
+            "brier": float(brier_score_loss(y, p))}
+
+
 def main():
     out = {"sklearn_version": sklearn.__version__, "cases": []}
     for name, y, score in cases():
@@ -49,6 +64,7 @@ def main():
             "tpr": tpr.tolist(),
             "thresholds": ["inf" if np.isinf(t) else float(t) for t in thresholds],
             "auc": float(roc_auc_score(y == positive, score32)),
+            "calibration": calibration_of((y == positive).astype(int), score32),
         })
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     with open(OUT, "w") as f:

@@ -1,7 +1,10 @@
 #include "train/session.h"
 
+#include <filesystem>
+
 #include "data/leakage.h"
 #include "data/loader.h"
+#include "train/calibrate.h"
 
 namespace rg {
 
@@ -43,7 +46,7 @@ void read_data(const SessionOptions& o, Session& s) {
   s.valid = data::merge_tables(o.valid_datasets, valid, names);
   std::vector<data::DatasetSpec> specs = o.train_datasets;
   specs.insert(specs.end(), o.valid_datasets.begin(), o.valid_datasets.end());
-  s.images = data::merged_image_source(specs);
+  s.images = data::merged_image_source(specs, all);
 }
 
 }  // namespace
@@ -91,6 +94,29 @@ Session prepare_session(const SessionOptions& o) {
   return s;
 }
 
+namespace {
+
+// The best epoch's model (best.safetensors) chooses its operating points on the whole
+// validation set, and is saved with them.
+void store_operating_points(Session& s, const SessionOptions& o, const TrainOptions& t) {
+  const std::string path = (std::filesystem::path(t.out_dir) / "best.safetensors").string();
+  LoadedModel best = load_model(path);
+  best.model->to(t.device);
+  data::DataLoader loader(s.valid, s.images,
+                          {.batch_size = o.batch_size,
+                           .width = o.image_size,
+                           .height = o.image_size,
+                           .shuffle = false,
+                           .threads = o.threads,
+                           .normalization = s.eval_normalization});
+  const auto probs = predict_all(*best.model, loader);
+  best.info.operating_points = choose_operating_points(best.info.labels, s.valid, probs, o.operating_point);
+  save_model(path, *best.model, best.info);
+  s.info.operating_points = best.info.operating_points;
+}
+
+}  // namespace
+
 TrainResult run_session(Session& s, const SessionOptions& o, const TrainOptions& t) {
   const Communicator& comm = communicator_of(t);  // several ranks: this rank's slices of every batch
   data::DataLoader train_loader(s.train, s.images,
@@ -113,7 +139,10 @@ TrainResult run_session(Session& s, const SessionOptions& o, const TrainOptions&
                                  .normalization = s.eval_normalization,
                                  .rank = comm.rank(),
                                  .ranks = comm.size()});
-  return train(*s.model, s.info, train_loader, valid_loader, s.weights, t);
+  const TrainResult result = train(*s.model, s.info, train_loader, valid_loader, s.weights, t);
+  const bool ended_well = result.stop == StopReason::Completed || result.stop == StopReason::EarlyStopping;
+  if (comm.is_root() && ended_well && result.best_epoch > 0) store_operating_points(s, o, t);
+  return result;
 }
 
 }  // namespace rg

@@ -11,6 +11,7 @@
 #include "data/labels.h"
 #include "data/merge.h"
 #include "data/normalize.h"
+#include "metrics/decisions.h"
 #include "train/trainer.h"
 
 namespace rg {
@@ -41,6 +42,9 @@ struct SessionOptions {
   // The model file records the training and validation patients as salted hashes
   // (models/patient_record.h), so scoring them later is noticed; false leaves the record out.
   bool patient_record = true;
+  // How the decision threshold of each label is chosen on the validation set at the end of
+  // training and stored in best.safetensors (models/operating_points.h).
+  metrics::OperatingRule operating_point;
 };
 
 struct Session {
@@ -58,7 +62,9 @@ struct Session {
 Session prepare_session(const SessionOptions& options);
 
 // Loaders for training (shuffled and augmented with random flips, unless turned off) and
-// validation, then train().
+// validation, then train(); then, when training ended well, the best epoch's model chooses its
+// operating points on the validation set and best.safetensors is saved with them (and
+// session.info has them).
 TrainResult run_session(Session& session, const SessionOptions& options, const TrainOptions& train_options);
 
 // The first `limit` images of a table (all when limit is 0).
