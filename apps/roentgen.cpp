@@ -160,7 +160,7 @@ const std::vector<Command>& commands() {
        "                   [--image-size N] [--normalization sample|imagenet|dataset:<mean>,<std>]\n"
        "                   [--batch-size N] [--threads N] [--device cpu|cuda|cuda:N] [--max-image-pixels N]\n"
        "                   [--skip-bad-images] [--label-format F] [--uncertain U] [--views V]\n"
-       "                   [--one-per-patient] (as train) [--output probabilities|decisions|both]\n"
+       "                   [--one-per-patient] (as train) [--output probabilities|decisions|both] [--tta none|flip]\n"
        "      Writes Image,<label>... with one probability per label for every image listed in the\n"
        "      CSV's Image (or Image Index) column or, without --csv, for every image in --images: each\n"
        "      PNG, JPEG and DICOM of a folder and its subfolders (told by content, sorted by path), each record\n"
@@ -171,13 +171,15 @@ const std::vector<Command>& commands() {
        "      beside --out instead and counts it at the end. With the model's operating points (train\n"
        "      and calibrate store them), decision_<label> columns follow: 1 at or above the label's\n"
        "      threshold, 0 below (--output both, the default then); a model without them gives\n"
-       "      probabilities only, and refuses --output decisions|both rather than decide at 0.5.\n",
+       "      probabilities only, and refuses --output decisions|both rather than decide at 0.5.\n"
+       "      --tta flip: each image's probabilities averaged with its mirror image's (the training flip).\n",
        predict},
       {"calibrate", "choose a model's decision thresholds on a labeled set",
        "  roentgen calibrate --model M.safetensors --labels LABELS.csv --images DIR|FILE.rgpack [--out M2.safetensors]\n"
        "                     [--operating-point youden|sensitivity=S|specificity=S|ppv=P (youden)]\n"
        "                     [--batch-size N] [--threads N] [--device cpu|cuda|cuda:N] [--max-image-pixels N]\n"
        "                     [--label-format F] [--uncertain U] [--views V] [--one-per-patient] (as train)\n"
+       "                     [--tta none|flip] (as predict will score)\n"
        "      Scores the set's images and chooses each label's threshold by the rule over the images\n"
        "      where the label is known (metrics/decisions.h); writes the model with them to --out (default:\n"
        "      the model file itself, replaced atomically). A label the set lacks, or of one class in it,\n"
@@ -465,6 +467,7 @@ void check_scoring_flags(cli::Flags& flags) {
   cli::integer(flags, "--image-size", 0, 32, 4096);
   cli::integer(flags, "--batch-size", 8, 1, 4096);
   cli::threads(flags, 2);
+  if (flags.count("--tta")) tta_from_name(flags["--tta"]);
   if (flags.count("--normalization")) Normalization::from_spec(flags["--normalization"]);
   cli::image_limit_flag(flags);
   cli::label_flags(flags);
@@ -491,18 +494,19 @@ std::vector<std::vector<float>> score_images(cli::Flags& flags, const LoadedMode
   options.normalization = norm;
   DataLoader loader(list, source, options);
   loaded.model->to(device);
+  const Tta tta = tta_from_name(flags.count("--tta") ? flags["--tta"] : "none");
   std::cerr << "roentgen " << command << ": " << info.architecture << ", " << info.labels.size() << " labels, "
             << list.size() << " images at " << size << "x" << size << ", normalization " << norm.describe() << ", on "
-            << device << "\n";
-  return predict_all(*loaded.model, loader, true);
+            << device << (tta == Tta::kFlip ? ", each averaged with its mirror image (--tta flip)" : "") << "\n";
+  return predict_all(*loaded.model, loader, true, tta);
 }
 
 int predict(int argc, char** argv) {
-  auto flags = parse_flags(
-      argc, argv,
-      {"--model", "--csv", "--images", "--out", "--image-size", "--normalization", "--batch-size", "--threads",
-       "--device", "--max-image-pixels", "--label-format", "--uncertain", "--views", "--official-split", "--output"},
-      {"--skip-bad-images", "--one-per-patient"});
+  auto flags = parse_flags(argc, argv,
+                           {"--model", "--csv", "--images", "--out", "--image-size", "--normalization", "--batch-size",
+                            "--threads", "--device", "--max-image-pixels", "--label-format", "--uncertain", "--views",
+                            "--official-split", "--output", "--tta"},
+                           {"--skip-bad-images", "--one-per-patient"});
   require(flags, "predict", {"--model", "--images", "--out"});
   check_scoring_flags(flags);
   cli::check_writable_file(flags["--out"]);
@@ -540,11 +544,11 @@ int predict(int argc, char** argv) {
 }
 
 int calibrate(int argc, char** argv) {
-  auto flags =
-      parse_flags(argc, argv,
-                  {"--model", "--labels", "--images", "--out", "--operating-point", "--batch-size", "--threads",
-                   "--device", "--max-image-pixels", "--label-format", "--uncertain", "--views", "--official-split"},
-                  {"--one-per-patient"});
+  auto flags = parse_flags(
+      argc, argv,
+      {"--model", "--labels", "--images", "--out", "--operating-point", "--batch-size", "--threads", "--device",
+       "--max-image-pixels", "--label-format", "--uncertain", "--views", "--official-split", "--tta"},
+      {"--one-per-patient"});
   require(flags, "calibrate", {"--model", "--labels", "--images"});
   check_scoring_flags(flags);
   const auto rule =

@@ -361,7 +361,8 @@ TrainResult train_model(Run& run) {
 // ---- 5.1 ROC curves and AUROC -----------------------------------------------------------------
 
 // The test set's probabilities, normalized as evaluation normalizes: [image][label].
-std::vector<std::vector<float>> predict_test(const Run& run, const Normalization& normalization, bool progress) {
+std::vector<std::vector<float>> predict_test(const Run& run, const Normalization& normalization, bool progress,
+                                             Tta tta = Tta::kNone) {
   const Args& a = run.args;
   DataLoader loader(run.test, run.session.images,
                     {.batch_size = a.batch_size,
@@ -370,7 +371,7 @@ std::vector<std::vector<float>> predict_test(const Run& run, const Normalization
                      .shuffle = false,
                      .threads = a.threads,
                      .normalization = normalization});
-  return predict_all(*run.session.model, loader, progress);
+  return predict_all(*run.session.model, loader, progress, tta);
 }
 
 // Per label: the truth and the probabilities of every test image.
@@ -396,6 +397,18 @@ void compare_normalizations(const Run& run, const std::vector<std::vector<float>
             << (notebook ? fmt(*notebook) : "undefined")
             << "\ntest mean AUROC with per-image normalization (as in training):  "
             << (sample ? fmt(*sample) : "undefined") << "\n";
+}
+
+// Test-time augmentation beside the plain predictions: each test image's probabilities averaged
+// with its mirror image's (predict --tta flip).
+void test_time_flip(Run& run, const metrics::Evaluation& plain) {
+  const auto [y, p] = by_label(run, predict_test(run, run.session.eval_normalization, false, Tta::kFlip));
+  const auto flipped = metrics::evaluate(run.labels(), y, p).mean_auc;
+  const std::string text = "Test mean AUROC with each image averaged with its mirror image (predict --tta flip): " +
+                           (flipped ? fmt(*flipped) : "undefined") +
+                           "; plain: " + (plain.mean_auc ? fmt(*plain.mean_auc) : "undefined") + ".";
+  std::cout << text << "\n";
+  run.html.paragraph(text);
 }
 
 // The test set decided at the operating points chosen on the validation set (models/operating_points.h).
@@ -469,6 +482,7 @@ std::vector<std::vector<float>> roc_and_auroc(Run& run, metrics::Evaluation& eva
   run.html.table({"label", "positives", "AUROC", "95% CI (bootstrap)", "CheXNet (published)"}, rows);
   if (eval.mean_auc)
     run.html.paragraph("Mean AUROC " + fmt(*eval.mean_auc) + " over " + std::to_string(eval.n) + " test images.");
+  test_time_flip(run, eval);
   decisions_table(run, eval);
   calibration_section(run, eval);
   return probs;

@@ -23,8 +23,7 @@ OperatingRule OperatingRule::parse(const std::string& text) {
     size_t used = 0;
     try {
       target = std::stod(text.substr(equals + 1), &used);
-    } catch (const std::exception&) {
-    }
+    } catch (const std::exception&) {}
     if (used != text.size() - equals - 1) target = std::nan("");
   }
   RG_CHECK(target > 0 && target < 1, "unknown operating point '", text,
@@ -63,7 +62,8 @@ std::optional<OperatingPoint> choose_threshold(const std::vector<float>& y, cons
     const OperatingPoint here{score[known[k]], tp / positives, 1 - fp / negatives};
     switch (rule.kind) {
       case OperatingRule::Kind::kYouden:
-        if (here.sensitivity + here.specificity - 1 > best_j) best_j = here.sensitivity + here.specificity - 1, chosen = here;
+        if (here.sensitivity + here.specificity - 1 > best_j)
+          best_j = here.sensitivity + here.specificity - 1, chosen = here;
         break;
       case OperatingRule::Kind::kSensitivity:
         if (!chosen && here.sensitivity >= rule.target) chosen = here;

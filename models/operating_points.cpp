@@ -12,8 +12,10 @@ namespace rg {
 std::string OperatingPoints::to_json() const {
   nlohmann::ordered_json j = {{"rule", rule}, {"set", set}, {"labels", nlohmann::ordered_json::object()}};
   for (const auto& [label, p] : labels)
-    j["labels"][label] = {{"threshold", p.threshold},     {"positives", p.positives},
-                          {"negatives", p.negatives},     {"sensitivity", p.sensitivity},
+    j["labels"][label] = {{"threshold", p.threshold},
+                          {"positives", p.positives},
+                          {"negatives", p.negatives},
+                          {"sensitivity", p.sensitivity},
                           {"specificity", p.specificity}};
   return j.dump();
 }

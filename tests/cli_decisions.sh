@@ -105,6 +105,18 @@ for label, got in calibration.items():
     assert abs(got["ece"] - ece) < 1e-12, (label, got["ece"], ece)
 PY
 
+# --tta flip: other probabilities than plain ones, still probabilities.
+"$roentgen" predict --model run/best.safetensors --csv d/test.csv --images d/images --out tta.csv --tta flip \
+  --output probabilities 2>tta.log || { cat tta.log; fail "predict --tta flip"; }
+grep -q "averaged with its mirror image" tta.log || { cat tta.log; fail "predict does not say it averages"; }
+python3 - <<'PY' || fail "--tta flip gave the plain probabilities, or not probabilities"
+import csv
+plain = {r["Image"]: r for r in csv.DictReader(open("preds.csv"))}
+tta = list(csv.DictReader(open("tta.csv")))
+values = [(float(r[k]), float(plain[r["Image"]][k])) for r in tta for k in r if k != "Image"]
+assert all(0 <= a <= 1 for a, _ in values) and any(abs(a - b) > 1e-4 for a, b in values)
+PY
+
 # A model without operating points (the checkpoint's own) makes no decisions.
 "$roentgen" export --checkpoint run/last.safetensors --out bare.safetensors 2>export.log
 grep -q "operating points: none" export.log || { cat export.log; fail "export does not say it has none"; }

@@ -39,8 +39,9 @@ rows = list(csv.reader(open(os.path.join(out, "preds.csv"))))
 if len(rows[0]) != 29 or len(rows) < 2: fail("preds.csv should have Image + 14 + 14 decision columns and a row per image")
 if not all(0 <= float(v) <= 1 for r in rows[1:] for v in r[1:15]): fail("a probability outside 0..1 in preds.csv")
 if not all(v in ("0", "1", "") for r in rows[1:] for v in r[15:]): fail("a decision not 0, 1 or empty in preds.csv")
-if "decisions at the operating points" not in open(os.path.join(out, "report.html")).read():
-    fail("report.html lacks the decisions at the operating points")
+for section in ["decisions at the operating points", "calibration", "averaged with its mirror image"]:
+    if section not in open(os.path.join(out, "report.html")).read():
+        fail(f"report.html lacks the {section}")
 html = open(os.path.join(out, "report.html")).read()
 pngs = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
 cams = [f for f in os.listdir(os.path.join(out, "gradcam")) if f.endswith(".png")]

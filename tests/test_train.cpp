@@ -6,11 +6,14 @@
 #include <filesystem>
 
 #include "autograd/grad_mode.h"
+#include "data/augment.h"
+#include "data/image.h"
 #include "data/pack.h"
 #include "data/synthetic.h"
 #include "data_helpers.h"
 #include "training_fixture.h"
 #include "helpers.h"
+#include "tensor/factory.h"
 #include "tensor/io.h"
 #include "tensor/upload.h"
 #include "train/device_batches.h"
@@ -272,4 +275,31 @@ TEST_CASE("training from a pack is training from the folder: the same losses and
   REQUIRE(a.size() == b.size());
   for (size_t i = 0; i < a.size(); ++i)
     REQUIRE_MESSAGE(a[i].second.to_vector<double>() == b[i].second.to_vector<double>(), a[i].first);
+}
+
+TEST_CASE("test-time augmentation: flip averages each image's probabilities with its mirror image's") {
+  // mirrored: the columns in reverse order, each row and channel alike.
+  const Tensor x = from_vector({1, 2, 3, 4, 5, 6}, {1, 1, 2, 3});
+  CHECK(mirrored(x).to_vector<float>() == std::vector<float>{3, 2, 1, 6, 5, 4});
+  CHECK_THROWS_WITH_AS(tta_from_name("rotate"), doctest::Contains("expected none or flip"), Error);
+
+  // Against the mirror images written as files and scored without augmentation.
+  Setup s;
+  test::TempDir flipped;
+  for (const auto& item : s.valid.images)
+    data::write_png(flipped.file(item.image),
+                    data::flip_horizontal(data::decode_image(s.data.file("images/" + item.image))));
+  const data::LoaderOptions options{.batch_size = 3, .width = 32, .height = 32, .shuffle = false, .threads = 1};
+  auto model = fresh_model(5);
+  data::DataLoader loader(s.valid, s.data.file("images"), options), mirror(s.valid, flipped.str(), options);
+  const auto plain = predict_all(*model, loader), tta = predict_all(*model, loader, false, Tta::kFlip);
+  const auto other = predict_all(*model, mirror);
+  REQUIRE(tta.size() == plain.size());
+  double largest = 0;
+  for (size_t i = 0; i < tta.size(); ++i)
+    for (size_t k = 0; k < tta[i].size(); ++k) {
+      CHECK(tta[i][k] == doctest::Approx((plain[i][k] + other[i][k]) / 2).epsilon(1e-5));
+      largest = std::max(largest, double(std::abs(plain[i][k] - other[i][k])));
+    }
+  CHECK(largest > 1e-4);  // the mirror images do score differently: the test can tell
 }

@@ -92,7 +92,20 @@ void validate(Classifier& model, data::DataLoader& loader, const ClassWeights& w
 
 }  // namespace
 
-std::vector<std::vector<float>> predict_all(Classifier& model, data::DataLoader& loader, bool progress) {
+Tta tta_from_name(const std::string& name) {
+  if (name == "none") return Tta::kNone;
+  if (name == "flip") return Tta::kFlip;
+  throw Error("unknown test-time augmentation '" + name + "' (expected none or flip)");
+}
+
+Tensor mirrored(const Tensor& x) {
+  RG_CHECK(x.dim() == 4, "mirrored: expected images [N, C, H, W], got ", x.dim(), " dims");
+  std::vector<Tensor> columns;
+  for (int64_t j = x.size(3) - 1; j >= 0; --j) columns.push_back(slice(x, 3, j, j + 1));
+  return cat(columns, 3);
+}
+
+std::vector<std::vector<float>> predict_all(Classifier& model, data::DataLoader& loader, bool progress, Tta tta) {
   model.eval();
   NoGradGuard no_grad;
   std::vector<std::vector<float>> out(loader.table().size());
@@ -104,7 +117,9 @@ std::vector<std::vector<float>> predict_all(Classifier& model, data::DataLoader&
   data::Batch batch;
   while (batches.next(batch)) {
     if (!batch.indices.empty()) {  // (empty when skip_bad_images dropped every image of the batch)
-      const auto probs = sigmoid(model.logits(batch.images)).to_vector<float>();
+      Tensor p = sigmoid(model.logits(batch.images));
+      if (tta == Tta::kFlip) p = (p + sigmoid(model.logits(mirrored(batch.images)))) * 0.5;
+      const auto probs = p.to_vector<float>();
       const size_t labels = probs.size() / batch.indices.size();
       for (size_t i = 0; i < batch.indices.size(); ++i)
         out[batch.indices[i]].assign(probs.begin() + int64_t(i * labels), probs.begin() + int64_t((i + 1) * labels));

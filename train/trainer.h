@@ -85,8 +85,17 @@ struct TrainResult {
 TrainResult train(Classifier& model, const ModelInfo& info, data::DataLoader& train_loader,
                   data::DataLoader& valid_loader, const ClassWeights& weights, const TrainOptions& options);
 
+// Test-time augmentation: kFlip averages each image's probabilities with those of its mirror image
+// (left-right, as the training augmentation flips).
+enum class Tta { kNone, kFlip };
+Tta tta_from_name(const std::string& name);  // "none" or "flip"
+
 // Probabilities for every image of the loader's table, in table order: [N][L]; an image the loader
 // skipped (LoaderOptions::skip_bad_images) has none. Runs on the model's device (Module::to moves it).
-std::vector<std::vector<float>> predict_all(Classifier& model, data::DataLoader& loader, bool progress = false);
+std::vector<std::vector<float>> predict_all(Classifier& model, data::DataLoader& loader, bool progress = false,
+                                            Tta tta = Tta::kNone);
+
+// Images mirrored left-right: their columns in reverse order. x: [N, C, H, W].
+Tensor mirrored(const Tensor& x);
 
 }  // namespace rg
