@@ -17,6 +17,7 @@
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
 #include "data/csv.h"
+#include "data/image_checks.h"
 #include "data/leakage.h"
 #include "data/loader.h"
 #include "data/synthetic.h"
@@ -492,13 +493,17 @@ std::vector<std::vector<float>> score_images(cli::Flags& flags, const LoadedMode
   options.width = options.height = int(size);
   options.shuffle = false;
   options.normalization = norm;
+  InputChecks checks(info.intensity);  // each image against the training images (data/image_checks.h)
+  options.observe = [&](size_t row, const GrayImage& image) { checks.add(list.images[row].image, image); };
   DataLoader loader(list, source, options);
   loaded.model->to(device);
   const Tta tta = tta_from_name(flags.count("--tta") ? flags["--tta"] : "none");
   std::cerr << "roentgen " << command << ": " << info.architecture << ", " << info.labels.size() << " labels, "
             << list.size() << " images at " << size << "x" << size << ", normalization " << norm.describe() << ", on "
             << device << (tta == Tta::kFlip ? ", each averaged with its mirror image (--tta flip)" : "") << "\n";
-  return predict_all(*loaded.model, loader, true, tta);
+  auto probs = predict_all(*loaded.model, loader, true, tta);
+  for (const std::string& warning : checks.warnings()) std::cerr << "WARNING: " << warning << "\n";
+  return probs;
 }
 
 int predict(int argc, char** argv) {
@@ -637,6 +642,9 @@ int gradcam(int argc, char** argv) {
   const GrayImage image = flags.count("--images")
                               ? open_image_source(flags["--images"])->load(flags["--image"], size, size)
                               : resize_rounded(decode_image(flags["--image"]), size, size);
+  InputChecks checks(loaded.info.intensity);
+  checks.add(flags["--image"], image);
+  for (const std::string& warning : checks.warnings()) std::cerr << "WARNING: " << warning << "\n";
   const Tensor input = image_tensor(image, normalization_of(loaded.info, flags["--model"]));
   const explain::GradCam cam = explain::gradcam(*loaded.model, input, it - labels.begin(),
                                                 flags.count("--layer") ? flags["--layer"] : "features.norm5");

@@ -90,6 +90,7 @@ DataLoader::Slot DataLoader::make_batch(int64_t index) const {
         std::cerr << "warning: skipping image: " << e.what() << "\n";
         continue;
       }
+      if (options_.observe) options_.observe(row, image);
       if (options_.augment) {
         Generator gen(key(options_.seed, 2 + uint64_t(epoch_), row));
         image = augment(image, options_.augmentation, gen);

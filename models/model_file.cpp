@@ -34,6 +34,7 @@ std::map<std::string, std::string> ModelInfo::to_metadata() const {
       for (const auto& h : *set) m[key] += h;
   }
   if (!operating_points.empty()) m["operating_points"] = operating_points.to_json();
+  if (intensity.images > 0) m["intensity_profile"] = intensity.to_json();
   return m;
 }
 
@@ -105,6 +106,8 @@ ModelInfo ModelInfo::from_metadata(const std::map<std::string, std::string>& m, 
   if (!(info.bn_eps > 0 && info.bn_eps < 1)) throw bad("bn_eps", "expected a number between 0 and 1");
   info.normalization = get("normalization");  // its spelling is checked where it is used (data/normalize.h)
   info.patients = patient_record(m, path);
+  if (const auto at = m.find("intensity_profile"); at != m.end())
+    info.intensity = data::IntensityProfile::from_json(at->second, path);
   if (const auto at = m.find("operating_points"); at != m.end()) {
     info.operating_points = OperatingPoints::from_json(at->second, path);
     for (const auto& [label, point] : info.operating_points.labels)

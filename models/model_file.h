@@ -10,12 +10,15 @@
 //                  set's 16-hex-digit hashes one after another
 //   operating_points (optional) each label's decision threshold and how it was chosen, as JSON
 //                  (models/operating_points.h)
+//   intensity_profile (optional) what the training images looked like, for the input checks, as
+//                  JSON (data/image_checks.h)
 #pragma once
 
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "data/image_checks.h"
 #include "data/normalize.h"
 #include "models/densenet.h"
 #include "models/operating_points.h"
@@ -32,6 +35,7 @@ struct ModelInfo {
   double bn_eps = 1e-5;
   PatientRecord patients;            // empty: none (converted weights, or trained with --no-patient-record)
   OperatingPoints operating_points;  // empty: none (decisions are refused, never made at 0.5)
+  data::IntensityProfile intensity;  // images 0: none recorded (checks compare with NIH's)
 
   std::map<std::string, std::string> to_metadata() const;
   // Reads and checks the metadata of `file` (named `path` in messages).

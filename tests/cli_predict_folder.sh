@@ -2,7 +2,8 @@
 # roentgen predict on a folder without --csv: every PNG and JPEG in it and its subfolders, told by
 # content (a PNG named .txt counts, a text file named .png does not), sorted by path, the same
 # probabilities as through a CSV; a corrupt image stops it with the file's name, or with
-# --skip-bad-images is listed in skipped.csv beside --out and counted.
+# --skip-bad-images is listed in skipped.csv beside --out and counted; images unlike the training
+# images (inverted, uniform) are warned about, once per run.
 #   tests/cli_predict_folder.sh build/bin/roentgen
 set -euo pipefail
 roentgen=$1
@@ -38,6 +39,34 @@ grep -q "folder/b/cut.png: truncated PNG" err.log || { cat err.log; fail "the ba
 grep -q "skipped 1 unreadable image, listed in skipped.csv" err.log || { cat err.log; fail "no count"; }
 [ "$(cat skipped.csv | tr '\n' ' ')" = "Image b/cut.png " ] || { cat skipped.csv; fail "skipped.csv"; }
 cmp skip.csv preds.csv || fail "the readable images' predictions changed"
+
+# Input checks: against the training images' profile (recorded in the model file), a drawn film with
+# bright lungs and a dark mediastinum reads as inverted, a uniform one as nearly uniform; a real film
+# passes. Once per run, counted, the first file named; gradcam says the same of one image.
+grep -q "intensity_profile = {\"images\"" <("$roentgen" inspect run/best.safetensors) || fail "no intensity profile recorded"
+mkdir checks
+cp "data/images/${pngs[0]}" checks/film.png
+python3 - <<'PY'
+import struct, zlib
+def png(path, rows):  # 8-bit gray, filter 0 on every row
+    raw = b"".join(b"\0" + bytes(r) for r in rows)
+    chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+    open(path, "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 64, 64, 8, 0, 0, 0, 0))
+                          + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+lung = lambda x, y: 16 <= y < 40 and (12 <= x < 24 or 40 <= x < 52)
+png("checks/inverted.png", [[220 if lung(x, y) else (30 if 29 <= x < 35 else 110) for x in range(64)] for y in range(64)])
+png("checks/flat.png", [[120] * 64 for _ in range(64)])
+PY
+"$roentgen" predict --model run/best.safetensors --images checks --out checks.csv 2>err.log || { cat err.log; fail "predict checks"; }
+grep -q "WARNING: 1 of 3 images look inverted relative to the training images.*(the first: inverted.png)" err.log \
+  || { cat err.log; fail "no warning about the inverted image"; }
+grep -q "WARNING: 1 of 3 images are nearly uniform.*(the first: flat.png)" err.log || { cat err.log; fail "no flat warning"; }
+[ "$(grep -c WARNING err.log)" = 3 ] || { cat err.log; fail "not one line per issue (inverted, uniform, low contrast)"; }
+"$roentgen" gradcam --model run/best.safetensors --image checks/inverted.png --label Effusion --out g.npy 2>err.log \
+  || { cat err.log; fail "gradcam"; }
+grep -q "1 of 1 images look inverted" err.log || { cat err.log; fail "gradcam does not warn"; }
+"$roentgen" gradcam --model run/best.safetensors --image checks/film.png --label Effusion --out g.npy 2>err.log
+if grep -q WARNING err.log; then cat err.log; fail "a warning about a training-like film"; fi
 
 # Not a folder, or a folder with no image.
 mkdir empty

@@ -11,6 +11,9 @@
 #include "data/dicom_file.h"
 #include "tensor/io.h"
 #include "data/image.h"
+#include "data/image_checks.h"
+#include "data/labels.h"
+#include "data/synthetic.h"
 #include "data/normalize.h"
 #include "data_helpers.h"
 #include "tensor/error.h"
@@ -328,4 +331,38 @@ TEST_CASE("augmentation: affine and brightness/contrast stay small and keep the 
   const GrayImage bright = augment(GrayImage(16, 16, 100.0f), {.horizontal_flip = false, .max_brightness = 0.1}, gen3);
   CHECK(std::abs(bright.pixels[0] - 100.0f) <= 25.5f);
   CHECK(bright.pixels[0] != 100.0f);
+}
+
+TEST_CASE("input checks: a synthetic film passes; inverted, flat and low-contrast ones are named once, counted") {
+  test::TempDir dir;
+  write_synthetic_dataset(dir.str(), {.patients = 3, .size = 64, .seed = 4});
+  const std::string name = read_labels(dir.file("labels.csv")).images[0].image;
+  const GrayImage film = decode_image(dir.file("images/" + name));
+  const IntensityProfile nih;                  // none recorded: the NIH sample's medians
+  CHECK(image_stats(film).lung_contrast < 0);  // dark lungs, bright mediastinum
+  CHECK(input_issues(image_stats(film), nih).empty());
+  GrayImage inverted = film, flat(64, 64, 120.0f), washed = film;
+  for (float& v : inverted.pixels) v = 255 - v;
+  for (float& v : washed.pixels) v = std::round(100 + v / 6);  // a sixth of the range
+  CHECK(input_issues(image_stats(inverted), nih) == std::vector<InputIssue>{InputIssue::kInverted});
+  CHECK(input_issues(image_stats(flat), nih) ==
+        std::vector<InputIssue>{InputIssue::kFlat, InputIssue::kLowContrast});  // uniform: no range either
+  CHECK(input_issues(image_stats(washed), nih) == std::vector<InputIssue>{InputIssue::kLowContrast});
+
+  InputChecks checks(IntensityProfile::of({image_stats(film)}));
+  for (const auto& [image, pixels] : std::vector<std::pair<std::string, GrayImage>>{
+           {"b.png", inverted}, {"a.png", inverted}, {"ok.png", film}, {"f.png", flat}})
+    checks.add(image, pixels);
+  const std::vector<std::string> lines = checks.warnings();
+  REQUIRE(lines.size() == 3);
+  CHECK(lines[0].find("2 of 4 images look inverted") == 0);
+  CHECK(lines[0].find("(the first: a.png)") != std::string::npos);
+  CHECK(lines[1].find("1 of 4 images are nearly uniform") == 0);
+  CHECK(InputChecks(nih).warnings().empty());
+
+  const IntensityProfile back = IntensityProfile::from_json(IntensityProfile::of({image_stats(film)}).to_json(), "m");
+  CHECK(back.images == 1);
+  CHECK(back.lung_contrast == image_stats(film).lung_contrast);
+  CHECK_THROWS_WITH_AS(IntensityProfile::from_json("{\"images\": 0, \"lung_contrast\": 1, \"range\": 9}", "m"),
+                       Contains("m: metadata intensity_profile"), Error);
 }

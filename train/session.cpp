@@ -1,7 +1,9 @@
 #include "train/session.h"
 
+#include <algorithm>
 #include <filesystem>
 
+#include "data/image_checks.h"
 #include "data/leakage.h"
 #include "data/loader.h"
 #include "train/calibrate.h"
@@ -96,9 +98,18 @@ Session prepare_session(const SessionOptions& o) {
 
 namespace {
 
+// What the training images look like, for the input checks (data/image_checks.h): the
+// medians over the first 200.
+data::IntensityProfile training_profile(const Session& s, int size) {
+  std::vector<data::ImageStats> stats;
+  for (size_t i = 0; i < std::min<size_t>(200, s.train.size()); ++i)
+    stats.push_back(data::image_stats(s.images->load(s.train.images[i].image, size, size)));
+  return data::IntensityProfile::of(stats);
+}
+
 // The best epoch's model (best.safetensors) chooses its operating points on the whole
-// validation set, and is saved with them.
-void store_operating_points(Session& s, const SessionOptions& o, const TrainOptions& t) {
+// validation set, records the training images' intensity profile, and is saved with them.
+void finish_best_model(Session& s, const SessionOptions& o, const TrainOptions& t) {
   const std::string path = (std::filesystem::path(t.out_dir) / "best.safetensors").string();
   LoadedModel best = load_model(path);
   best.model->to(t.device);
@@ -111,8 +122,10 @@ void store_operating_points(Session& s, const SessionOptions& o, const TrainOpti
                            .normalization = s.eval_normalization});
   const auto probs = predict_all(*best.model, loader);
   best.info.operating_points = choose_operating_points(best.info.labels, s.valid, probs, o.operating_point);
+  best.info.intensity = training_profile(s, o.image_size);
   save_model(path, *best.model, best.info);
   s.info.operating_points = best.info.operating_points;
+  s.info.intensity = best.info.intensity;
 }
 
 }  // namespace
@@ -141,7 +154,7 @@ TrainResult run_session(Session& s, const SessionOptions& o, const TrainOptions&
                                  .ranks = comm.size()});
   const TrainResult result = train(*s.model, s.info, train_loader, valid_loader, s.weights, t);
   const bool ended_well = result.stop == StopReason::Completed || result.stop == StopReason::EarlyStopping;
-  if (comm.is_root() && ended_well && result.best_epoch > 0) store_operating_points(s, o, t);
+  if (comm.is_root() && ended_well && result.best_epoch > 0) finish_best_model(s, o, t);
   return result;
 }
 

@@ -63,8 +63,8 @@ Session prepare_session(const SessionOptions& options);
 
 // Loaders for training (shuffled and augmented with random flips, unless turned off) and
 // validation, then train(); then, when training ended well, the best epoch's model chooses its
-// operating points on the validation set and best.safetensors is saved with them (and
-// session.info has them).
+// operating points on the validation set, records the training images' intensity profile
+// (data/image_checks.h), and best.safetensors is saved with them (and session.info has them).
 TrainResult run_session(Session& session, const SessionOptions& options, const TrainOptions& train_options);
 
 // The first `limit` images of a table (all when limit is 0).
