@@ -494,7 +494,9 @@ std::vector<std::vector<float>> score_images(cli::Flags& flags, const LoadedMode
   options.shuffle = false;
   options.normalization = norm;
   InputChecks checks(info.intensity);  // each image against the training images (data/image_checks.h)
-  options.observe = [&](size_t row, const GrayImage& image) { checks.add(list.images[row].image, image); };
+  options.observe = [&](size_t row, const GrayImage& image, StoredSize stored) {
+    checks.add(list.images[row].image, image, stored);
+  };
   DataLoader loader(list, source, options);
   loaded.model->to(device);
   const Tta tta = tta_from_name(flags.count("--tta") ? flags["--tta"] : "none");
@@ -639,11 +641,15 @@ int gradcam(int argc, char** argv) {
       }(),
       ")");
   const int size = int(loaded.info.image_size);
-  const GrayImage image = flags.count("--images")
-                              ? open_image_source(flags["--images"])->load(flags["--image"], size, size)
-                              : resize_rounded(decode_image(flags["--image"]), size, size);
+  StoredSize stored;
+  const GrayImage image =
+      flags.count("--images") ? open_image_source(flags["--images"])->load(flags["--image"], size, size, stored) : [&] {
+        const GrayImage file = decode_image(flags["--image"]);
+        stored = {file.width, file.height};
+        return resize_rounded(file, size, size);
+      }();
   InputChecks checks(loaded.info.intensity);
-  checks.add(flags["--image"], image);
+  checks.add(flags["--image"], image, stored);
   for (const std::string& warning : checks.warnings()) std::cerr << "WARNING: " << warning << "\n";
   const Tensor input = image_tensor(image, normalization_of(loaded.info, flags["--model"]));
   const explain::GradCam cam = explain::gradcam(*loaded.model, input, it - labels.begin(),

@@ -72,17 +72,20 @@ IntensityProfile IntensityProfile::from_json(const std::string& text, const std:
   return p;
 }
 
-std::vector<InputIssue> input_issues(const ImageStats& s, const IntensityProfile& p) {
+std::vector<InputIssue> input_issues(const GrayImage& image, StoredSize stored, const IntensityProfile& p) {
+  const ImageStats s = image_stats(image);
   std::vector<InputIssue> issues;
   if (s.lung_contrast * p.lung_contrast < 0 && std::abs(s.lung_contrast) >= std::abs(p.lung_contrast) / 2)
     issues.push_back(InputIssue::kInverted);
   if (s.std < 4) issues.push_back(InputIssue::kFlat);
   if (s.range < p.range / 3) issues.push_back(InputIssue::kLowContrast);
+  if (stored.width > 0 && (2 * stored.width < image.width || 2 * stored.height < image.height))
+    issues.push_back(InputIssue::kSmall);
   return issues;
 }
 
-void InputChecks::add(const std::string& image, const GrayImage& pixels) {
-  const std::vector<InputIssue> issues = input_issues(image_stats(pixels), profile_);
+void InputChecks::add(const std::string& image, const GrayImage& pixels, StoredSize stored) {
+  const std::vector<InputIssue> issues = input_issues(pixels, stored, profile_);
   std::lock_guard<std::mutex> lock(mutex_);
   ++images_;
   for (InputIssue issue : issues) {
@@ -93,10 +96,10 @@ void InputChecks::add(const std::string& image, const GrayImage& pixels) {
 
 std::vector<std::string> InputChecks::warnings() const {
   static const char* kWhat[] = {
-      "look inverted relative to the training images (bright lungs, dark mediastinum: MONOCHROME1 shown as it is "
-      "stored, or a negative)",
+      "look inverted relative to the training images (bright lungs, dark mediastinum: a negative)",
       "are nearly uniform (gray-level std under 4: a blank or failed exposure)",
-      "use little of the gray range (1st to 99th percentile under a third of the training images')"};
+      "use little of the gray range (1st to 99th percentile under a third of the training images')",
+      "are stored at under half the model's input size on a side (enlarged, they hold little detail)"};
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<std::string> lines;
   for (size_t k = 0; k < counts_.size(); ++k)

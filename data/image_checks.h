@@ -14,6 +14,7 @@
 //   inverted       when its lung contrast has the other sign and at least half the magnitude
 //   flat           when its std is under 4 gray levels (nearly uniform)
 //   low contrast   when its range is under a third of the training images'
+//   small          when its file is under half the model's input on a side (unknown for a pack)
 #pragma once
 
 #include <array>
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "data/image.h"
+#include "data/image_source.h"
 
 namespace rg::data {
 
@@ -41,14 +43,15 @@ struct IntensityProfile {
   static IntensityProfile from_json(const std::string& text, const std::string& path);  // errors name `path`
 };
 
-enum class InputIssue { kInverted, kFlat, kLowContrast };
-std::vector<InputIssue> input_issues(const ImageStats& stats, const IntensityProfile& profile);
+enum class InputIssue { kInverted, kFlat, kLowContrast, kSmall };
+// `image` at the model's input size; `stored`: its file's own size (0 x 0: unknown).
+std::vector<InputIssue> input_issues(const GrayImage& image, StoredSize stored, const IntensityProfile& profile);
 
 // Counts each issue over a run's images (from any thread), and says so once at the end.
 class InputChecks {
  public:
   explicit InputChecks(IntensityProfile profile) : profile_(profile) {}
-  void add(const std::string& image, const GrayImage& pixels);
+  void add(const std::string& image, const GrayImage& pixels, StoredSize stored);
   // One line per issue found: "3 of 40 images look inverted ... (the first: x.png)"; none when clean.
   std::vector<std::string> warnings() const;
 
@@ -56,8 +59,8 @@ class InputChecks {
   IntensityProfile profile_;
   mutable std::mutex mutex_;
   int64_t images_ = 0;
-  std::array<int64_t, 3> counts_{};
-  std::array<std::string, 3> first_;
+  std::array<int64_t, 4> counts_{};
+  std::array<std::string, 4> first_;
 };
 
 }  // namespace rg::data

@@ -15,8 +15,10 @@ namespace {
 class Folder final : public ImageSource {
  public:
   explicit Folder(std::string dir) : dir_(std::move(dir)) {}
-  GrayImage load(const std::string& name, int width, int height) const override {
-    return resize_rounded(decode_image(path(name)), width, height);
+  GrayImage load(const std::string& name, int width, int height, StoredSize& stored) const override {
+    const GrayImage image = decode_image(path(name));
+    stored = {image.width, image.height};
+    return resize_rounded(image, width, height);
   }
   void check(const LabelTable&, int, int) const override {}
   std::string describe() const override { return "folder " + dir_; }
@@ -35,7 +37,8 @@ class Folder final : public ImageSource {
 class Pack final : public ImageSource {
  public:
   explicit Pack(std::shared_ptr<const ImagePack> pack) : pack_(std::move(pack)) {}
-  GrayImage load(const std::string& name, int width, int height) const override {
+  GrayImage load(const std::string& name, int width, int height, StoredSize& stored) const override {
+    stored = {};  // packed resized: its own size is not kept
     check_size(width, height);
     const int64_t record = pack_->find(name);
     RG_CHECK(record >= 0, pack_->path(), ": the pack has no image ", name);

@@ -15,12 +15,23 @@
 
 namespace rg::data {
 
+// An image's own size, as its file has it; 0 x 0 where it is not known (a pack keeps only the
+// resized image).
+struct StoredSize {
+  int width = 0, height = 0;
+};
+
 class ImageSource {
  public:
   virtual ~ImageSource() = default;
   // The image `name` at width x height, whole gray levels 0..255. Throws rg::Error naming the
   // file or the record when it is missing or bad.
-  virtual GrayImage load(const std::string& name, int width, int height) const = 0;
+  GrayImage load(const std::string& name, int width, int height) const {
+    StoredSize ignored;
+    return load(name, width, height, ignored);
+  }
+  // The same, telling the size the image is stored at (for the input checks, data/image_checks.h).
+  virtual GrayImage load(const std::string& name, int width, int height, StoredSize& stored) const = 0;
   // Refuses, before any work, a source that cannot give `table`'s images at width x height: a
   // pack made at another size, or missing images the table names. A folder's files are checked
   // as they are read.

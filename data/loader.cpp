@@ -81,8 +81,9 @@ DataLoader::Slot DataLoader::make_batch(int64_t index) const {
     for (int64_t i = begin; i < end; ++i) {
       const size_t row = order_[i];
       GrayImage image;
+      StoredSize stored;
       try {
-        image = images_->load(table_.images[row].image, options_.width, options_.height);
+        image = images_->load(table_.images[row].image, options_.width, options_.height, stored);
       } catch (const Error& e) {
         if (!options_.skip_bad_images) throw;
         ++skipped_;
@@ -90,7 +91,7 @@ DataLoader::Slot DataLoader::make_batch(int64_t index) const {
         std::cerr << "warning: skipping image: " << e.what() << "\n";
         continue;
       }
-      if (options_.observe) options_.observe(row, image);
+      if (options_.observe) options_.observe(row, image, stored);
       if (options_.augment) {
         Generator gen(key(options_.seed, 2 + uint64_t(epoch_), row));
         image = augment(image, options_.augmentation, gen);

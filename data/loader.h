@@ -46,9 +46,9 @@ struct LoaderOptions {
   AugmentOptions augmentation;
   Normalization normalization;
   bool skip_bad_images = false;  // warn and count unreadable images instead of failing
-  // Called with each image as loaded (the table's row; before augmentation and normalization),
-  // from the loader's threads: for the input checks (data/image_checks.h).
-  std::function<void(size_t row, const GrayImage& image)> observe;
+  // Called with each image as loaded (the table's row; before augmentation and normalization) and
+  // the size it is stored at, from the loader's threads: for the input checks (data/image_checks.h).
+  std::function<void(size_t row, const GrayImage& image, StoredSize stored)> observe;
   // Data-parallel training (train/data_parallel.h): every rank shuffles alike, and this loader
   // gives rank `rank`'s contiguous slice of each global batch of batch_size images (a short last
   // batch may leave a slice empty). batches_per_epoch() counts global batches.

@@ -74,9 +74,9 @@ class Merged final : public ImageSource {
         if (std::find(own.begin(), own.end(), label) == own.end()) own.push_back(label);
     }
   }
-  GrayImage load(const std::string& name, int width, int height) const override {
+  GrayImage load(const std::string& name, int width, int height, StoredSize& stored) const override {
     const auto [source, inner] = route(name);
-    return source->load(inner, width, height);
+    return source->load(inner, width, height, stored);
   }
   // Each dataset's source checks its images, with the labels its own table annotates (a pack, the
   // labels it was packed with; data/image_source.h).

@@ -41,27 +41,31 @@ grep -q "skipped 1 unreadable image, listed in skipped.csv" err.log || { cat err
 cmp skip.csv preds.csv || fail "the readable images' predictions changed"
 
 # Input checks: against the training images' profile (recorded in the model file), a drawn film with
-# bright lungs and a dark mediastinum reads as inverted, a uniform one as nearly uniform; a real film
-# passes. Once per run, counted, the first file named; gradcam says the same of one image.
+# bright lungs and a dark mediastinum reads as inverted, a uniform one as nearly uniform, an 8x8
+# one as too small for the model's 32x32; a real film passes. Once per run, counted, the first file
+# named; gradcam says the same of one image.
 grep -q "intensity_profile = {\"images\"" <("$roentgen" inspect run/best.safetensors) || fail "no intensity profile recorded"
 mkdir checks
 cp "data/images/${pngs[0]}" checks/film.png
 python3 - <<'PY'
 import struct, zlib
-def png(path, rows):  # 8-bit gray, filter 0 on every row
-    raw = b"".join(b"\0" + bytes(r) for r in rows)
+def png(path, rows, size=64):  # 8-bit gray, filter 0 on every row; the top-left size x size of rows
+    raw = b"".join(b"\0" + bytes(r[:size]) for r in rows[:size])
     chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
-    open(path, "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 64, 64, 8, 0, 0, 0, 0))
+    open(path, "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 0, 0, 0, 0))
                           + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 lung = lambda x, y: 16 <= y < 40 and (12 <= x < 24 or 40 <= x < 52)
 png("checks/inverted.png", [[220 if lung(x, y) else (30 if 29 <= x < 35 else 110) for x in range(64)] for y in range(64)])
 png("checks/flat.png", [[120] * 64 for _ in range(64)])
+png("checks/tiny.png", [[(7 * x + 13 * y) % 256 for x in range(64)] for y in range(64)], size=8)
 PY
 "$roentgen" predict --model run/best.safetensors --images checks --out checks.csv 2>err.log || { cat err.log; fail "predict checks"; }
-grep -q "WARNING: 1 of 3 images look inverted relative to the training images.*(the first: inverted.png)" err.log \
+grep -q "WARNING: 1 of 4 images look inverted relative to the training images.*(the first: inverted.png)" err.log \
   || { cat err.log; fail "no warning about the inverted image"; }
-grep -q "WARNING: 1 of 3 images are nearly uniform.*(the first: flat.png)" err.log || { cat err.log; fail "no flat warning"; }
-[ "$(grep -c WARNING err.log)" = 3 ] || { cat err.log; fail "not one line per issue (inverted, uniform, low contrast)"; }
+grep -q "WARNING: 1 of 4 images are nearly uniform.*(the first: flat.png)" err.log || { cat err.log; fail "no flat warning"; }
+grep -q "WARNING: 1 of 4 images are stored at under half the model's input.*(the first: tiny.png)" err.log \
+  || { cat err.log; fail "no warning about the 8x8 image (the model takes 32x32)"; }
+[ "$(grep -c WARNING err.log)" = 4 ] || { cat err.log; fail "not one line per issue (inverted, uniform, low contrast, small)"; }
 "$roentgen" gradcam --model run/best.safetensors --image checks/inverted.png --label Effusion --out g.npy 2>err.log \
   || { cat err.log; fail "gradcam"; }
 grep -q "1 of 1 images look inverted" err.log || { cat err.log; fail "gradcam does not warn"; }

@@ -338,21 +338,24 @@ TEST_CASE("input checks: a synthetic film passes; inverted, flat and low-contras
   write_synthetic_dataset(dir.str(), {.patients = 3, .size = 64, .seed = 4});
   const std::string name = read_labels(dir.file("labels.csv")).images[0].image;
   const GrayImage film = decode_image(dir.file("images/" + name));
-  const IntensityProfile nih;                  // none recorded: the NIH sample's medians
+  const IntensityProfile nih;  // none recorded: the NIH sample's medians
+  const StoredSize own{64, 64}, tiny{20, 64}, unknown{};
   CHECK(image_stats(film).lung_contrast < 0);  // dark lungs, bright mediastinum
-  CHECK(input_issues(image_stats(film), nih).empty());
+  CHECK(input_issues(film, own, nih).empty());
+  CHECK(input_issues(film, unknown, nih).empty());
   GrayImage inverted = film, flat(64, 64, 120.0f), washed = film;
   for (float& v : inverted.pixels) v = 255 - v;
   for (float& v : washed.pixels) v = std::round(100 + v / 6);  // a sixth of the range
-  CHECK(input_issues(image_stats(inverted), nih) == std::vector<InputIssue>{InputIssue::kInverted});
-  CHECK(input_issues(image_stats(flat), nih) ==
+  CHECK(input_issues(inverted, own, nih) == std::vector<InputIssue>{InputIssue::kInverted});
+  CHECK(input_issues(flat, own, nih) ==
         std::vector<InputIssue>{InputIssue::kFlat, InputIssue::kLowContrast});  // uniform: no range either
-  CHECK(input_issues(image_stats(washed), nih) == std::vector<InputIssue>{InputIssue::kLowContrast});
+  CHECK(input_issues(washed, own, nih) == std::vector<InputIssue>{InputIssue::kLowContrast});
+  CHECK(input_issues(film, tiny, nih) == std::vector<InputIssue>{InputIssue::kSmall});  // 20 wide for 64
 
   InputChecks checks(IntensityProfile::of({image_stats(film)}));
   for (const auto& [image, pixels] : std::vector<std::pair<std::string, GrayImage>>{
            {"b.png", inverted}, {"a.png", inverted}, {"ok.png", film}, {"f.png", flat}})
-    checks.add(image, pixels);
+    checks.add(image, pixels, own);
   const std::vector<std::string> lines = checks.warnings();
   REQUIRE(lines.size() == 3);
   CHECK(lines[0].find("2 of 4 images look inverted") == 0);
