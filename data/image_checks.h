@@ -5,8 +5,9 @@
 //   lung contrast  (mean of the two lung fields - mean of the mediastinum) / the image's std, the
 //                  fields at 18-38% and 62-82% of the width, the mediastinum at 45-55%, both at
 //                  25-60% of the height. Negative on a chest film as viewers show it (dark lungs,
-//                  bright spine): median -1.14 over the NIH sample's 621 images at 224 px (98%
-//                  negative), -1.46 on the synthetic films; an inverted film has the other sign.
+//                  bright spine): median -1.14 over the NIH sample's 621 images resized to 224 px
+//                  by PIL (98% negative), -1.46 on the synthetic films; an inverted film has the
+//                  other sign. Against these medians, 1 of the 621 is flagged as inverted.
 //   range          the 99th minus the 1st percentile of the gray levels
 //   std            of the gray levels
 // Against the training images' profile (the model file records it; models without one are

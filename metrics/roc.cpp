@@ -156,19 +156,4 @@ std::optional<Interval> auroc_ci95(const std::vector<float>& y, const std::vecto
   return Interval{percentile(0.025), percentile(0.975)};
 }
 
-std::optional<OperatingPoint> at_threshold(const std::vector<float>& y, const std::vector<float>& score,
-                                           double threshold) {
-  RG_CHECK(y.size() == score.size(), "metrics: ", y.size(), " labels but ", score.size(), " scores");
-  double tp = 0, fn = 0, tn = 0, fp = 0;
-  for (size_t i = 0; i < y.size(); ++i) {
-    const bool positive = score[i] >= threshold;
-    if (y[i] > 0.5f)
-      (positive ? tp : fn) += 1;
-    else
-      (positive ? fp : tn) += 1;
-  }
-  if (tp + fn == 0 || tn + fp == 0) return std::nullopt;
-  return OperatingPoint{threshold, tp / (tp + fn), tn / (tn + fp)};
-}
-
 }  // namespace rg::metrics

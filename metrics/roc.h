@@ -31,11 +31,10 @@ struct Interval {
 std::optional<Interval> auroc_ci95(const std::vector<float>& y, const std::vector<float>& score, int resamples,
                                    uint64_t seed);
 
+// A threshold and what deciding positive at score >= it gives (metrics/decisions.h picks it by a
+// rule, and counts the decisions at any threshold).
 struct OperatingPoint {
   double threshold, sensitivity, specificity;
 };
-// Predicting positive when score >= threshold (metrics/decisions.h picks thresholds by a rule).
-std::optional<OperatingPoint> at_threshold(const std::vector<float>& y, const std::vector<float>& score,
-                                           double threshold);
 
 }  // namespace rg::metrics

@@ -109,10 +109,10 @@ TEST_CASE("ties count half, collinear points are dropped, and one-class labels a
 
 TEST_CASE("thresholds: sensitivity and specificity at a threshold and at Youden's optimum") {
   const std::vector<float> y{0, 0, 1, 1, 1, 0}, s{0.1f, 0.4f, 0.35f, 0.8f, 0.7f, 0.2f};
-  const auto at = at_threshold(y, s, double(0.35f));
-  REQUIRE(at);
-  CHECK(at->sensitivity == doctest::Approx(1.0));
-  CHECK(at->specificity == doctest::Approx(2.0 / 3));
+  const Decisions at = decisions_at(y, s, double(0.35f));
+  REQUIRE(at.sensitivity().value());
+  CHECK(*at.sensitivity().value() == doctest::Approx(1.0));
+  CHECK(*at.specificity().value() == doctest::Approx(2.0 / 3));
   const auto best = choose_threshold(y, s, OperatingRule{});
   REQUIRE(best);
   CHECK(best->threshold == double(0.35f));

@@ -98,6 +98,19 @@ Session prepare_session(const SessionOptions& o) {
 
 namespace {
 
+// Validation, test and prediction: the tables in order, normalized for evaluation; one rank's
+// slices of every batch when `ranks` > 1.
+data::LoaderOptions evaluation_loader(const Session& s, const SessionOptions& o, int rank = 0, int ranks = 1) {
+  return {.batch_size = o.batch_size,
+          .width = o.image_size,
+          .height = o.image_size,
+          .shuffle = false,
+          .threads = o.threads,
+          .normalization = s.eval_normalization,
+          .rank = rank,
+          .ranks = ranks};
+}
+
 // What the training images look like, for the input checks (data/image_checks.h): the
 // medians over the first 200.
 data::IntensityProfile training_profile(const Session& s, int size) {
@@ -113,13 +126,7 @@ void finish_best_model(Session& s, const SessionOptions& o, const TrainOptions& 
   const std::string path = (std::filesystem::path(t.out_dir) / "best.safetensors").string();
   LoadedModel best = load_model(path);
   best.model->to(t.device);
-  data::DataLoader loader(s.valid, s.images,
-                          {.batch_size = o.batch_size,
-                           .width = o.image_size,
-                           .height = o.image_size,
-                           .shuffle = false,
-                           .threads = o.threads,
-                           .normalization = s.eval_normalization});
+  data::DataLoader loader(s.valid, s.images, evaluation_loader(s, o));  // the whole set, on this rank
   const auto probs = predict_all(*best.model, loader);
   best.info.operating_points = choose_operating_points(best.info.labels, s.valid, probs, o.operating_point);
   best.info.intensity = training_profile(s, o.image_size);
@@ -143,15 +150,7 @@ TrainResult run_session(Session& s, const SessionOptions& o, const TrainOptions&
                                  .normalization = s.train_normalization,
                                  .rank = comm.rank(),
                                  .ranks = comm.size()});
-  data::DataLoader valid_loader(s.valid, s.images,
-                                {.batch_size = o.batch_size,
-                                 .width = o.image_size,
-                                 .height = o.image_size,
-                                 .shuffle = false,
-                                 .threads = o.threads,
-                                 .normalization = s.eval_normalization,
-                                 .rank = comm.rank(),
-                                 .ranks = comm.size()});
+  data::DataLoader valid_loader(s.valid, s.images, evaluation_loader(s, o, comm.rank(), comm.size()));
   const TrainResult result = train(*s.model, s.info, train_loader, valid_loader, s.weights, t);
   const bool ended_well = result.stop == StopReason::Completed || result.stop == StopReason::EarlyStopping;
   if (comm.is_root() && ended_well && result.best_epoch > 0) finish_best_model(s, o, t);
